@@ -1,0 +1,69 @@
+//! Typed errors of the core. Each variant says what failed, where, and what to do about it.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{op} `{}`: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("invalid name `{name}`: {why}")]
+    InvalidName { name: String, why: String },
+
+    #[error(
+        "the repository `{}` is locked by {holder}; wait for that run to finish, or pass --wait-lock to wait for it",
+        repo.display()
+    )]
+    Locked { repo: PathBuf, holder: String },
+
+    #[error("`{}` is not an infrasnap repository (no .infrasnap/repo.json); pass the right --repo, or run `infrasnap snapshot` to create one there", path.display())]
+    NotARepository { path: PathBuf },
+
+    #[error("the repository `{}` has format version {found}, this infrasnap reads version {supported}; upgrade infrasnap", path.display())]
+    UnsupportedFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error("a snapshot named `{name}` already exists in `{}`; choose another --label", repo.display())]
+    SnapshotExists { name: String, repo: PathBuf },
+
+    #[error("no snapshot named `{name}` in `{}`; `infrasnap list` shows the snapshots there", repo.display())]
+    SnapshotNotFound { name: String, repo: PathBuf },
+
+    #[error("cannot parse `{}` line {line}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl CoreError {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CoreError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+/// Attach a path and an operation to an `io::Result`.
+pub trait IoContext<T> {
+    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T> {
+        self.map_err(|e| CoreError::io(op, path, e))
+    }
+}

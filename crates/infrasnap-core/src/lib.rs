@@ -1,0 +1,27 @@
+//! infrasnap-core: the SDK-free heart of infrasnap.
+//!
+//! What lives here: typed ids, the content-addressed blob store, the snapshot repository (staging,
+//! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
+//! MANIFEST.md renderer, verification and progress counters. What must not: any cloud SDK. Its
+//! tests run in seconds.
+//!
+//! ```no_run
+//! use infrasnap_core::{repo::Repository, ids::SnapshotName};
+//! let repo = Repository::open_or_init(std::path::Path::new("snapshots"))?;
+//! let lock = repo.lock(None)?;
+//! let staging = repo.begin(&"v1.0".parse::<SnapshotName>()?, &lock)?;
+//! let blob = repo.store().put_bytes(b"hello")?;
+//! # Ok::<(), infrasnap_core::error::CoreError>(())
+//! ```
+
+pub mod error;
+pub mod ids;
+pub mod index;
+pub mod keypath;
+pub mod manifest;
+pub mod metadata;
+pub mod model;
+pub mod progress;
+pub mod repo;
+pub mod store;
+pub mod verify;

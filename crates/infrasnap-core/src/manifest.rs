@@ -1,0 +1,252 @@
+//! MANIFEST.md: a snapshot described for people. Rendered from the same metadata programs read.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::metadata::{SnapshotMetadata, Status};
+
+/// Extra per-source detail for the manifest: a short table of the largest items and notes.
+#[derive(Debug, Default, Clone)]
+pub struct ManifestDetail {
+    /// Section title -> Markdown lines.
+    pub sections: BTreeMap<String, Vec<String>>,
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# infrasnap snapshot `{}`\n", meta.name);
+    let status = match meta.status {
+        Status::Complete => "complete".to_string(),
+        Status::Partial => format!(
+            "complete with errors ({} failed calls, listed below)",
+            meta.totals.errors
+        ),
+        Status::Failed => "failed (see errors below)".to_string(),
+    };
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| Status | {status} |");
+    if let Some(l) = &meta.label {
+        let _ = writeln!(o, "| Label | {} |", md_escape(l));
+    }
+    let _ = writeln!(
+        o,
+        "| Started | {} |",
+        meta.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let _ = writeln!(o, "| Duration | {:.1} s |", meta.duration_seconds);
+    let _ = writeln!(
+        o,
+        "| Account | {} |",
+        meta.account_id.as_deref().unwrap_or("unknown")
+    );
+    if let Some(a) = &meta.caller_arn {
+        let _ = writeln!(o, "| Identity | `{a}` |");
+    }
+    if !meta.regions.is_empty() {
+        let _ = writeln!(o, "| Regions | {} |", meta.regions.join(", "));
+    }
+    if let Some(e) = &meta.endpoint {
+        let _ = writeln!(o, "| Endpoint | {e} |");
+    }
+    let _ = writeln!(
+        o,
+        "| Parent snapshot | {} |",
+        meta.parent.as_deref().unwrap_or("none (first snapshot)")
+    );
+    let _ = writeln!(
+        o,
+        "| Objects | {} ({}) |",
+        meta.totals.objects,
+        human_bytes(meta.totals.bytes)
+    );
+    let _ = writeln!(
+        o,
+        "| New data stored | {} in {} new blobs |",
+        human_bytes(meta.totals.bytes_new),
+        meta.totals.blobs_new
+    );
+    let _ = writeln!(
+        o,
+        "| Tool | {} {} (format {}) |\n",
+        meta.tool, meta.tool_version, meta.format_version
+    );
+
+    let _ = writeln!(o, "## Captured\n");
+    let _ = writeln!(
+        o,
+        "| Source | Status | Counts | Bytes | New bytes | Downloaded | Errors | Time |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
+    for (name, c) in &meta.collectors {
+        let counts: Vec<String> = c.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} | {} | {} | {} | {:.1} s |",
+            c.status.map(|s| s.as_str()).unwrap_or("-"),
+            counts.join(", "),
+            human_bytes(c.bytes_total),
+            human_bytes(c.bytes_new),
+            c.objects_downloaded,
+            c.errors.len(),
+            c.duration_seconds
+        );
+    }
+    o.push('\n');
+    for (title, lines) in &detail.sections {
+        let _ = writeln!(o, "## {title}\n");
+        for l in lines {
+            let _ = writeln!(o, "{l}");
+        }
+        o.push('\n');
+    }
+
+    let errors: Vec<_> = meta.all_errors().collect();
+    if !errors.is_empty() {
+        let _ = writeln!(o, "## Errors\n");
+        let _ = writeln!(o, "| Service | Action | Resource | Code | Message |");
+        let _ = writeln!(o, "|---|---|---|---|---|");
+        for e in &errors {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                e.service,
+                e.action,
+                md_escape(&e.resource),
+                e.code.as_deref().unwrap_or("-"),
+                md_escape(&e.message)
+            );
+        }
+        let mut denied: Vec<&str> = errors
+            .iter()
+            .filter(|e| {
+                e.code
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("AccessDenied"))
+            })
+            .map(|e| e.action.as_str())
+            .collect();
+        denied.sort();
+        denied.dedup();
+        if !denied.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nAccess was denied for these actions. To capture them, grant:\n\n```json\n{}\n```",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": denied, "Resource": "*"}]
+                }))
+                .expect("json")
+            );
+        }
+        o.push('\n');
+    }
+
+    let _ = writeln!(o, "## Layout\n");
+    let _ = writeln!(
+        o,
+        "- `s3_buckets/<bucket>/<key>`: each object as a plain, read-only file. Keys that cannot be \
+         file paths are under `s3_buckets/<bucket>/_infrasnap_escaped/`; the index maps them back."
+    );
+    let _ = writeln!(
+        o,
+        "- `s3_bucket_config/<bucket>.json`: region and every bucket setting (policy, CORS, website, ...)."
+    );
+    let _ = writeln!(
+        o,
+        "- `index/`: one JSON line per object with its exact key, version, metadata and content hash."
+    );
+    let _ = writeln!(
+        o,
+        "- `snapshot_metadata.json`: this summary for programs.\n"
+    );
+    let _ = writeln!(o, "## Verify\n");
+    let _ = writeln!(
+        o,
+        "Run `infrasnap verify {}` (add `--repo <folder>` if the repository is not `./snapshots`). It \
+         re-hashes every file of this snapshot against the index and reports anything missing, \
+         corrupt or modified.",
+        meta.name
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::*;
+
+    #[test]
+    fn bytes_are_readable() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+
+    #[test]
+    fn errors_and_a_policy_snippet_are_listed() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut collectors = BTreeMap::new();
+        collectors.insert(
+            "s3".to_string(),
+            CollectorSummary {
+                status: Some(Status::Partial),
+                errors: vec![RecordedError {
+                    service: "s3".into(),
+                    action: "s3:GetBucketPolicy".into(),
+                    resource: "acme-www".into(),
+                    code: Some("AccessDenied".into()),
+                    message: "Access Denied".into(),
+                }],
+                ..Default::default()
+            },
+        );
+        let meta = SnapshotMetadata {
+            tool: "infrasnap".into(),
+            tool_version: "0.1.0".into(),
+            format_version: 1,
+            name: "v1".into(),
+            label: Some("v1".into()),
+            parent: None,
+            started_at: t,
+            finished_at: t,
+            duration_seconds: 1.0,
+            status: Status::Partial,
+            account_id: Some("123456789012".into()),
+            caller_arn: None,
+            regions: vec!["us-east-1".into()],
+            endpoint: None,
+            totals: Totals {
+                errors: 1,
+                ..Default::default()
+            },
+            collectors,
+            errors: vec![],
+        };
+        let md = render(&meta, &ManifestDetail::default());
+        assert!(md.contains("complete with errors"));
+        assert!(md.contains("| s3 | s3:GetBucketPolicy | acme-www | AccessDenied |"));
+        assert!(md.contains("\"s3:GetBucketPolicy\""));
+        assert!(md.contains("infrasnap verify v1"));
+    }
+}

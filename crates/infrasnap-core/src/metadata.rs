@@ -1,0 +1,107 @@
+//! `snapshot_metadata.json`: what a program needs to know about a snapshot. MANIFEST.md renders
+//! the same for people (manifest.rs).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Everything that was asked for was captured.
+    Complete,
+    /// Captured, but some calls failed (listed in `errors`): complete with errors.
+    Partial,
+    /// Nothing useful was captured.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One failed call, as recorded for people and programs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedError {
+    /// Source: `s3`, `sts`, ...
+    pub service: String,
+    /// The IAM action or operation that failed: `s3:GetBucketPolicy`.
+    pub action: String,
+    /// What it was about: a bucket, `bucket/key`, an ARN.
+    pub resource: String,
+    /// The provider's error code: `AccessDenied`, `SlowDown`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Per-source results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectorSummary {
+    pub status: Option<Status>,
+    pub duration_seconds: f64,
+    /// Named counts: `buckets`, `objects`, ...
+    pub counts: BTreeMap<String, u64>,
+    /// Bytes in this snapshot for this source.
+    pub bytes_total: u64,
+    /// Bytes downloaded and stored as new blobs by this run.
+    pub bytes_new: u64,
+    /// Objects whose content was downloaded (the rest were linked from an earlier snapshot).
+    pub objects_downloaded: u64,
+    pub errors: Vec<RecordedError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub objects: u64,
+    pub bytes: u64,
+    pub bytes_new: u64,
+    pub blobs_new: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMetadata {
+    pub tool: String,
+    pub tool_version: String,
+    pub format_version: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The snapshot this one was built against (unchanged objects linked from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_seconds: f64,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub totals: Totals,
+    pub collectors: BTreeMap<String, CollectorSummary>,
+    /// Errors that belong to no single source (credentials, identity).
+    #[serde(default)]
+    pub errors: Vec<RecordedError>,
+}
+
+impl SnapshotMetadata {
+    /// Every error, from every source, in order.
+    pub fn all_errors(&self) -> impl Iterator<Item = &RecordedError> {
+        self.errors
+            .iter()
+            .chain(self.collectors.values().flat_map(|c| c.errors.iter()))
+    }
+}
