@@ -56,6 +56,9 @@ pub struct CollectorSummary {
     pub bytes_new: u64,
     /// Objects whose content was downloaded (the rest were linked from an earlier snapshot).
     pub objects_downloaded: u64,
+    /// Blobs this run added to the store.
+    #[serde(default)]
+    pub blobs_new: u64,
     pub errors: Vec<RecordedError>,
 }
 

@@ -1,0 +1,7 @@
+//! AWS sources, one folder per service. Shared here: how an SDK error is described.
+
+pub mod identity;
+pub mod sdk_error;
+
+#[cfg(feature = "s3")]
+pub mod s3;

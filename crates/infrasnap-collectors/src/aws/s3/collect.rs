@@ -1,0 +1,1001 @@
+//! Capturing S3: every bucket's settings and every current object, byte exact, incrementally.
+//!
+//! Per bucket: its region (GetBucketLocation), its settings (bucket_config.rs), then its objects:
+//! the listing streams through a bounded queue; each key is placed in the tree in listing order
+//! (keypath); an object whose key, version id or ETag, size and last-modified match the previous
+//! snapshot's index is linked to the blob already stored; any other is downloaded, hashed while it
+//! streams to disk, checked against its ETag (MD5, single-part without KMS) and the SDK's
+//! checksum validation, and stored. Index lines are written in listing order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumMode, EncodingType};
+use aws_sdk_s3::Client;
+use aws_smithy_types::date_time::Format;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::BlobId;
+use infrasnap_core::index::{IndexWriter, PrevIndex};
+use infrasnap_core::keypath::KeyMapper;
+use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::model::s3::{
+    Checksum, ConfigValue, ObjectLock, S3BucketRecord, S3ObjectRecord,
+};
+use infrasnap_core::progress::CollectorProgress;
+use infrasnap_core::store::Stored;
+use tokio::sync::{mpsc, Semaphore};
+use tracing::Instrument;
+
+use super::bucket_config::read_bucket_config;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Objects at least this large are fetched as parallel ranged GETs.
+pub const LARGE_OBJECT: u64 = 16 * 1024 * 1024;
+/// Size of one ranged GET.
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// Ranged GETs in flight per large object.
+const PARTS_IN_FLIGHT: usize = 4;
+/// Large objects downloading at once (bounds memory: this x PARTS_IN_FLIGHT x PART_SIZE).
+const LARGE_IN_FLIGHT: usize = 4;
+/// How far processing may run ahead of the oldest unfinished object (index lines stay in order).
+const WINDOW: usize = 2048;
+/// Attempts per object, on top of the SDK's own retries of each request.
+const OBJECT_ATTEMPTS: u32 = 6;
+
+/// Options of the S3 collector.
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// Region used for ListBuckets and for buckets whose location cannot be read.
+    pub default_region: String,
+    /// Path-style addressing (for IP/localhost endpoints and S3-compatible servers).
+    pub path_style: bool,
+    /// Buckets worked on at once.
+    pub bucket_concurrency: usize,
+    /// Capture only these buckets (empty: all).
+    pub buckets: Vec<String>,
+}
+
+pub struct S3Collector {
+    sdk: aws_config::SdkConfig,
+    opts: S3Options,
+    clients: Mutex<HashMap<String, Client>>,
+    large: Arc<Semaphore>,
+}
+
+impl S3Collector {
+    pub fn new(sdk: aws_config::SdkConfig, opts: S3Options) -> Self {
+        S3Collector {
+            sdk,
+            opts,
+            clients: Mutex::new(HashMap::new()),
+            large: Arc::new(Semaphore::new(LARGE_IN_FLIGHT)),
+        }
+    }
+
+    fn client(&self, region: &str) -> Client {
+        let mut m = self.clients.lock().expect("client cache");
+        m.entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_s3::config::Region::new(region.to_string()))
+                    .force_path_style(self.opts.path_style)
+                    .build();
+                Client::from_conf(conf)
+            })
+            .clone()
+    }
+}
+
+/// One listed object, keys already decoded.
+#[derive(Debug, Clone)]
+struct Listed {
+    key: String,
+    version_id: Option<String>,
+    size: u64,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    storage_class: Option<String>,
+}
+
+/// Per-bucket tallies.
+#[derive(Default, Debug, Clone)]
+struct BucketTally {
+    objects: u64,
+    bytes: u64,
+    downloaded: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+    escaped: u64,
+    errors: u64,
+}
+
+fn fmt_time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| t.fmt(Format::DateTime).ok())
+}
+
+/// Decode a key S3 sent with `encoding-type=url` (`+` is a space; `%2B` a plus).
+pub fn decode_url_key(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: "s3".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+    }
+}
+
+impl Collector for S3Collector {
+    fn name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move { self.run_inner(cx).await })
+    }
+}
+
+impl S3Collector {
+    async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector("s3");
+        let errors = Arc::new(ErrorSink::default());
+        let mut report = CollectorReport::default();
+
+        let buckets = match self.list_buckets().await {
+            Ok(b) => b,
+            Err(f) => {
+                errors.record(rec_err("s3:ListAllMyBuckets", "*", &f));
+                report.summary.status = Some(Status::Failed);
+                report.summary.errors = errors.take();
+                report.summary.duration_seconds = started.elapsed().as_secs_f64();
+                progress
+                    .finished
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                return report;
+            }
+        };
+        let buckets: Vec<(String, Option<String>)> = if self.opts.buckets.is_empty() {
+            buckets
+        } else {
+            buckets
+                .into_iter()
+                .filter(|(b, _)| self.opts.buckets.contains(b))
+                .collect()
+        };
+        progress.add(&progress.units_total, buckets.len() as u64);
+
+        let results: Vec<(S3BucketRecord, BucketTally)> = stream::iter(buckets)
+            .map(|(name, created)| {
+                let me = self.clone();
+                let cx = cx.clone();
+                let errors = errors.clone();
+                let progress = progress.clone();
+                let span = tracing::info_span!("s3_bucket", bucket = %name);
+                let fut = async move {
+                    let r = me.bucket(&cx, &name, created, &errors, &progress).await;
+                    progress.add(&progress.units_done, 1);
+                    r
+                };
+                async move { tokio::spawn(fut.instrument(span)).await.ok() }
+            })
+            .buffer_unordered(self.opts.bucket_concurrency.max(1))
+            .filter_map(|r| async move { r })
+            .collect()
+            .await;
+
+        let mut results = results;
+        results.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        let mut regions: Vec<String> = results.iter().map(|(b, _)| b.region.clone()).collect();
+        regions.sort();
+        regions.dedup();
+
+        let s = &mut report.summary;
+        s.counts.insert("buckets".into(), results.len() as u64);
+        for (_, t) in &results {
+            *s.counts.entry("objects".into()).or_default() += t.objects;
+            s.bytes_total += t.bytes;
+            s.bytes_new += t.bytes_new;
+            s.objects_downloaded += t.downloaded;
+            s.blobs_new += t.blobs_new;
+        }
+        s.counts.entry("objects".into()).or_default();
+        s.errors = errors.take();
+        s.status = Some(if s.errors.is_empty() {
+            Status::Complete
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+        report.regions = regions;
+
+        let m = &mut report.manifest;
+        m.push("| Bucket | Region | Objects | Size | Downloaded | Versioning | Website | Escaped keys | Errors |".into());
+        m.push("|---|---|---|---|---|---|---|---|---|".into());
+        for (b, t) in &results {
+            let versioning = match b.config.get("versioning") {
+                Some(ConfigValue::Present { value }) => value
+                    .get("Status")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-")
+                    .to_string(),
+                Some(ConfigValue::Error { .. }) => "?".into(),
+                _ => "off".into(),
+            };
+            let website = match b.config.get("website") {
+                Some(ConfigValue::Present { .. }) => "yes",
+                Some(ConfigValue::Error { .. }) => "?",
+                _ => "no",
+            };
+            m.push(format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                b.name,
+                b.region,
+                t.objects,
+                human_bytes(t.bytes),
+                t.downloaded,
+                versioning,
+                website,
+                t.escaped,
+                t.errors
+            ));
+        }
+        progress
+            .finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        report
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<(String, Option<String>)>, ApiFailure> {
+        let client = self.client(&self.opts.default_region);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let resp = client
+                .list_buckets()
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            for b in resp.buckets() {
+                if let Some(n) = b.name() {
+                    out.push((n.to_string(), fmt_time(b.creation_date())));
+                }
+            }
+            match resp.continuation_token() {
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.into()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn bucket_region(&self, name: &str, errors: &ErrorSink) -> String {
+        let client = self.client(&self.opts.default_region);
+        match client.get_bucket_location().bucket(name).send().await {
+            Ok(r) => match r.location_constraint().map(|c| c.as_str()) {
+                None | Some("") => "us-east-1".into(),
+                Some("EU") => "eu-west-1".into(),
+                Some(c) => c.to_string(),
+            },
+            Err(e) => {
+                errors.record(rec_err("s3:GetBucketLocation", name, &describe(&e)));
+                self.opts.default_region.clone()
+            }
+        }
+    }
+
+    async fn bucket(
+        &self,
+        cx: &Arc<RunContext>,
+        name: &str,
+        created: Option<String>,
+        errors: &Arc<ErrorSink>,
+        progress: &Arc<CollectorProgress>,
+    ) -> (S3BucketRecord, BucketTally) {
+        let errors_before = errors.len();
+        let region = self.bucket_region(name, errors).await;
+        let client = self.client(&region);
+        let (config, failures) = read_bucket_config(&client, name).await;
+        for (_setting, action, f) in &failures {
+            errors.record(rec_err(action, name, f));
+        }
+        let versioned = matches!(
+            config.get("versioning"),
+            Some(ConfigValue::Present { value }) if value.get("Status").and_then(|s| s.as_str()).is_some_and(|s| s == BucketVersioningStatus::Enabled.as_str() || s == BucketVersioningStatus::Suspended.as_str())
+        );
+        let mut tally = self
+            .objects(cx, &client, name, versioned, errors, progress)
+            .await;
+        tally.errors = (errors.len() - errors_before) as u64;
+        let rec = S3BucketRecord {
+            name: name.to_string(),
+            region,
+            creation_date: created,
+            config,
+            object_count: tally.objects,
+            total_bytes: tally.bytes,
+        };
+        if let Err(e) = cx.put_json(&format!("s3_bucket_config/{name}.json"), &rec) {
+            errors.record(RecordedError {
+                service: "s3".into(),
+                action: "write".into(),
+                resource: name.into(),
+                code: None,
+                message: e.to_string(),
+            });
+        }
+        (rec, tally)
+    }
+
+    /// Stream the listing of one bucket into a bounded queue.
+    fn spawn_lister(
+        &self,
+        client: Client,
+        bucket: String,
+        versioned: bool,
+        errors: Arc<ErrorSink>,
+    ) -> mpsc::Receiver<Listed> {
+        let (tx, rx) = mpsc::channel::<Listed>(4096);
+        tokio::spawn(async move {
+            let res = if versioned {
+                list_versions(&client, &bucket, &tx).await
+            } else {
+                list_v2(&client, &bucket, &tx).await
+            };
+            if let Err((action, f)) = res {
+                errors.record(rec_err(action, &bucket, &f));
+            }
+        });
+        rx
+    }
+
+    async fn objects(
+        &self,
+        cx: &Arc<RunContext>,
+        client: &Client,
+        bucket: &str,
+        versioned: bool,
+        errors: &Arc<ErrorSink>,
+        progress: &Arc<CollectorProgress>,
+    ) -> BucketTally {
+        let index_rel = format!("index/s3_buckets/{bucket}.jsonl");
+        let prev = {
+            let paths = cx.previous_indexes(&index_rel);
+            tokio::task::spawn_blocking(move || PrevIndex::load(&paths))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        let prev = Arc::new(prev);
+        let mut tally = BucketTally::default();
+        let mut writer = match cx
+            .tree_path(&index_rel)
+            .and_then(|p| IndexWriter::create(&p))
+        {
+            Ok(w) => w,
+            Err(e) => {
+                errors.record(RecordedError {
+                    service: "s3".into(),
+                    action: "write index".into(),
+                    resource: bucket.into(),
+                    code: None,
+                    message: e.to_string(),
+                });
+                return tally;
+            }
+        };
+        let mut rx = self.spawn_lister(
+            client.clone(),
+            bucket.to_string(),
+            versioned,
+            errors.clone(),
+        );
+        let listing = stream::poll_fn(move |c| rx.poll_recv(c));
+        let mut mapper = KeyMapper::new();
+        let mut results = listing
+            .map(|l| {
+                let placement = mapper.place(&l.key, l.size);
+                let rel = format!("s3_buckets/{bucket}/{}", placement.rel);
+                let job = ObjectJob {
+                    bucket: bucket.to_string(),
+                    listed: l,
+                    rel,
+                    escaped: placement.escaped,
+                    dir_marker: placement.dir_marker,
+                };
+                let cx = cx.clone();
+                let prev = prev.clone();
+                let client = client.clone();
+                let large = self.large.clone();
+                let progress = progress.clone();
+                async move { job.run(&cx, &client, &prev, &large, &progress).await }
+            })
+            .buffered(WINDOW);
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(Some((rec, fetched))) => {
+                    tally.objects += 1;
+                    tally.bytes += rec.size;
+                    if rec.escaped {
+                        tally.escaped += 1;
+                    }
+                    if let Some(st) = fetched {
+                        tally.downloaded += 1;
+                        if st.new {
+                            tally.bytes_new += st.size;
+                            tally.blobs_new += 1;
+                        }
+                    }
+                    if let Err(e) = writer.append(&rec) {
+                        errors.record(RecordedError {
+                            service: "s3".into(),
+                            action: "write index".into(),
+                            resource: bucket.into(),
+                            code: None,
+                            message: e.to_string(),
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    progress.add(&progress.errors, 1);
+                    errors.record(e);
+                }
+            }
+        }
+        if let Err(e) = writer.finish() {
+            errors.record(RecordedError {
+                service: "s3".into(),
+                action: "write index".into(),
+                resource: bucket.into(),
+                code: None,
+                message: e.to_string(),
+            });
+        }
+        tally
+    }
+}
+
+async fn list_v2(
+    client: &Client,
+    bucket: &str,
+    tx: &mpsc::Sender<Listed>,
+) -> Result<(), (&'static str, ApiFailure)> {
+    let mut token: Option<String> = None;
+    loop {
+        let resp = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .encoding_type(EncodingType::Url)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| ("s3:ListBucket", describe(&e)))?;
+        let url = resp.encoding_type().is_some();
+        for o in resp.contents() {
+            let Some(k) = o.key() else { continue };
+            let key = if url {
+                decode_url_key(k)
+            } else {
+                k.to_string()
+            };
+            let l = Listed {
+                key,
+                version_id: None,
+                size: o.size().unwrap_or(0).max(0) as u64,
+                etag: o.e_tag().map(str::to_string),
+                last_modified: fmt_time(o.last_modified()),
+                storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+            };
+            if tx.send(l).await.is_err() {
+                return Ok(());
+            }
+        }
+        match (resp.is_truncated(), resp.next_continuation_token()) {
+            (Some(true), Some(t)) if Some(t) != token.as_deref() => token = Some(t.to_string()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn list_versions(
+    client: &Client,
+    bucket: &str,
+    tx: &mpsc::Sender<Listed>,
+) -> Result<(), (&'static str, ApiFailure)> {
+    let mut key_marker: Option<String> = None;
+    let mut vid_marker: Option<String> = None;
+    loop {
+        let resp = client
+            .list_object_versions()
+            .bucket(bucket)
+            .encoding_type(EncodingType::Url)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(vid_marker.clone())
+            .send()
+            .await
+            .map_err(|e| ("s3:ListBucketVersions", describe(&e)))?;
+        let url = resp.encoding_type().is_some();
+        for v in resp.versions() {
+            if v.is_latest() != Some(true) {
+                continue;
+            }
+            let Some(k) = v.key() else { continue };
+            let key = if url {
+                decode_url_key(k)
+            } else {
+                k.to_string()
+            };
+            let l = Listed {
+                key,
+                version_id: v.version_id().map(str::to_string),
+                size: v.size().unwrap_or(0).max(0) as u64,
+                etag: v.e_tag().map(str::to_string),
+                last_modified: fmt_time(v.last_modified()),
+                storage_class: v.storage_class().map(|s| s.as_str().to_string()),
+            };
+            if tx.send(l).await.is_err() {
+                return Ok(());
+            }
+        }
+        let next = (
+            resp.next_key_marker().map(str::to_string),
+            resp.next_version_id_marker().map(str::to_string),
+        );
+        if resp.is_truncated() == Some(true)
+            && next.0.is_some()
+            && (next.0 != key_marker || next.1 != vid_marker)
+        {
+            key_marker = next.0.map(|k| if url { decode_url_key(&k) } else { k });
+            vid_marker = next.1;
+        } else {
+            return Ok(());
+        }
+    }
+}
+
+struct ObjectJob {
+    bucket: String,
+    listed: Listed,
+    rel: String,
+    escaped: bool,
+    dir_marker: bool,
+}
+
+/// Why one fetch attempt failed.
+enum FetchError {
+    /// Worth another attempt (a broken stream, a checksum mismatch, a dropped connection).
+    Retry(ApiFailure),
+    /// Not worth retrying (denied, gone, SSE-C).
+    Fatal(ApiFailure),
+    /// The object was deleted after it was listed: nothing to capture.
+    Vanished,
+}
+
+fn unchanged(prev: &S3ObjectRecord, l: &Listed) -> bool {
+    let same_identity = match (&prev.version_id, &l.version_id) {
+        (Some(a), Some(b)) if a != "null" || b != "null" => a == b,
+        _ => prev.etag == l.etag,
+    };
+    same_identity && prev.size == l.size && prev.last_modified == l.last_modified
+}
+
+impl ObjectJob {
+    async fn run(
+        self,
+        cx: &RunContext,
+        client: &Client,
+        prev: &PrevIndex,
+        large: &Semaphore,
+        progress: &CollectorProgress,
+    ) -> Result<Option<(S3ObjectRecord, Option<Stored>)>, RecordedError> {
+        let l = &self.listed;
+        let resource = format!("{}/{}", self.bucket, l.key);
+        let io_err = |e: infrasnap_core::error::CoreError| RecordedError {
+            service: "s3".into(),
+            action: "write".into(),
+            resource: resource.clone(),
+            code: None,
+            message: e.to_string(),
+        };
+        if let Some(p) = prev.get::<S3ObjectRecord>(&l.key) {
+            if unchanged(&p, l) && (self.dir_marker || cx.repo.store().contains(&p.blob)) {
+                if self.dir_marker {
+                    cx.make_dir(&self.rel).map_err(io_err)?;
+                } else {
+                    cx.link_blob(&p.blob, &self.rel).map_err(io_err)?;
+                }
+                progress.add(&progress.items, 1);
+                progress.add(&progress.bytes, l.size);
+                let rec = S3ObjectRecord {
+                    path: self.rel.clone(),
+                    escaped: self.escaped,
+                    dir_marker: self.dir_marker,
+                    storage_class: l.storage_class.clone().or(p.storage_class.clone()),
+                    ..p
+                };
+                return Ok(Some((rec, None)));
+            }
+        }
+
+        let _permit = cx.jobs.acquire().await.expect("semaphore open");
+        let _large = if l.size >= LARGE_OBJECT {
+            Some(large.acquire().await.expect("semaphore open"))
+        } else {
+            None
+        };
+        let mut last = None;
+        for attempt in 0..OBJECT_ATTEMPTS {
+            if attempt > 0 {
+                let ms = 100u64 * (1 << attempt.min(6)) + (attempt as u64 * 37) % 100;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            match self.fetch_once(cx, client, progress).await {
+                Ok((attrs, stored)) => {
+                    if self.dir_marker {
+                        cx.make_dir(&self.rel).map_err(io_err)?;
+                    } else {
+                        cx.link_blob(&stored.id, &self.rel).map_err(io_err)?;
+                    }
+                    progress.add(&progress.items, 1);
+                    progress.add(&progress.bytes, stored.size);
+                    let mut rec = attrs.into_record(l, stored.id, &self.rel);
+                    rec.escaped = self.escaped;
+                    rec.dir_marker = self.dir_marker;
+                    return Ok(Some((rec, Some(stored))));
+                }
+                Err(FetchError::Vanished) => return Ok(None),
+                Err(FetchError::Fatal(f)) => return Err(rec_err("s3:GetObject", &resource, &f)),
+                Err(FetchError::Retry(f)) => {
+                    tracing::debug!("retrying {resource}: {f}");
+                    last = Some(f);
+                }
+            }
+        }
+        let f = last.expect("at least one attempt");
+        Err(rec_err(
+            "s3:GetObject",
+            &resource,
+            &ApiFailure {
+                message: format!("gave up after {OBJECT_ATTEMPTS} attempts: {}", f.message),
+                ..f
+            },
+        ))
+    }
+
+    async fn fetch_once(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        progress: &CollectorProgress,
+    ) -> Result<(Attrs, Stored), FetchError> {
+        let l = &self.listed;
+        let version = l.version_id.clone().filter(|v| v != "null");
+        let store = cx.repo.store();
+        let mut w = store
+            .writer()
+            .map_err(|e| FetchError::Fatal(local_failure(e)))?;
+        let attrs = if l.size >= LARGE_OBJECT {
+            let parts: Vec<(u64, u64)> = (0..l.size)
+                .step_by(PART_SIZE as usize)
+                .map(|s| (s, (s + PART_SIZE).min(l.size) - 1))
+                .collect();
+            let mut first: Option<Attrs> = None;
+            let mut fetched = stream::iter(parts)
+                .map(|(s, e)| {
+                    let req = client
+                        .get_object()
+                        .bucket(&self.bucket)
+                        .key(&l.key)
+                        .set_version_id(version.clone())
+                        .set_if_match(l.etag.clone())
+                        .range(format!("bytes={s}-{e}"));
+                    async move {
+                        let mut out = req.send().await.map_err(get_failure)?;
+                        let body = std::mem::take(&mut out.body);
+                        let bytes = body
+                            .collect()
+                            .await
+                            .map_err(|e| FetchError::Retry(stream_failure(e)))?
+                            .into_bytes();
+                        if bytes.len() as u64 != e - s + 1 {
+                            return Err(FetchError::Retry(ApiFailure {
+                                code: None,
+                                message: format!("range {s}-{e} returned {} bytes", bytes.len()),
+                                status: None,
+                            }));
+                        }
+                        Ok((Attrs::from_output(&out), bytes))
+                    }
+                })
+                .buffered(PARTS_IN_FLIGHT);
+            while let Some(part) = fetched.next().await {
+                let (a, bytes) = part?;
+                w.write_all(&bytes)
+                    .map_err(|e| FetchError::Fatal(local_failure(e)))?;
+                progress.add(&progress.bytes_downloaded, bytes.len() as u64);
+                first.get_or_insert(a);
+            }
+            first.unwrap_or_default()
+        } else {
+            let mut out = client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&l.key)
+                .set_version_id(version.clone())
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .map_err(get_failure)?;
+            let attrs = Attrs::from_output(&out);
+            let mut body = std::mem::take(&mut out.body);
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| FetchError::Retry(stream_failure(e)))?;
+                w.write_all(&chunk)
+                    .map_err(|e| FetchError::Fatal(local_failure(e)))?;
+                progress.add(&progress.bytes_downloaded, chunk.len() as u64);
+            }
+            attrs
+        };
+        let expected = attrs.content_length.unwrap_or(l.size);
+        if w.size() != expected {
+            return Err(FetchError::Retry(ApiFailure {
+                code: None,
+                message: format!("got {} bytes, expected {expected}", w.size()),
+                status: None,
+            }));
+        }
+        // The ETag of a single-part upload without KMS or SSE-C is the MD5 of the content.
+        let etag = attrs.etag.clone().or_else(|| l.etag.clone());
+        if let Some(etag) = etag.as_deref().map(|e| e.trim_matches('"')) {
+            let kms = attrs
+                .sse
+                .as_deref()
+                .is_some_and(|s| s.starts_with("aws:kms"));
+            if !etag.contains('-') && etag.len() == 32 && !kms {
+                let md5 = hex::encode(w.md5_so_far());
+                if !md5.eq_ignore_ascii_case(etag) {
+                    return Err(FetchError::Retry(ApiFailure {
+                        code: Some("ChecksumMismatch".into()),
+                        message: format!("content MD5 {md5} does not match ETag {etag}"),
+                        status: None,
+                    }));
+                }
+            }
+        }
+        let stored = w
+            .finish()
+            .map_err(|e| FetchError::Fatal(local_failure(e)))?;
+        let mut attrs = attrs;
+        if attrs.tag_count > 0 {
+            match client
+                .get_object_tagging()
+                .bucket(&self.bucket)
+                .key(&l.key)
+                .set_version_id(version)
+                .send()
+                .await
+            {
+                Ok(t) => {
+                    for tag in t.tag_set() {
+                        attrs
+                            .tags
+                            .insert(tag.key().to_string(), tag.value().to_string());
+                    }
+                }
+                Err(e) => {
+                    return Err(FetchError::Fatal(ApiFailure {
+                        message: format!("reading tags: {}", describe(&e).message),
+                        ..describe(&e)
+                    }))
+                }
+            }
+        }
+        Ok((attrs, stored))
+    }
+}
+
+fn local_failure(e: infrasnap_core::error::CoreError) -> ApiFailure {
+    ApiFailure {
+        code: Some("LocalWriteFailed".into()),
+        message: e.to_string(),
+        status: None,
+    }
+}
+
+fn stream_failure(e: impl std::fmt::Display) -> ApiFailure {
+    ApiFailure {
+        code: None,
+        message: format!("download interrupted: {e}"),
+        status: None,
+    }
+}
+
+fn get_failure<R>(
+    e: aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
+) -> FetchError
+where
+    R: std::fmt::Debug + crate::aws::sdk_error::HasStatus,
+{
+    use aws_sdk_s3::error::SdkError;
+    let f = describe(&e);
+    if f.code_in(&["NoSuchKey", "NoSuchVersion"]) || f.status == Some(404) {
+        return FetchError::Vanished;
+    }
+    match &e {
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_) => {
+            FetchError::Retry(f)
+        }
+        _ if f.code_in(&["PreconditionFailed"]) || f.status.is_some_and(|s| s >= 500) => {
+            FetchError::Retry(f)
+        }
+        _ => FetchError::Fatal(f),
+    }
+}
+
+/// What GetObject's headers tell about an object.
+#[derive(Debug, Clone, Default)]
+struct Attrs {
+    content_length: Option<u64>,
+    etag: Option<String>,
+    version_id: Option<String>,
+    last_modified: Option<String>,
+    storage_class: Option<String>,
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<String>,
+    website_redirect_location: Option<String>,
+    metadata: BTreeMap<String, String>,
+    sse: Option<String>,
+    sse_kms_key_id: Option<String>,
+    bucket_key_enabled: Option<bool>,
+    checksum: Option<Checksum>,
+    object_lock: Option<ObjectLock>,
+    tag_count: i32,
+    tags: BTreeMap<String, String>,
+}
+
+impl Attrs {
+    fn from_output(o: &GetObjectOutput) -> Attrs {
+        let ranged = o.content_range().is_some();
+        let checksum = [
+            ("CRC32", o.checksum_crc32()),
+            ("CRC32C", o.checksum_crc32_c()),
+            ("CRC64NVME", o.checksum_crc64_nvme()),
+            ("SHA1", o.checksum_sha1()),
+            ("SHA256", o.checksum_sha256()),
+        ]
+        .into_iter()
+        .find_map(|(a, v)| {
+            v.map(|v| Checksum {
+                algorithm: a.into(),
+                value: v.into(),
+            })
+        });
+        let object_lock = (o.object_lock_mode().is_some()
+            || o.object_lock_legal_hold_status().is_some())
+        .then(|| ObjectLock {
+            mode: o.object_lock_mode().map(|m| m.as_str().to_string()),
+            retain_until: fmt_time(o.object_lock_retain_until_date()),
+            legal_hold: o
+                .object_lock_legal_hold_status()
+                .map(|s| s.as_str().to_string()),
+        });
+        Attrs {
+            // A ranged response's length is the range's, not the object's.
+            content_length: if ranged {
+                None
+            } else {
+                o.content_length().map(|n| n.max(0) as u64)
+            },
+            etag: o.e_tag().map(str::to_string),
+            version_id: o.version_id().map(str::to_string),
+            last_modified: fmt_time(o.last_modified()),
+            storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+            content_type: o.content_type().map(str::to_string),
+            content_encoding: o.content_encoding().map(str::to_string),
+            content_disposition: o.content_disposition().map(str::to_string),
+            content_language: o.content_language().map(str::to_string),
+            cache_control: o.cache_control().map(str::to_string),
+            expires: o.expires_string().map(str::to_string),
+            website_redirect_location: o.website_redirect_location().map(str::to_string),
+            metadata: o
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            sse: o.server_side_encryption().map(|s| s.as_str().to_string()),
+            sse_kms_key_id: o.ssekms_key_id().map(str::to_string),
+            bucket_key_enabled: o.bucket_key_enabled(),
+            checksum: if ranged { None } else { checksum },
+            object_lock,
+            tag_count: o.tag_count().unwrap_or(0),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn into_record(self, l: &Listed, blob: BlobId, rel: &str) -> S3ObjectRecord {
+        // Identity fields come from the listing when the object did not change in between, so
+        // the next run compares like with like; otherwise from what was actually fetched.
+        let same = self.etag.is_none() || self.etag == l.etag;
+        S3ObjectRecord {
+            key: l.key.clone(),
+            version_id: if same {
+                l.version_id.clone().or(self.version_id)
+            } else {
+                self.version_id
+            },
+            size: self.content_length.unwrap_or(l.size),
+            etag: if same { l.etag.clone() } else { self.etag },
+            last_modified: if same {
+                l.last_modified.clone()
+            } else {
+                self.last_modified
+            },
+            storage_class: l.storage_class.clone().or(self.storage_class),
+            content_type: self.content_type,
+            content_encoding: self.content_encoding,
+            content_disposition: self.content_disposition,
+            content_language: self.content_language,
+            cache_control: self.cache_control,
+            expires: self.expires,
+            website_redirect_location: self.website_redirect_location,
+            metadata: self.metadata,
+            sse: self.sse,
+            sse_kms_key_id: self.sse_kms_key_id,
+            bucket_key_enabled: self.bucket_key_enabled,
+            tags: self.tags,
+            checksum: self.checksum,
+            object_lock: self.object_lock,
+            blob,
+            path: rel.to_string(),
+            escaped: false,
+            dir_marker: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_keys_decode_exactly() {
+        assert_eq!(decode_url_key("a+b%2Bc"), "a b+c");
+        assert_eq!(decode_url_key("ctl%01x%0A"), "ctl\u{1}x\n");
+        assert_eq!(decode_url_key("caf%C3%A9"), "café");
+        assert_eq!(decode_url_key("100%"), "100%");
+        assert_eq!(decode_url_key("%zz"), "%zz");
+    }
+}

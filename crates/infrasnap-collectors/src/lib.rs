@@ -1,0 +1,5 @@
+//! infrasnap's collectors: the code that talks to each source (AWS services through the official
+//! SDK; later Apps Script and local files) and hands what it reads to the core's store and index.
+//! One folder per source; each AWS service behind a Cargo feature.
+
+pub mod aws;

@@ -1,0 +1,329 @@
+//! `infrasnap demo`: a first run with no AWS account. Starts moto server (a local AWS emulator)
+//! on a loopback port, fills it with a small company's sample estate, takes a snapshot, makes the
+//! kind of careless change that motivated infrasnap, and takes a second, incremental snapshot.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, IndexDocument, VersioningConfiguration, WebsiteConfiguration,
+};
+
+use super::snapshot::{self, SnapshotArgs};
+use super::Global;
+use crate::aws_setup::{AwsArgs, StaticCredentials};
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// The moto server program [default: ./.venv-moto/bin/moto_server, else moto_server on PATH]
+    #[arg(long, env = "INFRASNAP_MOTO_SERVER", value_name = "PATH")]
+    pub moto_server: Option<PathBuf>,
+}
+
+struct Emulator {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_moto(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = arg {
+        return Ok(p);
+    }
+    let local = PathBuf::from(".venv-moto/bin/moto_server");
+    if local.is_file() {
+        return Ok(local);
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&paths) {
+            let p = d.join("moto_server");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    bail!(
+        "the demo needs moto server, a local AWS emulator, and none was found. Run `scripts/demo` \
+         (it installs moto into .venv-moto and runs this demo), or install it yourself with \
+         `python3 -m pip install 'moto[server]==5.2.5'`, or pass --moto-server PATH"
+    )
+}
+
+fn start_emulator(bin: &PathBuf) -> anyhow::Result<Emulator> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting the emulator `{}`", bin.display()))?;
+    let emu = Emulator {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            let mut buf = [0u8; 12];
+            if s.read(&mut buf).is_ok_and(|n| n > 0) {
+                return Ok(emu);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the emulator did not answer on {} within 30 s", emu.url);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Deterministic filler bytes standing in for images and video.
+fn filler(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn page(title: &str, body: &str) -> Vec<u8> {
+    format!(
+        "<!doctype html>\n<html><head><title>{title}</title><link rel=\"stylesheet\" href=\"/css/site.css\"></head>\n<body><h1>{title}</h1>\n<p>{body}</p>\n</body></html>\n"
+    )
+    .into_bytes()
+}
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> anyhow::Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .cache_control("max-age=300")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .with_context(|| format!("seeding s3://{bucket}/{key}"))?;
+    Ok(())
+}
+
+async fn seed(s3: &aws_sdk_s3::Client) -> anyhow::Result<()> {
+    for b in [
+        "acme-www-prod",
+        "acme-www-staging",
+        "acme-events-prod",
+        "acme-media",
+    ] {
+        s3.create_bucket().bucket(b).send().await?;
+    }
+    for site in ["acme-www-prod", "acme-www-staging"] {
+        s3.put_bucket_website()
+            .bucket(site)
+            .website_configuration(
+                WebsiteConfiguration::builder()
+                    .index_document(IndexDocument::builder().suffix("index.html").build()?)
+                    .build(),
+            )
+            .send()
+            .await?;
+        let banner = if site.ends_with("staging") {
+            " (staging)"
+        } else {
+            ""
+        };
+        put(
+            s3,
+            site,
+            "index.html",
+            page(&format!("Acme Sailing{banner}"), "Welcome aboard."),
+            "text/html",
+        )
+        .await?;
+        put(
+            s3,
+            site,
+            "about.html",
+            page("About us", "Sailing since 1998."),
+            "text/html",
+        )
+        .await?;
+        put(
+            s3,
+            site,
+            "css/site.css",
+            b"body { font-family: sans-serif; }\n".to_vec(),
+            "text/css",
+        )
+        .await?;
+        put(s3, site, "img/logo.png", filler(1, 12_000), "image/png").await?;
+        put(s3, site, "img/hero.jpg", filler(2, 180_000), "image/jpeg").await?;
+    }
+    s3.put_bucket_versioning()
+        .bucket("acme-events-prod")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    for (k, t) in [
+        (
+            "events/2026-spring-regatta.html",
+            "Spring Regatta: 14 May 2026, 10:00",
+        ),
+        (
+            "events/2026-summer-cup.html",
+            "Summer Cup: 2 July 2026, registration open",
+        ),
+        ("events/index.html", "Upcoming events"),
+    ] {
+        put(s3, "acme-events-prod", k, page(t, t), "text/html").await?;
+    }
+    put(
+        s3,
+        "acme-media",
+        "video/intro.mp4",
+        filler(3, 2_500_000),
+        "video/mp4",
+    )
+    .await?;
+    put(
+        s3,
+        "acme-media",
+        "photos/2025/regatta-01.jpg",
+        filler(4, 400_000),
+        "image/jpeg",
+    )
+    .await?;
+    put(
+        s3,
+        "acme-media",
+        "photos/2025/regatta-02.jpg",
+        filler(5, 420_000),
+        "image/jpeg",
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
+    let bin = find_moto(a.moto_server)?;
+    let emu = start_emulator(&bin)?;
+    let repo = g.repo_or("demo-snapshots");
+    let say = |s: &str| {
+        if !g.json && !g.quiet {
+            eprintln!("{s}");
+        }
+    };
+    say(&format!(
+        "Started a local AWS emulator (moto) at {}",
+        emu.url
+    ));
+
+    let creds = || StaticCredentials {
+        access_key: "demo".into(),
+        secret_key: "demo".into(),
+    };
+    let aws = AwsArgs {
+        endpoint_url: Some(emu.url.clone()),
+        region: Some("us-east-1".into()),
+        ..Default::default()
+    };
+    let sdk = crate::aws_setup::load(&aws, Some(creds())).await?;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk.sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    seed(&s3)
+        .await
+        .context("filling the emulator with the sample estate")?;
+    say("Filled it with Acme Sailing's estate: 4 buckets (www prod and staging, events, media).");
+
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let args = |label: String| SnapshotArgs {
+        label: Some(label),
+        jobs: 16,
+        bucket_jobs: 4,
+        aws: aws.clone(),
+        ..Default::default()
+    };
+    say("\n1) Snapshot of the whole estate:");
+    let first = snapshot::take(
+        g,
+        &repo,
+        &args(format!("demo-{stamp}-before")),
+        Some(creds()),
+    )
+    .await?;
+    snapshot::report(g, &first)?;
+
+    // The careless operation: an old copy of an event page is deployed over the live one.
+    put(
+        &s3,
+        "acme-events-prod",
+        "events/2026-spring-regatta.html",
+        page(
+            "Spring Regatta",
+            "Spring Regatta: 9 May 2025 (last year's page)",
+        ),
+        "text/html",
+    )
+    .await?;
+    say("\n2) A careless deploy overwrites a live event page. Second snapshot (only the change is downloaded):");
+    let second = snapshot::take(
+        g,
+        &repo,
+        &args(format!("demo-{stamp}-after")),
+        Some(creds()),
+    )
+    .await?;
+    let code = snapshot::report(g, &second)?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "repository": repo, "snapshots": [first.meta.name, second.meta.name],
+            }))?
+        );
+    } else {
+        let r = repo.display();
+        say(&format!(
+            "\nDone. Look around:\n  ls {r}/{b}/s3_buckets/            # every bucket, as plain files\n  \
+             cat {r}/{b}/MANIFEST.md                # what was captured\n  \
+             diff {r}/{b}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html \\\n       \
+             {r}/{a}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html\n  \
+             infrasnap list --repo {r}\n  infrasnap verify --all --repo {r}",
+            b = first.meta.name,
+            a = second.meta.name
+        ));
+    }
+    drop(emu);
+    Ok(if code == exit::OK { exit::OK } else { code })
+}

@@ -1,0 +1,106 @@
+//! Command-line interface: one file per subcommand.
+
+mod demo;
+mod list;
+mod show;
+mod snapshot;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "infrasnap",
+    version,
+    about = "Point-in-time snapshots of your cloud estate, browsable and deduplicated",
+    long_about = "infrasnap captures every S3 bucket of an AWS account (objects byte exact, with \
+their metadata, and every bucket setting) into a repository on local disk. Each snapshot is a \
+plain folder you can browse; unchanged objects are linked, not downloaded or stored again.\n\n\
+Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",
+    after_help = "Exit codes: 0 done; 1 failed; 2 bad usage; 3 snapshot complete with errors \
+(listed in its MANIFEST.md); 4 verify found damage; 130 interrupted (the next run resumes)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Repository folder [default: ./snapshots; for `demo`: ./demo-snapshots]
+    #[arg(long, global = true, env = "INFRASNAP_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Machine-readable output on stdout (one JSON document); no progress display
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr (-v: per-bucket steps, -vv: every request retry)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress display
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl Global {
+    pub fn repo_or(&self, default: &str) -> PathBuf {
+        self.repo.clone().unwrap_or_else(|| PathBuf::from(default))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Capture every S3 bucket of the account into a new snapshot
+    Snapshot(snapshot::SnapshotArgs),
+    /// List the snapshots in the repository
+    List,
+    /// Show one snapshot's summary: what was captured, sizes, errors
+    Show {
+        /// Snapshot name (see `infrasnap list`); default: the latest
+        name: Option<String>,
+    },
+    /// Re-hash every file of a snapshot against its index; report anything missing, corrupt or modified
+    Verify {
+        /// Snapshot name; default: the latest
+        name: Option<String>,
+        /// Verify every snapshot in the repository
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
+    Demo(demo::DemoArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let g = cli.global;
+    match cli.command {
+        Command::Snapshot(a) => snapshot::run(&g, a).await,
+        Command::List => list::run(&g),
+        Command::Show { name } => show::run(&g, name),
+        Command::Verify { name, all } => verify::run(&g, name, all),
+        Command::Demo(a) => demo::run(&g, a).await,
+    }
+}
+
+/// Resolve a snapshot name, or the latest one.
+pub fn pick_snapshot(
+    repo: &infrasnap_core::repo::Repository,
+    name: Option<String>,
+) -> anyhow::Result<infrasnap_core::ids::SnapshotName> {
+    match name {
+        Some(n) => Ok(n.parse()?),
+        None => {
+            let snaps = repo.snapshots()?;
+            let last = snaps.last().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the repository `{}` has no snapshots yet; run `infrasnap snapshot` first",
+                    repo.root().display()
+                )
+            })?;
+            Ok(last.name.parse()?)
+        }
+    }
+}

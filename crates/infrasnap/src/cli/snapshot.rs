@@ -1,0 +1,262 @@
+//! `infrasnap snapshot`: capture everything into a new snapshot.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use infrasnap_collectors::aws::identity::caller_identity;
+use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
+use infrasnap_core::engine::{Collector, RunContext};
+use infrasnap_core::ids::SnapshotName;
+use infrasnap_core::manifest::{self, human_bytes, ManifestDetail};
+use infrasnap_core::metadata::{RecordedError, SnapshotMetadata, Status, Totals};
+use infrasnap_core::progress::Progress;
+use infrasnap_core::repo::{Repository, FORMAT_VERSION};
+
+use super::Global;
+use crate::aws_setup::{self, AwsArgs, StaticCredentials};
+use crate::exit;
+use crate::output::ProgressView;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SnapshotArgs {
+    /// Name of the new snapshot, e.g. v1.0 or before-migration [default: the UTC start time]
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Transfers at once across all buckets
+    #[arg(long, short = 'j', default_value_t = 32, value_name = "N")]
+    pub jobs: usize,
+    /// Buckets worked on at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub bucket_jobs: usize,
+    /// Capture only this bucket (repeatable) [default: every bucket]
+    #[arg(long = "bucket", value_name = "NAME")]
+    pub buckets: Vec<String>,
+    /// If another run holds the repository, wait up to this many seconds instead of failing
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "3600")]
+    pub wait_lock: Option<u64>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The outcome of one snapshot run, for the caller (the CLI, or `demo`).
+pub struct Outcome {
+    pub meta: SnapshotMetadata,
+    pub dir: PathBuf,
+}
+
+pub async fn run(g: &Global, a: SnapshotArgs) -> anyhow::Result<u8> {
+    let repo_dir = g.repo_or("snapshots");
+    let out = take(g, &repo_dir, &a, None).await?;
+    report(g, &out)
+}
+
+pub fn report(g: &Global, out: &Outcome) -> anyhow::Result<u8> {
+    let m = &out.meta;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "snapshot": m.name, "path": out.dir, "metadata": m,
+            }))?
+        );
+    } else if !g.quiet {
+        let s3 = m.collectors.get("s3");
+        eprintln!(
+            "Snapshot {} {}: {} objects ({}) in {} buckets; downloaded {} objects, {} new; {:.1} s",
+            m.name,
+            match m.status {
+                Status::Complete => "complete",
+                Status::Partial => "complete with errors",
+                Status::Failed => "FAILED",
+            },
+            m.totals.objects,
+            human_bytes(m.totals.bytes),
+            s3.and_then(|c| c.counts.get("buckets"))
+                .copied()
+                .unwrap_or(0),
+            s3.map(|c| c.objects_downloaded).unwrap_or(0),
+            human_bytes(m.totals.bytes_new),
+            m.duration_seconds
+        );
+        let errors: Vec<_> = m.all_errors().collect();
+        for e in errors.iter().take(10) {
+            eprintln!(
+                "  error: {} {} on {}: {}{}",
+                e.service,
+                e.action,
+                e.resource,
+                e.code
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                e.message
+            );
+        }
+        if errors.len() > 10 {
+            eprintln!("  ... and {} more errors", errors.len() - 10);
+        }
+        eprintln!("Written to {} (see MANIFEST.md there)", out.dir.display());
+    }
+    Ok(match m.status {
+        Status::Complete => exit::OK,
+        Status::Partial => exit::PARTIAL,
+        Status::Failed => exit::FAILED,
+    })
+}
+
+/// Take one snapshot into the repository at `repo_dir`.
+pub async fn take(
+    g: &Global,
+    repo_dir: &Path,
+    a: &SnapshotArgs,
+    creds: Option<StaticCredentials>,
+) -> anyhow::Result<Outcome> {
+    let started_at = chrono::Utc::now();
+    let started = Instant::now();
+    let name: SnapshotName = match &a.label {
+        Some(l) => l.parse()?,
+        None => SnapshotName::from_time(started_at),
+    };
+    if a.jobs == 0 || a.bucket_jobs == 0 {
+        anyhow::bail!("--jobs and --bucket-jobs must be at least 1");
+    }
+    let aws = aws_setup::load(&a.aws, creds).await?;
+
+    let repo = Repository::open_or_init(repo_dir)?;
+    let lock = {
+        let repo = repo.clone();
+        let wait = a.wait_lock.map(Duration::from_secs);
+        tokio::task::spawn_blocking(move || repo.lock(wait)).await??
+    };
+    let staging = repo.begin(&name, &lock)?;
+    let parent = repo.snapshots()?.pop();
+    let mut previous: Vec<PathBuf> = parent.iter().map(|p| repo.root().join(&p.name)).collect();
+    let abandoned = repo.abandoned_stagings(staging.dir());
+    if !abandoned.is_empty() {
+        tracing::info!(
+            "reusing what {} interrupted run(s) already downloaded",
+            abandoned.len()
+        );
+    }
+    previous.extend(abandoned);
+
+    let progress = Progress::default();
+    let cx = Arc::new(RunContext::new(
+        repo.clone(),
+        staging.dir(),
+        previous,
+        progress.clone(),
+        a.jobs,
+    )?);
+    let view = ProgressView::start(g, progress);
+
+    let mut global_errors = Vec::new();
+    let identity = match caller_identity(&aws.sdk).await {
+        Ok(i) => Some(i),
+        Err(f) => {
+            global_errors.push(RecordedError {
+                service: "sts".into(),
+                action: "sts:GetCallerIdentity".into(),
+                resource: "*".into(),
+                code: f.code.clone(),
+                message: f.message.clone(),
+            });
+            None
+        }
+    };
+
+    let collectors: Vec<Arc<dyn Collector>> = vec![Arc::new(S3Collector::new(
+        aws.sdk.clone(),
+        S3Options {
+            default_region: aws.region.clone(),
+            path_style: aws.s3_path_style,
+            bucket_concurrency: a.bucket_jobs,
+            buckets: a.buckets.clone(),
+        },
+    ))];
+    let run_all = futures::future::join_all(collectors.into_iter().map(|c| {
+        let name = c.name();
+        let cx = cx.clone();
+        async move { (name, c.run(cx).await) }
+    }));
+    let reports = tokio::select! {
+        r = run_all => r,
+        _ = tokio::signal::ctrl_c() => {
+            cx.cancel();
+            view.finish().await;
+            eprintln!("interrupted: nothing was published; the next `infrasnap snapshot` reuses what was downloaded");
+            std::process::exit(exit::INTERRUPTED as i32);
+        }
+    };
+    view.finish().await;
+    cx.finish().context("finishing the index")?;
+
+    let mut collectors = BTreeMap::new();
+    let mut detail = ManifestDetail::default();
+    let mut regions = Vec::new();
+    let mut totals = Totals::default();
+    for (name, r) in reports {
+        totals.objects += r.summary.counts.get("objects").copied().unwrap_or(0);
+        totals.bytes += r.summary.bytes_total;
+        totals.bytes_new += r.summary.bytes_new;
+        totals.blobs_new += r.summary.blobs_new;
+        totals.errors += r.summary.errors.len() as u64;
+        regions.extend(r.regions.iter().cloned());
+        if !r.manifest.is_empty() {
+            detail
+                .sections
+                .insert(section_title(name).to_string(), r.manifest);
+        }
+        collectors.insert(name.to_string(), r.summary);
+    }
+    totals.errors += global_errors.len() as u64;
+    if !regions.contains(&aws.region) {
+        regions.push(aws.region.clone());
+    }
+    regions.sort();
+    regions.dedup();
+    let all_failed = collectors
+        .values()
+        .all(|c| c.status == Some(Status::Failed));
+    let status = if all_failed {
+        Status::Failed
+    } else if totals.errors > 0 {
+        Status::Partial
+    } else {
+        Status::Complete
+    };
+    let finished_at = chrono::Utc::now();
+    let meta = SnapshotMetadata {
+        tool: "infrasnap".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        format_version: FORMAT_VERSION,
+        name: name.to_string(),
+        label: a.label.clone(),
+        parent: parent.map(|p| p.name),
+        started_at,
+        finished_at,
+        duration_seconds: started.elapsed().as_secs_f64(),
+        status,
+        account_id: identity.as_ref().and_then(|i| i.account.clone()),
+        caller_arn: identity.as_ref().and_then(|i| i.arn.clone()),
+        regions,
+        endpoint: aws.endpoint.clone(),
+        totals,
+        collectors,
+        errors: global_errors,
+    };
+    let md = manifest::render(&meta, &detail);
+    let dir = staging.publish(&meta, &md)?;
+    drop(lock);
+    Ok(Outcome { meta, dir })
+}
+
+fn section_title(collector: &str) -> &str {
+    match collector {
+        "s3" => "S3 buckets",
+        other => other,
+    }
+}

@@ -1,0 +1,65 @@
+//! `infrasnap verify [NAME | --all]`
+
+use infrasnap_core::ids::SnapshotName;
+use infrasnap_core::repo::Repository;
+use infrasnap_core::verify::{verify_snapshot, BlobCache};
+
+use super::{pick_snapshot, Global};
+use crate::exit;
+
+pub fn run(g: &Global, name: Option<String>, all: bool) -> anyhow::Result<u8> {
+    let repo = Repository::open(&g.repo_or("snapshots"))?;
+    let names: Vec<SnapshotName> = if all {
+        repo.snapshots()?
+            .into_iter()
+            .map(|m| m.name.parse())
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![pick_snapshot(&repo, name)?]
+    };
+    let mut cache = BlobCache::default();
+    let mut reports = Vec::new();
+    for n in &names {
+        let bar = crate::output::counter_bar(g, &format!("verify {n}"));
+        let r = verify_snapshot(&repo, n, &mut cache, |i| {
+            if let Some(b) = &bar {
+                b.set_position(i);
+            }
+        })?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        reports.push(r);
+    }
+    let damaged = reports.iter().any(|r| !r.ok());
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for r in &reports {
+            if r.ok() {
+                println!(
+                    "{}: OK ({} files, {} bytes hashed)",
+                    r.snapshot, r.files_checked, r.bytes_checked
+                );
+            } else {
+                println!(
+                    "{}: {} PROBLEMS in {} files",
+                    r.snapshot,
+                    r.problems.len(),
+                    r.files_checked
+                );
+                for p in &r.problems {
+                    println!("  {:?}: {} ({})", p.kind, p.path, p.detail);
+                }
+            }
+        }
+        if damaged {
+            println!(
+                "\nA snapshot's files are hard links to the blobs they name: a damaged blob damages \
+                 every snapshot that shares it. Remove the damaged blob from .infrasnap/blobs/ and \
+                 take a new snapshot: objects whose blob is missing are downloaded again."
+            );
+        }
+    }
+    Ok(if damaged { exit::DAMAGED } else { exit::OK })
+}

@@ -1,0 +1,53 @@
+//! The `infrasnap` command. See `infrasnap --help`, README.md and docs/.
+
+mod aws_setup;
+mod cli;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes scripts can rely on (documented in README.md).
+pub mod exit {
+    /// Everything asked for was done.
+    pub const OK: u8 = 0;
+    /// The command failed (nothing or nothing useful was captured, or a bad repository).
+    pub const FAILED: u8 = 1;
+    /// Bad usage (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The snapshot was published but is complete with errors (some calls failed; listed).
+    pub const PARTIAL: u8 = 3;
+    /// `verify` found missing, corrupt or modified files.
+    pub const DAMAGED: u8 = 4;
+    /// Interrupted (Ctrl-C); nothing published, the next run resumes.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    output::init_logging(cli.global.verbose, cli.global.quiet, cli.global.json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("infrasnap")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let json = cli.global.json;
+    match rt.block_on(cli::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({"error": format!("{e:#}")}));
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
