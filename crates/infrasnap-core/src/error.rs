@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("{op} `{}`: {source}", path.display())]
+    /// The cause is part of the message (not a separate `source`), so it is printed once.
+    #[error("{op} `{}`: {err}", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
 
     #[error("invalid name `{name}`: {why}")]
@@ -50,7 +50,7 @@ impl CoreError {
         CoreError::Io {
             op,
             path: path.into(),
-            source,
+            err: source,
         }
     }
 }

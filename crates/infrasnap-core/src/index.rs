@@ -24,7 +24,13 @@ pub struct IndexWriter {
     path: PathBuf,
     out: BufWriter<File>,
     lines: u64,
+    last_flush: std::time::Instant,
 }
+
+/// Records are handed to the OS at least this often, so that a killed run leaves an index the
+/// next run can reuse (a flush is one write call; durability comes from the sync at publish).
+const FLUSH_EVERY_LINES: u64 = 64;
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl IndexWriter {
     pub fn create(path: &Path) -> Result<Self> {
@@ -36,6 +42,7 @@ impl IndexWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(64 * 1024, f),
             lines: 0,
+            last_flush: std::time::Instant::now(),
         })
     }
 
@@ -44,6 +51,10 @@ impl IndexWriter {
             .map_err(|e| CoreError::io("write index", &self.path, std::io::Error::other(e)))?;
         self.out.write_all(b"\n").ctx("write index", &self.path)?;
         self.lines += 1;
+        if self.lines.is_multiple_of(FLUSH_EVERY_LINES) || self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.out.flush().ctx("write index", &self.path)?;
+            self.last_flush = std::time::Instant::now();
+        }
         Ok(())
     }
 

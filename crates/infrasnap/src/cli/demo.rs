@@ -2,17 +2,14 @@
 //! on a loopback port, fills it with a small company's sample estate, takes a snapshot, makes the
 //! kind of careless change that motivated infrasnap, and takes a second, incremental snapshot.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, IndexDocument, VersioningConfiguration, WebsiteConfiguration,
 };
+use infrasnap_emulator::Emulator;
 
 use super::snapshot::{self, SnapshotArgs};
 use super::Global;
@@ -21,74 +18,10 @@ use crate::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// The moto server program [default: ./.venv-moto/bin/moto_server, else moto_server on PATH]
+    /// The moto server program [default: ./.venv-moto/bin/moto_server, else moto_server on PATH;
+    /// `scripts/demo` installs it]
     #[arg(long, env = "INFRASNAP_MOTO_SERVER", value_name = "PATH")]
     pub moto_server: Option<PathBuf>,
-}
-
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_moto(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = arg {
-        return Ok(p);
-    }
-    let local = PathBuf::from(".venv-moto/bin/moto_server");
-    if local.is_file() {
-        return Ok(local);
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&paths) {
-            let p = d.join("moto_server");
-            if p.is_file() {
-                return Ok(p);
-            }
-        }
-    }
-    bail!(
-        "the demo needs moto server, a local AWS emulator, and none was found. Run `scripts/demo` \
-         (it installs moto into .venv-moto and runs this demo), or install it yourself with \
-         `python3 -m pip install 'moto[server]==5.2.5'`, or pass --moto-server PATH"
-    )
-}
-
-fn start_emulator(bin: &PathBuf) -> anyhow::Result<Emulator> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_ACM_VALIDATION_WAIT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting the emulator `{}`", bin.display()))?;
-    let emu = Emulator {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-            let mut buf = [0u8; 12];
-            if s.read(&mut buf).is_ok_and(|n| n > 0) {
-                return Ok(emu);
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the emulator did not answer on {} within 30 s", emu.url);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Deterministic filler bytes standing in for images and video.
@@ -233,8 +166,11 @@ async fn seed(s3: &aws_sdk_s3::Client) -> anyhow::Result<()> {
 }
 
 pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
-    let bin = find_moto(a.moto_server)?;
-    let emu = start_emulator(&bin)?;
+    let emu = Emulator::start_with(a.moto_server, &[]).await.context(
+        "the demo runs a local AWS emulator (moto server). Run `scripts/demo`, which installs it \
+         into .venv-moto and runs this demo, or install it with \
+         `python3 -m pip install 'moto[server]==5.2.5'`, or pass --moto-server PATH",
+    )?;
     let repo = g.repo_or("demo-snapshots");
     let say = |s: &str| {
         if !g.json && !g.quiet {
@@ -243,7 +179,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
     };
     say(&format!(
         "Started a local AWS emulator (moto) at {}",
-        emu.url
+        emu.url()
     ));
 
     let creds = || StaticCredentials {
@@ -251,7 +187,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         secret_key: "demo".into(),
     };
     let aws = AwsArgs {
-        endpoint_url: Some(emu.url.clone()),
+        endpoint_url: Some(emu.url()),
         region: Some("us-east-1".into()),
         ..Default::default()
     };
