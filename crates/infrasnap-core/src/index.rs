@@ -51,7 +51,8 @@ impl IndexWriter {
             .map_err(|e| CoreError::io("write index", &self.path, std::io::Error::other(e)))?;
         self.out.write_all(b"\n").ctx("write index", &self.path)?;
         self.lines += 1;
-        if self.lines.is_multiple_of(FLUSH_EVERY_LINES) || self.last_flush.elapsed() >= FLUSH_EVERY {
+        if self.lines.is_multiple_of(FLUSH_EVERY_LINES) || self.last_flush.elapsed() >= FLUSH_EVERY
+        {
             self.out.flush().ctx("write index", &self.path)?;
             self.last_flush = std::time::Instant::now();
         }

@@ -41,10 +41,15 @@ pub enum Fault {
     /// sent, then about half the body, then the connection is dropped.
     /// Falls back to [`Fault::Internal500`] when the upstream body is empty.
     ResetMidBody,
+    /// Forwarded whole, but one byte of an object's content is flipped (status, headers and
+    /// length intact): a silent corruption only an integrity check can catch. Applied only to
+    /// object downloads (GET, non-XML body, single-part ETag); other requests pass unchanged
+    /// and are not counted.
+    CorruptBody,
 }
 
 impl Fault {
-    /// Every fault kind.
+    /// Every fault kind on the wire (not [`Fault::CorruptBody`], which has its own counter).
     pub const ALL: [Fault; 4] = [
         Fault::SlowDown503,
         Fault::Throttling400,
@@ -58,6 +63,7 @@ impl Fault {
             Fault::Throttling400 => 1,
             Fault::Internal500 => 2,
             Fault::ResetMidBody => 3,
+            Fault::CorruptBody => 4,
         }
     }
 }
@@ -137,7 +143,7 @@ struct Shared {
     seed: u64,
     fraction_bits: AtomicU64,
     requests: AtomicU64,
-    injected: [AtomicU64; 4],
+    injected: [AtomicU64; 5],
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -280,6 +286,7 @@ impl FaultProxy {
     pub fn stats(&self) -> FaultStats {
         let injected = Fault::ALL
             .iter()
+            .chain(std::iter::once(&Fault::CorruptBody))
             .filter_map(|&f| {
                 let n = self.shared.injected[f.index()].load(Ordering::Relaxed);
                 (n > 0).then_some((f, n))
@@ -357,6 +364,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     let fixup = moto_fixup_for(&parts.method, parts.uri.query());
+    let method_was_get = parts.method == hyper::Method::GET;
     let uri = match format!("http://{}{}", shared.upstream_authority, path_and_query).parse::<Uri>()
     {
         Ok(uri) => uri,
@@ -411,6 +419,47 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
         return Response::from_parts(
             rparts,
             Full::new(fixed).map_err(BoxError::from).boxed_unsync(),
+        );
+    }
+
+    let is_object_download = {
+        let xml = rparts
+            .headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("xml"));
+        let single_part = rparts
+            .headers
+            .get(hyper::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !v.contains('-'));
+        method_was_get && rparts.status.is_success() && !xml && single_part
+    };
+    if fault == Some(Fault::CorruptBody) && is_object_download {
+        let data = match rbody.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                return text_response(
+                    StatusCode::BAD_GATEWAY,
+                    format!("fault proxy: reading upstream body: {e}"),
+                )
+            }
+        };
+        if data.is_empty() {
+            return Response::from_parts(
+                rparts,
+                Full::new(data).map_err(BoxError::from).boxed_unsync(),
+            );
+        }
+        shared.record(Fault::CorruptBody);
+        let mut v = data.to_vec();
+        let mid = v.len() / 2;
+        v[mid] ^= 0x5a;
+        return Response::from_parts(
+            rparts,
+            Full::new(Bytes::from(v))
+                .map_err(BoxError::from)
+                .boxed_unsync(),
         );
     }
 
@@ -501,7 +550,7 @@ fn error_response(fault: Fault, request_id: &str) -> Response<ProxyBody> {
             "Please reduce your request rate.",
         ),
         Fault::Throttling400 => (StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
-        Fault::Internal500 | Fault::ResetMidBody => (
+        Fault::Internal500 | Fault::ResetMidBody | Fault::CorruptBody => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
             "We encountered an internal error. Please try again.",

@@ -408,6 +408,7 @@ async fn verify_catches_a_corrupted_blob_and_an_edited_tree_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_completes_byte_exact_with_faults_on_a_fifth_of_requests() {
+    use infrasnap_emulator::Fault;
     let emu = Emulator::start().await.unwrap();
     let s3 = s3_client(&emu.url(), "us-east-1").await;
     let tmp = tempfile::tempdir().unwrap();
@@ -424,12 +425,39 @@ async fn snapshot_completes_byte_exact_with_faults_on_a_fifth_of_requests() {
     }
     let big = bytes(77, 18 * 1024 * 1024);
     put(&s3, "flaky", "big.bin", &big).await;
+    let infrasnap_emulator::Emulator { moto, proxy } = emu;
+    drop(proxy);
 
-    emu.proxy.set_fraction(0.2);
+    // The same data behind a proxy that fails a fifth of all requests: 503 SlowDown, 400
+    // Throttling, 500, connections reset mid-body, and object bodies silently corrupted.
+    let emu = infrasnap_emulator::Emulator {
+        proxy: infrasnap_emulator::FaultProxy::start(
+            &moto.url(),
+            infrasnap_emulator::FaultConfig {
+                fraction: 0.2,
+                faults: vec![
+                    Fault::SlowDown503,
+                    Fault::Throttling400,
+                    Fault::Internal500,
+                    Fault::ResetMidBody,
+                    Fault::CorruptBody,
+                ],
+                seed: 20261122,
+            },
+        )
+        .await
+        .unwrap(),
+        moto,
+    };
+    let t = std::time::Instant::now();
     let meta = snapshot(&repo, &emu.url(), &["--label", "faulty"]);
+    eprintln!("snapshot under faults took {:?}", t.elapsed());
     emu.proxy.set_fraction(0.0);
     let stats = emu.proxy.stats();
     assert!(stats.injected_total() >= 10, "faults injected: {stats:?}");
+    for kind in [Fault::SlowDown503, Fault::ResetMidBody, Fault::CorruptBody] {
+        assert!(stats.count(kind) > 0, "no {kind:?} injected: {stats:?}");
+    }
     assert_eq!(meta["status"], "complete", "{meta:#}");
     let snap = snapshot_dir(&repo, &meta);
     let idx = objects(&snap, "flaky");
