@@ -237,7 +237,14 @@ impl Repository {
                     .collect()
             })
             .unwrap_or_default();
-        v.sort();
+        // Oldest first, by the start time in the name's last part (later runs win lookups).
+        v.sort_by_key(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.rsplit('-').next())
+                .and_then(|t| t.parse::<i64>().ok())
+                .unwrap_or(0)
+        });
         v
     }
 }

@@ -82,6 +82,14 @@ async fn full_snapshot_is_byte_exact_with_metadata_and_configs() {
         .await
         .unwrap();
     put(&s3, "site-prod", "empty.txt", b"").await;
+    s3.put_object()
+        .bucket("site-prod")
+        .key("checked.txt")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from_static(b"checksummed content"))
+        .send()
+        .await
+        .unwrap();
     put(&s3, "site-prod", "photos/", b"").await; // folder marker
     put(&s3, "site-prod", "photos/a.jpg", &bytes(1, 5000)).await;
     let big = bytes(2, 21 * 1024 * 1024 + 17);
@@ -188,6 +196,7 @@ async fn full_snapshot_is_byte_exact_with_metadata_and_configs() {
     let mut expected: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     expected.insert("index.html".into(), b"<h1>hello</h1>".to_vec());
     expected.insert("empty.txt".into(), vec![]);
+    expected.insert("checked.txt".into(), b"checksummed content".to_vec());
     expected.insert("photos/".into(), vec![]);
     expected.insert("photos/a.jpg".into(), bytes(1, 5000));
     expected.insert("media/big.bin".into(), big.clone());
