@@ -118,8 +118,8 @@ impl<'de> Deserialize<'de> for BlobId {
     }
 }
 
-/// What a resource is, across every source: `{kind, account, region, id}`. Used by errors and
-/// (in later work) by diff and restore to address one resource.
+/// What a resource is, across every source: `{kind, account, region, id}`. For diff, restore and
+/// findings (coming) to address one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResourceId {
     pub kind: String,

@@ -3,7 +3,8 @@
 //! source-specific records add their own fields (model/).
 //!
 //! Also here: [`PrevIndex`], the lookup of earlier records by key that makes snapshots
-//! incremental. It keeps 16 bytes per key in memory and reads the record itself from the earlier
+//! incremental. It keeps a 64-bit key hash and a file position per key in memory (about 24-32
+//! bytes with the map's overhead) and reads the record itself from the earlier
 //! index file when asked, so a million-object bucket costs tens of megabytes.
 
 use std::collections::HashMap;

@@ -170,7 +170,8 @@ impl Repository {
         Ok(RepoLock { _file: file })
     }
 
-    /// Published snapshots, oldest first (by start time, then name).
+    /// Published snapshots, oldest first (by start time, then name). A snapshot whose metadata
+    /// cannot be read is skipped with a warning (`verify` of it by name reports why).
     pub fn snapshots(&self) -> Result<Vec<SnapshotMetadata>> {
         let mut out = Vec::new();
         for e in fs::read_dir(&self.root).ctx("read repository", &self.root)? {
@@ -181,7 +182,11 @@ impl Repository {
             }
             let meta = e.path().join("snapshot_metadata.json");
             if meta.is_file() {
-                out.push(read_metadata(&meta)?);
+                // One unreadable snapshot must not make the others unreachable.
+                match read_metadata(&meta) {
+                    Ok(m) => out.push(m),
+                    Err(err) => tracing::warn!("skipping snapshot `{name}`: {err}"),
+                }
             }
         }
         out.sort_by(|a, b| (a.started_at, &a.name).cmp(&(b.started_at, &b.name)));
@@ -197,6 +202,15 @@ impl Repository {
             });
         }
         read_metadata(&p)
+    }
+
+    /// The snapshot a new run builds on: the latest that captured anything (not `failed`).
+    pub fn parent_for_new_run(&self) -> Result<Option<SnapshotMetadata>> {
+        Ok(self
+            .snapshots()?
+            .into_iter()
+            .rev()
+            .find(|m| m.status != crate::metadata::Status::Failed))
     }
 
     /// Start building a snapshot. Requires the lock; fails if the name is taken.
@@ -258,11 +272,19 @@ fn hostname() -> String {
 
 fn read_metadata(p: &Path) -> Result<SnapshotMetadata> {
     let raw = fs::read(p).ctx("read", p)?;
-    serde_json::from_slice(&raw).map_err(|e| CoreError::Parse {
+    let m: SnapshotMetadata = serde_json::from_slice(&raw).map_err(|e| CoreError::Parse {
         path: p.to_path_buf(),
         line: e.line(),
         message: e.to_string(),
-    })
+    })?;
+    if m.format_version > FORMAT_VERSION {
+        return Err(CoreError::UnsupportedFormat {
+            path: p.to_path_buf(),
+            found: m.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(m)
 }
 
 /// Held while a run writes to the repository.

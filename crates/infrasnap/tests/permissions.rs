@@ -24,7 +24,8 @@ iam.put_user_policy(UserName="snapper", PolicyName="mostly-read", PolicyDocument
   "Statement": [
     {"Effect": "Allow", "Action": ["s3:*", "sts:GetCallerIdentity"], "Resource": "*"},
     {"Effect": "Deny", "Action": "s3:GetBucketPolicy", "Resource": "*"},
-    {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::vault/*"}
+    {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::vault/*"},
+    {"Effect": "Deny", "Action": "s3:GetObjectTagging", "Resource": "arn:aws:s3:::public-site/*"}
   ]}))
 k = iam.create_access_key(UserName="snapper")["AccessKey"]
 print(k["AccessKeyId"], k["SecretAccessKey"])
@@ -52,6 +53,14 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
     let s3 = s3_client(&emu.url(), "us-east-1").await;
     create_bucket(&s3, "public-site").await;
     put(&s3, "public-site", "index.html", b"<h1>hi</h1>").await;
+    s3.put_object()
+        .bucket("public-site")
+        .key("tagged.html")
+        .tagging("team=web")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"tagged"))
+        .send()
+        .await
+        .unwrap();
     s3.put_bucket_policy()
         .bucket("public-site")
         .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::public-site/*"}]}"#)
@@ -93,6 +102,11 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
     };
     assert!(has("s3:GetBucketPolicy", "public-site"), "{errors:#?}");
     assert!(has("s3:GetObject", "vault/secret.txt"), "{errors:#?}");
+    // A denied tag read keeps the object (its content and headers) and records the denial.
+    assert!(
+        has("s3:GetObjectTagging", "public-site/tagged.html"),
+        "{errors:#?}"
+    );
 
     // Everything else was captured.
     let snap = snapshot_dir(&repo, meta);
@@ -101,6 +115,10 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
         b"<h1>hi</h1>"
     );
     assert!(!snap.join("s3_buckets/vault/secret.txt").exists());
+    assert_eq!(
+        std::fs::read(snap.join("s3_buckets/public-site/tagged.html")).unwrap(),
+        b"tagged"
+    );
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(manifest.contains("complete with errors"));
     assert!(

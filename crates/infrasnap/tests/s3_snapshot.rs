@@ -377,6 +377,15 @@ async fn incremental_snapshots_fetch_only_what_changed() {
     assert!(repo.join("one/s3_buckets/www/page-01.html").is_file());
     let o = infrasnap(&repo, &emu.url(), &["verify", "--all"]);
     assert_code(&o, 0);
+
+    // Naming a bucket that does not exist is an error, not an empty success.
+    let o = infrasnap(
+        &repo,
+        &emu.url(),
+        &["--json", "snapshot", "--bucket", "wwww"],
+    );
+    assert_code(&o, 3);
+    assert!(stdout(&o).contains("NoSuchBucket"), "{}", stdout(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

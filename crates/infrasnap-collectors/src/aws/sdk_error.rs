@@ -57,7 +57,7 @@ where
                 (None, None) => format!(
                     "unreadable response{}: {}",
                     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
-                    aws_smithy_types::error::display::DisplayErrorContext(err)
+                    innermost_cause(e)
                 ),
                 (Some(_), None) => e.to_string(),
             };
@@ -69,13 +69,35 @@ where
         }
         other => ApiFailure {
             code: other.code().map(str::to_string),
-            message: format!(
+            message: shorten(&format!(
                 "{}",
                 aws_smithy_types::error::display::DisplayErrorContext(other)
-            ),
+            )),
             status,
         },
     }
+}
+
+/// The deepest error in the chain: the one that says what actually went wrong.
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    shorten(&e.to_string())
+}
+
+/// Keep messages readable in logs and MANIFEST.md.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// The HTTP status of a raw response, for the SDK's response type.

@@ -94,7 +94,7 @@ pub struct S3BucketRecord {
     /// `encryption`, `tagging`, `notifications`, `replication`, `ownership_controls`,
     /// `public_access_block`, `acl`, `logging`.
     pub config: BTreeMap<String, ConfigValue>,
-    /// Objects captured, and whether the listing was of versions (a versioned bucket).
+    /// Objects captured and their total size.
     #[serde(default)]
     pub object_count: u64,
     #[serde(default)]

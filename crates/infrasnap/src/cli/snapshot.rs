@@ -132,7 +132,7 @@ pub async fn take(
         tokio::task::spawn_blocking(move || repo.lock(wait)).await??
     };
     let staging = repo.begin(&name, &lock)?;
-    let parent = repo.snapshots()?.pop();
+    let parent = repo.parent_for_new_run()?;
     let mut previous: Vec<PathBuf> = parent.iter().map(|p| repo.root().join(&p.name)).collect();
     let abandoned = repo.abandoned_stagings(staging.dir());
     if !abandoned.is_empty() {

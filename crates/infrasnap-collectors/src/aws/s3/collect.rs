@@ -185,6 +185,19 @@ impl S3Collector {
         let buckets: Vec<(String, Option<String>)> = if self.opts.buckets.is_empty() {
             buckets
         } else {
+            for wanted in &self.opts.buckets {
+                if !buckets.iter().any(|(b, _)| b == wanted) {
+                    errors.record(RecordedError {
+                        service: "s3".into(),
+                        action: "s3:ListAllMyBuckets".into(),
+                        resource: wanted.clone(),
+                        code: Some("NoSuchBucket".into()),
+                        message: format!(
+                            "--bucket {wanted}: no such bucket in this account (check the name, or the --profile)"
+                        ),
+                    });
+                }
+            }
             buckets
                 .into_iter()
                 .filter(|(b, _)| self.opts.buckets.contains(b))
@@ -442,7 +455,11 @@ impl S3Collector {
             .buffered(WINDOW);
         while let Some(r) = results.next().await {
             match r {
-                Ok(Some((rec, fetched))) => {
+                Ok(Some((rec, fetched, extra))) => {
+                    if let Some(e) = extra {
+                        progress.add(&progress.errors, 1);
+                        errors.record(e);
+                    }
                     tally.objects += 1;
                     tally.bytes += rec.size;
                     if rec.escaped {
@@ -583,6 +600,10 @@ async fn list_versions(
     }
 }
 
+/// One captured object: its record, the blob stored if it was downloaded, and an error about a
+/// part of it that could not be read (its tags) while the rest was captured.
+type Fetched = (S3ObjectRecord, Option<Stored>, Option<RecordedError>);
+
 struct ObjectJob {
     bucket: String,
     listed: Listed,
@@ -617,7 +638,7 @@ impl ObjectJob {
         prev: &PrevIndex,
         large: &Semaphore,
         progress: &CollectorProgress,
-    ) -> Result<Option<(S3ObjectRecord, Option<Stored>)>, RecordedError> {
+    ) -> Result<Option<Fetched>, RecordedError> {
         let l = &self.listed;
         let resource = format!("{}/{}", self.bucket, l.key);
         let io_err = |e: infrasnap_core::error::CoreError| RecordedError {
@@ -643,10 +664,16 @@ impl ObjectJob {
                     storage_class: l.storage_class.clone().or(p.storage_class.clone()),
                     ..p
                 };
-                return Ok(Some((rec, None)));
+                return Ok(Some((rec, None, None)));
             }
         }
 
+        // The IAM action a GET needs: with a version id, S3 checks s3:GetObjectVersion.
+        let get_action = if l.version_id.as_deref().is_some_and(|v| v != "null") {
+            "s3:GetObjectVersion"
+        } else {
+            "s3:GetObject"
+        };
         let _permit = cx.jobs.acquire().await.expect("semaphore open");
         let _large = if l.size >= LARGE_OBJECT {
             Some(large.acquire().await.expect("semaphore open"))
@@ -668,13 +695,24 @@ impl ObjectJob {
                     }
                     progress.add(&progress.items, 1);
                     progress.add(&progress.bytes, stored.size);
+                    let tag_error = attrs.tag_error.clone().map(|f| {
+                        rec_err(
+                            if l.version_id.is_some() {
+                                "s3:GetObjectVersionTagging"
+                            } else {
+                                "s3:GetObjectTagging"
+                            },
+                            &resource,
+                            &f,
+                        )
+                    });
                     let mut rec = attrs.into_record(l, stored.id, &self.rel);
                     rec.escaped = self.escaped;
                     rec.dir_marker = self.dir_marker;
-                    return Ok(Some((rec, Some(stored))));
+                    return Ok(Some((rec, Some(stored), tag_error)));
                 }
                 Err(FetchError::Vanished) => return Ok(None),
-                Err(FetchError::Fatal(f)) => return Err(rec_err("s3:GetObject", &resource, &f)),
+                Err(FetchError::Fatal(f)) => return Err(rec_err(get_action, &resource, &f)),
                 Err(FetchError::Retry(f)) => {
                     tracing::debug!("retrying {resource}: {f}");
                     last = Some(f);
@@ -705,9 +743,30 @@ impl ObjectJob {
             .writer()
             .map_err(|e| FetchError::Fatal(local_failure(e)))?;
         let attrs = if l.size >= LARGE_OBJECT {
-            let parts: Vec<(u64, u64)> = (0..l.size)
+            // The object may have changed since it was listed: ask for its current ETag and size,
+            // and pin every range to that ETag, so the parts are of one and the same object.
+            let head = client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(&l.key)
+                .set_version_id(version.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    let f = describe(&e);
+                    if f.status == Some(404) && !f.code_in(&["NoSuchBucket"]) {
+                        FetchError::Vanished
+                    } else if f.status.is_some_and(|s| s >= 500) || f.status.is_none() {
+                        FetchError::Retry(f)
+                    } else {
+                        FetchError::Fatal(f)
+                    }
+                })?;
+            let size = head.content_length().unwrap_or(0).max(0) as u64;
+            let etag = head.e_tag().map(str::to_string).or_else(|| l.etag.clone());
+            let parts: Vec<(u64, u64)> = (0..size)
                 .step_by(PART_SIZE as usize)
-                .map(|s| (s, (s + PART_SIZE).min(l.size) - 1))
+                .map(|s| (s, (s + PART_SIZE).min(size) - 1))
                 .collect();
             let mut first: Option<Attrs> = None;
             let mut fetched = stream::iter(parts)
@@ -717,7 +776,7 @@ impl ObjectJob {
                         .bucket(&self.bucket)
                         .key(&l.key)
                         .set_version_id(version.clone())
-                        .set_if_match(l.etag.clone())
+                        .set_if_match(etag.clone())
                         .range(format!("bytes={s}-{e}"));
                     async move {
                         let mut out = req.send().await.map_err(get_failure)?;
@@ -745,7 +804,9 @@ impl ObjectJob {
                 progress.add(&progress.bytes_downloaded, bytes.len() as u64);
                 first.get_or_insert(a);
             }
-            first.unwrap_or_default()
+            let mut a = first.unwrap_or_default();
+            a.content_length = Some(size);
+            a
         } else {
             let mut out = client
                 .get_object()
@@ -813,10 +874,11 @@ impl ObjectJob {
                     }
                 }
                 Err(e) => {
-                    return Err(FetchError::Fatal(ApiFailure {
-                        message: format!("reading tags: {}", describe(&e).message),
-                        ..describe(&e)
-                    }))
+                    let f = describe(&e);
+                    attrs.tag_error = Some(ApiFailure {
+                        message: format!("object captured without its tags: {}", f.message),
+                        ..f
+                    });
                 }
             }
         }
@@ -848,7 +910,7 @@ where
 {
     use aws_sdk_s3::error::SdkError;
     let f = describe(&e);
-    if f.code_in(&["NoSuchKey", "NoSuchVersion"]) || f.status == Some(404) {
+    if f.code_in(&["NoSuchKey", "NoSuchVersion"]) || (f.status == Some(404) && f.code.is_none()) {
         return FetchError::Vanished;
     }
     match &e {
@@ -885,6 +947,7 @@ struct Attrs {
     object_lock: Option<ObjectLock>,
     tag_count: i32,
     tags: BTreeMap<String, String>,
+    tag_error: Option<ApiFailure>,
 }
 
 impl Attrs {
@@ -942,6 +1005,7 @@ impl Attrs {
             object_lock,
             tag_count: o.tag_count().unwrap_or(0),
             tags: BTreeMap::new(),
+            tag_error: None,
         }
     }
 
