@@ -14,6 +14,7 @@
 //! # Ok::<(), infrasnap_core::error::CoreError>(())
 //! ```
 
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ids;

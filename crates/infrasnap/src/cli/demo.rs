@@ -216,6 +216,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         &repo,
         &args(format!("demo-{stamp}-before")),
         Some(creds()),
+        &Default::default(),
     )
     .await?;
     snapshot::report(g, &first)?;
@@ -238,6 +239,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         &repo,
         &args(format!("demo-{stamp}-after")),
         Some(creds()),
+        &Default::default(),
     )
     .await?;
     let code = snapshot::report(g, &second)?;

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use infrasnap_collectors::aws::identity::caller_identity;
 use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
+use infrasnap_collectors::gas::GasCollector;
+use infrasnap_collectors::local::LocalCollector;
+use infrasnap_core::config::{default_locations, expand_home, Config};
 use infrasnap_core::engine::{Collector, RunContext};
 use infrasnap_core::ids::SnapshotName;
 use infrasnap_core::manifest::{self, human_bytes, ManifestDetail};
@@ -34,6 +37,13 @@ pub struct SnapshotArgs {
     /// Capture only this bucket (repeatable) [default: every bucket]
     #[arg(long = "bucket", value_name = "NAME")]
     pub buckets: Vec<String>,
+    /// Configuration file: accounts, regions, Apps Script projects, local folders
+    /// [default: ./infrasnap.toml, else ~/.config/infrasnap/infrasnap.toml, if present]
+    #[arg(long, value_name = "FILE", env = "INFRASNAP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Keep secret values, encrypted to the [secrets] recipient of the config (never in plain text)
+    #[arg(long)]
+    pub keep_secrets: bool,
     /// If another run holds the repository, wait up to this many seconds instead of failing
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "3600")]
     pub wait_lock: Option<u64>,
@@ -48,9 +58,38 @@ pub struct Outcome {
 }
 
 pub async fn run(g: &Global, a: SnapshotArgs) -> anyhow::Result<u8> {
-    let repo_dir = g.repo_or("snapshots");
-    let out = take(g, &repo_dir, &a, None).await?;
+    let cfg = load_config(a.config.as_deref())?;
+    let repo_dir = g
+        .repo
+        .clone()
+        .or_else(|| {
+            cfg.repo
+                .as_deref()
+                .map(|p| expand_home(p, home().as_deref()))
+        })
+        .unwrap_or_else(|| PathBuf::from("snapshots"));
+    let out = take(g, &repo_dir, &a, None, &cfg).await?;
     report(g, &out)
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// The config file given, or the first of the default locations that exists, or none.
+pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    if let Some(p) = explicit {
+        return Config::load(p).map_err(|e| {
+            anyhow::anyhow!("{e}\n(see the README, section \"Configuration\", for the format)")
+        });
+    }
+    for p in default_locations(home().as_deref()) {
+        if p.is_file() {
+            tracing::info!("using configuration {}", p.display());
+            return Ok(Config::load(&p)?);
+        }
+    }
+    Ok(Config::default())
 }
 
 pub fn report(g: &Global, out: &Outcome) -> anyhow::Result<u8> {
@@ -113,6 +152,7 @@ pub async fn take(
     repo_dir: &Path,
     a: &SnapshotArgs,
     creds: Option<StaticCredentials>,
+    cfg: &Config,
 ) -> anyhow::Result<Outcome> {
     let started_at = chrono::Utc::now();
     let started = Instant::now();
@@ -168,15 +208,28 @@ pub async fn take(
         }
     };
 
-    let collectors: Vec<Arc<dyn Collector>> = vec![Arc::new(S3Collector::new(
-        aws.sdk.clone(),
-        S3Options {
-            default_region: aws.region.clone(),
-            path_style: aws.s3_path_style,
-            bucket_concurrency: a.bucket_jobs,
-            buckets: a.buckets.clone(),
-        },
-    ))];
+    let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
+    let wanted = |svc: &str| {
+        (cfg.aws.only.is_empty() || cfg.aws.only.iter().any(|s| s == svc))
+            && !cfg.aws.skip.iter().any(|s| s == svc)
+    };
+    if !cfg.aws.disabled && wanted("s3") {
+        collectors.push(Arc::new(S3Collector::new(
+            aws.sdk.clone(),
+            S3Options {
+                default_region: aws.region.clone(),
+                path_style: aws.s3_path_style,
+                bucket_concurrency: a.bucket_jobs,
+                buckets: a.buckets.clone(),
+            },
+        )));
+    }
+    if let Some(gas) = &cfg.gas {
+        collectors.push(Arc::new(GasCollector::new(gas.clone(), home())));
+    }
+    if !cfg.local.is_empty() {
+        collectors.push(Arc::new(LocalCollector::new(cfg.local.clone(), home())));
+    }
     let run_all = futures::future::join_all(collectors.into_iter().map(|c| {
         let name = c.name();
         let cx = cx.clone();
@@ -257,6 +310,8 @@ pub async fn take(
 fn section_title(collector: &str) -> &str {
     match collector {
         "s3" => "S3 buckets",
+        "gas" => "Apps Script projects",
+        "local" => "Local files",
         other => other,
     }
 }

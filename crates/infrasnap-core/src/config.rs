@@ -1,0 +1,310 @@
+//! `infrasnap.toml`: what to capture beyond the defaults. Every section is optional; with no file
+//! at all, `infrasnap snapshot` captures the AWS account of the default credential chain.
+//!
+//! ```toml
+//! repo = "/Volumes/backup/infrasnap"          # where snapshots go (--repo wins)
+//!
+//! [aws]
+//! regions = ["us-east-1", "eu-west-1"]        # default: every enabled region
+//! only = ["s3", "lambda"]                     # or skip = ["dynamodb"]
+//!
+//! [[aws.accounts]]                            # default: one account, the default chain
+//! name = "prod"
+//! profile = "prod"
+//!
+//! [[aws.accounts]]
+//! name = "marketing"
+//! role_arn = "arn:aws:iam::222222222222:role/infrasnap-read"
+//! external_id = "acme-infrasnap"
+//! source_profile = "prod"
+//!
+//! [gas]
+//! credentials = "~/.clasprc.json"             # default; also GOOGLE_APPLICATION_CREDENTIALS
+//! versions = 3                                # content of the 3 most recent versions
+//! discover = true                             # also find standalone projects through Drive
+//!
+//! [[gas.projects]]
+//! script_id = "1AbCdEf..."
+//! name = "event-registrations"
+//!
+//! [[local]]
+//! name = "deploy-scripts"
+//! path = "~/ops/deploy"
+//! kind = "git"                                # git | folder | agents
+//!
+//! [secrets]
+//! keep = false                                # keep originals, encrypted (also --keep-secrets)
+//! recipient = "age1..."                       # age recipient to encrypt them to
+//! ```
+//!
+//! Unknown keys are errors (a misspelt key must not silently capture less).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Repository folder (the `--repo` option and `INFRASNAP_REPO` take precedence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<PathBuf>,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas: Option<GasConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local: Vec<LocalSource>,
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Turn AWS capture off entirely (for a config that only lists local files or Apps Script).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Regions to capture (default: every region enabled for the account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Only these services (`s3`, `lambda`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    /// All services but these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<String>,
+    /// Accounts to capture (default: the one the credential chain gives).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AwsAccount>,
+}
+
+/// One AWS account: by profile, or by a role to assume (from a profile or the default chain).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccount {
+    /// A name for people (the snapshot stores each account under its account id).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Profile whose credentials assume `role_arn` (default: the default chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_profile: Option<String>,
+    /// Region for this account's account-wide calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GasConfig {
+    /// Credentials file: clasp's `~/.clasprc.json` (default), or a Google authorized-user or
+    /// service-account JSON. `GOOGLE_APPLICATION_CREDENTIALS` and `INFRASNAP_GAS_TOKEN` also work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<PathBuf>,
+    /// How many of the most recent versions to capture the content of.
+    #[serde(default = "default_versions")]
+    pub versions: u32,
+    /// Also discover standalone projects through Drive.
+    #[serde(default)]
+    pub discover: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<GasProject>,
+    /// API endpoints (for Google's regional endpoints, and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+}
+
+fn default_versions() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GasProject {
+    pub script_id: String,
+    /// Folder name under `gas_projects/` (default: the project's title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalKind {
+    /// A git repository: a bundle of every ref plus the uncommitted working state.
+    Git,
+    /// A plain folder (tools, docs, notes), honouring .gitignore and .infrasnapignore.
+    Folder,
+    /// Scheduled agents: macOS LaunchAgents, systemd user units, the user's crontab.
+    Agents,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSource {
+    /// Folder name under `local_repos/`.
+    pub name: String,
+    /// `~` is expanded. Not needed for `agents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    pub kind: LocalKind,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Keep the original secret values, encrypted to `recipient` (never in plain text).
+    #[serde(default)]
+    pub keep: bool,
+    /// age recipient (`age1...`) that kept secrets are encrypted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+}
+
+/// Where a config file is looked for when `--config` is not given, in order.
+pub fn default_locations(home: Option<&Path>) -> Vec<PathBuf> {
+    let mut v = vec![PathBuf::from("infrasnap.toml")];
+    if let Some(h) = home {
+        v.push(h.join(".config/infrasnap/infrasnap.toml"));
+    }
+    v
+}
+
+/// Expand a leading `~/`.
+pub fn expand_home(p: &Path, home: Option<&Path>) -> PathBuf {
+    match (p.strip_prefix("~"), home) {
+        (Ok(rest), Some(h)) => h.join(rest),
+        _ => p.to_path_buf(),
+    }
+}
+
+impl Config {
+    pub fn parse(text: &str, origin: &Path) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| CoreError::Parse {
+            path: origin.to_path_buf(),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0),
+            message: e.message().to_string(),
+        })?;
+        cfg.validate(origin)?;
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| CoreError::io("read config", path, e))?;
+        Config::parse(&text, path)
+    }
+
+    fn validate(&self, origin: &Path) -> Result<()> {
+        let bad = |why: String| CoreError::InvalidName {
+            name: origin.display().to_string(),
+            why,
+        };
+        for a in &self.aws.accounts {
+            if a.profile.is_some() && a.role_arn.is_some() && a.source_profile.is_some() {
+                return Err(bad(format!(
+                    "account `{}`: give `profile`, or `role_arn` with an optional `source_profile`, not both",
+                    a.name
+                )));
+            }
+            if a.external_id.is_some() && a.role_arn.is_none() {
+                return Err(bad(format!(
+                    "account `{}`: `external_id` needs a `role_arn`",
+                    a.name
+                )));
+            }
+        }
+        for l in &self.local {
+            if l.kind != LocalKind::Agents && l.path.is_none() {
+                return Err(bad(format!(
+                    "[[local]] `{}`: a `path` is needed for kind {:?}",
+                    l.name, l.kind
+                )));
+            }
+            if l.name.is_empty() || l.name.contains('/') || l.name.starts_with('.') {
+                return Err(bad(format!(
+                    "[[local]] name `{}`: use a plain folder name (no `/`, not starting with `.`)",
+                    l.name
+                )));
+            }
+        }
+        if self.secrets.keep && self.secrets.recipient.is_none() {
+            return Err(bad(
+                "[secrets] keep = true needs a `recipient` (an age public key, age1...) to encrypt to"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("recipient = \"age1...\"", "recipient = \"age1xyz\"");
+        let c = Config::parse(&doc, Path::new("doc")).unwrap();
+        assert_eq!(c.aws.accounts.len(), 2);
+        assert_eq!(c.gas.as_ref().unwrap().versions, 3);
+        assert_eq!(c.local[0].kind, LocalKind::Git);
+    }
+
+    #[test]
+    fn empty_config_is_the_default() {
+        assert_eq!(
+            Config::parse("", Path::new("x")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn misspelt_keys_and_bad_combinations_are_errors_that_say_where() {
+        let e =
+            Config::parse("[aws]\nregion = [\"x\"]\n", Path::new("infrasnap.toml")).unwrap_err();
+        assert!(
+            e.to_string().contains("infrasnap.toml") && e.to_string().contains("region"),
+            "{e}"
+        );
+        let e = Config::parse("[secrets]\nkeep = true\n", Path::new("c")).unwrap_err();
+        assert!(e.to_string().contains("recipient"), "{e}");
+        let e =
+            Config::parse("[[local]]\nname = \"x\"\nkind = \"git\"\n", Path::new("c")).unwrap_err();
+        assert!(e.to_string().contains("path"), "{e}");
+    }
+
+    #[test]
+    fn home_is_expanded() {
+        let h = Path::new("/home/ops");
+        assert_eq!(
+            expand_home(Path::new("~/x"), Some(h)),
+            PathBuf::from("/home/ops/x")
+        );
+        assert_eq!(
+            expand_home(Path::new("/abs"), Some(h)),
+            PathBuf::from("/abs")
+        );
+    }
+}
