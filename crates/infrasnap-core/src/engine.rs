@@ -190,5 +190,17 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Collector: Send + Sync {
     /// Short name: `s3`, `lambda`, ... (the key in snapshot_metadata.json).
     fn name(&self) -> &'static str;
+    /// Which instance, when a source runs more than once in a run (the account id, for AWS
+    /// sources in a several-account snapshot): the key becomes `name:instance`.
+    fn instance(&self) -> Option<String> {
+        None
+    }
+    /// The key of this collector in snapshot_metadata.json.
+    fn key(&self) -> String {
+        match self.instance() {
+            Some(i) => format!("{}:{i}", self.name()),
+            None => self.name().to_string(),
+        }
+    }
     fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport>;
 }

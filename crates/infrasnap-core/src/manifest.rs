@@ -241,6 +241,7 @@ mod tests {
                 ..Default::default()
             },
             collectors,
+            accounts: vec![],
             errors: vec![],
         };
         let md = render(&meta, &ManifestDetail::default());

@@ -95,9 +95,26 @@ pub struct SnapshotMetadata {
     pub endpoint: Option<String>,
     pub totals: Totals,
     pub collectors: BTreeMap<String, CollectorSummary>,
+    /// The AWS accounts captured (one, unless infrasnap.toml lists several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountInfo>,
     /// Errors that belong to no single source (credentials, identity).
     #[serde(default)]
     pub errors: Vec<RecordedError>,
+}
+
+/// One AWS account in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// The name given in infrasnap.toml (`default` without one).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    /// Where its files are: `""` (the snapshot root) or `aws_accounts/<id>/`.
+    #[serde(default)]
+    pub prefix: String,
 }
 
 impl SnapshotMetadata {

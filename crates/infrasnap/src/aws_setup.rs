@@ -148,6 +148,65 @@ pub fn is_local_or_ip(endpoint: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost") || host.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// Settings for one `[[aws.accounts]]` entry: its profile, or a role assumed from
+/// `source_profile` (or the default chain), with the external id when one is given.
+pub async fn load_account(
+    base: &AwsArgs,
+    account: &infrasnap_core::config::AwsAccount,
+) -> anyhow::Result<AwsSetup> {
+    let mut args = base.clone();
+    if let Some(r) = &account.region {
+        args.region = Some(r.clone());
+    }
+    match &account.role_arn {
+        None => {
+            if account.profile.is_some() {
+                args.profile = account.profile.clone();
+            }
+            load(&args, None)
+                .await
+                .with_context(|| format!("account `{}`", account.name))
+        }
+        Some(role) => {
+            if account.source_profile.is_some() {
+                args.profile = account.source_profile.clone();
+            }
+            let source = load(&args, None).await.with_context(|| {
+                format!("account `{}`: credentials to assume {role}", account.name)
+            })?;
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("infrasnap")
+                .configure(&source.sdk);
+            if let Some(x) = &account.external_id {
+                provider = provider.external_id(x);
+            }
+            let provider = provider.build().await;
+            provider.provide_credentials().await.map_err(|e| {
+                anyhow!(
+                    "account `{}`: cannot assume role {role}: {}. Check that the role trusts the \
+                     source identity{} and that the source credentials may call sts:AssumeRole",
+                    account.name,
+                    aws_smithy_types::error::display::DisplayErrorContext(&e),
+                    if account.external_id.is_some() {
+                        " with this external_id"
+                    } else {
+                        ""
+                    }
+                )
+            })?;
+            let sdk = source
+                .sdk
+                .clone()
+                .into_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build();
+            Ok(AwsSetup { sdk, ..source })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_local_or_ip;

@@ -1,6 +1,8 @@
 //! AWS sources, one folder per service. Shared here: how an SDK error is described.
 
 pub mod identity;
+pub mod ratelimit;
+pub mod scope;
 pub mod sdk_error;
 
 #[cfg(feature = "s3")]

@@ -14,7 +14,7 @@ use infrasnap_core::config::{default_locations, expand_home, Config};
 use infrasnap_core::engine::{Collector, RunContext};
 use infrasnap_core::ids::SnapshotName;
 use infrasnap_core::manifest::{self, human_bytes, ManifestDetail};
-use infrasnap_core::metadata::{RecordedError, SnapshotMetadata, Status, Totals};
+use infrasnap_core::metadata::{AccountInfo, RecordedError, SnapshotMetadata, Status, Totals};
 use infrasnap_core::progress::Progress;
 use infrasnap_core::repo::{Repository, FORMAT_VERSION};
 
@@ -163,7 +163,21 @@ pub async fn take(
     if a.jobs == 0 || a.bucket_jobs == 0 {
         anyhow::bail!("--jobs and --bucket-jobs must be at least 1");
     }
-    let aws = aws_setup::load(&a.aws, creds).await?;
+    // AWS first: without credentials nothing is written.
+    let aws_setups: Vec<(String, aws_setup::AwsSetup)> = if cfg.aws.disabled {
+        Vec::new()
+    } else if cfg.aws.accounts.is_empty() {
+        vec![("default".to_string(), aws_setup::load(&a.aws, creds).await?)]
+    } else {
+        let mut v = Vec::new();
+        for acct in &cfg.aws.accounts {
+            v.push((
+                acct.name.clone(),
+                aws_setup::load_account(&a.aws, acct).await?,
+            ));
+        }
+        v
+    };
 
     let repo = Repository::open_or_init(repo_dir)?;
     let lock = {
@@ -194,35 +208,59 @@ pub async fn take(
     let view = ProgressView::start(g, progress);
 
     let mut global_errors = Vec::new();
-    let identity = match caller_identity(&aws.sdk).await {
-        Ok(i) => Some(i),
-        Err(f) => {
-            global_errors.push(RecordedError {
-                service: "sts".into(),
-                action: "sts:GetCallerIdentity".into(),
-                resource: "*".into(),
-                code: f.code.clone(),
-                message: f.message.clone(),
-            });
-            None
-        }
-    };
-
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
-    let wanted = |svc: &str| {
-        (cfg.aws.only.is_empty() || cfg.aws.only.iter().any(|s| s == svc))
-            && !cfg.aws.skip.iter().any(|s| s == svc)
-    };
-    if !cfg.aws.disabled && wanted("s3") {
-        collectors.push(Arc::new(S3Collector::new(
-            aws.sdk.clone(),
-            S3Options {
-                default_region: aws.region.clone(),
-                path_style: aws.s3_path_style,
-                bucket_concurrency: a.bucket_jobs,
-                buckets: a.buckets.clone(),
-            },
-        )));
+    let several = aws_setups.len() > 1;
+    let mut accounts = Vec::new();
+    let mut home_regions = Vec::new();
+    let mut endpoint = None;
+    for (account_name, aws) in &aws_setups {
+        let identity = match caller_identity(&aws.sdk).await {
+            Ok(i) => Some(i),
+            Err(f) => {
+                global_errors.push(RecordedError {
+                    service: "sts".into(),
+                    action: "sts:GetCallerIdentity".into(),
+                    resource: account_name.clone(),
+                    code: f.code.clone(),
+                    message: f.message.clone(),
+                });
+                None
+            }
+        };
+        let account_id = identity
+            .as_ref()
+            .and_then(|i| i.account.clone())
+            .unwrap_or_else(|| format!("unknown-{account_name}"));
+        let prefix = if several {
+            format!("aws_accounts/{account_id}/")
+        } else {
+            String::new()
+        };
+        accounts.push(AccountInfo {
+            name: account_name.clone(),
+            account_id: identity.as_ref().and_then(|i| i.account.clone()),
+            caller_arn: identity.as_ref().and_then(|i| i.arn.clone()),
+            prefix: prefix.clone(),
+        });
+        home_regions.push(aws.region.clone());
+        endpoint = endpoint.or(aws.endpoint.clone());
+        let wanted = |svc: &str| {
+            (cfg.aws.only.is_empty() || cfg.aws.only.iter().any(|s| s == svc))
+                && !cfg.aws.skip.iter().any(|s| s == svc)
+        };
+        if wanted("s3") {
+            collectors.push(Arc::new(S3Collector::new(
+                aws.sdk.clone(),
+                S3Options {
+                    default_region: aws.region.clone(),
+                    path_style: aws.s3_path_style,
+                    bucket_concurrency: a.bucket_jobs,
+                    buckets: a.buckets.clone(),
+                    prefix,
+                    instance: several.then(|| account_id.clone()),
+                },
+            )));
+        }
     }
     if let Some(gas) = &cfg.gas {
         collectors.push(Arc::new(GasCollector::new(gas.clone(), home())));
@@ -231,7 +269,7 @@ pub async fn take(
         collectors.push(Arc::new(LocalCollector::new(cfg.local.clone(), home())));
     }
     let run_all = futures::future::join_all(collectors.into_iter().map(|c| {
-        let name = c.name();
+        let name = c.key();
         let cx = cx.clone();
         async move { (name, c.run(cx).await) }
     }));
@@ -259,15 +297,15 @@ pub async fn take(
         totals.errors += r.summary.errors.len() as u64;
         regions.extend(r.regions.iter().cloned());
         if !r.manifest.is_empty() {
-            detail
-                .sections
-                .insert(section_title(name).to_string(), r.manifest);
+            detail.sections.insert(section_title(&name), r.manifest);
         }
-        collectors.insert(name.to_string(), r.summary);
+        collectors.insert(name, r.summary);
     }
     totals.errors += global_errors.len() as u64;
-    if !regions.contains(&aws.region) {
-        regions.push(aws.region.clone());
+    for r in home_regions {
+        if !regions.contains(&r) {
+            regions.push(r);
+        }
     }
     regions.sort();
     regions.dedup();
@@ -293,10 +331,11 @@ pub async fn take(
         finished_at,
         duration_seconds: started.elapsed().as_secs_f64(),
         status,
-        account_id: identity.as_ref().and_then(|i| i.account.clone()),
-        caller_arn: identity.as_ref().and_then(|i| i.arn.clone()),
+        account_id: accounts.first().and_then(|a| a.account_id.clone()),
+        caller_arn: accounts.first().and_then(|a| a.caller_arn.clone()),
         regions,
-        endpoint: aws.endpoint.clone(),
+        endpoint,
+        accounts,
         totals,
         collectors,
         errors: global_errors,
@@ -307,11 +346,17 @@ pub async fn take(
     Ok(Outcome { meta, dir })
 }
 
-fn section_title(collector: &str) -> &str {
-    match collector {
+fn section_title(key: &str) -> String {
+    let (name, instance) = key.split_once(':').unwrap_or((key, ""));
+    let title = match name {
         "s3" => "S3 buckets",
         "gas" => "Apps Script projects",
         "local" => "Local files",
         other => other,
+    };
+    if instance.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} (account {instance})")
     }
 }

@@ -57,6 +57,10 @@ pub struct S3Options {
     pub bucket_concurrency: usize,
     /// Capture only these buckets (empty: all).
     pub buckets: Vec<String>,
+    /// Tree prefix of this account (`""`, or `aws_accounts/<id>/` in a several-account snapshot).
+    pub prefix: String,
+    /// The account id, when the snapshot holds several accounts (names the collector instance).
+    pub instance: Option<String>,
 }
 
 pub struct S3Collector {
@@ -157,6 +161,10 @@ impl Collector for S3Collector {
         "s3"
     }
 
+    fn instance(&self) -> Option<String> {
+        self.opts.instance.clone()
+    }
+
     fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
         Box::pin(async move { self.run_inner(cx).await })
     }
@@ -165,7 +173,7 @@ impl Collector for S3Collector {
 impl S3Collector {
     async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
         let started = Instant::now();
-        let progress = cx.progress.collector("s3");
+        let progress = cx.progress.collector(&self.key());
         let errors = Arc::new(ErrorSink::default());
         let mut report = CollectorReport::default();
 
@@ -356,7 +364,8 @@ impl S3Collector {
             object_count: tally.objects,
             total_bytes: tally.bytes,
         };
-        if let Err(e) = cx.put_json(&format!("s3_bucket_config/{name}.json"), &rec) {
+        let config_rel = format!("{}s3_bucket_config/{name}.json", self.opts.prefix);
+        if let Err(e) = cx.put_json(&config_rel, &rec) {
             errors.record(RecordedError {
                 service: "s3".into(),
                 action: "write".into(),
@@ -399,7 +408,7 @@ impl S3Collector {
         errors: &Arc<ErrorSink>,
         progress: &Arc<CollectorProgress>,
     ) -> BucketTally {
-        let index_rel = format!("index/s3_buckets/{bucket}.jsonl");
+        let index_rel = format!("index/{}s3_buckets/{bucket}.jsonl", self.opts.prefix);
         let prev = {
             let paths = cx.previous_indexes(&index_rel);
             tokio::task::spawn_blocking(move || PrevIndex::load(&paths))
@@ -437,7 +446,7 @@ impl S3Collector {
         let mut results = listing
             .map(|l| {
                 let placement = mapper.place(&l.key, l.size);
-                let rel = format!("s3_buckets/{bucket}/{}", placement.rel);
+                let rel = format!("{}s3_buckets/{bucket}/{}", self.opts.prefix, placement.rel);
                 let job = ObjectJob {
                     bucket: bucket.to_string(),
                     listed: l,

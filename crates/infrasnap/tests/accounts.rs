@@ -1,0 +1,96 @@
+//! Several accounts in one snapshot: the second through sts:AssumeRole (with an external id),
+//! the path a real multi-account run takes. Each account lands under `aws_accounts/<id>/`.
+
+mod common;
+
+use aws_credential_types::Credentials;
+use common::*;
+
+async fn client_in_account(url: &str, role: &str) -> aws_sdk_s3::Client {
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "t"))
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&base);
+    let c = sts
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap();
+    let c = c.credentials().unwrap();
+    let conf = aws_sdk_s3::config::Builder::from(&base)
+        .credentials_provider(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_accounts_one_through_assume_role() {
+    let emu = Emulator::start().await.unwrap();
+    let role = "arn:aws:iam::222222222222:role/infrasnap-read";
+    let main = s3_client(&emu.url(), "us-east-1").await;
+    create_bucket(&main, "main-site").await;
+    put(&main, "main-site", "index.html", b"main").await;
+    let other = client_in_account(&emu.url(), role).await;
+    create_bucket(&other, "marketing-site").await;
+    put(&other, "marketing-site", "index.html", b"marketing").await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let cfg = tmp.path().join("infrasnap.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[aws.accounts]]\nname = \"main\"\n\n[[aws.accounts]]\nname = \"marketing\"\nrole_arn = \"{role}\"\nexternal_id = \"acme-infrasnap\"\n"
+        ),
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let meta = snapshot(&repo, &emu.url(), &["--config", cfg_arg, "--label", "both"]);
+    assert_eq!(meta["status"], "complete", "{meta:#}");
+    let ids: Vec<&str> = meta["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["123456789012", "222222222222"]);
+    let snap = snapshot_dir(&repo, &meta);
+    let a = snap.join("aws_accounts/123456789012/s3_buckets");
+    let b = snap.join("aws_accounts/222222222222/s3_buckets");
+    assert_eq!(
+        std::fs::read(a.join("main-site/index.html")).unwrap(),
+        b"main"
+    );
+    assert_eq!(
+        std::fs::read(b.join("marketing-site/index.html")).unwrap(),
+        b"marketing"
+    );
+    assert!(!a.join("marketing-site").exists() && !b.join("main-site").exists());
+    assert!(
+        meta["collectors"]["s3:222222222222"].is_object(),
+        "{meta:#}"
+    );
+    assert_code(&infrasnap(&repo, &emu.url(), &["verify"]), 0);
+
+    // Incremental per account.
+    let again = snapshot(
+        &repo,
+        &emu.url(),
+        &["--config", cfg_arg, "--label", "again"],
+    );
+    for k in ["s3:123456789012", "s3:222222222222"] {
+        assert_eq!(again["collectors"][k]["objects_downloaded"], 0, "{k}");
+    }
+}
