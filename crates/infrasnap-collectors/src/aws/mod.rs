@@ -5,5 +5,9 @@ pub mod ratelimit;
 pub mod scope;
 pub mod sdk_error;
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "route53")]
+pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;

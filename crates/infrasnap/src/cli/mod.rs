@@ -53,8 +53,8 @@ impl Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Capture every S3 bucket of the account into a new snapshot
-    Snapshot(snapshot::SnapshotArgs),
+    /// Capture the estate (every S3 bucket, DynamoDB table, Route53 zone, ...) into a new snapshot
+    Snapshot(Box<snapshot::SnapshotArgs>),
     /// List the snapshots in the repository
     List,
     /// Show one snapshot's summary: what was captured, sizes, errors
@@ -77,7 +77,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     match cli.command {
-        Command::Snapshot(a) => snapshot::run(&g, a).await,
+        Command::Snapshot(a) => snapshot::run(&g, *a).await,
         Command::List => list::run(&g),
         Command::Show { name } => show::run(&g, name),
         Command::Verify { name, all } => verify::run(&g, name, all),

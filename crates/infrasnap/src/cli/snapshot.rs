@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use infrasnap_collectors::aws::dynamodb::{DynamoDbCollector, DynamoDbOptions};
 use infrasnap_collectors::aws::identity::caller_identity;
+use infrasnap_collectors::aws::route53::{Route53Collector, Route53Options};
 use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
+use infrasnap_collectors::aws::scope::{AccountScope, ServiceLimits};
 use infrasnap_collectors::gas::GasCollector;
 use infrasnap_collectors::local::LocalCollector;
 use infrasnap_core::config::{default_locations, expand_home, Config};
@@ -41,6 +44,19 @@ pub struct SnapshotArgs {
     /// [default: ./infrasnap.toml, else ~/.config/infrasnap/infrasnap.toml, if present]
     #[arg(long, value_name = "FILE", env = "INFRASNAP_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Regions to capture for regional services, comma-separated [default: [aws] regions of the
+    /// config, else the configured region]
+    #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
+    pub regions: Vec<String>,
+    /// Only these services, comma-separated: s3, dynamodb, route53 (overrides the config)
+    #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
+    pub only: Vec<String>,
+    /// All services but these, comma-separated (adds to the config's skip list)
+    #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
+    pub skip: Vec<String>,
+    /// DynamoDB: capture table definitions but not their items
+    #[arg(long)]
+    pub no_table_data: bool,
     /// Keep secret values, encrypted to the [secrets] recipient of the config (never in plain text)
     #[arg(long)]
     pub keep_secrets: bool,
@@ -50,6 +66,9 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 }
+
+/// AWS services infrasnap captures, as named in --only/--skip and the config.
+pub const AWS_SERVICES: &[&str] = &["s3", "dynamodb", "route53"];
 
 /// The outcome of one snapshot run, for the caller (the CLI, or `demo`).
 pub struct Outcome {
@@ -163,6 +182,20 @@ pub async fn take(
     if a.jobs == 0 || a.bucket_jobs == 0 {
         anyhow::bail!("--jobs and --bucket-jobs must be at least 1");
     }
+    for svc in a
+        .only
+        .iter()
+        .chain(&a.skip)
+        .chain(&cfg.aws.only)
+        .chain(&cfg.aws.skip)
+    {
+        if !AWS_SERVICES.contains(&svc.as_str()) {
+            anyhow::bail!(
+                "unknown service `{svc}` in --only/--skip or [aws] only/skip; known services: {}",
+                AWS_SERVICES.join(", ")
+            );
+        }
+    }
     // AWS first: without credentials nothing is written.
     let aws_setups: Vec<(String, aws_setup::AwsSetup)> = if cfg.aws.disabled {
         Vec::new()
@@ -244,10 +277,51 @@ pub async fn take(
         });
         home_regions.push(aws.region.clone());
         endpoint = endpoint.or(aws.endpoint.clone());
-        let wanted = |svc: &str| {
-            (cfg.aws.only.is_empty() || cfg.aws.only.iter().any(|s| s == svc))
-                && !cfg.aws.skip.iter().any(|s| s == svc)
+        let only = if a.only.is_empty() {
+            &cfg.aws.only
+        } else {
+            &a.only
         };
+        let wanted = |svc: &str| {
+            (only.is_empty() || only.iter().any(|s| s == svc))
+                && !cfg.aws.skip.iter().chain(a.skip.iter()).any(|s| s == svc)
+        };
+        let regions = if !a.regions.is_empty() {
+            a.regions.clone()
+        } else if !cfg.aws.regions.is_empty() {
+            cfg.aws.regions.clone()
+        } else {
+            vec![aws.region.clone()]
+        };
+        let scope = Arc::new(AccountScope {
+            sdk: aws.sdk.clone(),
+            account_id: account_id.clone(),
+            name: account_name.clone(),
+            prefix: prefix.clone(),
+            regions,
+            home_region: aws.region.clone(),
+            s3_path_style: aws.s3_path_style,
+        });
+        let limits = ServiceLimits::default();
+        let instance = several.then(|| account_id.clone());
+        if wanted("dynamodb") {
+            collectors.push(Arc::new(DynamoDbCollector::new(
+                scope.clone(),
+                limits.clone(),
+                DynamoDbOptions {
+                    no_data: a.no_table_data,
+                },
+                instance.clone(),
+            )));
+        }
+        if wanted("route53") {
+            collectors.push(Arc::new(Route53Collector::new(
+                scope.clone(),
+                limits.clone(),
+                Route53Options::default(),
+                instance.clone(),
+            )));
+        }
         if wanted("s3") {
             collectors.push(Arc::new(S3Collector::new(
                 aws.sdk.clone(),
@@ -257,7 +331,7 @@ pub async fn take(
                     bucket_concurrency: a.bucket_jobs,
                     buckets: a.buckets.clone(),
                     prefix,
-                    instance: several.then(|| account_id.clone()),
+                    instance,
                 },
             )));
         }
@@ -350,6 +424,8 @@ fn section_title(key: &str) -> String {
     let (name, instance) = key.split_once(':').unwrap_or((key, ""));
     let title = match name {
         "s3" => "S3 buckets",
+        "dynamodb" => "DynamoDB tables",
+        "route53" => "Route53 zones",
         "gas" => "Apps Script projects",
         "local" => "Local files",
         other => other,
