@@ -25,5 +25,6 @@ pub mod metadata;
 pub mod model;
 pub mod progress;
 pub mod repo;
+pub mod secrets;
 pub mod store;
 pub mod verify;

@@ -13,6 +13,7 @@
 //! ```
 
 mod fault;
+pub mod gas;
 mod moto;
 
 pub use aws_config::retry::RetryConfig;

@@ -1,21 +1,87 @@
 //! Local ops files: git repositories (bundle of every ref plus the uncommitted working state),
-//! plain folders, and scheduled agents (LaunchAgents, systemd user units, crontab). Written to
-//! `local_repos/<name>/` and `local_repos/agents/`.
+//! plain folders, and scheduled agents (LaunchAgents, systemd user units, crontab).
+//!
+//! Layout, per `[[local]]` source (`agents` always goes to `local_repos/agents/`):
+//! - git (git.rs): `local_repos/<name>/repo.bundle`, `staged.patch`, `unstaged.patch`,
+//!   `untracked/<path>`, `conflicted/<path>`, `state.json`, `RESTORE.md`;
+//! - folder (folder.rs): `local_repos/<name>/files/<path>`;
+//! - agents (agents.rs): `local_repos/agents/LaunchAgents/*.plist`, `.../systemd/<unit>`,
+//!   `.../crontab`;
+//! - every source: `secrets_manifest.json`, `redactions.json`, and with `--keep-secrets`
+//!   `kept_secrets/<path>.age`.
+//!
+//! Every tree file a source produces is listed in `index/local/<name>.jsonl` (one
+//! [`LocalRecord`] per file: `path`, `blob`, `size`, `kind`, and for files of the source their
+//! `rel`ative path, `mode` and `mtime`). Symlinks are recorded, never followed and never created:
+//! the tree file holds the link's target (as git stores links) and the record says
+//! `kind: "symlink"`, `link_target`. Nothing outside the snapshot folder is ever written (every
+//! tree path goes through `RunContext::tree_path`), and the sources are only read: git runs with
+//! optional locks off, so not even the index of a captured repository is refreshed.
+//!
+//! Secrets (shield.rs): files whose names say they hold secrets are withheld (name, size and a
+//! keyed fingerprint go to `secrets_manifest.json`); secret-looking values in other text files
+//! are replaced with markers in the copy and listed in `redactions.json`; with `--keep-secrets`
+//! the originals are stored encrypted to the configured age recipient under `kept_secrets/`.
+//!
+//! Incremental: file content goes through the blob store (unchanged files cost no new blob); an
+//! unchanged bundle (same refs) and an unchanged kept secret (same fingerprint, same recipient)
+//! are linked from the previous snapshot instead of being made again (age encryption is
+//! randomised), so a second snapshot of unchanged sources adds no blob.
 
-use std::path::PathBuf;
+mod agents;
+mod folder;
+mod git;
+mod patch;
+mod shield;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::Metadata;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
-use infrasnap_core::config::LocalSource;
-use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
+use infrasnap_core::config::{expand_home, LocalKind, LocalSource, SecretsConfig};
+use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::BlobId;
+use infrasnap_core::index::{read_all, IndexWriter};
+use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::secrets::Fingerprinter;
+use serde::{Deserialize, Serialize};
+
+pub use shield::Keeper;
+
+/// The age crate, for callers (tests) that need to decrypt what `--keep-secrets` stored.
+pub use age;
+
+/// Folder of the snapshot tree that holds every local source.
+pub const LOCAL_DIR: &str = "local_repos";
+/// Folder name (under [`LOCAL_DIR`]) of the agents source.
+pub const AGENTS_DIR: &str = "agents";
 
 pub struct LocalCollector {
     pub sources: Vec<LocalSource>,
     pub home: Option<PathBuf>,
+    /// Whether to keep originals of secrets (encrypted) and the recipient to encrypt them to.
+    pub secrets: SecretsConfig,
 }
 
 impl LocalCollector {
     pub fn new(sources: Vec<LocalSource>, home: Option<PathBuf>) -> Self {
-        LocalCollector { sources, home }
+        LocalCollector {
+            sources,
+            home,
+            secrets: SecretsConfig::default(),
+        }
+    }
+
+    /// The secrets policy: `keep` (the config's `[secrets] keep` or `--keep-secrets`) and the
+    /// age `recipient` to encrypt kept originals to.
+    pub fn with_secrets(mut self, secrets: SecretsConfig) -> Self {
+        self.secrets = secrets;
+        self
     }
 }
 
@@ -23,7 +89,635 @@ impl Collector for LocalCollector {
     fn name(&self) -> &'static str {
         "local"
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move {
+            let me = self.clone();
+            let cx2 = cx.clone();
+            match tokio::task::spawn_blocking(move || me.run_blocking(&cx2)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let mut r = CollectorReport::default();
+                    r.summary.status = Some(Status::Failed);
+                    r.summary
+                        .errors
+                        .push(error("local", "*", format!("crashed: {e}")));
+                    r
+                }
+            }
+        })
+    }
+}
+
+/// An error of this collector, as recorded in the snapshot metadata.
+pub(crate) fn error(action: &str, resource: &str, message: impl Into<String>) -> RecordedError {
+    RecordedError {
+        service: "local".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: None,
+        message: message.into(),
+    }
+}
+
+/// Index record of one tree file under `local_repos/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalRecord {
+    /// Tree path, from the snapshot folder.
+    pub path: String,
+    pub blob: BlobId,
+    pub size: u64,
+    /// `file` (a file of the source), `symlink` (the tree file holds the link's target, as git
+    /// stores links), `bundle`, `patch`, `generated` (state.json, RESTORE.md, reports) or
+    /// `kept_secret` (an original encrypted to the age recipient).
+    pub kind: String,
+    /// Path relative to the source (files, links, kept secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel: Option<String>,
+    /// Permission bits, octal (`0755`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Modification time, RFC 3339 UTC with nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// The copy has secret-looking values replaced with markers (see redactions.json).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+    /// Bundles: digest of the refs they hold (lets the next run reuse an unchanged bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refs_digest: Option<String>,
+    /// Kept secrets: keyed fingerprint of the original and the recipient it is encrypted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+}
+
+impl LocalRecord {
+    fn new(kind: &str) -> Self {
+        LocalRecord {
+            path: String::new(),
+            blob: BlobId::of(b""),
+            size: 0,
+            kind: kind.into(),
+            rel: None,
+            mode: None,
+            mtime: None,
+            link_target: None,
+            redacted: false,
+            refs_digest: None,
+            fingerprint: None,
+            recipient: None,
+        }
+    }
+
+    /// A record for a file of the source, with its mode and mtime.
+    fn of_source(kind: &str, rel: &str, meta: &Metadata) -> Self {
+        LocalRecord {
+            rel: Some(rel.to_string()),
+            mode: Some(format!("{:04o}", meta.permissions().mode() & 0o7777)),
+            mtime: Some(mtime_of(meta)),
+            ..LocalRecord::new(kind)
+        }
+    }
+}
+
+pub(crate) fn mtime_of(meta: &Metadata) -> String {
+    let t = chrono::DateTime::from_timestamp(meta.mtime(), meta.mtime_nsec() as u32)
+        .unwrap_or_default();
+    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// What one source added up to.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tally {
+    /// Files of the source captured (copied or redacted; not generated files).
+    files: u64,
+    bytes: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+    secrets_withheld: u64,
+    redactions: u64,
+    /// Tree files placed other than the reports (files, links, bundle, patches, kept secrets).
+    entries: u64,
+}
+
+/// Where one source's files go: its folder under `local_repos/`, its index, its secret reports.
+pub(crate) struct SourceOut<'a> {
+    pub cx: &'a RunContext,
+    pub name: String,
+    /// `local_repos/<name>`.
+    pub base: String,
+    index: IndexWriter,
+    pub tally: Tally,
+    pub shield: shield::Shield<'a>,
+    /// The previous snapshots' records of this source, by tree path (later runs win).
+    prev: HashMap<String, LocalRecord>,
+    placed: HashSet<String>,
+}
+
+/// Whole files up to this size are read into memory to be scanned for secrets; larger ones are
+/// streamed into the store unscanned (and listed as such in redactions.json).
+pub(crate) const SCAN_LIMIT: u64 = 64 * 1024 * 1024;
+
+impl<'a> SourceOut<'a> {
+    fn open(
+        cx: &'a RunContext,
+        name: &str,
+        fp: &'a Fingerprinter,
+        keeper: Option<&'a Keeper>,
+    ) -> infrasnap_core::error::Result<Self> {
+        let index_rel = format!("index/local/{name}.jsonl");
+        let mut prev = HashMap::new();
+        for p in cx.previous_indexes(&index_rel) {
+            if let Ok(recs) = read_all::<LocalRecord>(&p) {
+                for r in recs {
+                    prev.insert(r.path.clone(), r);
+                }
+            }
+        }
+        let index = IndexWriter::create(&cx.tree_path(&index_rel)?)?;
+        Ok(SourceOut {
+            cx,
+            name: name.to_string(),
+            base: format!("{LOCAL_DIR}/{name}"),
+            index,
+            tally: Tally::default(),
+            shield: shield::Shield::new(fp, keeper),
+            prev,
+            placed: HashSet::new(),
+        })
+    }
+
+    /// Tree path of `rel` (relative to this source's folder).
+    pub fn tree_rel(&self, rel: &str) -> String {
+        format!("{}/{}", self.base, rel)
+    }
+
+    /// The previous snapshot's record of the tree file `rel`, if its blob is still stored.
+    pub fn previous(&self, rel: &str) -> Option<&LocalRecord> {
+        self.prev
+            .get(&self.tree_rel(rel))
+            .filter(|r| self.cx.repo.store().contains(&r.blob))
+    }
+
+    /// Link a stored blob at `rel` and list it in the index.
+    pub fn place(
+        &mut self,
+        rel: &str,
+        id: BlobId,
+        size: u64,
+        new: bool,
+        mut rec: LocalRecord,
+    ) -> Result<(), String> {
+        let path = self.tree_rel(rel);
+        if !self.placed.insert(path.to_lowercase()) {
+            return Err(format!(
+                "{path}: placed twice (names differing only in case?)"
+            ));
+        }
+        self.cx.link_blob(&id, &path).map_err(|e| e.to_string())?;
+        if matches!(rec.kind.as_str(), "file" | "symlink") {
+            self.tally.files += 1;
+        }
+        if rec.kind != "generated" {
+            self.tally.entries += 1;
+        }
+        self.tally.bytes += size;
+        if new {
+            self.tally.blobs_new += 1;
+            self.tally.bytes_new += size;
+        }
+        rec.path = path;
+        rec.blob = id;
+        rec.size = size;
+        self.index.append(&rec).map_err(|e| e.to_string())
+    }
+
+    /// Store `bytes` and place them at `rel`.
+    pub fn put(&mut self, rel: &str, bytes: &[u8], rec: LocalRecord) -> Result<(), String> {
+        let st = self
+            .cx
+            .repo
+            .store()
+            .put_bytes(bytes)
+            .map_err(|e| e.to_string())?;
+        self.place(rel, st.id, st.size, st.new, rec)
+    }
+
+    /// Store what `reader` yields, streaming, and place it at `rel`.
+    pub fn put_reader(
+        &mut self,
+        rel: &str,
+        reader: &mut dyn Read,
+        rec: LocalRecord,
+    ) -> Result<(), String> {
+        let mut w = self.cx.repo.store().writer().map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("read: {e}")),
+            };
+            w.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+        }
+        let st = w.finish().map_err(|e| e.to_string())?;
+        self.place(rel, st.id, st.size, st.new, rec)
+    }
+
+    /// Pretty JSON, newline-terminated, as a generated file.
+    pub fn put_json<T: Serialize>(&mut self, rel: &str, v: &T) -> Result<(), String> {
+        let mut bytes = serde_json::to_vec_pretty(v).expect("serialisable");
+        bytes.push(b'\n');
+        self.put(rel, &bytes, LocalRecord::new("generated"))
+    }
+
+    /// Capture one regular file of the source at `tree_rel` (relative to this source's folder):
+    /// withheld when its name says it holds secrets, redacted when secret-looking values are
+    /// found in it, else copied byte for byte.
+    pub fn capture_file(
+        &mut self,
+        abs: &Path,
+        rel: &str,
+        tree_rel: &str,
+        meta: &Metadata,
+    ) -> Result<(), String> {
+        if shield::is_secret_name(abs, rel) {
+            let bytes = std::fs::read(abs).map_err(|e| format!("read: {e}"))?;
+            return self.withhold(rel, &bytes, "the file's name says it holds secrets");
+        }
+        let rec = LocalRecord::of_source("file", rel, meta);
+        if meta.len() > SCAN_LIMIT {
+            let mut f = std::fs::File::open(abs).map_err(|e| format!("open: {e}"))?;
+            self.shield.unscanned.push(rel.to_string());
+            return self.put_reader(tree_rel, &mut f, rec);
+        }
+        let bytes = std::fs::read(abs).map_err(|e| format!("read: {e}"))?;
+        self.capture_bytes(rel, tree_rel, &bytes, rec)
+    }
+
+    /// Like [`capture_file`](Self::capture_file) for content already read (and already known
+    /// not to be a secret-named file).
+    pub fn capture_bytes(
+        &mut self,
+        rel: &str,
+        tree_rel: &str,
+        bytes: &[u8],
+        mut rec: LocalRecord,
+    ) -> Result<(), String> {
+        match self.shield.scan(rel, bytes) {
+            None => self.put(tree_rel, bytes, rec),
+            Some(redacted) => {
+                rec.redacted = true;
+                self.put(tree_rel, &redacted, rec)?;
+                self.keep(rel, bytes, "original")
+            }
+        }
+    }
+
+    /// Withhold a secret file: fingerprint it, keep it encrypted if asked.
+    pub fn withhold(&mut self, rel: &str, bytes: &[u8], reason: &str) -> Result<(), String> {
+        self.tally.secrets_withheld += 1;
+        self.shield.withheld(rel, bytes, reason);
+        self.keep(rel, bytes, "secret")
+    }
+
+    /// With `--keep-secrets`: store `bytes` encrypted at `kept_secrets/<rel>.age` (reusing the
+    /// previous snapshot's ciphertext when the content and recipient are unchanged, so an
+    /// unchanged secret adds no blob).
+    pub fn keep(&mut self, rel: &str, bytes: &[u8], what: &str) -> Result<(), String> {
+        let Some(keeper) = self.shield.keeper else {
+            return Ok(());
+        };
+        let tree_rel = format!("kept_secrets/{rel}.age");
+        let fingerprint = self.shield.fingerprint(bytes);
+        let rec = LocalRecord {
+            rel: Some(rel.to_string()),
+            fingerprint: Some(fingerprint.clone()),
+            recipient: Some(keeper.recipient().to_string()),
+            ..LocalRecord::new("kept_secret")
+        };
+        let reuse = self.previous(&tree_rel).and_then(|p| {
+            (p.fingerprint.as_deref() == Some(&fingerprint)
+                && p.recipient.as_deref() == Some(keeper.recipient()))
+            .then_some((p.blob, p.size))
+        });
+        let result = match reuse {
+            Some((id, size)) => self.place(&tree_rel, id, size, false, rec),
+            None => {
+                let enc = keeper.encrypt(bytes)?;
+                self.put(&tree_rel, &enc, rec)
+            }
+        };
+        if result.is_ok() {
+            self.shield.kept.push(shield::Kept {
+                file: rel.to_string(),
+                what: what.to_string(),
+                kept: self.tree_rel(&tree_rel),
+            });
+        }
+        result
+    }
+
+    /// Write the secrets manifest and the redaction report, and close the index.
+    fn finish(mut self, note: &str) -> Result<Tally, String> {
+        self.tally.redactions = self.shield.redactions.len() as u64;
+        let (manifest, report) = {
+            let (m, r) = self.shield.reports(note);
+            (
+                serde_json::to_value(&m).expect("serialisable"),
+                serde_json::to_value(&r).expect("serialisable"),
+            )
+        };
+        self.put_json("secrets_manifest.json", &manifest)?;
+        self.put_json("redactions.json", &report)?;
+        self.index.finish().map_err(|e| e.to_string())?;
+        Ok(self.tally)
+    }
+}
+
+/// What one source gave, for the report and the manifest.
+struct SourceResult {
+    name: String,
+    kind: LocalKind,
+    tally: Tally,
+    /// Short state for the manifest (git: unpushed and uncommitted work).
+    state: String,
+    /// Listed under "needs attention" in the manifest (unpushed or uncommitted work).
+    attention: bool,
+    errors: usize,
+}
+
+impl LocalCollector {
+    fn run_blocking(&self, cx: &RunContext) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector("local");
+        let errors = ErrorSink::default();
+        let mut report = CollectorReport::default();
+        progress.add(&progress.units_total, self.sources.len() as u64);
+
+        let fp = match Fingerprinter::for_repository(&cx.repo.root().join(".infrasnap")) {
+            Ok(f) => f,
+            Err(e) => {
+                errors.record(error("secrets key", ".infrasnap", e.to_string()));
+                report.summary.status = Some(Status::Failed);
+                report.summary.errors = errors.take();
+                progress
+                    .finished
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                return report;
+            }
+        };
+        let keeper = if self.secrets.keep {
+            match self.secrets.recipient.as_deref().map(Keeper::new) {
+                Some(Ok(k)) => Some(k),
+                Some(Err(e)) => {
+                    errors.record(error(
+                        "keep secrets",
+                        "[secrets] recipient",
+                        format!("{e}; secrets are withheld, not kept"),
+                    ));
+                    None
+                }
+                None => {
+                    errors.record(error(
+                        "keep secrets",
+                        "[secrets] recipient",
+                        "--keep-secrets needs `recipient = \"age1...\"` in the [secrets] section \
+                         of the config; secrets are withheld, not kept",
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let mut results = Vec::new();
+        let mut names = HashSet::new();
+        for src in &self.sources {
+            if cx.is_cancelled() {
+                break;
+            }
+            let folder = match src.kind {
+                LocalKind::Agents => AGENTS_DIR.to_string(),
+                _ => src.name.clone(),
+            };
+            if !names.insert(folder.clone()) {
+                errors.record(error(
+                    "config",
+                    &src.name,
+                    format!(
+                        "two [[local]] sources would both be written to {LOCAL_DIR}/{folder}/ \
+                         (agents always go to {LOCAL_DIR}/{AGENTS_DIR}/); this one is skipped"
+                    ),
+                ));
+                continue;
+            }
+            let before = errors.len();
+            let span = tracing::info_span!("local", source = %src.name);
+            let _g = span.enter();
+            let (tally, (state, attention)) =
+                self.source(cx, src, &folder, &fp, keeper.as_ref(), &errors);
+            progress.add(&progress.units_done, 1);
+            progress.add(&progress.items, tally.files);
+            progress.add(&progress.bytes, tally.bytes);
+            results.push(SourceResult {
+                name: src.name.clone(),
+                kind: src.kind,
+                tally,
+                state,
+                attention,
+                errors: errors.len() - before,
+            });
+        }
+
+        let s = &mut report.summary;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for k in [
+            "repositories",
+            "folders",
+            "agents",
+            "files",
+            "secrets_withheld",
+            "redactions",
+        ] {
+            counts.insert(k.into(), 0);
+        }
+        for r in &results {
+            let k = match r.kind {
+                LocalKind::Git => "repositories",
+                LocalKind::Folder => "folders",
+                LocalKind::Agents => "agents",
+            };
+            *counts.entry(k.into()).or_default() += 1;
+            *counts.entry("files".into()).or_default() += r.tally.files;
+            *counts.entry("secrets_withheld".into()).or_default() += r.tally.secrets_withheld;
+            *counts.entry("redactions".into()).or_default() += r.tally.redactions;
+            s.bytes_total += r.tally.bytes;
+            s.bytes_new += r.tally.bytes_new;
+            s.blobs_new += r.tally.blobs_new;
+        }
+        s.counts = counts;
+        s.errors = errors.take();
+        progress.add(&progress.errors, s.errors.len() as u64);
+        // Failed: every source failed before capturing anything.
+        s.status = Some(if s.errors.is_empty() {
+            Status::Complete
+        } else if !results.is_empty()
+            && results.iter().all(|r| r.errors > 0 && r.tally.entries == 0)
+        {
+            Status::Failed
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+        report.manifest = manifest_lines(&results, keeper.is_some());
+        progress
+            .finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        report
+    }
+
+    /// Capture one source; every failure is recorded and the run goes on.
+    fn source(
+        &self,
+        cx: &RunContext,
+        src: &LocalSource,
+        folder: &str,
+        fp: &Fingerprinter,
+        keeper: Option<&Keeper>,
+        errors: &ErrorSink,
+    ) -> (Tally, (String, bool)) {
+        let path = src
+            .path
+            .as_deref()
+            .map(|p| expand_home(p, self.home.as_deref()));
+        let resource = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| src.name.clone());
+        let mut out = match SourceOut::open(cx, folder, fp, keeper) {
+            Ok(o) => o,
+            Err(e) => {
+                errors.record(error("write", &resource, e.to_string()));
+                return (Tally::default(), (String::new(), false));
+            }
+        };
+        let (state, note) = match src.kind {
+            LocalKind::Git => {
+                let p = path.expect("config validation: git sources have a path");
+                let st = git::capture(&mut out, &p, errors);
+                (
+                    st.summary(),
+                    "This covers the uncommitted state (patches, untracked files): committed \
+                     files are kept as committed, in repo.bundle.",
+                )
+            }
+            LocalKind::Folder => {
+                let p = path.expect("config validation: folder sources have a path");
+                folder::capture(&mut out, &p, errors);
+                ((String::new(), false), "")
+            }
+            LocalKind::Agents => {
+                let root = path.or_else(|| self.home.clone());
+                agents::capture(&mut out, root.as_deref(), errors);
+                ((String::new(), false), "")
+            }
+        };
+        match out.finish(note) {
+            Ok(t) => (t, state),
+            Err(e) => {
+                errors.record(error("write", &resource, e));
+                (Tally::default(), state)
+            }
+        }
+    }
+}
+
+fn manifest_lines(results: &[SourceResult], kept: bool) -> Vec<String> {
+    let mut m = Vec::new();
+    if results.is_empty() {
+        return m;
+    }
+    m.push(
+        "| Source | Kind | Files | Size | Secrets withheld | Redactions | State | Errors |".into(),
+    );
+    m.push("|---|---|---|---|---|---|---|---|".into());
+    for r in results {
+        let kind = match r.kind {
+            LocalKind::Git => "git",
+            LocalKind::Folder => "folder",
+            LocalKind::Agents => "agents",
+        };
+        m.push(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name.replace('|', "\\|"),
+            kind,
+            r.tally.files,
+            human_bytes(r.tally.bytes),
+            r.tally.secrets_withheld,
+            r.tally.redactions,
+            if r.state.is_empty() { "-" } else { &r.state },
+            r.errors
+        ));
+    }
+    let attention: Vec<&SourceResult> = results.iter().filter(|r| r.attention).collect();
+    m.push(String::new());
+    if attention.is_empty() {
+        m.push("No repository has unpushed commits or uncommitted changes.".into());
+    } else {
+        m.push("Repositories with unpushed commits or uncommitted changes:".into());
+        m.push(String::new());
+        for r in attention {
+            m.push(format!(
+                "- `{}`: {} (see `{LOCAL_DIR}/{}/state.json` and `RESTORE.md`)",
+                r.name, r.state, r.name
+            ));
+        }
+    }
+    m.push(String::new());
+    m.push(format!(
+        "Secrets: files whose names say they hold secrets are not copied (see each source's \
+         `secrets_manifest.json`); secret-looking values in other files are replaced with markers \
+         (`redactions.json`). {}",
+        if kept {
+            "Originals are kept encrypted to the configured age recipient under `kept_secrets/`."
+        } else {
+            "Originals are not kept (`--keep-secrets` keeps them, encrypted)."
+        }
+    ));
+    m
+}
+
+/// Quote for a POSIX shell.
+pub(crate) fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@=,".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// True when the first 8 KiB hold a NUL byte.
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh_quote("main"), "main");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote(""), "''");
     }
 }

@@ -340,7 +340,14 @@ pub async fn take(
         collectors.push(Arc::new(GasCollector::new(gas.clone(), home())));
     }
     if !cfg.local.is_empty() {
-        collectors.push(Arc::new(LocalCollector::new(cfg.local.clone(), home())));
+        collectors.push(Arc::new(
+            LocalCollector::new(cfg.local.clone(), home()).with_secrets(
+                infrasnap_core::config::SecretsConfig {
+                    keep: cfg.secrets.keep || a.keep_secrets,
+                    recipient: cfg.secrets.recipient.clone(),
+                },
+            ),
+        ));
     }
     let run_all = futures::future::join_all(collectors.into_iter().map(|c| {
         let name = c.key();

@@ -1,4 +1,12 @@
 //! DynamoDB tables: description, TTL, backups, tags, and the items as DynamoDB JSON lines.
+//!
+//! - collect.rs: the collector (regions, tables, errors, report);
+//! - json.rs: API values as JSON (`table.json`, `stats.json`, DynamoDB JSON items);
+//! - scan.rs: the parallel scan into deterministic gzip files.
+
+mod collect;
+pub mod json;
+pub mod scan;
 
 use std::sync::Arc;
 
@@ -44,7 +52,7 @@ impl Collector for DynamoDbCollector {
     fn instance(&self) -> Option<String> {
         self.instance.clone()
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move { self.run_inner(cx).await })
     }
 }

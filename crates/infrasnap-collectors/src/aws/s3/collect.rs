@@ -765,7 +765,12 @@ impl ObjectJob {
                     let f = describe(&e);
                     if f.status == Some(404) && !f.code_in(&["NoSuchBucket"]) {
                         FetchError::Vanished
-                    } else if f.status.is_some_and(|s| s >= 500) || f.status.is_none() {
+                    } else if f.status.is_some_and(|s| s >= 500)
+                        || f.status.is_none()
+                        // A HEAD answer has no body, so no error code: throttling (400/503) and
+                        // other transient answers look alike. Retry within the object's budget.
+                        || (f.code.is_none() && f.status != Some(403))
+                    {
                         FetchError::Retry(f)
                     } else {
                         FetchError::Fatal(f)

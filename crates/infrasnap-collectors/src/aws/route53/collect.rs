@@ -1,0 +1,799 @@
+//! Capturing Route53 (a global service): every hosted zone, public and private, with its
+//! delegation set or VPCs, tags, DNSSEC status and query logging configuration; every record set,
+//! paged; each zone as a BIND master file; every health check with its tags.
+//!
+//! Calls, each after the account's Route53 rate limiter (about 5 requests/s):
+//! - ListHostedZones (paged), ListQueryLoggingConfigs (once for the account, paged, grouped by
+//!   zone), ListTagsForResources (hostedzone, 10 ids a call);
+//! - per zone, a few zones at once: GetHostedZone, GetDNSSEC (public zones), and
+//!   ListResourceRecordSets paged by StartRecordName/Type/Identifier. A server that answers a
+//!   page request with a cursor it was already asked for would repeat pages for ever: the listing
+//!   stops there, keeps what it has, and records "the server repeated a page of records";
+//! - ListHealthChecks (paged), ListTagsForResources (healthcheck, 10 ids a call).
+//!
+//! A failed call is recorded with its IAM action and resource, and the rest goes on.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_sdk_route53::types::{RrType, TagResourceType};
+use aws_sdk_route53::Client;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::progress::CollectorProgress;
+use infrasnap_core::store::Stored;
+use serde::Serialize;
+
+use super::bind::{self, ZoneInfo};
+use super::model::{
+    bare_id, record_order, tags_from_sdk, DelegationSet, Dnssec, HealthCheck, HealthCheckEntry,
+    HealthChecksFile, HostedZone, PartError, QueryLoggingConfig, RecordSet, RecordsFile, Tag, Vpc,
+    ZoneFile,
+};
+use super::Route53Collector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Zones worked on at once (the rate limiter is the real bound).
+const ZONE_CONCURRENCY: usize = 4;
+/// ListTagsForResources takes at most 10 ids.
+const TAG_BATCH: usize = 10;
+/// Top folder of the service in the snapshot tree.
+pub const ROOT: &str = "route53_zones";
+/// GetDNSSEC answers that mean "DNSSEC does not apply to this zone", not a failure.
+const DNSSEC_ABSENT: &[&str] = &["InvalidArgument", "InvalidInput", "DNSSECNotFound"];
+/// The message recorded when a server repeats a page of records.
+pub const REPEATED_PAGE: &str = "the server repeated a page of records";
+
+fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: "route53".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+    }
+}
+
+fn part_err(e: &RecordedError) -> PartError {
+    PartError {
+        action: e.action.clone(),
+        code: e.code.clone(),
+        message: e.message.clone(),
+    }
+}
+
+/// Bytes and blobs this collector wrote.
+#[derive(Default, Debug, Clone, Copy)]
+struct Tally {
+    bytes_total: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+}
+
+impl Tally {
+    fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+    fn merge(&mut self, o: Tally) {
+        self.bytes_total += o.bytes_total;
+        self.bytes_new += o.bytes_new;
+        self.blobs_new += o.blobs_new;
+    }
+}
+
+/// What one zone contributes to the report.
+struct ZoneOutcome {
+    dir: String,
+    id: String,
+    private: bool,
+    records: u64,
+    dnssec: String,
+    errors: usize,
+    tally: Tally,
+}
+
+/// Account-wide facts about the zones, read before the zones themselves.
+struct Shared {
+    tags: HashMap<String, Result<Vec<Tag>, PartError>>,
+    query_logging: Result<HashMap<String, Vec<QueryLoggingConfig>>, PartError>,
+}
+
+/// The folder name of a zone: its name without the final dot, lowercase, with bytes outside
+/// `[a-z0-9._-]` written `%XX`.
+pub fn zone_dir_base(zone_name: &str) -> String {
+    let labels = bind::parse_name(zone_name);
+    let mut o = String::new();
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            o.push('.');
+        }
+        for &c in l {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_' {
+                o.push(c as char);
+            } else {
+                o.push_str(&format!("%{c:02X}"));
+            }
+        }
+    }
+    if o.is_empty() {
+        o.push_str("%2E");
+    }
+    o
+}
+
+/// Folder names for the zones, in their order: the base name, with `_<zone id>` added to every
+/// zone whose base name is shared (split-horizon: a public and a private zone of one name).
+fn zone_dirs(zones: &[HostedZone]) -> Vec<String> {
+    let bases: Vec<String> = zones.iter().map(|z| zone_dir_base(&z.name)).collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for b in &bases {
+        *count.entry(b.as_str()).or_default() += 1;
+    }
+    bases
+        .iter()
+        .zip(zones)
+        .map(|(b, z)| {
+            // `health_checks.json` is a file of this folder: never a zone folder of that name.
+            if count[b.as_str()] > 1 || b == "health_checks.json" {
+                format!("{b}_{}", z.bare_id())
+            } else {
+                b.clone()
+            }
+        })
+        .collect()
+}
+
+impl Route53Collector {
+    fn client(&self) -> Client {
+        let region = if self.scope.home_region.is_empty() {
+            "us-east-1"
+        } else {
+            self.scope.home_region.as_str()
+        };
+        Client::new(&self.scope.in_region(region))
+    }
+
+    async fn limit(&self) {
+        self.limits.route53.acquire().await;
+    }
+
+    fn rel(&self, rest: &str) -> String {
+        self.scope.path(&format!("{ROOT}/{rest}"))
+    }
+
+    fn put<T: Serialize>(
+        &self,
+        cx: &RunContext,
+        rel: &str,
+        value: &T,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        match cx.put_json(rel, value) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(rel, e)),
+        }
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key());
+        let errors = Arc::new(ErrorSink::default());
+        let client = self.client();
+        let mut report = CollectorReport::default();
+        let mut tally = Tally::default();
+
+        let zones = match self.list_zones(&client).await {
+            (z, None) => Some(z),
+            (z, Some(f)) => {
+                errors.record(rec_err("route53:ListHostedZones", "*", &f));
+                // A listing that failed at once lists nothing; one that failed later, some.
+                (!z.is_empty()).then_some(z)
+            }
+        };
+        let mut outcomes: Vec<ZoneOutcome> = Vec::new();
+        if let Some(zones) = &zones {
+            progress.add(&progress.units_total, zones.len() as u64);
+            let shared = Arc::new(Shared {
+                tags: self.zone_tags(&client, zones, &errors).await,
+                query_logging: if zones.is_empty() {
+                    Ok(HashMap::new())
+                } else {
+                    self.query_logging(&client, &errors).await
+                },
+            });
+            let dirs = zone_dirs(zones);
+            outcomes = stream::iter(zones.iter().cloned().zip(dirs))
+                .map(|(zone, dir)| {
+                    let me = self.clone();
+                    let cx = cx.clone();
+                    let client = client.clone();
+                    let shared = shared.clone();
+                    let errors = errors.clone();
+                    let progress = progress.clone();
+                    async move {
+                        let r = me
+                            .zone(&cx, &client, zone, dir, &shared, &errors, &progress)
+                            .await;
+                        progress.add(&progress.units_done, 1);
+                        r
+                    }
+                })
+                .buffer_unordered(ZONE_CONCURRENCY)
+                .filter_map(|r| async move { r })
+                .collect()
+                .await;
+            outcomes.sort_by(|a, b| a.dir.cmp(&b.dir));
+        }
+        let health_checks = self.health_checks(&cx, &client, &errors, &mut tally).await;
+
+        for o in &outcomes {
+            tally.merge(o.tally);
+        }
+        let records: u64 = outcomes.iter().map(|o| o.records).sum();
+        let s = &mut report.summary;
+        s.counts.insert("zones".into(), outcomes.len() as u64);
+        s.counts.insert("records".into(), records);
+        s.counts
+            .insert("health_checks".into(), health_checks.unwrap_or(0) as u64);
+        s.bytes_total = tally.bytes_total;
+        s.bytes_new = tally.bytes_new;
+        s.blobs_new = tally.blobs_new;
+        s.errors = errors.take();
+        s.status = Some(if s.errors.is_empty() {
+            Status::Complete
+        } else if zones.is_none() && health_checks.is_none() {
+            Status::Failed
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+
+        let m = &mut report.manifest;
+        m.push("| Zone | Id | Visibility | Records | DNSSEC | Errors |".into());
+        m.push("|---|---|---|---|---|---|".into());
+        for o in &outcomes {
+            m.push(format!(
+                "| {} | {} | {} | {} | {} | {} |",
+                o.dir,
+                o.id,
+                if o.private { "private" } else { "public" },
+                o.records,
+                o.dnssec,
+                o.errors
+            ));
+        }
+        match health_checks {
+            Some(n) => m.push(format!(
+                "\nHealth checks: {n} (`{ROOT}/health_checks.json`)."
+            )),
+            None => m.push("\nHealth checks: could not be listed.".into()),
+        }
+        progress.finished.store(true, Ordering::Relaxed);
+        report
+    }
+
+    /// Every hosted zone, in a stable order; when the listing stops early, what it had and why.
+    async fn list_zones(&self, client: &Client) -> (Vec<HostedZone>, Option<ApiFailure>) {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut asked: HashSet<Option<String>> = HashSet::new();
+        asked.insert(None);
+        let mut failure = None;
+        loop {
+            self.limit().await;
+            let resp = match client
+                .list_hosted_zones()
+                .set_marker(marker.clone())
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    failure = Some(describe(&e));
+                    break;
+                }
+            };
+            out.extend(resp.hosted_zones().iter().map(HostedZone::from_sdk));
+            match resp.next_marker() {
+                Some(m) if resp.is_truncated() && !m.is_empty() => {
+                    if !asked.insert(Some(m.to_string())) {
+                        failure = Some(repeated(&format!("zones (marker {m})"), out.len()));
+                        break;
+                    }
+                    marker = Some(m.to_string());
+                }
+                _ => break,
+            }
+        }
+        // One entry per zone, in a stable order.
+        let mut seen = HashSet::new();
+        out.retain(|z| seen.insert(z.id.clone()));
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        (out, failure)
+    }
+
+    /// Tags of the given resources, 10 ids a call. A failed call leaves its ids with the error.
+    async fn tags_for(
+        &self,
+        client: &Client,
+        kind: TagResourceType,
+        ids: &[String],
+        errors: &ErrorSink,
+    ) -> HashMap<String, Result<Vec<Tag>, PartError>> {
+        let mut out = HashMap::new();
+        for batch in ids.chunks(TAG_BATCH) {
+            self.limit().await;
+            match client
+                .list_tags_for_resources()
+                .resource_type(kind.clone())
+                .set_resource_ids(Some(batch.to_vec()))
+                .send()
+                .await
+            {
+                Ok(resp) => {
+                    for set in resp.resource_tag_sets() {
+                        if let Some(id) = set.resource_id() {
+                            out.insert(bare_id(id).to_string(), Ok(tags_from_sdk(set.tags())));
+                        }
+                    }
+                    // An id the answer left out has no tags.
+                    for id in batch {
+                        out.entry(id.clone()).or_insert_with(|| Ok(Vec::new()));
+                    }
+                }
+                Err(e) => {
+                    let re = rec_err(
+                        "route53:ListTagsForResources",
+                        &format!("{}/{}", kind.as_str(), batch.join(",")),
+                        &describe(&e),
+                    );
+                    for id in batch {
+                        out.insert(id.clone(), Err(part_err(&re)));
+                    }
+                    errors.record(re);
+                }
+            }
+        }
+        out
+    }
+
+    async fn zone_tags(
+        &self,
+        client: &Client,
+        zones: &[HostedZone],
+        errors: &ErrorSink,
+    ) -> HashMap<String, Result<Vec<Tag>, PartError>> {
+        let ids: Vec<String> = zones.iter().map(|z| z.bare_id().to_string()).collect();
+        self.tags_for(client, TagResourceType::Hostedzone, &ids, errors)
+            .await
+    }
+
+    /// Every query logging configuration of the account, by bare zone id: one paged listing
+    /// instead of a call per zone.
+    async fn query_logging(
+        &self,
+        client: &Client,
+        errors: &ErrorSink,
+    ) -> Result<HashMap<String, Vec<QueryLoggingConfig>>, PartError> {
+        let mut out: HashMap<String, Vec<QueryLoggingConfig>> = HashMap::new();
+        let mut token: Option<String> = None;
+        let mut asked: HashSet<Option<String>> = HashSet::new();
+        asked.insert(None);
+        loop {
+            self.limit().await;
+            let resp = match client
+                .list_query_logging_configs()
+                .set_next_token(token.clone())
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let re = rec_err("route53:ListQueryLoggingConfigs", "*", &describe(&e));
+                    let pe = part_err(&re);
+                    errors.record(re);
+                    return Err(pe);
+                }
+            };
+            for q in resp.query_logging_configs() {
+                let q = QueryLoggingConfig::from_sdk(q);
+                out.entry(bare_id(&q.hosted_zone_id).to_string())
+                    .or_default()
+                    .push(q);
+            }
+            match resp.next_token() {
+                Some(t) if !t.is_empty() => {
+                    if !asked.insert(Some(t.to_string())) {
+                        let re = rec_err(
+                            "route53:ListQueryLoggingConfigs",
+                            "*",
+                            &repeated(&format!("query logging configs (token {t})"), out.len()),
+                        );
+                        let pe = part_err(&re);
+                        errors.record(re);
+                        return Err(pe);
+                    }
+                    token = Some(t.to_string())
+                }
+                _ => break,
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn zone(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        listed: HostedZone,
+        dir: String,
+        shared: &Shared,
+        errors: &ErrorSink,
+        progress: &CollectorProgress,
+    ) -> Option<ZoneOutcome> {
+        let id = listed.bare_id().to_string();
+        let mut part_errors: Vec<PartError> = Vec::new();
+        let fail = |re: RecordedError, parts: &mut Vec<PartError>| {
+            parts.push(part_err(&re));
+            progress.add(&progress.errors, 1);
+            errors.record(re);
+        };
+
+        // GetHostedZone: the delegation set (public) or the VPCs (private).
+        self.limit().await;
+        let (hosted_zone, delegation_set, vpcs) =
+            match client.get_hosted_zone().id(&listed.id).send().await {
+                Ok(r) => {
+                    let hz = r.hosted_zone().map(HostedZone::from_sdk).unwrap_or(listed);
+                    let ds = r.delegation_set().map(DelegationSet::from_sdk);
+                    let mut vpcs: Vec<Vpc> = r.vpcs().iter().map(Vpc::from_sdk).collect();
+                    vpcs.sort();
+                    // A private zone's VPC list is part of what it is: written even when empty.
+                    let vpcs = (hz.is_private() || !vpcs.is_empty()).then_some(vpcs);
+                    (hz, ds, vpcs)
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    if f.code_in(&["NoSuchHostedZone"]) {
+                        // Deleted since it was listed: nothing to capture.
+                        return None;
+                    }
+                    fail(rec_err("route53:GetHostedZone", &id, &f), &mut part_errors);
+                    (listed, None, None)
+                }
+            };
+        let private = hosted_zone.is_private();
+
+        // DNSSEC: public zones only (Route53 cannot sign a private zone).
+        let mut dnssec_cell = "-".to_string();
+        let dnssec = if private {
+            None
+        } else {
+            self.limit().await;
+            match client.get_dnssec().hosted_zone_id(&id).send().await {
+                Ok(r) => {
+                    let d = Dnssec::from_sdk(r.status(), r.key_signing_keys());
+                    dnssec_cell = d.serve_signature().to_string();
+                    Some(d)
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    if f.code_in(DNSSEC_ABSENT) {
+                        tracing::debug!("route53 zone {id}: no DNSSEC ({f})");
+                        dnssec_cell = "n/a".into();
+                    } else {
+                        dnssec_cell = "?".into();
+                        fail(rec_err("route53:GetDNSSEC", &id, &f), &mut part_errors);
+                    }
+                    None
+                }
+            }
+        };
+
+        // Record sets.
+        let (mut records, listing_error) =
+            self.records(client, &hosted_zone.id, &id, progress).await;
+        records.sort_by(record_order);
+        let incomplete = listing_error.is_some();
+        if let Some(re) = listing_error {
+            fail(re, &mut part_errors);
+        }
+
+        let tags = match shared.tags.get(&id) {
+            Some(Ok(t)) => Some(t.clone()),
+            Some(Err(pe)) => {
+                part_errors.push(pe.clone());
+                None
+            }
+            None => Some(Vec::new()),
+        };
+        let query_logging_configs = match &shared.query_logging {
+            Ok(m) => Some(m.get(&id).cloned().unwrap_or_default()),
+            Err(pe) => {
+                part_errors.push(pe.clone());
+                None
+            }
+        };
+
+        let mut tally = Tally::default();
+        let name_servers = delegation_set
+            .as_ref()
+            .map(|d| d.name_servers.clone())
+            .unwrap_or_default();
+        let zone_text = bind::render(
+            &ZoneInfo {
+                name: &hosted_zone.name,
+                id: &id,
+                private,
+                name_servers: &name_servers,
+                incomplete,
+            },
+            &records,
+        );
+        let n_records = records.len() as u64;
+        let errors_here = part_errors.len();
+        let zone_file = ZoneFile {
+            hosted_zone: hosted_zone.clone(),
+            delegation_set,
+            vpcs,
+            tags,
+            dnssec,
+            query_logging_configs,
+            errors: part_errors,
+        };
+        self.put(
+            cx,
+            &self.rel(&format!("{dir}/zone.json")),
+            &zone_file,
+            &mut tally,
+            errors,
+        );
+        self.put(
+            cx,
+            &self.rel(&format!("{dir}/records.json")),
+            &RecordsFile {
+                hosted_zone_id: hosted_zone.id.clone(),
+                resource_record_sets: records,
+                is_truncated: incomplete,
+            },
+            &mut tally,
+            errors,
+        );
+        let zone_rel = self.rel(&format!("{dir}/{}.zone", zone_dir_base(&hosted_zone.name)));
+        match cx.put_file(&zone_rel, zone_text.as_bytes()) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(&zone_rel, e)),
+        }
+        Some(ZoneOutcome {
+            dir,
+            id,
+            private,
+            records: n_records,
+            dnssec: dnssec_cell,
+            errors: errors_here,
+            tally,
+        })
+    }
+
+    /// Every record set of a zone, de-duplicated by (name, type, set identifier). Returns what
+    /// it could read and, when the listing stopped early, why.
+    async fn records(
+        &self,
+        client: &Client,
+        zone_id: &str,
+        bare: &str,
+        progress: &CollectorProgress,
+    ) -> (Vec<RecordSet>, Option<RecordedError>) {
+        type Cursor = Option<(String, String, Option<String>)>;
+        let action = "route53:ListResourceRecordSets";
+        let mut out: Vec<RecordSet> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut asked: HashSet<Cursor> = HashSet::new();
+        let mut start: Option<(String, RrType, Option<String>)> = None;
+        asked.insert(None);
+        loop {
+            self.limit().await;
+            let mut req = client.list_resource_record_sets().hosted_zone_id(zone_id);
+            if let Some((name, ty, ident)) = &start {
+                req = req
+                    .start_record_name(name)
+                    .start_record_type(ty.clone())
+                    .set_start_record_identifier(ident.clone());
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => return (out, Some(rec_err(action, bare, &describe(&e)))),
+            };
+            let mut new = 0u64;
+            for r in resp.resource_record_sets() {
+                let rs = RecordSet::from_sdk(r);
+                if seen.insert(rs.identity()) {
+                    out.push(rs);
+                    new += 1;
+                }
+            }
+            progress.add(&progress.items, new);
+            if !resp.is_truncated() {
+                return (out, None);
+            }
+            let (Some(name), Some(ty)) = (resp.next_record_name(), resp.next_record_type()) else {
+                let f = ApiFailure {
+                    code: None,
+                    message: format!(
+                        "the listing is truncated but names no next record; {} record sets captured",
+                        out.len()
+                    ),
+                    status: None,
+                };
+                return (out, Some(rec_err(action, bare, &f)));
+            };
+            let ident = resp.next_record_identifier().map(str::to_string);
+            let cursor: Cursor = Some((name.to_string(), ty.as_str().to_string(), ident.clone()));
+            if new == 0 || !asked.insert(cursor) {
+                let f = ApiFailure {
+                    code: None,
+                    message: format!(
+                        "{REPEATED_PAGE} (next record {name} {}{}); listing stopped with {} record sets",
+                        ty.as_str(),
+                        ident.as_deref().map(|i| format!(" {i}")).unwrap_or_default(),
+                        out.len()
+                    ),
+                    status: None,
+                };
+                return (out, Some(rec_err(action, bare, &f)));
+            }
+            start = Some((name.to_string(), ty.clone(), ident));
+        }
+    }
+
+    /// Health checks with their tags into `health_checks.json`. Returns how many, or None when
+    /// they could not be listed at all.
+    async fn health_checks(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        errors: &ErrorSink,
+        tally: &mut Tally,
+    ) -> Option<usize> {
+        let mut checks: BTreeMap<String, HealthCheck> = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        let mut asked: HashSet<Option<String>> = HashSet::new();
+        asked.insert(None);
+        let mut truncated = false;
+        loop {
+            self.limit().await;
+            match client
+                .list_health_checks()
+                .set_marker(marker.clone())
+                .send()
+                .await
+            {
+                Ok(resp) => {
+                    for h in resp.health_checks() {
+                        checks.insert(h.id().to_string(), HealthCheck::from_sdk(h));
+                    }
+                    match resp.next_marker() {
+                        Some(m) if resp.is_truncated() && !m.is_empty() => {
+                            if !asked.insert(Some(m.to_string())) {
+                                let f =
+                                    repeated(&format!("health checks (marker {m})"), checks.len());
+                                errors.record(rec_err("route53:ListHealthChecks", "*", &f));
+                                truncated = true;
+                                break;
+                            }
+                            marker = Some(m.to_string());
+                        }
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    errors.record(rec_err("route53:ListHealthChecks", "*", &describe(&e)));
+                    // Nothing listed at all: no file.
+                    marker.as_ref()?;
+                    truncated = true;
+                    break;
+                }
+            }
+        }
+        let ids: Vec<String> = checks.keys().cloned().collect();
+        let mut tags = self
+            .tags_for(client, TagResourceType::Healthcheck, &ids, errors)
+            .await;
+        let entries: Vec<HealthCheckEntry> = checks
+            .into_values()
+            .map(|h| {
+                let (tags, errors) = match tags.remove(&h.id) {
+                    Some(Ok(t)) => (Some(t), Vec::new()),
+                    Some(Err(pe)) => (None, vec![pe]),
+                    None => (Some(Vec::new()), Vec::new()),
+                };
+                HealthCheckEntry {
+                    health_check: h,
+                    tags,
+                    errors,
+                }
+            })
+            .collect();
+        let n = entries.len();
+        self.put(
+            cx,
+            &self.rel("health_checks.json"),
+            &HealthChecksFile {
+                health_checks: entries,
+                is_truncated: truncated,
+            },
+            tally,
+            errors,
+        );
+        Some(n)
+    }
+}
+
+/// A listing whose next cursor was already asked for: following it would loop.
+fn repeated(what: &str, so_far: usize) -> ApiFailure {
+    ApiFailure {
+        code: None,
+        message: format!("the server repeated a page of {what}; listing stopped with {so_far}"),
+        status: None,
+    }
+}
+
+fn write_err(rel: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
+    RecordedError {
+        service: "route53".into(),
+        action: "write".into(),
+        resource: rel.into(),
+        code: None,
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hz(id: &str, name: &str) -> HostedZone {
+        HostedZone {
+            id: format!("/hostedzone/{id}"),
+            name: name.into(),
+            caller_reference: "r".into(),
+            config: None,
+            resource_record_set_count: None,
+            linked_service: None,
+            features: None,
+        }
+    }
+
+    #[test]
+    fn zone_folders_are_plain_names_with_the_id_only_when_shared() {
+        let zones = vec![
+            hz("Z1", "example.com."),
+            hz("Z2", "example.com."),
+            hz("Z3", "Other.org."),
+            hz("Z4", "\\052odd name.net."),
+        ];
+        assert_eq!(
+            zone_dirs(&zones),
+            vec![
+                "example.com_Z1",
+                "example.com_Z2",
+                "other.org",
+                "%2Aodd%20name.net"
+            ]
+        );
+    }
+}
