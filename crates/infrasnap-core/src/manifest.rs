@@ -161,23 +161,55 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     }
 
     let _ = writeln!(o, "## Layout\n");
-    let _ = writeln!(
-        o,
-        "- `s3_buckets/<bucket>/<key>`: each object as a plain, read-only file. Keys that cannot be \
-         file paths are under `s3_buckets/<bucket>/_infrasnap_escaped/`; the index maps them back."
-    );
-    let _ = writeln!(
-        o,
-        "- `s3_bucket_config/<bucket>.json`: region and every bucket setting (policy, CORS, website, ...)."
-    );
-    let _ = writeln!(
-        o,
-        "- `index/`: one JSON line per object with its exact key, version, metadata and content hash."
-    );
-    let _ = writeln!(
-        o,
-        "- `snapshot_metadata.json`: this summary for programs.\n"
-    );
+    let has = |name: &str| {
+        meta.collectors
+            .keys()
+            .any(|k| k == name || k.starts_with(&format!("{name}:")))
+    };
+    if meta.accounts.len() > 1 {
+        let _ = writeln!(
+            o,
+            "- `aws_accounts/<account id>/`: each AWS account's folders (below), one per account."
+        );
+    }
+    let layout: [(&str, &str); 6] = [
+        (
+            "s3",
+            "- `s3_buckets/<bucket>/<key>`: each object as a plain, read-only file (keys that cannot \
+             be file paths are under `_infrasnap_escaped/`; the index maps them back); \
+             `s3_bucket_config/<bucket>.json`: region and every bucket setting.",
+        ),
+        (
+            "dynamodb",
+            "- `dynamodb_tables/<region>/<table>/`: `table.json` (keys, indexes, TTL, PITR, tags) and \
+             the items in `data/*.json.gz` (DynamoDB JSON lines, as DynamoDB exports them).",
+        ),
+        (
+            "route53",
+            "- `route53_zones/<zone>/`: `zone.json`, `records.json` and a BIND zone file; \
+             `health_checks.json`.",
+        ),
+        (
+            "gas",
+            "- `gas_projects/<name>/`: each Apps Script project in clasp's layout (`clasp push` \
+             works from a copy), its versions and deployments.",
+        ),
+        (
+            "local",
+            "- `local_repos/<name>/`: git bundles with the uncommitted working state and a \
+             RESTORE.md, folders, agents; secret files withheld (`secrets_manifest.json`).",
+        ),
+        (
+            "",
+            "- `index/`: one JSON line per file with its content hash (and, for S3, the exact key, \
+             version and metadata); `snapshot_metadata.json`: this summary for programs.\n",
+        ),
+    ];
+    for (name, line) in layout {
+        if name.is_empty() || has(name) {
+            let _ = writeln!(o, "{line}");
+        }
+    }
     let _ = writeln!(o, "## Verify\n");
     let _ = writeln!(
         o,

@@ -481,7 +481,7 @@ fn is_doc_token(v: &str) -> bool {
 /// `token_type`, `secret_arn`, `authorization_url`...).
 #[rustfmt::skip]
 const NAME_SUFFIX_NOT_SECRET: &[&str] = &[
-    &str] = &[, "type", "types", "kind", "url", "urls", "uri", "uris", "endpoint", "endpoints",
+    "type", "types", "kind", "url", "urls", "uri", "uris", "endpoint", "endpoints",
     "host", "hostname", "server", "domain", "issuer", "audience", "realm", "scope", "scopes",
     "region", "file", "filename", "files", "path", "paths", "dir", "directory", "folder",
     "location", "name", "names", "arn", "arns", "policy", "policies", "mode", "modes", "method",
@@ -500,7 +500,6 @@ const NAME_SUFFIX_NOT_SECRET: &[&str] = &[
 /// `next_token`, `require_password`...).
 #[rustfmt::skip]
 const NAME_PREFIX_NOT_SECRET: &[&str] = &[
-    &str] = &[,
     "max", "min", "minimum", "maximum", "num", "number", "next", "page", "is", "has", "use",
     "uses", "enable", "enabled", "disable", "disabled", "require", "requires", "required", "allow",
     "allows", "show", "validate", "verify", "no", "skip", "generate", "manage", "hide", "prompt",
@@ -509,7 +508,7 @@ const NAME_PREFIX_NOT_SECRET: &[&str] = &[
 /// Words anywhere in a key name that make it not a secret (`ClientRequestToken`, `tokenizer`).
 #[rustfmt::skip]
 const NAME_WORD_NOT_SECRET: &[&str] = &[
-    &str] = &[, "request", "idempotency", "continuation", "pagination", "tokenizer", "tokenizers",
+    "request", "idempotency", "continuation", "pagination", "tokenizer", "tokenizers",
     "secretary",
 ];
 
@@ -616,7 +615,6 @@ fn assignment_kind(key: &str, base: SecretKind, value: &str) -> SecretKind {
 
 #[rustfmt::skip]
 const NOT_SECRET_WORDS: &[&str] = &[
-    &str] = &[,
     // booleans and nothing
     "true", "false", "yes", "no", "on", "off", "null", "nil", "none", "undefined", "enabled",
     "disabled", "required", "optional", "inherit", "read", "write", "read-all", "write-all",
@@ -696,7 +694,7 @@ static POSITION_OR_DATE: LazyLock<Regex> = LazyLock::new(|| {
 
 #[rustfmt::skip]
 const CODE_OBJECTS: &[&str] = &[
-    &str] = &[, "self", "this", "process", "os", "config", "cfg", "conf", "settings", "env",
+    "self", "this", "process", "os", "config", "cfg", "conf", "settings", "env",
     "request", "req", "params", "options", "opts", "props", "args", "app", "window", "context",
     "ctx", "secrets", "vars", "var", "local", "module", "inputs", "credentials", "creds", "Values",
 ];
@@ -1398,18 +1396,25 @@ fn find_assignments(text: &str, lines: &Lines, out: &mut Vec<Finding>) {
 /// OAuth access (`ya29.`) and refresh (`1//`) tokens, JWTs, Stripe `sk_`/`rk_` keys, passwords in
 /// URLs (`scheme://user:password@host`) and tokens as URL user names, `--password x`,
 /// `curl -u user:password`, `.netrc` passwords, SQL `IDENTIFIED BY '...'`, and values assigned
-/// to secret-named keys (password, passwd, pwd, passphrase, secret, token, api key, access key,
-/// private key, client secret, auth, authorization, credential, session key...) in `.env`/shell,
-/// INI/TOML/properties, YAML (including `|` blocks), JSON, XML elements and property lists.
+/// to secret-named keys (password, passwd, pwd, passphrase, `*_PASS`, `*_PW`, secret, token,
+/// api key, access key, private key, client secret, auth, authorization, credential, session
+/// key...) in `.env`/shell, INI/TOML/properties, YAML (including `|`/`>` blocks and multi-line
+/// plain values), JSON, XML elements, property lists, query strings and connection strings, and
+/// in name/value pairs (`- name: DB_PASSWORD` + `value: ...`, CloudFormation `ParameterKey` +
+/// `ParameterValue`, `<add key="ApiKey" value="..."/>`).
 ///
 /// Not secrets: empty values, placeholders (`${VAR}`, `$VAR`, `{{ var }}`, `<your-token>`,
 /// `changeme`, `example`, `xxx`, `***`), booleans, numbers shorter than 6 characters, type
 /// names (`password: string`), references (`process.env.X`, `os.environ[...]`, `!Ref`,
 /// `secrets.X`, `var.x`, `arn:aws:...`), values of descriptive names (`token_type`,
-/// `password_min_length`, `authorization_url`, `secret_arn`, `max_tokens`, `NextToken`), names
-/// that only look secret (`author`, `authority`, `tokenizer`), values shorter than 8 characters
-/// of non-password names, URLs without passwords, file paths, versions, and hashes
-/// (`sha512-...` integrity, `sha256:` digests, Cargo.lock checksums, commit ids).
+/// `password_min_length`, `authorization_url`, `secret_arn`, `private_key_id`, `max_tokens`,
+/// `NextToken`), names that only look secret (`author`, `authority`, `tokenizer`), values shorter
+/// than 8 characters of non-password names and than 3 of password names, URLs without
+/// credentials, file paths, dates, versions, hashes (`sha512-...` integrity, `sha256:` digests,
+/// Cargo.lock checksums, commit ids), values that repeat their own name, and unquoted code
+/// (`req.body.password`, `os.getenv("X")`, `self.token = token`, `password: &str`,
+/// `let t: Token![;] = ...` is read after its `=`). Code rules are narrow on purpose: a value
+/// counts as code only if its names read like code (`Summer(2024)` is a password).
 pub fn find_secrets(text: &str) -> Vec<Finding> {
     let lines = Lines::new(text);
     let mut out = Vec::new();
@@ -1508,7 +1513,7 @@ fn escape_pointer(token: &str) -> String {
 /// Keys naming the other field of a name/value pair.
 #[rustfmt::skip]
 const PAIR_NAMES: &[&str] = &[
-    &str] = &[, "Name", "name", "Key", "key", "ParameterKey", "ParameterName", "OptionName",
+    "Name", "name", "Key", "key", "ParameterKey", "ParameterName", "OptionName",
     "Variable", "variable",
 ];
 const PAIR_VALUES: &[&str] = &["Value", "value", "ParameterValue"];

@@ -165,6 +165,117 @@ async fn seed(s3: &aws_sdk_s3::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rest of the estate: the sites' DNS zone and the event registrations table.
+async fn seed_dns_and_tables(sdk: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let r53 = aws_sdk_route53::Client::new(sdk);
+    let zone = r53
+        .create_hosted_zone()
+        .name("acme-sailing.example")
+        .caller_reference("infrasnap-demo")
+        .send()
+        .await?;
+    let zone_id = zone
+        .hosted_zone()
+        .map(|z| z.id().to_string())
+        .unwrap_or_default();
+    let rr = |name: &str, t: RrType, value: &str| -> anyhow::Result<Change> {
+        Ok(Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(
+                ResourceRecordSet::builder()
+                    .name(name)
+                    .r#type(t)
+                    .ttl(300)
+                    .resource_records(ResourceRecord::builder().value(value).build()?)
+                    .build()?,
+            )
+            .build()?)
+    };
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(rr(
+                    "www.acme-sailing.example.",
+                    RrType::Cname,
+                    "d111111abcdef8.cloudfront.net",
+                )?)
+                .changes(rr(
+                    "staging.acme-sailing.example.",
+                    RrType::Cname,
+                    "d222222abcdef8.cloudfront.net",
+                )?)
+                .changes(rr(
+                    "events.acme-sailing.example.",
+                    RrType::Cname,
+                    "d333333abcdef8.cloudfront.net",
+                )?)
+                .changes(rr(
+                    "acme-sailing.example.",
+                    RrType::Txt,
+                    "\"v=spf1 include:amazonses.com ~all\"",
+                )?)
+                .build()?,
+        )
+        .send()
+        .await?;
+
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    ddb.create_table()
+        .table_name("event-registrations")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("event")
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("email")
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("event")
+                .key_type(KeyType::Hash)
+                .build()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("email")
+                .key_type(KeyType::Range)
+                .build()?,
+        )
+        .send()
+        .await?;
+    for (i, name) in ["Ada", "Grace", "Linus", "Margaret", "Ken"]
+        .iter()
+        .enumerate()
+    {
+        ddb.put_item()
+            .table_name("event-registrations")
+            .item("event", AttributeValue::S("2026-spring-regatta".into()))
+            .item(
+                "email",
+                AttributeValue::S(format!("{}@example.com", name.to_lowercase())),
+            )
+            .item("name", AttributeValue::S(name.to_string()))
+            .item("boat_length_m", AttributeValue::N(format!("{}", 6 + i)))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
     let emu = Emulator::start_with(a.moto_server, &[]).await.context(
         "the demo runs a local AWS emulator (moto server). Run `scripts/demo`, which installs it \
@@ -200,7 +311,13 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
     seed(&s3)
         .await
         .context("filling the emulator with the sample estate")?;
-    say("Filled it with Acme Sailing's estate: 4 buckets (www prod and staging, events, media).");
+    seed_dns_and_tables(&sdk.sdk)
+        .await
+        .context("filling the emulator with the sample estate")?;
+    say(
+        "Filled it with Acme Sailing's estate: 4 buckets (www prod and staging, events, media), \
+         a DNS zone, and an event registrations table.",
+    );
 
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let args = |label: String| SnapshotArgs {

@@ -121,23 +121,34 @@ pub fn report(g: &Global, out: &Outcome) -> anyhow::Result<u8> {
             }))?
         );
     } else if !g.quiet {
-        let s3 = m.collectors.get("s3");
+        // One clause per source: "s3: 4 buckets, 16 objects", "route53: 2 zones, 9 records".
+        let parts: Vec<String> = m
+            .collectors
+            .iter()
+            .map(|(k, c)| {
+                let counts: Vec<String> =
+                    c.counts.iter().map(|(n, v)| format!("{v} {n}")).collect();
+                format!("{k}: {}", counts.join(", "))
+            })
+            .collect();
+        let downloaded: u64 = m.collectors.values().map(|c| c.objects_downloaded).sum();
         eprintln!(
-            "Snapshot {} {}: {} objects ({}) in {} buckets; downloaded {} objects, {} new; {:.1} s",
+            "Snapshot {} {} in {:.1} s: {} ({}); downloaded {} objects, {} new",
             m.name,
             match m.status {
                 Status::Complete => "complete",
                 Status::Partial => "complete with errors",
                 Status::Failed => "FAILED",
             },
-            m.totals.objects,
+            m.duration_seconds,
+            if parts.is_empty() {
+                "nothing configured to capture".to_string()
+            } else {
+                parts.join("; ")
+            },
             human_bytes(m.totals.bytes),
-            s3.and_then(|c| c.counts.get("buckets"))
-                .copied()
-                .unwrap_or(0),
-            s3.map(|c| c.objects_downloaded).unwrap_or(0),
+            downloaded,
             human_bytes(m.totals.bytes_new),
-            m.duration_seconds
         );
         let errors: Vec<_> = m.all_errors().collect();
         for e in errors.iter().take(10) {
