@@ -34,6 +34,7 @@ pub struct RunContext {
     pub jobs_count: usize,
     cancelled: AtomicBool,
     files: Mutex<Option<IndexWriter>>,
+    fingerprinter: crate::secrets::Fingerprinter,
 }
 
 /// Index record of a tree file that is not an object of a bucket (configs, exports).
@@ -53,6 +54,8 @@ impl RunContext {
         jobs: usize,
     ) -> Result<Self> {
         let files = IndexWriter::create(&staging.join("index").join("files.jsonl"))?;
+        let fingerprinter =
+            crate::secrets::Fingerprinter::for_repository(&repo.root().join(".infrasnap"))?;
         Ok(RunContext {
             repo,
             staging: staging.to_path_buf(),
@@ -62,7 +65,14 @@ impl RunContext {
             jobs_count: jobs.max(1),
             cancelled: AtomicBool::new(false),
             files: Mutex::new(Some(files)),
+            fingerprinter,
         })
+    }
+
+    /// The repository's keyed fingerprinter: every secret value becomes its marker
+    /// (`fp.marker(value)`) before anything is written or logged.
+    pub fn fingerprinter(&self) -> &crate::secrets::Fingerprinter {
+        &self.fingerprinter
     }
 
     pub fn staging(&self) -> &Path {

@@ -5,9 +5,19 @@ pub mod ratelimit;
 pub mod scope;
 pub mod sdk_error;
 
+#[cfg(feature = "acm")]
+pub mod acm;
+#[cfg(feature = "cloudfront")]
+pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "route53")]
 pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "ses")]
+pub mod ses;
+#[cfg(feature = "ssm")]
+pub mod ssm;

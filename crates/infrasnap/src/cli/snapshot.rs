@@ -6,11 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use infrasnap_collectors::aws::acm::AcmCollector;
+use infrasnap_collectors::aws::cloudfront::CloudFrontCollector;
 use infrasnap_collectors::aws::dynamodb::{DynamoDbCollector, DynamoDbOptions};
+use infrasnap_collectors::aws::iam::IamCollector;
 use infrasnap_collectors::aws::identity::caller_identity;
 use infrasnap_collectors::aws::route53::{Route53Collector, Route53Options};
 use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
 use infrasnap_collectors::aws::scope::{AccountScope, ServiceLimits};
+use infrasnap_collectors::aws::ses::SesCollector;
+use infrasnap_collectors::aws::ssm::SsmCollector;
 use infrasnap_collectors::gas::GasCollector;
 use infrasnap_collectors::local::LocalCollector;
 use infrasnap_core::config::{default_locations, expand_home, Config};
@@ -48,7 +53,8 @@ pub struct SnapshotArgs {
     /// config, else the configured region]
     #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
     pub regions: Vec<String>,
-    /// Only these services, comma-separated: s3, dynamodb, route53 (overrides the config)
+    /// Only these services, comma-separated: s3, dynamodb, route53, iam, acm, ses, ssm, cloudfront
+    /// (overrides the config)
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,
     /// All services but these, comma-separated (adds to the config's skip list)
@@ -68,7 +74,16 @@ pub struct SnapshotArgs {
 }
 
 /// AWS services infrasnap captures, as named in --only/--skip and the config.
-pub const AWS_SERVICES: &[&str] = &["s3", "dynamodb", "route53"];
+pub const AWS_SERVICES: &[&str] = &[
+    "s3",
+    "dynamodb",
+    "route53",
+    "iam",
+    "acm",
+    "ses",
+    "ssm",
+    "cloudfront",
+];
 
 /// The outcome of one snapshot run, for the caller (the CLI, or `demo`).
 pub struct Outcome {
@@ -325,6 +340,41 @@ pub async fn take(
                 instance.clone(),
             )));
         }
+        if wanted("iam") {
+            collectors.push(Arc::new(IamCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("acm") {
+            collectors.push(Arc::new(AcmCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("ses") {
+            collectors.push(Arc::new(SesCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("ssm") {
+            collectors.push(Arc::new(SsmCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("cloudfront") {
+            collectors.push(Arc::new(CloudFrontCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
         if wanted("route53") {
             collectors.push(Arc::new(Route53Collector::new(
                 scope.clone(),
@@ -444,6 +494,11 @@ fn section_title(key: &str) -> String {
         "s3" => "S3 buckets",
         "dynamodb" => "DynamoDB tables",
         "route53" => "Route53 zones",
+        "iam" => "IAM",
+        "acm" => "ACM certificates",
+        "ses" => "SES",
+        "ssm" => "SSM parameters and Secrets Manager",
+        "cloudfront" => "CloudFront distributions",
         "gas" => "Apps Script projects",
         "local" => "Local files",
         other => other,
