@@ -119,6 +119,14 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         o.push('\n');
     }
 
+    if !meta.notes.is_empty() {
+        let _ = writeln!(o, "## Notes\n");
+        for n in &meta.notes {
+            let _ = writeln!(o, "- {}", md_escape(n));
+        }
+        o.push('\n');
+    }
+
     let errors: Vec<_> = meta.all_errors().collect();
     if !errors.is_empty() {
         let _ = writeln!(o, "## Errors\n");
@@ -274,6 +282,7 @@ mod tests {
             },
             collectors,
             accounts: vec![],
+            notes: vec![],
             errors: vec![],
         };
         let md = render(&meta, &ManifestDetail::default());

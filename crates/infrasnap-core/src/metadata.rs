@@ -98,6 +98,9 @@ pub struct SnapshotMetadata {
     /// The AWS accounts captured (one, unless infrasnap.toml lists several).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountInfo>,
+    /// Things people should know that are not errors (a fallback taken, a default applied).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Errors that belong to no single source (credentials, identity).
     #[serde(default)]
     pub errors: Vec<RecordedError>,

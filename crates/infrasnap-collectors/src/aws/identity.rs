@@ -19,3 +19,34 @@ pub async fn caller_identity(sdk: &aws_config::SdkConfig) -> Result<Identity, Ap
         arn: r.arn().map(str::to_string),
     })
 }
+
+/// The regions enabled for the account (Account API ListRegions: enabled and enabled by
+/// default), sorted.
+pub async fn enabled_regions(sdk: &aws_config::SdkConfig) -> Result<Vec<String>, ApiFailure> {
+    use aws_sdk_account::types::RegionOptStatus;
+    let client = aws_sdk_account::Client::new(sdk);
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let r = client
+            .list_regions()
+            .region_opt_status_contains(RegionOptStatus::Enabled)
+            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        out.extend(
+            r.regions()
+                .iter()
+                .filter_map(|x| x.region_name().map(str::to_string)),
+        );
+        match r.next_token() {
+            Some(t) if Some(t) != token.as_deref() && !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}

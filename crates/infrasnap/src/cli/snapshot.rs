@@ -10,7 +10,7 @@ use infrasnap_collectors::aws::acm::AcmCollector;
 use infrasnap_collectors::aws::cloudfront::CloudFrontCollector;
 use infrasnap_collectors::aws::dynamodb::{DynamoDbCollector, DynamoDbOptions};
 use infrasnap_collectors::aws::iam::IamCollector;
-use infrasnap_collectors::aws::identity::caller_identity;
+use infrasnap_collectors::aws::identity::{caller_identity, enabled_regions};
 use infrasnap_collectors::aws::route53::{Route53Collector, Route53Options};
 use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
 use infrasnap_collectors::aws::scope::{AccountScope, ServiceLimits};
@@ -50,7 +50,7 @@ pub struct SnapshotArgs {
     #[arg(long, value_name = "FILE", env = "INFRASNAP_CONFIG")]
     pub config: Option<PathBuf>,
     /// Regions to capture for regional services, comma-separated [default: [aws] regions of the
-    /// config, else the configured region]
+    /// config, else every region enabled for the account]
     #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
     pub regions: Vec<String>,
     /// Only these services, comma-separated: s3, dynamodb, route53, iam, acm, ses, ssm, cloudfront
@@ -267,6 +267,7 @@ pub async fn take(
     let view = ProgressView::start(g, progress);
 
     let mut global_errors = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
     let several = aws_setups.len() > 1;
     let mut accounts = Vec::new();
@@ -317,7 +318,18 @@ pub async fn take(
         } else if !cfg.aws.regions.is_empty() {
             cfg.aws.regions.clone()
         } else {
-            vec![aws.region.clone()]
+            match enabled_regions(&aws.sdk).await {
+                Ok(r) if !r.is_empty() => r,
+                Ok(_) | Err(_) => {
+                    notes.push(format!(
+                        "account {account_name}: the enabled regions could not be listed \
+                         (account:ListRegions); regional services were captured in {} only. \
+                         Grant account:ListRegions, or name regions with --regions or [aws] regions.",
+                        aws.region
+                    ));
+                    vec![aws.region.clone()]
+                }
+            }
         };
         let scope = Arc::new(AccountScope {
             sdk: aws.sdk.clone(),
@@ -478,6 +490,7 @@ pub async fn take(
         regions,
         endpoint,
         accounts,
+        notes,
         totals,
         collectors,
         errors: global_errors,
