@@ -468,7 +468,7 @@ async fn snapshot_completes_byte_exact_with_faults_on_a_fifth_of_requests() {
         moto,
     };
     let t = std::time::Instant::now();
-    let meta = snapshot(&repo, &emu.url(), &["--label", "faulty"]);
+    let meta = snapshot(&repo, &emu.url(), &["--only", "s3", "--label", "faulty"]);
     eprintln!("snapshot under faults took {:?}", t.elapsed());
     emu.proxy.set_fraction(0.0);
     let stats = emu.proxy.stats();

@@ -1,5 +1,7 @@
 //! ACM (per region, and us-east-1 always, for CloudFront): certificates with their chains; never a private key.
 
+mod collect;
+
 use std::sync::Arc;
 
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
@@ -30,7 +32,7 @@ impl Collector for AcmCollector {
     fn instance(&self) -> Option<String> {
         self.instance.clone()
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move { self.run_inner(cx).await })
     }
 }

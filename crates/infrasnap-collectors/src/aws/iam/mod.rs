@@ -1,5 +1,9 @@
 //! IAM (global): roles, customer managed policies, users and groups (no secrets), instance profiles, OIDC and SAML providers.
 
+mod collect;
+mod doc;
+mod fallback;
+
 use std::sync::Arc;
 
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
@@ -30,7 +34,7 @@ impl Collector for IamCollector {
     fn instance(&self) -> Option<String> {
         self.instance.clone()
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move { self.run_inner(cx).await })
     }
 }

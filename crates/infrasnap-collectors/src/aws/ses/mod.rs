@@ -1,5 +1,7 @@
 //! SES (per region): identities with DKIM, MAIL FROM and policies; configuration sets and event destinations; templates; account status.
 
+mod collect;
+
 use std::sync::Arc;
 
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
@@ -30,7 +32,7 @@ impl Collector for SesCollector {
     fn instance(&self) -> Option<String> {
         self.instance.clone()
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(async move { self.run_inner(cx).await })
     }
 }

@@ -6,6 +6,10 @@ use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
 
 use crate::aws::scope::{AccountScope, ServiceLimits};
 
+mod collect;
+mod parameters;
+mod secrets;
+
 pub struct SsmCollector {
     pub scope: Arc<AccountScope>,
     pub limits: ServiceLimits,
@@ -30,7 +34,7 @@ impl Collector for SsmCollector {
     fn instance(&self) -> Option<String> {
         self.instance.clone()
     }
-    fn run(self: Arc<Self>, _cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { CollectorReport::default() })
+    fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
+        Box::pin(self.run_inner(cx))
     }
 }

@@ -1,0 +1,981 @@
+//! Capturing CloudFront (a global service, signed for us-east-1).
+//!
+//! Calls, each after the account's CloudFront rate limiter (a slow global API):
+//! - ListDistributions (paged); per distribution, a few at once: GetDistribution (the full
+//!   DistributionConfig with its ETag, status, domain name, ARN), GetDistributionConfig only when
+//!   GetDistribution failed, ListTagsForResource;
+//! - ListOriginAccessControls, ListCloudFrontOriginAccessIdentities, ListCachePolicies,
+//!   ListOriginRequestPolicies and ListResponseHeadersPolicies (Type=custom), ListKeyGroups,
+//!   ListPublicKeys: each paged, its summaries written whole;
+//! - ListFunctions (paged), and GetFunction per function and stage listed (code, ETag).
+//!
+//! Every JSON file is the service's own XML answer turned into API-shaped JSON (xml.rs), with
+//! keys sorted, so an unchanged resource gives a byte-identical file. Volatile distribution fields
+//! go to `<id>.status.json`. Origin custom header values are replaced by their markers, then
+//! every document goes through `redact_json`. A failed call is recorded with its IAM action and
+//! resource, and the rest goes on. A list call that answers HTTP 404 (a kind of resource the
+//! endpoint does not offer) is written as unavailable, with a note, not as an error.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use aws_sdk_cloudfront::types::{
+    CachePolicyType, FunctionStage, OriginRequestPolicyType, ResponseHeadersPolicyType,
+};
+use aws_sdk_cloudfront::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::secrets::{find_secrets, is_marker, redact_json, Fingerprinter};
+use infrasnap_core::store::Stored;
+use serde_json::{json, Value};
+
+use super::xml;
+use super::CloudFrontCollector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Top folder of the service in the snapshot tree.
+pub const ROOT: &str = "cloudfront_distributions";
+/// Distributions and functions worked on at once (the rate limiter is the real bound).
+const CONCURRENCY: usize = 4;
+
+/// Keeps the raw body of the answer to one call, to turn it into JSON.
+#[derive(Debug, Clone, Default)]
+struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "infrasnap-cloudfront-capture"
+    }
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(b) = context.response().body().bytes() {
+            *self.0.lock().expect("capture lock") = Some(b.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// The answer as JSON (its root element's content).
+    fn json(&self) -> Result<Value, ApiFailure> {
+        let raw = self.0.lock().expect("capture lock").take();
+        let raw = raw.ok_or_else(|| failure("the answer had no readable body"))?;
+        xml::document(&raw).map_err(|e| failure(&format!("unreadable XML answer: {e}")))
+    }
+}
+
+fn failure(message: &str) -> ApiFailure {
+    ApiFailure {
+        code: None,
+        message: message.to_string(),
+        status: None,
+    }
+}
+
+fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: "cloudfront".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+    }
+}
+
+/// Bytes and blobs this collector wrote.
+#[derive(Default, Debug, Clone, Copy)]
+struct Tally {
+    bytes_total: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+}
+
+impl Tally {
+    fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+    fn merge(&mut self, o: Tally) {
+        self.bytes_total += o.bytes_total;
+        self.bytes_new += o.bytes_new;
+        self.blobs_new += o.blobs_new;
+    }
+}
+
+/// How a paged listing ended.
+enum Listed {
+    /// Every item (maybe with an error that stopped the listing part way).
+    Items(Vec<Value>, Option<ApiFailure>),
+    /// The endpoint does not offer this kind (HTTP 404 on the first page).
+    Unavailable(ApiFailure),
+    /// The first page failed.
+    Failed(ApiFailure),
+}
+
+/// One row of the summary CSV and the manifest.
+struct DistRow {
+    id: String,
+    domain: String,
+    aliases: Vec<String>,
+    enabled: String,
+    origins: Vec<String>,
+    price_class: String,
+    tally: Tally,
+}
+
+/// The strings of `v[ptr]` when it is an array (CloudFront `Items`).
+fn strings_at(v: &Value, ptr: &str) -> Vec<String> {
+    v.pointer(ptr)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn str_at(v: &Value, ptr: &str) -> String {
+    match v.pointer(ptr) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Replace every origin custom header value by its marker: those headers are how an origin
+/// tells CloudFront from the world (X-Origin-Verify, X-Api-Key, Authorization...).
+pub fn redact_origin_headers(config: &mut Value, fp: &Fingerprinter) {
+    let Some(origins) = config
+        .pointer_mut("/Origins/Items")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for o in origins {
+        let Some(headers) = o
+            .pointer_mut("/CustomHeaders/Items")
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
+        for h in headers {
+            if let Some(Value::String(s)) = h.get_mut("HeaderValue") {
+                if !is_marker(s) {
+                    *s = fp.marker(s.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// One CSV field, quoted as RFC 4180 says when it needs to be.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The first non-empty of several fields (the config, else the listing's summary).
+fn first_of(v: &Value, ptrs: &[&str]) -> String {
+    ptrs.iter()
+        .map(|p| str_at(v, p))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+}
+
+fn sort_items(items: &mut [Value], key: &str) {
+    items.sort_by_key(|v| str_at(v, key));
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+impl CloudFrontCollector {
+    fn client(&self) -> Client {
+        // CloudFront is global: its calls are signed for us-east-1 (cn-northwest-1 in China).
+        let region = if self.scope.home_region.starts_with("cn-") {
+            "cn-northwest-1"
+        } else {
+            "us-east-1"
+        };
+        Client::new(&self.scope.in_region(region))
+    }
+
+    async fn limit(&self) {
+        self.limits.cloudfront.acquire().await;
+    }
+
+    fn rel(&self, rest: &str) -> String {
+        self.scope.path(&format!("{ROOT}/{rest}"))
+    }
+
+    /// Redact and write a JSON document.
+    fn put(
+        &self,
+        cx: &RunContext,
+        rest: &str,
+        mut v: Value,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        redact_json(&mut v, cx.fingerprinter());
+        let rel = self.rel(rest);
+        match cx.put_json(&rel, &v) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(&rel, e)),
+        }
+    }
+
+    fn put_bytes(
+        &self,
+        cx: &RunContext,
+        rest: &str,
+        bytes: &[u8],
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        let rel = self.rel(rest);
+        match cx.put_file(&rel, bytes) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(&rel, e)),
+        }
+    }
+
+    /// Every item of a paged CloudFront listing. `call` sends one page request (marker) with the
+    /// capture attached.
+    async fn list_all<F, Fut>(&self, mut call: F) -> Listed
+    where
+        F: FnMut(Option<String>, Capture) -> Fut,
+        Fut: Future<Output = Result<(), ApiFailure>>,
+    {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut asked: HashSet<Option<String>> = HashSet::new();
+        asked.insert(None);
+        loop {
+            self.limit().await;
+            let cap = Capture::default();
+            let page = match call(marker.clone(), cap.clone()).await {
+                Ok(()) => cap.json(),
+                Err(f) => Err(f),
+            };
+            let page = match page {
+                Ok(p) => p,
+                Err(f) if marker.is_none() && f.status == Some(404) && !f.is_denied() => {
+                    return Listed::Unavailable(f)
+                }
+                Err(f) if marker.is_none() => return Listed::Failed(f),
+                Err(f) => return Listed::Items(out, Some(f)),
+            };
+            if let Some(items) = page.get("Items").and_then(Value::as_array) {
+                out.extend(items.iter().cloned());
+            }
+            let next = str_at(&page, "/NextMarker");
+            let truncated = page
+                .get("IsTruncated")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            if next.is_empty() || !truncated {
+                return Listed::Items(out, None);
+            }
+            if !asked.insert(Some(next.clone())) {
+                let f = failure(&format!(
+                    "the server repeated a page (marker {next}); listing stopped with {}",
+                    out.len()
+                ));
+                return Listed::Items(out, Some(f));
+            }
+            marker = Some(next);
+        }
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key());
+        let errors = Arc::new(ErrorSink::default());
+        let client = self.client();
+        let mut report = CollectorReport::default();
+        let mut tally = Tally::default();
+        let mut notes: Vec<String> = Vec::new();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+
+        // --- Distributions.
+        let c = client.clone();
+        let listed = self
+            .list_all(|m, cap| {
+                let c = c.clone();
+                async move {
+                    c.list_distributions()
+                        .set_marker(m)
+                        .customize()
+                        .interceptor(cap)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| describe(&e))
+                }
+            })
+            .await;
+        let summaries = match listed {
+            Listed::Items(items, err) => {
+                if let Some(f) = err {
+                    errors.record(rec_err("cloudfront:ListDistributions", "*", &f));
+                }
+                Some(items)
+            }
+            Listed::Unavailable(f) | Listed::Failed(f) => {
+                errors.record(rec_err("cloudfront:ListDistributions", "*", &f));
+                None
+            }
+        };
+        let mut rows: Vec<DistRow> = Vec::new();
+        if let Some(summaries) = &summaries {
+            let mut seen = HashSet::new();
+            let summaries: Vec<Value> = summaries
+                .iter()
+                .filter(|s| seen.insert(str_at(s, "/Id")))
+                .cloned()
+                .collect();
+            progress.add(&progress.units_total, summaries.len() as u64);
+            rows = stream::iter(summaries)
+                .map(|s| {
+                    let me = self.clone();
+                    let cx = cx.clone();
+                    let client = client.clone();
+                    let errors = errors.clone();
+                    let progress = progress.clone();
+                    async move {
+                        let r = me.distribution(&cx, &client, s, &errors).await;
+                        progress.add(&progress.units_done, 1);
+                        r
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .filter_map(|r| async move { r })
+                .collect()
+                .await;
+            rows.sort_by(|a, b| a.id.cmp(&b.id));
+            let mut csv = String::from("id,domain,aliases,enabled,origins\r\n");
+            for r in &rows {
+                csv.push_str(&format!(
+                    "{},{},{},{},{}\r\n",
+                    csv_field(&r.id),
+                    csv_field(&r.domain),
+                    csv_field(&r.aliases.join(";")),
+                    csv_field(&r.enabled),
+                    csv_field(&r.origins.join(";")),
+                ));
+            }
+            self.put_bytes(
+                &cx,
+                "distribution_summary.csv",
+                csv.as_bytes(),
+                &mut tally,
+                &errors,
+            );
+        }
+        for r in &rows {
+            tally.merge(r.tally);
+        }
+        counts.insert("distributions".into(), rows.len() as u64);
+
+        // --- Account-wide kinds, each a file of summaries.
+        struct Kind {
+            file: &'static str,
+            count: &'static str,
+            action: &'static str,
+            sort_key: &'static str,
+        }
+        let kinds = [
+            Kind {
+                file: "origin_access_controls.json",
+                count: "origin_access_controls",
+                action: "cloudfront:ListOriginAccessControls",
+                sort_key: "/Id",
+            },
+            Kind {
+                file: "origin_access_identities.json",
+                count: "origin_access_identities",
+                action: "cloudfront:ListCloudFrontOriginAccessIdentities",
+                sort_key: "/Id",
+            },
+            Kind {
+                file: "cache_policies.json",
+                count: "cache_policies",
+                action: "cloudfront:ListCachePolicies",
+                sort_key: "/CachePolicy/Id",
+            },
+            Kind {
+                file: "origin_request_policies.json",
+                count: "origin_request_policies",
+                action: "cloudfront:ListOriginRequestPolicies",
+                sort_key: "/OriginRequestPolicy/Id",
+            },
+            Kind {
+                file: "response_headers_policies.json",
+                count: "response_headers_policies",
+                action: "cloudfront:ListResponseHeadersPolicies",
+                sort_key: "/ResponseHeadersPolicy/Id",
+            },
+            Kind {
+                file: "key_groups.json",
+                count: "key_groups",
+                action: "cloudfront:ListKeyGroups",
+                sort_key: "/KeyGroup/Id",
+            },
+            Kind {
+                file: "public_keys.json",
+                count: "public_keys",
+                action: "cloudfront:ListPublicKeys",
+                sort_key: "/Id",
+            },
+        ];
+        let mut policies = 0u64;
+        let mut kinds_read = 0usize;
+        for k in &kinds {
+            let c = client.clone();
+            let listed = self
+                .list_all(|m, cap| {
+                    let c = c.clone();
+                    let action = k.action;
+                    async move {
+                        macro_rules! send {
+                            ($req:expr) => {
+                                $req.set_marker(m)
+                                    .customize()
+                                    .interceptor(cap)
+                                    .send()
+                                    .await
+                                    .map(|_| ())
+                                    .map_err(|e| describe(&e))
+                            };
+                        }
+                        match action {
+                            "cloudfront:ListOriginAccessControls" => {
+                                send!(c.list_origin_access_controls())
+                            }
+                            "cloudfront:ListCloudFrontOriginAccessIdentities" => {
+                                send!(c.list_cloud_front_origin_access_identities())
+                            }
+                            "cloudfront:ListCachePolicies" => {
+                                send!(c.list_cache_policies().r#type(CachePolicyType::Custom))
+                            }
+                            "cloudfront:ListOriginRequestPolicies" => send!(c
+                                .list_origin_request_policies()
+                                .r#type(OriginRequestPolicyType::Custom)),
+                            "cloudfront:ListResponseHeadersPolicies" => send!(c
+                                .list_response_headers_policies()
+                                .r#type(ResponseHeadersPolicyType::Custom)),
+                            "cloudfront:ListKeyGroups" => send!(c.list_key_groups()),
+                            _ => send!(c.list_public_keys()),
+                        }
+                    }
+                })
+                .await;
+            match listed {
+                Listed::Items(mut items, err) => {
+                    kinds_read += 1;
+                    sort_items(&mut items, k.sort_key);
+                    let n = items.len() as u64;
+                    let mut doc = json!({ "Items": items });
+                    if let Some(f) = err {
+                        doc["Incomplete"] = Value::String(f.to_string());
+                        errors.record(rec_err(k.action, "*", &f));
+                    }
+                    self.put(&cx, k.file, doc, &mut tally, &errors);
+                    counts.insert(k.count.into(), n);
+                    if k.count.ends_with("_policies") {
+                        policies += n;
+                    }
+                }
+                Listed::Unavailable(f) => {
+                    kinds_read += 1;
+                    let why = format!(
+                        "{} answered HTTP 404{}: not offered by this endpoint",
+                        k.action,
+                        f.code
+                            .as_deref()
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default()
+                    );
+                    notes.push(format!("`{}`: {why}.", k.file));
+                    self.put(
+                        &cx,
+                        k.file,
+                        json!({ "Unavailable": why }),
+                        &mut tally,
+                        &errors,
+                    );
+                }
+                Listed::Failed(f) => errors.record(rec_err(k.action, "*", &f)),
+            }
+        }
+        counts.insert("policies".into(), policies);
+
+        // --- CloudFront Functions.
+        let functions = self
+            .functions(&cx, &client, &errors, &mut tally, &mut notes)
+            .await;
+        counts.insert("functions".into(), functions.unwrap_or(0) as u64);
+
+        let s = &mut report.summary;
+        s.counts = counts;
+        s.bytes_total = tally.bytes_total;
+        s.bytes_new = tally.bytes_new;
+        s.blobs_new = tally.blobs_new;
+        s.errors = errors.take();
+        s.status = Some(if s.errors.is_empty() {
+            Status::Complete
+        } else if summaries.is_none() && functions.is_none() && kinds_read == 0 {
+            Status::Failed
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+
+        let m = &mut report.manifest;
+        m.push("| Id | Aliases | Origins | Enabled | Price class |".into());
+        m.push("|---|---|---|---|---|".into());
+        for r in &rows {
+            m.push(format!(
+                "| {} | {} | {} | {} | {} |",
+                md(&r.id),
+                md(&r.aliases.join(", ")),
+                md(&r.origins.join(", ")),
+                r.enabled,
+                md(&r.price_class)
+            ));
+        }
+        if summaries.is_none() {
+            m.push("\nDistributions: could not be listed.".into());
+        }
+        match functions {
+            Some(n) => m.push(format!(
+                "\nCloudFront Functions: {n} (`{ROOT}/functions/`)."
+            )),
+            None => m.push("\nCloudFront Functions: could not be listed.".into()),
+        }
+        for n in notes {
+            m.push(format!("\nNote: {n}"));
+        }
+        progress.finished.store(true, Ordering::Relaxed);
+        report
+    }
+
+    /// One distribution into `<id>.json` and `<id>.status.json`. None when it vanished since it
+    /// was listed.
+    async fn distribution(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        summary: Value,
+        errors: &ErrorSink,
+    ) -> Option<DistRow> {
+        let id = str_at(&summary, "/Id");
+        let mut part_errors: Vec<Value> = Vec::new();
+        let mut fail = |re: RecordedError| {
+            part_errors.push(json!({
+                "Action": re.action,
+                "Code": re.code,
+                "Message": re.message,
+            }));
+            errors.record(re);
+        };
+
+        // GetDistribution: the config, its ETag, and the distribution's state.
+        self.limit().await;
+        let cap = Capture::default();
+        let got = client
+            .get_distribution()
+            .id(&id)
+            .customize()
+            .interceptor(cap.clone())
+            .send()
+            .await;
+        let (dist, etag) = match got {
+            Ok(out) => match cap.json() {
+                Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
+                Err(f) => {
+                    fail(rec_err("cloudfront:GetDistribution", &id, &f));
+                    (None, None)
+                }
+            },
+            Err(e) => {
+                let f = describe(&e);
+                if f.code_in(&["NoSuchDistribution"]) {
+                    return None;
+                }
+                fail(rec_err("cloudfront:GetDistribution", &id, &f));
+                (None, None)
+            }
+        };
+        // Without GetDistribution, GetDistributionConfig may still be allowed.
+        let (config, etag) = match &dist {
+            Some(d) => (d.get("DistributionConfig").cloned(), etag),
+            None => {
+                self.limit().await;
+                let cap = Capture::default();
+                match client
+                    .get_distribution_config()
+                    .id(&id)
+                    .customize()
+                    .interceptor(cap.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) => match cap.json() {
+                        Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
+                        Err(f) => {
+                            fail(rec_err("cloudfront:GetDistributionConfig", &id, &f));
+                            (None, None)
+                        }
+                    },
+                    Err(e) => {
+                        fail(rec_err(
+                            "cloudfront:GetDistributionConfig",
+                            &id,
+                            &describe(&e),
+                        ));
+                        (None, None)
+                    }
+                }
+            }
+        };
+        let state = dist.as_ref().unwrap_or(&summary);
+        let arn = str_at(state, "/ARN");
+
+        // Tags.
+        let tags = if arn.is_empty() {
+            None
+        } else {
+            self.limit().await;
+            let cap = Capture::default();
+            match client
+                .list_tags_for_resource()
+                .resource(&arn)
+                .customize()
+                .interceptor(cap.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))
+                .and_then(|_| cap.json())
+            {
+                Ok(v) => {
+                    let mut items = v
+                        .pointer("/Items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    sort_items(&mut items, "/Key");
+                    Some(Value::Array(items))
+                }
+                Err(f) => {
+                    fail(rec_err("cloudfront:ListTagsForResource", &arn, &f));
+                    None
+                }
+            }
+        };
+
+        let mut config = config;
+        if let Some(c) = config.as_mut() {
+            redact_origin_headers(c, cx.fingerprinter());
+        }
+        let src = config.as_ref().map(|c| json!({ "DistributionConfig": c }));
+        let src = src.as_ref().unwrap_or(&summary);
+        let row = DistRow {
+            id: id.clone(),
+            domain: str_at(state, "/DomainName"),
+            aliases: strings_at(src, "/DistributionConfig/Aliases/Items")
+                .into_iter()
+                .chain(strings_at(src, "/Aliases/Items"))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            enabled: first_of(src, &["/DistributionConfig/Enabled", "/Enabled"]),
+            origins: src
+                .pointer("/DistributionConfig/Origins/Items")
+                .or_else(|| src.pointer("/Origins/Items"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|o| str_at(o, "/DomainName")).collect())
+                .unwrap_or_default(),
+            price_class: first_of(src, &["/DistributionConfig/PriceClass", "/PriceClass"]),
+            tally: Tally::default(),
+        };
+
+        let mut doc = serde_json::Map::new();
+        doc.insert("Id".into(), Value::String(id.clone()));
+        for k in [
+            "ARN",
+            "DomainName",
+            "ActiveTrustedSigners",
+            "ActiveTrustedKeyGroups",
+            "AliasICPRecordals",
+        ] {
+            if let Some(v) = state.get(k) {
+                doc.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(e) = etag {
+            doc.insert("ETag".into(), Value::String(e));
+        }
+        if let Some(c) = config {
+            doc.insert("DistributionConfig".into(), c);
+        }
+        if let Some(t) = tags {
+            doc.insert("Tags".into(), json!({ "Items": t }));
+        }
+        if !part_errors.is_empty() {
+            doc.insert("Errors".into(), Value::Array(part_errors));
+        }
+        let mut status = serde_json::Map::new();
+        status.insert("Id".into(), Value::String(id.clone()));
+        for k in [
+            "Status",
+            "LastModifiedTime",
+            "InProgressInvalidationBatches",
+        ] {
+            if let Some(v) = state.get(k) {
+                status.insert(k.into(), v.clone());
+            }
+        }
+        let mut tally = Tally::default();
+        self.put(
+            cx,
+            &format!("{id}.json"),
+            Value::Object(doc),
+            &mut tally,
+            errors,
+        );
+        self.put(
+            cx,
+            &format!("{id}.status.json"),
+            Value::Object(status),
+            &mut tally,
+            errors,
+        );
+        Some(DistRow { tally, ..row })
+    }
+
+    /// CloudFront Functions: `functions/<name>.json` (the summary of every stage listed, with
+    /// each stage's ETag), `functions/<name>.js` (DEVELOPMENT code; LIVE when that is the only
+    /// stage) and `functions/<name>.live.js` (LIVE code). Returns how many functions, or None
+    /// when they could not be listed.
+    async fn functions(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        errors: &ErrorSink,
+        tally: &mut Tally,
+        notes: &mut Vec<String>,
+    ) -> Option<usize> {
+        let c = client.clone();
+        let listed = self
+            .list_all(|m, cap| {
+                let c = c.clone();
+                async move {
+                    c.list_functions()
+                        .set_marker(m)
+                        .customize()
+                        .interceptor(cap)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| describe(&e))
+                }
+            })
+            .await;
+        let items = match listed {
+            Listed::Items(items, err) => {
+                if let Some(f) = err {
+                    errors.record(rec_err("cloudfront:ListFunctions", "*", &f));
+                }
+                items
+            }
+            Listed::Unavailable(f) | Listed::Failed(f) => {
+                errors.record(rec_err("cloudfront:ListFunctions", "*", &f));
+                return None;
+            }
+        };
+        // name -> stage -> summary
+        let mut by_name: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+        for s in items {
+            let name = str_at(&s, "/Name");
+            let stage = match str_at(&s, "/FunctionMetadata/Stage") {
+                st if st.is_empty() => "DEVELOPMENT".to_string(),
+                st => st,
+            };
+            if !name.is_empty() {
+                by_name.entry(name).or_default().insert(stage, s);
+            }
+        }
+        let n = by_name.len();
+        let mut done: Vec<(String, Tally, Vec<String>)> = stream::iter(by_name)
+            .map(|(name, stages)| async move {
+                let mut t = Tally::default();
+                let n = self
+                    .function(cx, client, &name, stages, errors, &mut t)
+                    .await;
+                (name, t, n)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        done.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, t, n) in done {
+            tally.merge(t);
+            notes.extend(n);
+        }
+        Some(n)
+    }
+
+    async fn function(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        name: &str,
+        stages: BTreeMap<String, Value>,
+        errors: &ErrorSink,
+        tally: &mut Tally,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        let only_live = !stages.contains_key("DEVELOPMENT");
+        let mut doc = serde_json::Map::new();
+        doc.insert("Name".into(), Value::String(name.to_string()));
+        let mut stage_docs = serde_json::Map::new();
+        for (stage, summary) in stages {
+            let mut entry = summary;
+            self.limit().await;
+            let got = client
+                .get_function()
+                .name(name)
+                .stage(FunctionStage::from(stage.as_str()))
+                .send()
+                .await;
+            match got {
+                Ok(out) => {
+                    let code = out.function_code().map(|b| b.as_ref()).unwrap_or_default();
+                    let file = if stage == "LIVE" && !only_live {
+                        format!("functions/{name}.live.js")
+                    } else {
+                        format!("functions/{name}.js")
+                    };
+                    self.put_bytes(cx, &file, code, tally, errors);
+                    // Code is kept byte for byte (it is what a restore deploys); what looks
+                    // like a secret in it is pointed out, not rewritten.
+                    let found: Vec<Value> = std::str::from_utf8(code)
+                        .map(find_secrets)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|f| json!({"Line": f.line, "Kind": f.kind.as_str()}))
+                        .collect();
+                    if !found.is_empty() {
+                        notes.push(format!(
+                            "`{ROOT}/{file}` holds {} value(s) shaped like secrets (kept as code, lines in `functions/{name}.json`).",
+                            found.len()
+                        ));
+                    }
+                    if let Value::Object(m) = &mut entry {
+                        m.insert("CodeFile".into(), Value::String(file));
+                        if let Some(e) = out.e_tag() {
+                            m.insert("ETag".into(), Value::String(e.to_string()));
+                        }
+                        if let Some(ct) = out.content_type() {
+                            m.insert("ContentType".into(), Value::String(ct.to_string()));
+                        }
+                        if !found.is_empty() {
+                            m.insert("SecretsInCode".into(), Value::Array(found));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let re = rec_err(
+                        "cloudfront:GetFunction",
+                        &format!("{name} ({stage})"),
+                        &describe(&e),
+                    );
+                    if let Value::Object(m) = &mut entry {
+                        m.insert(
+                            "Error".into(),
+                            json!({"Action": re.action, "Code": re.code, "Message": re.message}),
+                        );
+                    }
+                    errors.record(re);
+                }
+            }
+            stage_docs.insert(stage, entry);
+        }
+        doc.insert("Stages".into(), Value::Object(stage_docs));
+        self.put(
+            cx,
+            &format!("functions/{name}.json"),
+            Value::Object(doc),
+            tally,
+            errors,
+        );
+        notes
+    }
+}
+
+fn write_err(rel: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
+    RecordedError {
+        service: "cloudfront".into(),
+        action: "write".into(),
+        resource: rel.into(),
+        code: None,
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn origin_header_values_become_markers() {
+        let fp = Fingerprinter::from_key([7; 32]);
+        let mut c = json!({"Origins": {"Quantity": 1, "Items": [{"Id": "o", "CustomHeaders": {
+            "Quantity": 1, "Items": [{"HeaderName": "X-Origin-Verify", "HeaderValue": "s3cr3t-v4lue"}]
+        }}]}});
+        redact_origin_headers(&mut c, &fp);
+        let v = c
+            .pointer("/Origins/Items/0/CustomHeaders/Items/0/HeaderValue")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(is_marker(&v), "{v}");
+        assert!(!c.to_string().contains("s3cr3t-v4lue"));
+        let once = c.clone();
+        redact_origin_headers(&mut c, &fp);
+        assert_eq!(c, once, "redacting twice changes nothing");
+    }
+}

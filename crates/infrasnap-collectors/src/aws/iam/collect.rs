@@ -1,0 +1,1126 @@
+//! Capturing IAM (a global service, called in the account's home region).
+//!
+//! Calls, each after the account's IAM rate limiter:
+//! - GetAccountAuthorizationDetails (paged; roles, users, groups, customer managed policies with
+//!   their inline policies, attachments, boundaries, tags, role last use and policy versions);
+//! - ListRoles and ListUsers (paged) for what the authorization details lack (role description
+//!   and maximum session, user password last used);
+//! - per customer managed policy: ListPolicyTags, plus GetPolicy when the details lack its name
+//!   or id, and GetPolicyVersion when they lack the default version's document;
+//! - per user: ListAccessKeys, GetAccessKeyLastUsed per key, GetLoginProfile, ListMFADevices;
+//! - ListInstanceProfiles (+ GetInstanceProfile, for tags), ListOpenIDConnectProviders
+//!   (+ GetOpenIDConnectProvider), ListSAMLProviders (+ GetSAMLProvider).
+//!
+//! Never read: secret access keys (no call returns them), passwords, SAML private keys.
+//! A failed call is recorded with its IAM action and resource, and the rest goes on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_sdk_iam::types::{
+    EntityType, GroupDetail, ManagedPolicyDetail, Role, RoleDetail, User, UserDetail,
+};
+use aws_sdk_iam::Client;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::store::Stored;
+use serde_json::{json, Map, Value};
+
+use super::doc::{self, date, opt_date, policy_document, tags};
+use super::fallback::Notes;
+use super::IamCollector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Top folder of the service in the snapshot tree.
+pub const ROOT: &str = "iam";
+/// Per-entity work at once (the rate limiter is the real bound).
+const CONCURRENCY: usize = 4;
+
+/// The recorded error. A 403 whose body could not be read is still a denial: IAM answers 403
+/// only for AccessDenied (and its variants), so it is recorded as such.
+pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    let code = f
+        .code
+        .clone()
+        .or_else(|| (f.status == Some(403)).then(|| "AccessDenied".to_string()));
+    RecordedError {
+        service: "iam".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code,
+        message: f.message.clone(),
+    }
+}
+
+/// `{"Field", "Action", "Code"}`: what a file lacks because a call failed.
+pub(super) fn unreadable(field: &str, action: &str, f: &ApiFailure) -> Value {
+    json!({"Field": field, "Action": action, "Code": rec_err(action, "", f).code})
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+struct Tally {
+    bytes_total: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+}
+
+impl Tally {
+    fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+}
+
+/// Everything GetAccountAuthorizationDetails returned.
+#[derive(Default)]
+pub(super) struct Details {
+    pub roles: Vec<RoleDetail>,
+    pub users: Vec<UserDetail>,
+    pub groups: Vec<GroupDetail>,
+    pub policies: Vec<ManagedPolicyDetail>,
+}
+
+/// A file name for an IAM name (names are `[\w+=,.@-]`; anything else is escaped).
+fn file_name(name: &str) -> String {
+    let mut o = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+            o.push(c);
+        } else {
+            for b in c.to_string().bytes() {
+                o.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    if o.starts_with('.') {
+        o.replace_range(0..1, "%2E");
+    }
+    o
+}
+
+fn attached(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Value {
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .map(|p| {
+            (
+                p.policy_name().unwrap_or_default().to_string(),
+                p.policy_arn().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    Value::Array(
+        v.into_iter()
+            .map(|(n, a)| json!({"PolicyName": n, "PolicyArn": a}))
+            .collect(),
+    )
+}
+
+fn inline(list: &[aws_sdk_iam::types::PolicyDetail]) -> Value {
+    let mut m = Map::new();
+    let mut v: Vec<&aws_sdk_iam::types::PolicyDetail> = list.iter().collect();
+    v.sort_by_key(|p| p.policy_name().unwrap_or_default().to_string());
+    for p in v {
+        m.insert(
+            p.policy_name().unwrap_or_default().to_string(),
+            p.policy_document()
+                .map(policy_document)
+                .unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(m)
+}
+
+fn boundary(b: Option<&aws_sdk_iam::types::AttachedPermissionsBoundary>) -> Value {
+    match b {
+        Some(b) => json!({
+            "PermissionsBoundaryType": b.permissions_boundary_type().map(|t| t.as_str().to_string()),
+            "PermissionsBoundaryArn": b.permissions_boundary_arn(),
+        }),
+        None => Value::Null,
+    }
+}
+
+/// Drop null members, so that absent fields are absent (and files stay small).
+fn compact(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k, compact(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(compact).collect()),
+        x => x,
+    }
+}
+
+/// A row of a manifest table.
+struct Row {
+    name: String,
+    attached: usize,
+    extra: String,
+    last_used: String,
+}
+
+impl IamCollector {
+    fn client(&self) -> Client {
+        let region = if self.scope.home_region.is_empty() {
+            "us-east-1"
+        } else {
+            self.scope.home_region.as_str()
+        };
+        Client::new(&self.scope.in_region(region))
+    }
+
+    pub(super) async fn limit(&self) {
+        self.limits.iam.acquire().await;
+    }
+
+    fn rel(&self, rest: &str) -> String {
+        self.scope.path(&format!("{ROOT}/{rest}"))
+    }
+
+    pub(super) fn arn(&self, kind: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:{kind}/{name}", self.scope.account_id)
+    }
+
+    /// Redact, compact and store one file.
+    fn put(&self, cx: &RunContext, rel: &str, v: Value, tally: &mut Tally, errors: &ErrorSink) {
+        let mut v = compact(v);
+        doc::redact(&mut v, cx.fingerprinter());
+        match cx.put_json(rel, &v) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(RecordedError {
+                service: "iam".into(),
+                action: "write".into(),
+                resource: rel.to_string(),
+                code: Some("LocalWriteFailed".into()),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key());
+        let errors = Arc::new(ErrorSink::default());
+        let client = self.client();
+        let mut report = CollectorReport::default();
+        let mut tally = Tally::default();
+        let mut listed = 0usize;
+
+        // The authorization details: most of what is captured, in few calls.
+        let details = match self.details(&client).await {
+            Ok(d) => {
+                listed += 1;
+                Some(d)
+            }
+            Err(f) => {
+                errors.record(rec_err("iam:GetAccountAuthorizationDetails", "*", &f));
+                None
+            }
+        };
+
+        let roles = match self.list_roles(&client).await {
+            Ok(r) => {
+                listed += 1;
+                Some(r)
+            }
+            Err(f) => {
+                errors.record(rec_err("iam:ListRoles", &self.arn("role", "*"), &f));
+                None
+            }
+        };
+        let users = match self.list_users(&client).await {
+            Ok(u) => {
+                listed += 1;
+                Some(u)
+            }
+            Err(f) => {
+                errors.record(rec_err("iam:ListUsers", &self.arn("user", "*"), &f));
+                None
+            }
+        };
+        // Denied the authorization details: the same from per-entity calls.
+        let (details, notes) = match details {
+            Some(d) => (d, Notes::new()),
+            None => {
+                self.details_fallback(
+                    &client,
+                    roles.as_deref().unwrap_or_default(),
+                    users.as_deref().unwrap_or_default(),
+                    &errors,
+                    &mut listed,
+                )
+                .await
+            }
+        };
+        let no_notes: Vec<Value> = Vec::new();
+        let total = details.roles.len().max(roles.as_ref().map_or(0, Vec::len))
+            + details.users.len().max(users.as_ref().map_or(0, Vec::len))
+            + details.groups.len()
+            + details.policies.len();
+        progress.add(&progress.units_total, total as u64);
+
+        // Roles.
+        let mut role_rows = Vec::new();
+        {
+            let mut by_name: BTreeMap<String, (Option<&Role>, Option<&RoleDetail>)> =
+                BTreeMap::new();
+            for r in roles.iter().flatten() {
+                by_name.entry(r.role_name().to_string()).or_default().0 = Some(r);
+            }
+            for r in &details.roles {
+                if let Some(n) = r.role_name() {
+                    by_name.entry(n.to_string()).or_default().1 = Some(r);
+                }
+            }
+            for (name, (listed_role, detail)) in &by_name {
+                let n = notes.get(&format!("role/{name}")).unwrap_or(&no_notes);
+                let (v, row) = role_json(name, *listed_role, *detail, n, roles.is_none());
+                self.put(
+                    &cx,
+                    &self.rel(&format!("roles/{}.json", file_name(name))),
+                    v,
+                    &mut tally,
+                    &errors,
+                );
+                role_rows.push(row);
+                progress.add(&progress.units_done, 1);
+            }
+        }
+
+        // Customer managed policies.
+        let mut policy_rows = Vec::new();
+        {
+            let me = self.clone();
+            let mut done: Vec<(String, Value, Row)> = stream::iter(details.policies.clone())
+                .map(|p| {
+                    let me = me.clone();
+                    let client = client.clone();
+                    let errors = errors.clone();
+                    async move { me.policy(&client, &p, &errors).await }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            done.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, v, row) in done {
+                self.put(
+                    &cx,
+                    &self.rel(&format!("policies/{}.json", file_name(&name))),
+                    v,
+                    &mut tally,
+                    &errors,
+                );
+                policy_rows.push(row);
+                progress.add(&progress.units_done, 1);
+            }
+        }
+
+        // Users.
+        let mut user_rows = Vec::new();
+        let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        {
+            let mut by_name: BTreeMap<String, (Option<User>, Option<UserDetail>)> = BTreeMap::new();
+            for u in users.iter().flatten() {
+                by_name.entry(u.user_name().to_string()).or_default().0 = Some(u.clone());
+            }
+            for u in &details.users {
+                if let Some(n) = u.user_name() {
+                    by_name.entry(n.to_string()).or_default().1 = Some(u.clone());
+                    for g in u.group_list() {
+                        members.entry(g.clone()).or_default().insert(n.to_string());
+                    }
+                }
+            }
+            let me = self.clone();
+            let mut done: Vec<(String, Value, Row)> = stream::iter(by_name)
+                .map(|(name, (u, d))| {
+                    let me = me.clone();
+                    let client = client.clone();
+                    let errors = errors.clone();
+                    let flags = (
+                        notes
+                            .get(&format!("user/{name}"))
+                            .cloned()
+                            .unwrap_or_default(),
+                        users.is_none(),
+                    );
+                    async move { me.user(&client, name, u, d, flags, &errors).await }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            done.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, v, row) in done {
+                self.put(
+                    &cx,
+                    &self.rel(&format!("users/{}.json", file_name(&name))),
+                    v,
+                    &mut tally,
+                    &errors,
+                );
+                user_rows.push(row);
+                progress.add(&progress.units_done, 1);
+            }
+        }
+
+        // Groups.
+        let mut group_rows = Vec::new();
+        {
+            let mut groups: Vec<&GroupDetail> = details.groups.iter().collect();
+            groups.sort_by_key(|g| g.group_name().unwrap_or_default().to_string());
+            for g in groups {
+                let name = g.group_name().unwrap_or_default().to_string();
+                let m: Vec<String> = members.get(&name).into_iter().flatten().cloned().collect();
+                let v = json!({
+                    "GroupName": name,
+                    "GroupId": g.group_id(),
+                    "Arn": g.arn(),
+                    "Path": g.path(),
+                    "CreateDate": opt_date(g.create_date()),
+                    "InlinePolicies": inline(g.group_policy_list()),
+                    "AttachedManagedPolicies": attached(g.attached_managed_policies()),
+                    "Members": m,
+                    "Unreadable": notes.get(&format!("group/{name}")),
+                });
+                group_rows.push(Row {
+                    name: name.clone(),
+                    attached: g.attached_managed_policies().len(),
+                    extra: m.len().to_string(),
+                    last_used: String::new(),
+                });
+                self.put(
+                    &cx,
+                    &self.rel(&format!("groups/{}.json", file_name(&name))),
+                    v,
+                    &mut tally,
+                    &errors,
+                );
+                progress.add(&progress.units_done, 1);
+            }
+        }
+
+        // Instance profiles, identity providers.
+        let mut counts_extra = Vec::new();
+        match self.instance_profiles(&client, &errors).await {
+            Ok(v) => {
+                listed += 1;
+                counts_extra.push(("instance_profiles", v.len() as u64));
+                self.put(
+                    &cx,
+                    &self.rel("instance_profiles.json"),
+                    json!({"InstanceProfiles": v}),
+                    &mut tally,
+                    &errors,
+                );
+            }
+            Err(f) => errors.record(rec_err(
+                "iam:ListInstanceProfiles",
+                &self.arn("instance-profile", "*"),
+                &f,
+            )),
+        }
+        match self.oidc_providers(&client, &errors).await {
+            Ok(v) => {
+                listed += 1;
+                counts_extra.push(("oidc_providers", v.len() as u64));
+                self.put(
+                    &cx,
+                    &self.rel("oidc_providers.json"),
+                    json!({"OpenIDConnectProviders": v}),
+                    &mut tally,
+                    &errors,
+                );
+            }
+            Err(f) => errors.record(rec_err(
+                "iam:ListOpenIDConnectProviders",
+                &self.arn("oidc-provider", "*"),
+                &f,
+            )),
+        }
+        match self.saml_providers(&client, &errors).await {
+            Ok(v) => {
+                listed += 1;
+                counts_extra.push(("saml_providers", v.len() as u64));
+                self.put(
+                    &cx,
+                    &self.rel("saml_providers.json"),
+                    json!({"SAMLProviders": v}),
+                    &mut tally,
+                    &errors,
+                );
+            }
+            Err(f) => errors.record(rec_err(
+                "iam:ListSAMLProviders",
+                &self.arn("saml-provider", "*"),
+                &f,
+            )),
+        }
+
+        let s = &mut report.summary;
+        s.counts.insert("roles".into(), role_rows.len() as u64);
+        s.counts.insert("policies".into(), policy_rows.len() as u64);
+        s.counts.insert("users".into(), user_rows.len() as u64);
+        s.counts.insert("groups".into(), group_rows.len() as u64);
+        for (k, n) in counts_extra {
+            s.counts.insert(k.into(), n);
+        }
+        s.bytes_total = tally.bytes_total;
+        s.bytes_new = tally.bytes_new;
+        s.blobs_new = tally.blobs_new;
+        s.errors = errors.take();
+        s.status = Some(if listed == 0 {
+            Status::Failed
+        } else if s.errors.is_empty() {
+            Status::Complete
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+        report.regions = vec![self.scope.home_region.clone()];
+
+        let m = &mut report.manifest;
+        let mut table =
+            |title: &str, head: &str, col2: &str, extra: &str, rows: &[Row], last: bool| {
+                if rows.is_empty() {
+                    return;
+                }
+                m.push(format!("**{title}** ({})", rows.len()));
+                m.push(String::new());
+                if last {
+                    m.push(format!(
+                        "| {head} | Attached policies | {extra} | Last used |"
+                    ));
+                    m.push("|---|---|---|---|".into());
+                } else {
+                    m.push(format!("| {head} | {col2} | {extra} |"));
+                    m.push("|---|---|---|".into());
+                }
+                for r in rows {
+                    if last {
+                        m.push(format!(
+                            "| {} | {} | {} | {} |",
+                            r.name, r.attached, r.extra, r.last_used
+                        ));
+                    } else {
+                        m.push(format!("| {} | {} | {} |", r.name, r.attached, r.extra));
+                    }
+                }
+                m.push(String::new());
+            };
+        table(
+            "Roles",
+            "Role",
+            "Attached policies",
+            "Inline policies",
+            &role_rows,
+            true,
+        );
+        table(
+            "Customer managed policies",
+            "Policy",
+            "Attachments",
+            "Default version",
+            &policy_rows,
+            false,
+        );
+        table(
+            "Users",
+            "User",
+            "Attached policies",
+            "Access keys",
+            &user_rows,
+            true,
+        );
+        table(
+            "Groups",
+            "Group",
+            "Attached policies",
+            "Members",
+            &group_rows,
+            false,
+        );
+        while m.last().is_some_and(|l| l.is_empty()) {
+            m.pop();
+        }
+        progress.finished.store(true, Ordering::Relaxed);
+        report
+    }
+
+    async fn details(&self, client: &Client) -> Result<Details, ApiFailure> {
+        let mut d = Details::default();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            self.limit().await;
+            let r = client
+                .get_account_authorization_details()
+                .filter(EntityType::Role)
+                .filter(EntityType::User)
+                .filter(EntityType::Group)
+                .filter(EntityType::LocalManagedPolicy)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            d.roles.extend(r.role_detail_list().iter().cloned());
+            d.users.extend(r.user_detail_list().iter().cloned());
+            d.groups.extend(r.group_detail_list().iter().cloned());
+            d.policies.extend(r.policies().iter().cloned());
+            match r.marker() {
+                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
+                    marker = Some(m.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(d)
+    }
+
+    async fn list_roles(&self, client: &Client) -> Result<Vec<Role>, ApiFailure> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            self.limit().await;
+            let r = client
+                .list_roles()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            out.extend(r.roles().iter().cloned());
+            match r.marker() {
+                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
+                    marker = Some(m.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_users(&self, client: &Client) -> Result<Vec<User>, ApiFailure> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            self.limit().await;
+            let r = client
+                .list_users()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            out.extend(r.users().iter().cloned());
+            match r.marker() {
+                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
+                    marker = Some(m.to_string())
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn policy(
+        &self,
+        client: &Client,
+        p: &ManagedPolicyDetail,
+        errors: &ErrorSink,
+    ) -> (String, Value, Row) {
+        let arn = p.arn().unwrap_or_default().to_string();
+        let mut name = p.policy_name().map(str::to_string);
+        let mut id = p.policy_id().map(str::to_string);
+        // An empty description is no description (servers differ in which they send).
+        let mut description = p
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        let mut unread = Vec::new();
+        // The details lack the name and id on some servers, ListPolicies (the fallback) lacks
+        // the description: GetPolicy has them all.
+        if name.is_none() || id.is_none() || description.is_none() {
+            self.limit().await;
+            match client.get_policy().policy_arn(&arn).send().await {
+                Ok(r) => {
+                    if let Some(g) = r.policy() {
+                        name = name.or(g.policy_name().map(str::to_string));
+                        id = id.or(g.policy_id().map(str::to_string));
+                        description = description.or(g
+                            .description()
+                            .filter(|d| !d.is_empty())
+                            .map(str::to_string));
+                    }
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    errors.record(rec_err("iam:GetPolicy", &arn, &f));
+                    unread.push(unreadable("PolicyName", "iam:GetPolicy", &f));
+                }
+            }
+        }
+        // The name is the last segment of the ARN (after the path).
+        let name = name.unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(&arn).to_string());
+        let default_id = p.default_version_id().map(str::to_string);
+        let mut versions: Vec<&aws_sdk_iam::types::PolicyVersion> =
+            p.policy_version_list().iter().collect();
+        versions.sort_by_key(|v| v.version_id().unwrap_or_default().to_string());
+        let default_doc = versions
+            .iter()
+            .find(|v| v.is_default_version() || v.version_id() == default_id.as_deref())
+            .and_then(|v| v.document())
+            .map(policy_document);
+        let default_doc = match (default_doc, &default_id) {
+            (Some(d), _) => Some(d),
+            (None, Some(vid)) => {
+                self.limit().await;
+                match client
+                    .get_policy_version()
+                    .policy_arn(&arn)
+                    .version_id(vid)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r
+                        .policy_version()
+                        .and_then(|v| v.document())
+                        .map(policy_document),
+                    Err(e) => {
+                        let f = describe(&e);
+                        errors.record(rec_err("iam:GetPolicyVersion", &arn, &f));
+                        unread.push(unreadable(
+                            "DefaultVersionDocument",
+                            "iam:GetPolicyVersion",
+                            &f,
+                        ));
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        self.limit().await;
+        let tag_v = match client.list_policy_tags().policy_arn(&arn).send().await {
+            Ok(r) => tags(r.tags()),
+            Err(e) => {
+                let f = describe(&e);
+                errors.record(rec_err("iam:ListPolicyTags", &arn, &f));
+                unread.push(unreadable("Tags", "iam:ListPolicyTags", &f));
+                Value::Null
+            }
+        };
+        let v = json!({
+            "PolicyName": name,
+            "PolicyId": id,
+            "Arn": arn,
+            "Path": p.path(),
+            "Description": description,
+            "CreateDate": opt_date(p.create_date()),
+            "UpdateDate": opt_date(p.update_date()),
+            "DefaultVersionId": default_id,
+            "DefaultVersionDocument": default_doc,
+            "Versions": versions.iter().map(|v| json!({
+                "VersionId": v.version_id(),
+                "IsDefaultVersion": v.is_default_version(),
+                "CreateDate": opt_date(v.create_date()),
+            })).collect::<Vec<_>>(),
+            "AttachmentCount": p.attachment_count(),
+            "PermissionsBoundaryUsageCount": p.permissions_boundary_usage_count(),
+            "IsAttachable": p.is_attachable(),
+            "Tags": tag_v,
+            "Unreadable": if unread.is_empty() { Value::Null } else { Value::Array(unread) },
+        });
+        let row = Row {
+            name: name.clone(),
+            attached: p.attachment_count().unwrap_or(0).max(0) as usize,
+            extra: default_id.clone().unwrap_or_else(|| "?".into()),
+            last_used: String::new(),
+        };
+        (name, v, row)
+    }
+
+    async fn user(
+        &self,
+        client: &Client,
+        name: String,
+        u: Option<User>,
+        d: Option<UserDetail>,
+        (notes, list_err): (Vec<Value>, bool),
+        errors: &ErrorSink,
+    ) -> (String, Value, Row) {
+        let arn = d
+            .as_ref()
+            .and_then(|d| d.arn().map(str::to_string))
+            .or_else(|| u.as_ref().map(|u| u.arn().to_string()))
+            .unwrap_or_else(|| self.arn("user", &name));
+        let mut unread = notes;
+        if list_err {
+            unread.push(json!({"Field": "PasswordLastUsed", "Action": "iam:ListUsers"}));
+        }
+
+        // Access keys: ids, status, dates, last use. Never a secret.
+        let mut keys = Vec::new();
+        let mut last_used: Option<String> = u
+            .as_ref()
+            .and_then(|u| u.password_last_used())
+            .and_then(|d| date(d).as_str().map(str::to_string));
+        self.limit().await;
+        match client.list_access_keys().user_name(&name).send().await {
+            Ok(r) => {
+                let mut md: Vec<_> = r.access_key_metadata().to_vec();
+                md.sort_by_key(|k| k.access_key_id().unwrap_or_default().to_string());
+                for k in md {
+                    let kid = k.access_key_id().unwrap_or_default().to_string();
+                    self.limit().await;
+                    let lu = match client
+                        .get_access_key_last_used()
+                        .access_key_id(&kid)
+                        .send()
+                        .await
+                    {
+                        Ok(r) => r.access_key_last_used().map(|l| {
+                            json!({
+                                "LastUsedDate": opt_date(l.last_used_date()),
+                                "ServiceName": l.service_name(),
+                                "Region": l.region(),
+                            })
+                        }),
+                        Err(e) => {
+                            let f = describe(&e);
+                            errors.record(rec_err("iam:GetAccessKeyLastUsed", &arn, &f));
+                            unread.push(unreadable(
+                                "AccessKeys.LastUsed",
+                                "iam:GetAccessKeyLastUsed",
+                                &f,
+                            ));
+                            None
+                        }
+                    };
+                    if let Some(d) = lu
+                        .as_ref()
+                        .and_then(|l| l["LastUsedDate"].as_str())
+                        .map(str::to_string)
+                    {
+                        if last_used.as_deref().is_none_or(|l| l < d.as_str()) {
+                            last_used = Some(d);
+                        }
+                    }
+                    keys.push(json!({
+                        "AccessKeyId": kid,
+                        "Status": k.status().map(|s| s.as_str().to_string()),
+                        "CreateDate": opt_date(k.create_date()),
+                        "LastUsed": lu,
+                    }));
+                }
+            }
+            Err(e) => {
+                let f = describe(&e);
+                errors.record(rec_err("iam:ListAccessKeys", &arn, &f));
+                unread.push(unreadable("AccessKeys", "iam:ListAccessKeys", &f));
+            }
+        }
+        let n_keys = keys.len();
+
+        self.limit().await;
+        let login = match client.get_login_profile().user_name(&name).send().await {
+            Ok(r) => json!({
+                "Exists": true,
+                "CreateDate": opt_date(r.login_profile().map(|l| l.create_date())),
+                "PasswordResetRequired": r.login_profile().map(|l| l.password_reset_required()),
+            }),
+            Err(e) => {
+                let f = describe(&e);
+                if f.code_in(&["NoSuchEntity", "NoSuchEntityException"]) || f.status == Some(404) {
+                    json!({"Exists": false})
+                } else {
+                    errors.record(rec_err("iam:GetLoginProfile", &arn, &f));
+                    unread.push(unreadable("LoginProfile", "iam:GetLoginProfile", &f));
+                    Value::Null
+                }
+            }
+        };
+
+        self.limit().await;
+        let mfa = match client.list_mfa_devices().user_name(&name).send().await {
+            Ok(r) => {
+                let mut v: Vec<(String, Value)> = r
+                    .mfa_devices()
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.serial_number().to_string(),
+                            json!({"SerialNumber": m.serial_number(), "EnableDate": date(m.enable_date())}),
+                        )
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Array(v.into_iter().map(|x| x.1).collect())
+            }
+            Err(e) => {
+                let f = describe(&e);
+                errors.record(rec_err("iam:ListMFADevices", &arn, &f));
+                unread.push(unreadable("MFADevices", "iam:ListMFADevices", &f));
+                Value::Null
+            }
+        };
+
+        let mut groups: Vec<String> = d
+            .as_ref()
+            .map(|d| d.group_list().to_vec())
+            .unwrap_or_default();
+        groups.sort();
+        let n_attached = d
+            .as_ref()
+            .map_or(0, |d| d.attached_managed_policies().len());
+        let v = json!({
+            "UserName": name,
+            "UserId": d.as_ref().and_then(|d| d.user_id().map(str::to_string)).or_else(|| u.as_ref().map(|u| u.user_id().to_string())),
+            "Arn": arn,
+            "Path": d.as_ref().and_then(|d| d.path().map(str::to_string)).or_else(|| u.as_ref().map(|u| u.path().to_string())),
+            "CreateDate": d.as_ref().and_then(|d| d.create_date()).map(date).or_else(|| u.as_ref().map(|u| date(u.create_date()))),
+            "PasswordLastUsed": opt_date(u.as_ref().and_then(|u| u.password_last_used())),
+            "PermissionsBoundary": boundary(d.as_ref().and_then(|d| d.permissions_boundary())),
+            "Tags": d.as_ref().map(|d| tags(d.tags())),
+            "Groups": d.as_ref().map(|_| groups),
+            "InlinePolicies": d.as_ref().map(|d| inline(d.user_policy_list())),
+            "AttachedManagedPolicies": d.as_ref().map(|d| attached(d.attached_managed_policies())),
+            "AccessKeys": keys,
+            "LoginProfile": login,
+            "MFADevices": mfa,
+            "Unreadable": if unread.is_empty() { Value::Null } else { Value::Array(unread) },
+        });
+        let row = Row {
+            name: name.clone(),
+            attached: n_attached,
+            extra: n_keys.to_string(),
+            last_used: last_used.unwrap_or_else(|| "never".into()),
+        };
+        (name, v, row)
+    }
+
+    async fn instance_profiles(
+        &self,
+        client: &Client,
+        errors: &ErrorSink,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = BTreeSet::new();
+        loop {
+            self.limit().await;
+            let r = client
+                .list_instance_profiles()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            all.extend(r.instance_profiles().iter().cloned());
+            match r.marker() {
+                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
+                    marker = Some(m.to_string())
+                }
+                _ => break,
+            }
+        }
+        all.sort_by_key(|p| p.instance_profile_name().to_string());
+        let mut out = Vec::new();
+        for p in all {
+            let name = p.instance_profile_name().to_string();
+            self.limit().await;
+            // ListInstanceProfiles leaves tags out; GetInstanceProfile has them.
+            let (tag_v, unread) = match client
+                .get_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+            {
+                Ok(r) => (
+                    tags(r.instance_profile().map(|p| p.tags()).unwrap_or_default()),
+                    Value::Null,
+                ),
+                Err(e) => {
+                    let f = describe(&e);
+                    errors.record(rec_err("iam:GetInstanceProfile", p.arn(), &f));
+                    (
+                        Value::Null,
+                        json!([unreadable("Tags", "iam:GetInstanceProfile", &f)]),
+                    )
+                }
+            };
+            let mut roles: Vec<(String, String)> = p
+                .roles()
+                .iter()
+                .map(|r| (r.role_name().to_string(), r.arn().to_string()))
+                .collect();
+            roles.sort();
+            out.push(json!({
+                "InstanceProfileName": name,
+                "InstanceProfileId": p.instance_profile_id(),
+                "Arn": p.arn(),
+                "Path": p.path(),
+                "CreateDate": date(p.create_date()),
+                "Roles": roles.into_iter().map(|(n, a)| json!({"RoleName": n, "Arn": a})).collect::<Vec<_>>(),
+                "Tags": tag_v,
+                "Unreadable": unread,
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn oidc_providers(
+        &self,
+        client: &Client,
+        errors: &ErrorSink,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        self.limit().await;
+        let r = client
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let mut arns: Vec<String> = r
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect();
+        arns.sort();
+        arns.dedup();
+        let mut out = Vec::new();
+        for arn in arns {
+            self.limit().await;
+            match client
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    let mut ids = r.client_id_list().to_vec();
+                    ids.sort();
+                    let mut th = r.thumbprint_list().to_vec();
+                    th.sort();
+                    out.push(json!({
+                        "Arn": arn,
+                        "Url": r.url(),
+                        "ClientIDList": ids,
+                        "ThumbprintList": th,
+                        "CreateDate": opt_date(r.create_date()),
+                        "Tags": tags(r.tags()),
+                    }));
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    errors.record(rec_err("iam:GetOpenIDConnectProvider", &arn, &f));
+                    out.push(json!({
+                        "Arn": arn,
+                        "Unreadable": [unreadable("*", "iam:GetOpenIDConnectProvider", &f)],
+                    }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn saml_providers(
+        &self,
+        client: &Client,
+        errors: &ErrorSink,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        self.limit().await;
+        let r = client
+            .list_saml_providers()
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let mut list: Vec<_> = r.saml_provider_list().to_vec();
+        list.sort_by_key(|p| p.arn().unwrap_or_default().to_string());
+        let mut out = Vec::new();
+        for p in list {
+            let arn = p.arn().unwrap_or_default().to_string();
+            self.limit().await;
+            match client.get_saml_provider().saml_provider_arn(&arn).send().await {
+                Ok(r) => out.push(json!({
+                    "Arn": arn,
+                    "SAMLProviderUUID": r.saml_provider_uuid(),
+                    "CreateDate": opt_date(r.create_date().or(p.create_date())),
+                    "ValidUntil": opt_date(r.valid_until().or(p.valid_until())),
+                    "AssertionEncryptionMode": r.assertion_encryption_mode().map(|m| m.as_str().to_string()),
+                    "SAMLMetadataDocument": r.saml_metadata_document(),
+                    "Tags": tags(r.tags()),
+                })),
+                Err(e) => {
+                    let f = describe(&e);
+                    errors.record(rec_err("iam:GetSAMLProvider", &arn, &f));
+                    out.push(json!({
+                        "Arn": arn,
+                        "CreateDate": opt_date(p.create_date()),
+                        "ValidUntil": opt_date(p.valid_until()),
+                        "Unreadable": [unreadable("*", "iam:GetSAMLProvider", &f)],
+                    }));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One role's file, from ListRoles and the authorization details (either may be missing).
+fn role_json(
+    name: &str,
+    r: Option<&Role>,
+    d: Option<&RoleDetail>,
+    notes: &[Value],
+    list_err: bool,
+) -> (Value, Row) {
+    let mut unread = notes.to_vec();
+    if list_err {
+        unread.push(json!({"Field": "Description, MaxSessionDuration", "Action": "iam:ListRoles"}));
+    }
+    let trust = d
+        .and_then(|d| d.assume_role_policy_document())
+        .or_else(|| r.and_then(|r| r.assume_role_policy_document()))
+        .map(policy_document);
+    let last = d.and_then(|d| d.role_last_used());
+    let last_date = last.and_then(|l| l.last_used_date()).map(date);
+    let v = json!({
+        "RoleName": name,
+        "RoleId": d.and_then(|d| d.role_id().map(str::to_string)).or_else(|| r.map(|r| r.role_id().to_string())),
+        "Arn": d.and_then(|d| d.arn().map(str::to_string)).or_else(|| r.map(|r| r.arn().to_string())),
+        "Path": d.and_then(|d| d.path().map(str::to_string)).or_else(|| r.map(|r| r.path().to_string())),
+        "CreateDate": d.and_then(|d| d.create_date()).map(date).or_else(|| r.map(|r| date(r.create_date()))),
+        "Description": r.and_then(|r| r.description()),
+        "MaxSessionDuration": r.and_then(|r| r.max_session_duration()),
+        "AssumeRolePolicyDocument": trust,
+        "PermissionsBoundary": boundary(d.and_then(|d| d.permissions_boundary()).or_else(|| r.and_then(|r| r.permissions_boundary()))),
+        "Tags": d.map(|d| tags(d.tags())),
+        "RoleLastUsed": last.map(|l| json!({"LastUsedDate": opt_date(l.last_used_date()), "Region": l.region()})),
+        "InlinePolicies": d.map(|d| inline(d.role_policy_list())),
+        "AttachedManagedPolicies": d.map(|d| attached(d.attached_managed_policies())),
+        "InstanceProfiles": d.map(|d| {
+            let mut v: Vec<String> = d.instance_profile_list().iter().map(|p| p.instance_profile_name().to_string()).collect();
+            v.sort();
+            v
+        }),
+        "Unreadable": if unread.is_empty() { Value::Null } else { Value::Array(unread) },
+    });
+    let row = Row {
+        name: name.to_string(),
+        attached: d.map_or(0, |d| d.attached_managed_policies().len()),
+        extra: d.map_or(0, |d| d.role_policy_list().len()).to_string(),
+        last_used: last_date
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "never".into()),
+    };
+    (v, row)
+}

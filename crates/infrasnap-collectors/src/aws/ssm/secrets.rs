@@ -1,0 +1,279 @@
+//! Secrets Manager, one region: ListSecrets (paged, with secrets scheduled for deletion), the
+//! current value's keyed fingerprint (GetSecretValue: SecretString or SecretBinary bytes; the
+//! value itself is never kept), and the resource policy (GetResourcePolicy, redacted).
+
+use std::sync::Arc;
+
+use aws_sdk_secretsmanager::types::SecretListEntry;
+use aws_sdk_secretsmanager::Client;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{ErrorSink, RunContext};
+use infrasnap_core::secrets::{redact_json, Fingerprinter, Sensitive};
+use serde_json::{json, Map, Value};
+
+use super::collect::{
+    fmt_time, local_err, put, rec_err, redacted_text, tags_json, unreadable, Outcome, CONCURRENCY,
+};
+use super::SsmCollector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+const SERVICE: &str = "secretsmanager";
+
+impl SsmCollector {
+    pub(super) async fn secrets(
+        &self,
+        cx: &Arc<RunContext>,
+        region: &str,
+        errors: &Arc<ErrorSink>,
+    ) -> Outcome {
+        let fp = cx.fingerprinter();
+        let client = Client::new(&self.scope.in_region(region));
+        let mut out = Outcome::default();
+        let list = match self.list_secrets(&client).await {
+            Ok(l) => l,
+            Err(f) => {
+                errors.record(rec_err(
+                    fp,
+                    SERVICE,
+                    "secretsmanager:ListSecrets",
+                    &format!(
+                        "arn:aws:secretsmanager:{region}:{}:secret:*",
+                        self.scope.account_id
+                    ),
+                    &f,
+                ));
+                return out;
+            }
+        };
+        out.listed = true;
+
+        let done: Vec<(Value, String, Option<Value>)> = stream::iter(list)
+            .map(|s| {
+                let client = client.clone();
+                async move {
+                    let accessed = fmt_time(s.last_accessed_date());
+                    let name = s.name().unwrap_or_default().to_string();
+                    self.secret(&client, s, fp, errors)
+                        .await
+                        .map(|v| (v, name, accessed))
+                }
+            })
+            .buffered(CONCURRENCY)
+            .filter_map(|v| async move { v })
+            .collect()
+            .await;
+        // LastAccessedDate changes whenever anything reads the secret (this snapshot included:
+        // AWS keeps it to the day), so it goes in a file of its own and secrets.json stays
+        // byte-identical while the secrets do not change.
+        let mut accessed = Map::new();
+        let mut entries: Vec<Value> = Vec::with_capacity(done.len());
+        for (v, name, at) in done {
+            if let Some(at) = at {
+                accessed.insert(name, at);
+            }
+            entries.push(v);
+        }
+        for e in &entries {
+            out.items += 1;
+            if e.get("ValueFingerprint").is_some() {
+                out.fingerprints += 1;
+            }
+        }
+        let doc = json!({ "Region": region, "Secrets": entries });
+        let rel = self
+            .scope
+            .path(&format!("secrets_manager/{region}/secrets.json"));
+        match cx.put_json(&rel, &doc) {
+            Ok(st) => out.count(&st),
+            Err(e) => errors.record(local_err(SERVICE, &rel, e)),
+        }
+        if !accessed.is_empty() {
+            let doc = json!({ "Region": region, "LastAccessedDate": accessed });
+            let rel = self
+                .scope
+                .path(&format!("secrets_manager/{region}/last_accessed.json"));
+            match cx.put_json(&rel, &doc) {
+                Ok(st) => out.count(&st),
+                Err(e) => errors.record(local_err(SERVICE, &rel, e)),
+            }
+        }
+        out
+    }
+
+    async fn list_secrets(&self, client: &Client) -> Result<Vec<SecretListEntry>, ApiFailure> {
+        let mut out: Vec<SecretListEntry> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            self.limits.secretsmanager.acquire().await;
+            let r = client
+                .list_secrets()
+                .max_results(100)
+                .include_planned_deletion(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
+            out.extend(r.secret_list().iter().cloned());
+            match r.next_token() {
+                Some(t) if !t.is_empty() && seen.insert(t.to_string()) => {
+                    token = Some(t.to_string())
+                }
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| (a.name(), a.arn()).cmp(&(b.name(), b.arn())));
+        out.dedup_by(|a, b| a.arn() == b.arn());
+        Ok(out)
+    }
+
+    /// One secret's entry; None when it was deleted since it was listed.
+    async fn secret(
+        &self,
+        client: &Client,
+        s: SecretListEntry,
+        fp: &Fingerprinter,
+        errors: &ErrorSink,
+    ) -> Option<Value> {
+        let arn = s.arn().unwrap_or_default().to_string();
+        let id = if arn.is_empty() {
+            s.name().unwrap_or_default().to_string()
+        } else {
+            arn.clone()
+        };
+        let mut o = Map::new();
+        let mut unread: Vec<Value> = Vec::new();
+        put(&mut o, "Name", s.name());
+        put(&mut o, "ARN", s.arn());
+        put(&mut o, "Type", s.r#type());
+        put(
+            &mut o,
+            "Description",
+            s.description().map(|d| redacted_text(d, fp)),
+        );
+        put(&mut o, "KmsKeyId", s.kms_key_id());
+        put(&mut o, "RotationEnabled", s.rotation_enabled());
+        put(&mut o, "RotationLambdaARN", s.rotation_lambda_arn());
+        if let Some(r) = s.rotation_rules() {
+            let mut rm = Map::new();
+            put(
+                &mut rm,
+                "AutomaticallyAfterDays",
+                r.automatically_after_days(),
+            );
+            put(&mut rm, "Duration", r.duration());
+            put(&mut rm, "ScheduleExpression", r.schedule_expression());
+            if !rm.is_empty() {
+                o.insert("RotationRules".into(), Value::Object(rm));
+            }
+        }
+        put(&mut o, "CreatedDate", fmt_time(s.created_date()));
+        put(&mut o, "LastChangedDate", fmt_time(s.last_changed_date()));
+        put(&mut o, "LastRotatedDate", fmt_time(s.last_rotated_date()));
+        put(&mut o, "NextRotationDate", fmt_time(s.next_rotation_date()));
+        put(&mut o, "DeletedDate", fmt_time(s.deleted_date()));
+        put(&mut o, "OwningService", s.owning_service());
+        put(&mut o, "PrimaryRegion", s.primary_region());
+        let tags: Vec<(String, String)> = s
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let tags = tags_json(tags, fp);
+        if !tags.is_empty() {
+            o.insert("Tags".into(), tags.into());
+        }
+        if let Some(vs) = s.secret_versions_to_stages() {
+            let mut m = Map::new();
+            for (version, stages) in vs {
+                let mut st = stages.clone();
+                st.sort();
+                m.insert(version.clone(), st.into());
+            }
+            if !m.is_empty() {
+                o.insert("VersionIdsToStages".into(), Value::Object(m));
+            }
+        }
+
+        // The current value: its fingerprint only. A secret scheduled for deletion has none
+        // readable.
+        if s.deleted_date().is_none() {
+            self.limits.secretsmanager.acquire().await;
+            match client.get_secret_value().secret_id(&id).send().await {
+                Ok(r) => {
+                    let (kind, bytes): (&str, Option<Sensitive<Vec<u8>>>) =
+                        match (r.secret_string(), r.secret_binary()) {
+                            (Some(t), _) => {
+                                ("SecretString", Some(Sensitive::new(t.as_bytes().to_vec())))
+                            }
+                            (None, Some(b)) => {
+                                ("SecretBinary", Some(Sensitive::new(b.as_ref().to_vec())))
+                            }
+                            (None, None) => ("None", None),
+                        };
+                    if let Some(b) = bytes {
+                        o.insert("ValueFingerprint".into(), fp.fingerprint(b.expose()).into());
+                        o.insert("ValueType".into(), kind.into());
+                        put(&mut o, "ValueVersionId", r.version_id());
+                    }
+                    drop(r);
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    if f.code_in(&["ResourceNotFoundException"]) {
+                        // Deleted since it was listed (then GetResourcePolicy drops it below),
+                        // or a secret with no AWSCURRENT version: not an error.
+                        unread.push(unreadable("Value", "secretsmanager:GetSecretValue", &f));
+                    } else {
+                        errors.record(rec_err(
+                            fp,
+                            SERVICE,
+                            "secretsmanager:GetSecretValue",
+                            &arn,
+                            &f,
+                        ));
+                        unread.push(unreadable("Value", "secretsmanager:GetSecretValue", &f));
+                    }
+                }
+            }
+        }
+
+        self.limits.secretsmanager.acquire().await;
+        match client.get_resource_policy().secret_id(&id).send().await {
+            Ok(r) => {
+                if let Some(p) = r.resource_policy().filter(|p| !p.trim().is_empty()) {
+                    let mut v = serde_json::from_str::<Value>(p).unwrap_or_else(|_| p.into());
+                    redact_json(&mut v, fp);
+                    o.insert("ResourcePolicy".into(), v);
+                }
+            }
+            Err(e) => {
+                let f = describe(&e);
+                if f.code_in(&["ResourceNotFoundException"]) {
+                    return None;
+                }
+                errors.record(rec_err(
+                    fp,
+                    SERVICE,
+                    "secretsmanager:GetResourcePolicy",
+                    &arn,
+                    &f,
+                ));
+                unread.push(unreadable(
+                    "ResourcePolicy",
+                    "secretsmanager:GetResourcePolicy",
+                    &f,
+                ));
+            }
+        }
+        if !unread.is_empty() {
+            o.insert("Unreadable".into(), unread.into());
+        }
+        Some(Value::Object(o))
+    }
+}
