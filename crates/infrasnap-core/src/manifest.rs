@@ -180,7 +180,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             "- `aws_accounts/<account id>/`: each AWS account's folders (below), one per account."
         );
     }
-    let layout: [(&str, &str); 6] = [
+    let layout: [(&str, &str); 11] = [
         (
             "s3",
             "- `s3_buckets/<bucket>/<key>`: each object as a plain, read-only file (keys that cannot \
@@ -196,6 +196,30 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             "route53",
             "- `route53_zones/<zone>/`: `zone.json`, `records.json` and a BIND zone file; \
              `health_checks.json`.",
+        ),
+        (
+            "iam",
+            "- `iam/`: roles, customer managed policies, users, groups (no secrets), instance \
+             profiles, identity providers.",
+        ),
+        (
+            "acm",
+            "- `acm_certificates/<region>/`: each certificate's description and its chain (no \
+             private key).",
+        ),
+        (
+            "ses",
+            "- `ses/<region>/`: identities, configuration sets, templates, account status.",
+        ),
+        (
+            "ssm",
+            "- `ssm_parameters/<region>/`, `secrets_manager/<region>/`: parameters and secrets \
+             with keyed fingerprints of secret values, never the values.",
+        ),
+        (
+            "cloudfront",
+            "- `cloudfront_distributions/`: each distribution's full config, \
+             `distribution_summary.csv`, access controls, functions, policies.",
         ),
         (
             "gas",
