@@ -778,10 +778,14 @@ async fn revoked_credentials_fail_clearly_and_env_token_works() {
 /// token at the token endpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_account_json() {
+    let Some((private_key, public_key)) = test_key_pair() else {
+        eprintln!("NOTE: openssl is not installed; skipping the service-account test");
+        return;
+    };
     let e = Env::new().await;
     e.g.add_project(budget());
     let email = "infrasnap@acme-ops.iam.gserviceaccount.com";
-    e.g.add_service_account(email, Some(TEST_SA_PUBLIC_KEY));
+    e.g.add_service_account(email, Some(&public_key));
     let sa = e.home.join("sa.json");
     std::fs::write(
         &sa,
@@ -789,7 +793,7 @@ async fn service_account_json() {
             "type": "service_account",
             "project_id": "acme-ops",
             "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-            "private_key": TEST_SA_KEY,
+            "private_key": private_key,
             "client_email": email,
             "client_id": "123456789012345678901",
             "token_uri": "https://oauth2.googleapis.com/token",
@@ -812,12 +816,40 @@ async fn service_account_json() {
     );
     let mut s = secrets(&e.g);
     // A line from the middle of the key.
-    s.push(TEST_SA_KEY.lines().nth(5).unwrap().to_string());
+    s.push(private_key.lines().nth(5).unwrap().to_string());
     assert_no_leak(&e.repo, &[&o], &s);
 }
 
 /// A throwaway RSA key made for this test only (it signs nothing anywhere else).
-const TEST_SA_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCc51JWGaiHwqe5\nPMvya1hZONzWcI6W/k3oATd7WR7vzHK1iSFDRSDcuMYeohjEXJ8FGXnQt40YBsJw\n9k2zKq0YKKvdgvvr3MGHoblHmw1Bdo9dAVJ25VVBh5av5HkxdMiADt+pFQ31bKlx\n/SN9oQbeTPHhntgA39lxptLrmrvNjE5GPlL+EvznyeT18MS/exV2odSF5fAljcMq\nABaTBwgclumVi6LaiYku5ZkgVUqvNxSVBKZTo5145PBroCuTRNApebAiPjH6V0CS\naudtVwVUA/tj8Q8xBIvMRhCUvZY0bZxIzJ+dZnUfUJXl5Z11XbI0994eP7cgK+Ki\nANVay7FlAgMBAAECggEAAxR0r0xto5OxCyYHefNjswWL1Yjfo6o9XpYM3IiKNAia\nr9Q6YkGo50GYYDZzPZBmikH5imP3GNVq6XYTXihPL73+aoxGHTrpqZuwMV/cO2st\nCFxVnddpQ3WXAhVTlz7vY0eukurfG37cGtq1bvjDU8BwPisYRXiRMFlDhqXCsYmG\nD+TUGYBuVVi/+9kmq9f36iWrak+zZiNNJdbuPzYPyLbyf3+pcFv4GocQy++4OO/x\nrQ/BbMsIXSZn5CrsUsBQwx/R43Hqq3MHU2s2t9B3VsotEGe/dPNcJSAXWr5Hvqz1\ntm3fcUu0GABVrEDGxoov8nM6k+xCMQBVzeeLbREwQQKBgQDdBqVaDxttDJ+v1uQa\nYlmI/H0XDzOUgSiVneYfrwNcbmL7XOpKBUhdiXzDCaRzBiXtWHUuwnnmegFvmSK2\nD0px2fRWavdsIAW3V6nr6PSm78rcI6SGEFD9Go3YmtoBGXRzdF+S4O1r+vx2GE6J\nf3NZczPoYlDixRxHr7KfKlxieQKBgQC1uzJ3siUZV3pWhbpPPu7UiSEGKwhACSAz\njjVdXlvfOKYAqVHe6MkmG6WkoEt0VxdEOQwetGe0ZPnwA632C29X6+fwvzsepMge\nCQeT1WJQ61QrscmT//3aZNCqkM1f2VcvrE+UTw+k3IP+Kn/KHRTKi6AGLTIGHq6O\nExIdZEXrTQKBgQDRdwPrhpeqUCViAphoPL63qPlvihOK8KCismKtsjHQPjkGGPdc\nsQb0xmB7gj7cV35IIeXkK6BVAVktBwazXWhi33jFEVhsmyhvqd+6WCrLrkMlP44j\nE4F9bNXy6kYidpo69JXC3/GBvPnXfY+olSWfJyORXuNjFgSIF4WDfCTTmQKBgDM8\nZN0kR5tec2pjZ4SiHJmlU782cKwFJqQCav849DP596tmEWQEQ3nP/6JrYvqY90FP\nyB/8AuT0Nxc5IlmlHa4vH4RbleJs2NLG/vDqDz77Kg7roAZu/PYOyFneW1izoQYa\n0ZDhvWpglYIaH08vZcY5GVPEeD8LdXEu5UOOGrxdAoGBAI8oCp9J1P8ZmkcQu1vq\nXA91ez74VrrbSOe4LbfJNpxuGmFAR91+OTLDE1mRWR0NvUbvr1mbCrDuLE240quU\nOrkns8nTJBMAya88WQXxIDELFVVKXhYpwT9p3InUzXetwr7mVBVlEUTFSoAGXo4t\n8j1SaSbGq4nISveGOLjTQfZS\n-----END PRIVATE KEY-----\n";
-
-/// Its public half, for the stand-in to check the signature.
-const TEST_SA_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnOdSVhmoh8KnuTzL8mtY\nWTjc1nCOlv5N6AE3e1ke78xytYkhQ0Ug3LjGHqIYxFyfBRl50LeNGAbCcPZNsyqt\nGCir3YL769zBh6G5R5sNQXaPXQFSduVVQYeWr+R5MXTIgA7fqRUN9Wypcf0jfaEG\n3kzx4Z7YAN/ZcabS65q7zYxORj5S/hL858nk9fDEv3sVdqHUheXwJY3DKgAWkwcI\nHJbplYui2omJLuWZIFVKrzcUlQSmU6OdeOTwa6Ark0TQKXmwIj4x+ldAkmrnbVcF\nVAP7Y/EPMQSLzEYQlL2WNG2cSMyfnWZ1H1CV5eWddV2yNPfeHj+3ICviogDVWsux\nZQIDAQAB\n-----END PUBLIC KEY-----\n";
+/// A throwaway RSA key pair made for this run with the openssl command (never committed: a key
+/// in the repository would look like a leaked credential). None when openssl is missing.
+fn test_key_pair() -> Option<(String, String)> {
+    let dir = tempfile::tempdir().ok()?;
+    let key = dir.path().join("k.pem");
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .output()
+        .ok()?
+        .status
+        .success();
+    if !ok {
+        return None;
+    }
+    let public = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&key)
+        .output()
+        .ok()?;
+    Some((
+        std::fs::read_to_string(&key).ok()?,
+        String::from_utf8(public.stdout).ok()?,
+    ))
+}

