@@ -32,7 +32,6 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfront::Client;
 use common::*;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn cf(endpoint: &str) -> Client {
     let shared = aws_config::defaults(BehaviorVersion::latest())
@@ -564,92 +563,19 @@ fn canned(pattern: &str, body: &str) -> Rule {
 /// A loopback HTTP proxy in front of moto that gives the first matching rule's answer and
 /// forwards every other request. One request per connection (`Connection: close`). (The deny
 /// proxy of route53.rs, with canned answers and whole-path patterns.)
-async fn stub_proxy(upstream: &str, rules: Vec<Rule>) -> String {
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let rules = std::sync::Arc::new(rules);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let upstream = upstream.clone();
-            let rules = rules.clone();
-            tokio::spawn(async move {
-                // Read the head, then the body by Content-Length.
-                let mut buf = Vec::new();
-                let mut tmp = [0u8; 8192];
-                let head_end = loop {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let len = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())
-                            .flatten()
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                }
-                let mut first = head.lines().next().unwrap_or("").split(' ');
-                let method = first.next().unwrap_or("").to_string();
-                let path = first.next().unwrap_or("").to_string();
-                if let Some(rule) = rules.iter().find(|r| r.matches(&method, &path)) {
-                    let resp = format!(
-                        "HTTP/1.1 {} Stub\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: stub-1\r\nConnection: close\r\n\r\n{}",
-                        rule.status,
-                        rule.body.len(),
-                        rule.body
-                    );
-                    let _ = client.write_all(resp.as_bytes()).await;
-                    let _ = client.shutdown().await;
-                    return;
-                }
-                // Forward with `Connection: close`, then relay the answer until the upstream
-                // closes.
-                let mut new_head: String = head
-                    .trim_end_matches("\r\n")
-                    .split("\r\n")
-                    .filter(|l| {
-                        !l.to_ascii_lowercase().starts_with("connection:")
-                            && !l.to_ascii_lowercase().starts_with("keep-alive:")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\r\n");
-                new_head.push_str("\r\nConnection: close\r\n\r\n");
-                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                if up.write_all(new_head.as_bytes()).await.is_err()
-                    || up.write_all(&buf[head_end..]).await.is_err()
-                {
-                    return;
-                }
-                let _ = tokio::io::copy(&mut up, &mut client).await;
-                let _ = client.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}")
+async fn rule_proxy(upstream: &str, rules: Vec<Rule>) -> String {
+    stub_proxy(upstream, move |r| {
+        rules
+            .iter()
+            .find(|rule| rule.matches(&r.method, &r.path))
+            .map(|rule| Canned {
+                status: rule.status,
+                content_type: "text/xml",
+                extra_headers: String::new(),
+                body: rule.body.clone(),
+            })
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,7 +638,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     let (alpha, alpha_arn) = ids[0].clone();
     let (beta, beta_arn) = ids[1].clone();
 
-    let endpoint = stub_proxy(
+    let endpoint = rule_proxy(
         &emu.moto.url(),
         vec![
             // GetDistribution of alpha only (its /config stays readable).
@@ -848,7 +774,7 @@ fn public_keys_page(id: &str, next: Option<&str>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_identities_and_keys_are_captured_from_aws_shaped_answers() {
     let emu = Emulator::start().await.unwrap();
-    let endpoint = stub_proxy(
+    let endpoint = rule_proxy(
         &emu.moto.url(),
         vec![
             canned("/2020-05-31/cache-policy?Type=custom", CACHE_POLICIES),

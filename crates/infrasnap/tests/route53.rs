@@ -26,7 +26,6 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 use common::*;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn r53(endpoint: &str) -> Client {
     let shared = aws_config::defaults(BehaviorVersion::latest())
@@ -783,95 +782,20 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
 /// to the requests `deny` matches (method, path substring) and forwards every other request. One
 /// request per connection (`Connection: close`).
 async fn deny_proxy(upstream: &str, deny: Vec<(&'static str, String)>) -> String {
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let deny = std::sync::Arc::new(deny);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let upstream = upstream.clone();
-            let deny = deny.clone();
-            tokio::spawn(async move {
-                // Read the head, then the body by Content-Length.
-                let mut buf = Vec::new();
-                let mut tmp = [0u8; 8192];
-                let head_end = loop {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let len = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())
-                            .flatten()
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                }
-                let mut first = head.lines().next().unwrap_or("").split(' ');
-                let method = first.next().unwrap_or("").to_string();
-                let path = first.next().unwrap_or("").to_string();
-                if deny
-                    .iter()
-                    .any(|(m, p)| *m == method && path.contains(p.as_str()))
-                {
-                    let body = format!(
-                        "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform this action ({method} {path})</Message></Error><RequestId>denied-1</RequestId></ErrorResponse>"
-                    );
-                    let resp = format!(
-                        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: denied-1\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = client.write_all(resp.as_bytes()).await;
-                    let _ = client.shutdown().await;
-                    return;
-                }
-                // Forward with `Connection: close`, then relay the answer until the upstream
-                // closes.
-                let mut new_head: String = head
-                    .trim_end_matches("\r\n")
-                    .split("\r\n")
-                    .filter(|l| {
-                        !l.to_ascii_lowercase().starts_with("connection:")
-                            && !l.to_ascii_lowercase().starts_with("keep-alive:")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\r\n");
-                new_head.push_str("\r\nConnection: close\r\n\r\n");
-                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                if up.write_all(new_head.as_bytes()).await.is_err()
-                    || up.write_all(&buf[head_end..]).await.is_err()
-                {
-                    return;
-                }
-                let _ = tokio::io::copy(&mut up, &mut client).await;
-                let _ = client.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}")
+    stub_proxy(upstream, move |r| {
+        deny.iter()
+            .any(|(m, p)| *m == r.method && r.path.contains(p.as_str()))
+            .then(|| Canned {
+                status: 403,
+                content_type: "text/xml",
+                extra_headers: String::new(),
+                body: format!(
+                    "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform this action ({} {})</Message></Error><RequestId>denied-1</RequestId></ErrorResponse>",
+                    r.method, r.path
+                ),
+            })
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -560,99 +560,21 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
 /// protocol's error) to the requests whose `X-Amz-Target` is `target` and whose head or body
 /// contains `needle`, and forwards every other request. One request per connection.
 async fn deny_proxy(upstream: &str, deny: Vec<(&'static str, String)>) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let deny = std::sync::Arc::new(deny);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let upstream = upstream.clone();
-            let deny = deny.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut tmp = [0u8; 8192];
-                let head_end = loop {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let len = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())
-                            .flatten()
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    let n = client.read(&mut tmp).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&tmp[..n]);
-                }
-                let target = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("x-amz-target")
-                            .then(|| v.trim().to_string())
-                    })
-                    .unwrap_or_default();
-                let all = String::from_utf8_lossy(&buf).to_string();
-                if deny
-                    .iter()
-                    .any(|(t, needle)| target == *t && all.contains(needle.as_str()))
-                {
-                    let body = format!(
-                        "{{\"__type\":\"AccessDeniedException\",\"message\":\"User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: {target}\"}}"
-                    );
-                    let resp = format!(
-                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: AccessDeniedException\r\nContent-Length: {}\r\nx-amzn-RequestId: denied-1\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = client.write_all(resp.as_bytes()).await;
-                    let _ = client.shutdown().await;
-                    return;
-                }
-                let mut new_head: String = head
-                    .trim_end_matches("\r\n")
-                    .split("\r\n")
-                    .filter(|l| {
-                        !l.to_ascii_lowercase().starts_with("connection:")
-                            && !l.to_ascii_lowercase().starts_with("keep-alive:")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\r\n");
-                new_head.push_str("\r\nConnection: close\r\n\r\n");
-                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                if up.write_all(new_head.as_bytes()).await.is_err()
-                    || up.write_all(&buf[head_end..]).await.is_err()
-                {
-                    return;
-                }
-                let _ = tokio::io::copy(&mut up, &mut client).await;
-                let _ = client.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}")
+    stub_proxy(upstream, move |r| {
+        let target = r.header("x-amz-target").unwrap_or_default().to_string();
+        let all = format!("{}{}", r.head, String::from_utf8_lossy(&r.body));
+        deny.iter()
+            .any(|(t, needle)| target == *t && all.contains(needle.as_str()))
+            .then(|| Canned {
+                status: 400,
+                content_type: "application/x-amz-json-1.1",
+                extra_headers: "x-amzn-ErrorType: AccessDeniedException\r\n".into(),
+                body: format!(
+                    "{{\"__type\":\"AccessDeniedException\",\"message\":\"User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: {target}\"}}"
+                ),
+            })
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

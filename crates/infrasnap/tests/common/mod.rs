@@ -152,3 +152,131 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// One request as [`stub_proxy`] saw it.
+pub struct Seen {
+    pub method: String,
+    /// Path and query, as sent.
+    pub path: String,
+    /// The request head (request line and headers).
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// An answer [`stub_proxy`] gives instead of the upstream.
+pub struct Canned {
+    pub status: u16,
+    pub content_type: &'static str,
+    /// Extra header lines, each ending in `\r\n`.
+    pub extra_headers: String,
+    pub body: String,
+}
+
+/// A loopback HTTP proxy in front of `upstream` (moto): requests for which `answer` returns a
+/// [`Canned`] get it; every other request is forwarded unchanged. One request per connection
+/// (`Connection: close`). Used by tests to deny chosen calls or to stand in for what moto lacks.
+pub async fn stub_proxy(
+    upstream: &str,
+    answer: impl Fn(&Seen) -> Option<Canned> + Send + Sync + 'static,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let upstream = upstream.clone();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                // Read the head, then the body by Content-Length.
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 8192];
+                let head_end = loop {
+                    let n = client.read(&mut tmp).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break p + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let mut seen = Seen {
+                    method: String::new(),
+                    path: String::new(),
+                    head,
+                    body: Vec::new(),
+                };
+                let len = seen
+                    .header("content-length")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    let n = client.read(&mut tmp).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                }
+                seen.body = buf[head_end..].to_vec();
+                let mut first = seen.head.lines().next().unwrap_or("").split(' ');
+                seen.method = first.next().unwrap_or("").to_string();
+                seen.path = first.next().unwrap_or("").to_string();
+                if let Some(c) = answer(&seen) {
+                    let resp = format!(
+                        "HTTP/1.1 {} Stub\r\nContent-Type: {}\r\n{}Content-Length: {}\r\nx-amzn-RequestId: stub-1\r\nConnection: close\r\n\r\n{}",
+                        c.status,
+                        c.content_type,
+                        c.extra_headers,
+                        c.body.len(),
+                        c.body
+                    );
+                    let _ = client.write_all(resp.as_bytes()).await;
+                    let _ = client.shutdown().await;
+                    return;
+                }
+                // Forward with `Connection: close`, then relay the answer until the upstream
+                // closes.
+                let mut new_head: String = seen
+                    .head
+                    .trim_end_matches("\r\n")
+                    .split("\r\n")
+                    .filter(|l| {
+                        !l.to_ascii_lowercase().starts_with("connection:")
+                            && !l.to_ascii_lowercase().starts_with("keep-alive:")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\r\n");
+                new_head.push_str("\r\nConnection: close\r\n\r\n");
+                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if up.write_all(new_head.as_bytes()).await.is_err()
+                    || up.write_all(&seen.body).await.is_err()
+                {
+                    return;
+                }
+                let _ = tokio::io::copy(&mut up, &mut client).await;
+                let _ = client.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
