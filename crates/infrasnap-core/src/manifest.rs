@@ -67,6 +67,19 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     if let Some(e) = &meta.endpoint {
         let _ = writeln!(o, "| Endpoint | {e} |");
     }
+    if !meta.organization_accounts.is_empty() {
+        let captured = meta
+            .organization_accounts
+            .iter()
+            .filter(|a| a.captured)
+            .count();
+        let _ = writeln!(
+            o,
+            "| Organization | {} accounts, {captured} captured here (`organization_accounts` in \
+             snapshot_metadata.json) |",
+            meta.organization_accounts.len()
+        );
+    }
     let _ = writeln!(
         o,
         "| Parent snapshot | {} |",
@@ -180,7 +193,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             "- `aws_accounts/<account id>/`: each AWS account's folders (below), one per account."
         );
     }
-    let layout: [(&str, &str); 11] = [
+    let layout: [(&str, &str); 14] = [
         (
             "s3",
             "- `s3_buckets/<bucket>/<key>`: each object as a plain, read-only file (keys that cannot \
@@ -220,6 +233,23 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             "cloudfront",
             "- `cloudfront_distributions/`: each distribution's full config, \
              `distribution_summary.csv`, access controls, functions, policies.",
+        ),
+        (
+            "lambda",
+            "- `lambda_functions/<region>/`: `function_config/<name>.json` (configuration, \
+             versions, aliases, policy, triggers, URL, concurrency, tags), `function_code/<name>.zip`, \
+             `function_env_vars/<name>.json` (names and fingerprints, never values), `layers/`.",
+        ),
+        (
+            "apigateway",
+            "- `api_gateway/<region>/`: REST APIs with their exports, stages (variables as \
+             fingerprints), resources and authorizers; HTTP and WebSocket APIs; domain names, \
+             usage plans, API key ids.",
+        ),
+        (
+            "lightsail",
+            "- `lightsail/<region>/`: instances, disks, static IPs, instance snapshots, and the \
+             native snapshots this run created (with --lightsail-snapshot).",
         ),
         (
             "gas",
@@ -306,6 +336,7 @@ mod tests {
             },
             collectors,
             accounts: vec![],
+            organization_accounts: vec![],
             notes: vec![],
             errors: vec![],
         };

@@ -98,12 +98,32 @@ pub struct SnapshotMetadata {
     /// The AWS accounts captured (one, unless infrasnap.toml lists several).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountInfo>,
+    /// The accounts of the AWS Organization the captured accounts belong to, where readable
+    /// (organizations:ListAccounts works from the management account or a delegated
+    /// administrator); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organization_accounts: Vec<OrganizationAccount>,
     /// Things people should know that are not errors (a fallback taken, a default applied).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Errors that belong to no single source (credentials, identity).
     #[serde(default)]
     pub errors: Vec<RecordedError>,
+}
+
+/// One account of the AWS Organization (organizations:ListAccounts).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OrganizationAccount {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// True when this snapshot captured the account.
+    #[serde(default)]
+    pub captured: bool,
 }
 
 /// One AWS account in a snapshot.

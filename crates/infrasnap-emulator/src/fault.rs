@@ -25,6 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::lambda_code::LambdaCode;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 
@@ -145,6 +147,11 @@ struct Shared {
     requests: AtomicU64,
     injected: [AtomicU64; 5],
     client: Client<HttpConnector, Full<Bytes>>,
+    /// The stand-in for Lambda's presigned code URLs (lambda_code.rs).
+    lambda_code: LambdaCode,
+    /// Requests whose `X-Amz-Target` starts with a prefix here go to that `host:port` instead of
+    /// the upstream: services moto lacks, answered by a stand-in (e.g. Lightsail).
+    target_routes: std::sync::RwLock<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -239,12 +246,15 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
             injected: Default::default(),
             client,
+            lambda_code: LambdaCode::default(),
+            target_routes: Default::default(),
         });
 
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding fault proxy to 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
+        shared.lambda_code.set_base_url(&format!("http://{addr}"));
         let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(FaultProxy {
             addr,
@@ -280,6 +290,28 @@ impl FaultProxy {
         self.shared
             .fraction_bits
             .store(fraction.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Send requests whose `X-Amz-Target` header starts with `prefix` (a JSON-protocol service,
+    /// e.g. `Lightsail_20161128.`) to `url` (`http://host:port`) instead of the upstream.
+    pub fn route_target(&self, prefix: &str, url: &str) -> anyhow::Result<()> {
+        let uri: Uri = url
+            .parse()
+            .with_context(|| format!("invalid route URL {url:?}"))?;
+        let Some(authority) = uri.authority() else {
+            bail!("route URL {url:?} has no host");
+        };
+        self.shared
+            .target_routes
+            .write()
+            .expect("routes")
+            .push((prefix.to_string(), authority.to_string()));
+        Ok(())
+    }
+
+    /// The Lambda code stand-in: downloads served, corruption on demand (lambda_code.rs).
+    pub fn lambda_code(&self) -> &LambdaCode {
+        &self.shared.lambda_code
     }
 
     /// Total requests, and faults served per kind.
@@ -358,6 +390,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
         return error_response(f, &request_id);
     }
 
+    // Lambda code stand-in: downloads are answered here; uploads and code locations are seen
+    // on their way through (lambda_code.rs).
+    if let Some((status, bytes)) = shared.lambda_code.serve(&parts.method, parts.uri.path()) {
+        return full_response(status, bytes);
+    }
+    let lambda =
+        shared
+            .lambda_code
+            .exchange(&parts.method, parts.uri.path(), &parts.headers, &body);
+
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -365,8 +407,22 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
         .unwrap_or("/");
     let fixup = moto_fixup_for(&parts.method, parts.uri.query());
     let method_was_get = parts.method == hyper::Method::GET;
-    let uri = match format!("http://{}{}", shared.upstream_authority, path_and_query).parse::<Uri>()
-    {
+    let pin_export = method_was_get && is_rest_api_export(parts.uri.path());
+    let routed = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|target| {
+            shared
+                .target_routes
+                .read()
+                .expect("routes")
+                .iter()
+                .find(|(prefix, _)| target.starts_with(prefix.as_str()))
+                .map(|(_, authority)| authority.clone())
+        });
+    let authority = routed.as_deref().unwrap_or(&shared.upstream_authority);
+    let uri = match format!("http://{authority}{path_and_query}").parse::<Uri>() {
         Ok(uri) => uri,
         Err(e) => {
             return text_response(
@@ -397,6 +453,27 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
     rparts.version = Version::HTTP_11;
     strip_connection_headers(&mut rparts.headers);
 
+    if let (Some(ex), true) = (lambda, rparts.status.is_success()) {
+        let data = match rbody.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                return text_response(
+                    StatusCode::BAD_GATEWAY,
+                    format!("fault proxy: reading upstream body: {e}"),
+                )
+            }
+        };
+        let data = shared.lambda_code.answer(ex, &data).unwrap_or(data);
+        rparts.headers.remove(hyper::header::TRANSFER_ENCODING);
+        rparts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(data.len()));
+        return Response::from_parts(
+            rparts,
+            Full::new(data).map_err(BoxError::from).boxed_unsync(),
+        );
+    }
+
     if let (Some((wrong, right)), true) = (fixup, rparts.status == StatusCode::OK) {
         let data = match rbody.collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -416,6 +493,27 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
             hyper::header::CONTENT_LENGTH,
             hyper::header::HeaderValue::from(fixed.len()),
         );
+        return Response::from_parts(
+            rparts,
+            Full::new(fixed).map_err(BoxError::from).boxed_unsync(),
+        );
+    }
+
+    if pin_export && rparts.status == StatusCode::OK {
+        let data = match rbody.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                return text_response(
+                    StatusCode::BAD_GATEWAY,
+                    format!("fault proxy: reading upstream body: {e}"),
+                )
+            }
+        };
+        let fixed = pin_export_version(&data).unwrap_or(data);
+        rparts.headers.remove(hyper::header::TRANSFER_ENCODING);
+        rparts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(fixed.len()));
         return Response::from_parts(
             rparts,
             Full::new(fixed).map_err(BoxError::from).boxed_unsync(),
@@ -519,6 +617,25 @@ fn moto_fixup_for(
     }
 }
 
+/// API Gateway GetExport: `GET /restapis/<id>/stages/<stage>/exports/<type>`.
+fn is_rest_api_export(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["restapis", _, "stages", _, "exports", _])
+}
+
+/// The value moto's GetExport answers get as `info.version`.
+pub const PINNED_EXPORT_VERSION: &str = "2024-05-01T10:00:00Z";
+
+/// moto writes the current time into an export's `info.version`; AWS gives a value that does
+/// not move while the stage's deployment is unchanged. Pin it, so an unchanged API exports the
+/// same document twice, as on AWS.
+fn pin_export_version(data: &[u8]) -> Option<Bytes> {
+    let mut doc: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let info = doc.get_mut("info")?.as_object_mut()?;
+    info.insert("version".into(), PINNED_EXPORT_VERSION.into());
+    Some(Bytes::from(serde_json::to_vec(&doc).ok()?))
+}
+
 /// Remove headers that only concern one connection (RFC 9110 §7.6.1):
 /// `Connection`, the headers it names, `Keep-Alive` and `Proxy-Connection`.
 /// Hyper manages these itself on each side; SigV4 never signs them.
@@ -604,6 +721,8 @@ mod tests {
             requests: AtomicU64::new(0),
             injected: Default::default(),
             client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+            lambda_code: LambdaCode::default(),
+            target_routes: Default::default(),
         };
         let a = shared(42);
         let b = shared(42);

@@ -14,10 +14,12 @@
 
 mod fault;
 pub mod gas;
+pub mod lambda_code;
+pub mod lightsail;
 mod moto;
 
 pub use aws_config::retry::RetryConfig;
-pub use fault::{Fault, FaultConfig, FaultProxy, FaultStats};
+pub use fault::{Fault, FaultConfig, FaultProxy, FaultStats, PINNED_EXPORT_VERSION};
 pub use moto::{find_moto_server, workspace_root, MotoServer, MOTO_SERVER_ENV};
 
 use aws_config::{BehaviorVersion, Region};
@@ -86,6 +88,8 @@ pub const AWS_ENV_REMOVE: &[&str] = &[
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_LIGHTSAIL",
+    "AWS_ENDPOINT_URL_LAMBDA",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
@@ -100,10 +104,13 @@ pub const AWS_ENV_REMOVE: &[&str] = &[
     "AWS_USE_DUALSTACK_ENDPOINT",
 ];
 
-/// moto server behind the proxy: what the product talks to in the demo and in tests.
+/// moto server behind the proxy: what the product talks to in the demo and in tests. Services
+/// moto lacks are answered by stand-ins the proxy routes to: Lightsail (`lightsail.rs`, by its
+/// `X-Amz-Target`) and Lambda's presigned code URLs (`lambda_code.rs`).
 pub struct Emulator {
     pub proxy: FaultProxy,
     pub moto: MotoServer,
+    pub lightsail: lightsail::LightsailServer,
 }
 
 impl Emulator {
@@ -123,7 +130,13 @@ impl Emulator {
             None => MotoServer::start_with_env(env)?,
         };
         let proxy = FaultProxy::start(&moto.url(), FaultConfig::all(0.0, 7)).await?;
-        Ok(Emulator { proxy, moto })
+        let lightsail = lightsail::LightsailServer::start().await?;
+        proxy.route_target("Lightsail_20161128.", &lightsail.url())?;
+        Ok(Emulator {
+            proxy,
+            moto,
+            lightsail,
+        })
     }
 
     /// The endpoint to give to clients: the proxy's URL.

@@ -42,6 +42,22 @@ async fn two_accounts_one_through_assume_role() {
     let main = s3_client(&emu.url(), "us-east-1").await;
     create_bucket(&main, "main-site").await;
     put(&main, "main-site", "index.html", b"main").await;
+    // The main account manages an AWS Organization with one more member.
+    let org = aws_sdk_organizations::Client::new(
+        &aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(emu.url())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "t"))
+            .load()
+            .await,
+    );
+    org.create_organization().send().await.unwrap();
+    org.create_account()
+        .account_name("shop")
+        .email("shop@example.com")
+        .send()
+        .await
+        .unwrap();
     let other = client_in_account(&emu.url(), role).await;
     create_bucket(&other, "marketing-site").await;
     put(&other, "marketing-site", "index.html", b"marketing").await;
@@ -66,6 +82,19 @@ async fn two_accounts_one_through_assume_role() {
         .map(|a| a["account_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["123456789012", "222222222222"]);
+    // The organization's accounts, where readable, marked when captured here.
+    let org_accounts = meta["organization_accounts"]
+        .as_array()
+        .expect("organization_accounts");
+    assert_eq!(org_accounts.len(), 2, "{org_accounts:#?}");
+    let main_acct = org_accounts
+        .iter()
+        .find(|a| a["id"] == "123456789012")
+        .expect("management account listed");
+    assert_eq!(main_acct["captured"], true);
+    let shop = org_accounts.iter().find(|a| a["name"] == "shop").unwrap();
+    assert_eq!(shop["captured"], false);
+    assert_eq!(shop["status"], "ACTIVE");
     let snap = snapshot_dir(&repo, &meta);
     let a = snap.join("aws_accounts/123456789012/s3_buckets");
     let b = snap.join("aws_accounts/222222222222/s3_buckets");

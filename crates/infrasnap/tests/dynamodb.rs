@@ -284,6 +284,7 @@ async fn seed(endpoint: &str) -> (Vec<Item>, Vec<Item>) {
         .unwrap();
     let inventory = inventory_items();
     put_all(&eu, "inventory", &inventory).await;
+    autoscale_inventory(endpoint).await;
 
     eu.create_table()
         .table_name("empty")
@@ -294,6 +295,51 @@ async fn seed(endpoint: &str) -> (Vec<Item>, Vec<Item>) {
         .await
         .unwrap();
     (orders, inventory)
+}
+
+/// Read capacity autoscaling (5-50, target tracking at 70%) on the provisioned table.
+async fn autoscale_inventory(endpoint: &str) {
+    use aws_sdk_applicationautoscaling::types::{
+        MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+        TargetTrackingScalingPolicyConfiguration,
+    };
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .load()
+        .await;
+    let aas = aws_sdk_applicationautoscaling::Client::new(&shared);
+    aas.register_scalable_target()
+        .service_namespace(ServiceNamespace::Dynamodb)
+        .resource_id("table/inventory")
+        .scalable_dimension(ScalableDimension::DynamoDbTableReadCapacityUnits)
+        .min_capacity(5)
+        .max_capacity(50)
+        .send()
+        .await
+        .unwrap();
+    aas.put_scaling_policy()
+        .policy_name("inventory-read")
+        .service_namespace(ServiceNamespace::Dynamodb)
+        .resource_id("table/inventory")
+        .scalable_dimension(ScalableDimension::DynamoDbTableReadCapacityUnits)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(70.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::DynamoDbReadCapacityUtilization)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 fn read_json(p: &Path) -> Value {
@@ -552,6 +598,30 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
         assert_eq!(b["BillingMode"], "PROVISIONED");
     }
     assert_eq!(ij["TimeToLive"]["TimeToLiveStatus"], "DISABLED");
+    // Autoscaling, from Application Auto Scaling.
+    let scaling = ij["AutoScaling"].as_array().expect("AutoScaling");
+    assert_eq!(scaling.len(), 1, "{scaling:#?}");
+    assert_eq!(scaling[0]["ResourceId"], "table/inventory");
+    assert_eq!(
+        scaling[0]["ScalableDimension"],
+        "dynamodb:table:ReadCapacityUnits"
+    );
+    assert_eq!(scaling[0]["MinCapacity"], 5);
+    assert_eq!(scaling[0]["MaxCapacity"], 50);
+    let p = &scaling[0]["Policies"][0];
+    assert_eq!(p["PolicyName"], "inventory-read");
+    assert_eq!(p["PolicyType"], "TargetTrackingScaling");
+    let tt = &p["TargetTrackingScalingPolicyConfiguration"];
+    assert_eq!(tt["TargetValue"], 70.0);
+    assert_eq!(
+        tt["PredefinedMetricType"],
+        "DynamoDBReadCapacityUtilization"
+    );
+    assert!(
+        read_json(&snap.join("dynamodb_tables/us-east-1/orders/table.json"))
+            .get("AutoScaling")
+            .is_none()
+    );
     assert_eq!(
         ij["ContinuousBackups"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"],
         "DISABLED"
@@ -723,7 +793,7 @@ iam.create_user(UserName="reader")
 iam.put_user_policy(UserName="reader", PolicyName="ddb", PolicyDocument=json.dumps({
   "Version": "2012-10-17",
   "Statement": [
-    {"Effect": "Allow", "Action": ["dynamodb:*", "sts:GetCallerIdentity"], "Resource": "*"},
+    {"Effect": "Allow", "Action": ["dynamodb:*", "application-autoscaling:Describe*", "sts:GetCallerIdentity"], "Resource": "*"},
     {"Effect": "Deny", "Action": ["dynamodb:DescribeContinuousBackups", "dynamodb:Scan"], "Resource": "*"}
   ]}))
 k = iam.create_access_key(UserName="reader")["AccessKey"]

@@ -443,7 +443,11 @@ async fn snapshot_completes_byte_exact_with_faults_on_a_fifth_of_requests() {
     }
     let big = bytes(77, 18 * 1024 * 1024);
     put(&s3, "flaky", "big.bin", &big).await;
-    let infrasnap_emulator::Emulator { moto, proxy } = emu;
+    let infrasnap_emulator::Emulator {
+        moto,
+        proxy,
+        lightsail,
+    } = emu;
     drop(proxy);
 
     // The same data behind a proxy that fails a fifth of all requests: 503 SlowDown, 400
@@ -466,6 +470,7 @@ async fn snapshot_completes_byte_exact_with_faults_on_a_fifth_of_requests() {
         .await
         .unwrap(),
         moto,
+        lightsail,
     };
     let t = std::time::Instant::now();
     let meta = snapshot(&repo, &emu.url(), &["--only", "s3", "--label", "faulty"]);

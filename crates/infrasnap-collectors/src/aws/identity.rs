@@ -50,3 +50,39 @@ pub async fn enabled_regions(sdk: &aws_config::SdkConfig) -> Result<Vec<String>,
     out.dedup();
     Ok(out)
 }
+
+/// The accounts of the caller's AWS Organization (organizations:ListAccounts, paged), sorted by
+/// id. Readable from the management account or a delegated administrator; a member account gets
+/// AccessDenied and an account outside any organization AWSOrganizationsNotInUseException.
+pub async fn organization_accounts(
+    sdk: &aws_config::SdkConfig,
+) -> Result<Vec<infrasnap_core::metadata::OrganizationAccount>, ApiFailure> {
+    use infrasnap_core::metadata::OrganizationAccount;
+    let client = aws_sdk_organizations::Client::new(sdk);
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let r = client
+            .list_accounts()
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        out.extend(r.accounts().iter().filter_map(|a| {
+            Some(OrganizationAccount {
+                id: a.id()?.to_string(),
+                name: a.name().map(str::to_string),
+                status: a.status().map(|s| s.as_str().to_string()),
+                arn: a.arn().map(str::to_string),
+                captured: false,
+            })
+        }));
+        match r.next_token() {
+            Some(t) if Some(t) != token.as_deref() && !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.id == b.id);
+    Ok(out)
+}

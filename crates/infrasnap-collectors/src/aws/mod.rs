@@ -7,12 +7,18 @@ pub mod sdk_error;
 
 #[cfg(feature = "acm")]
 pub mod acm;
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "cloudfront")]
 pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "lightsail")]
+pub mod lightsail;
 #[cfg(feature = "route53")]
 pub mod route53;
 #[cfg(feature = "s3")]

@@ -7,10 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use infrasnap_collectors::aws::acm::AcmCollector;
+use infrasnap_collectors::aws::apigateway::ApiGatewayCollector;
 use infrasnap_collectors::aws::cloudfront::CloudFrontCollector;
 use infrasnap_collectors::aws::dynamodb::{DynamoDbCollector, DynamoDbOptions};
 use infrasnap_collectors::aws::iam::IamCollector;
-use infrasnap_collectors::aws::identity::{caller_identity, enabled_regions};
+use infrasnap_collectors::aws::identity::{
+    caller_identity, enabled_regions, organization_accounts,
+};
+use infrasnap_collectors::aws::lambda::LambdaCollector;
+use infrasnap_collectors::aws::lightsail::{LightsailCollector, LightsailOptions};
 use infrasnap_collectors::aws::route53::{Route53Collector, Route53Options};
 use infrasnap_collectors::aws::s3::{S3Collector, S3Options};
 use infrasnap_collectors::aws::scope::{AccountScope, ServiceLimits};
@@ -53,7 +58,8 @@ pub struct SnapshotArgs {
     /// config, else every region enabled for the account]
     #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
     pub regions: Vec<String>,
-    /// Only these services, comma-separated: s3, dynamodb, route53, iam, acm, ses, ssm, cloudfront
+    /// Only these services, comma-separated: s3, lambda, cloudfront, route53, dynamodb, acm, ses,
+    /// apigateway, iam, lightsail, ssm
     /// (overrides the config)
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,
@@ -63,6 +69,13 @@ pub struct SnapshotArgs {
     /// DynamoDB: capture table definitions but not their items
     #[arg(long)]
     pub no_table_data: bool,
+    /// Lightsail: also create a native instance snapshot of every instance, named after this
+    /// snapshot, and record its name and state
+    #[arg(long)]
+    pub lightsail_snapshot: bool,
+    /// With --lightsail-snapshot: wait up to this many seconds for those snapshots to be available
+    #[arg(long, value_name = "SECONDS", requires = "lightsail_snapshot", num_args = 0..=1, default_missing_value = "1800")]
+    pub lightsail_wait: Option<u64>,
     /// Keep secret values, encrypted to the [secrets] recipient of the config (never in plain text)
     #[arg(long)]
     pub keep_secrets: bool,
@@ -83,6 +96,9 @@ pub const AWS_SERVICES: &[&str] = &[
     "ses",
     "ssm",
     "cloudfront",
+    "lambda",
+    "apigateway",
+    "lightsail",
 ];
 
 /// The outcome of one snapshot run, for the caller (the CLI, or `demo`).
@@ -270,9 +286,12 @@ pub async fn take(
     let mut notes: Vec<String> = Vec::new();
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
     let several = aws_setups.len() > 1;
+    let snapshot_name_for_lightsail = name.to_string();
     let mut accounts = Vec::new();
     let mut home_regions = Vec::new();
     let mut endpoint = None;
+    let mut org_accounts: Option<Vec<infrasnap_core::metadata::OrganizationAccount>> = None;
+    let mut org_denied: Option<String> = None;
     for (account_name, aws) in &aws_setups {
         let identity = match caller_identity(&aws.sdk).await {
             Ok(i) => Some(i),
@@ -304,6 +323,19 @@ pub async fn take(
         });
         home_regions.push(aws.region.clone());
         endpoint = endpoint.or(aws.endpoint.clone());
+        if org_accounts.is_none() {
+            // One readable list is enough: every account of an organization sees the same one.
+            match organization_accounts(&aws.sdk).await {
+                Ok(list) => org_accounts = Some(list),
+                Err(f) if f.code.as_deref() == Some("AWSOrganizationsNotInUseException") => {}
+                Err(f) => {
+                    org_denied = Some(format!(
+                        "{account_name}: {}",
+                        f.code.as_deref().unwrap_or(&f.message)
+                    ))
+                }
+            }
+        }
         let only = if a.only.is_empty() {
             &cfg.aws.only
         } else {
@@ -377,6 +409,32 @@ pub async fn take(
             collectors.push(Arc::new(SsmCollector::new(
                 scope.clone(),
                 limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("lambda") {
+            collectors.push(Arc::new(LambdaCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("apigateway") {
+            collectors.push(Arc::new(ApiGatewayCollector::new(
+                scope.clone(),
+                limits.clone(),
+                instance.clone(),
+            )));
+        }
+        if wanted("lightsail") {
+            collectors.push(Arc::new(LightsailCollector::new(
+                scope.clone(),
+                limits.clone(),
+                LightsailOptions {
+                    create_snapshots: a.lightsail_snapshot,
+                    wait: a.lightsail_wait.map(Duration::from_secs),
+                    snapshot_name: snapshot_name_for_lightsail.clone(),
+                },
                 instance.clone(),
             )));
         }
@@ -473,6 +531,20 @@ pub async fn take(
     } else {
         Status::Complete
     };
+    let mut organization_accounts = org_accounts.unwrap_or_default();
+    for o in &mut organization_accounts {
+        o.captured = accounts
+            .iter()
+            .any(|a| a.account_id.as_deref() == Some(o.id.as_str()));
+    }
+    if organization_accounts.is_empty() {
+        if let Some(why) = org_denied {
+            notes.push(format!(
+                "the AWS Organization's account list was not readable ({why}); it is read with \
+                 organizations:ListAccounts from the management account or a delegated administrator"
+            ));
+        }
+    }
     let finished_at = chrono::Utc::now();
     let meta = SnapshotMetadata {
         tool: "infrasnap".into(),
@@ -490,6 +562,7 @@ pub async fn take(
         regions,
         endpoint,
         accounts,
+        organization_accounts,
         notes,
         totals,
         collectors,
@@ -512,6 +585,9 @@ fn section_title(key: &str) -> String {
         "ses" => "SES",
         "ssm" => "SSM parameters and Secrets Manager",
         "cloudfront" => "CloudFront distributions",
+        "lambda" => "Lambda functions",
+        "apigateway" => "API Gateway",
+        "lightsail" => "Lightsail",
         "gas" => "Apps Script projects",
         "local" => "Local files",
         other => other,

@@ -26,6 +26,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use super::autoscaling;
 use super::json::{self, Obj};
 use super::scan::{segments_for, DataFile, SegmentJob, SegmentResult};
 use super::DynamoDbCollector;
@@ -103,15 +104,38 @@ impl DynamoDbCollector {
         let mut report = CollectorReport::default();
 
         // List every region's tables first, so that progress knows the total.
-        let mut work: Vec<(String, Client, String)> = Vec::new();
+        // Autoscaling: None when it could not be read (recorded once per region).
+        type Scaling = Option<Arc<std::collections::BTreeMap<String, Vec<Value>>>>;
+        let mut work: Vec<(String, Client, String, Scaling)> = Vec::new();
         let mut listed_regions = 0usize;
         for region in &self.scope.regions {
             let client = Client::new(&self.scope.in_region(region));
             match self.list_tables(&client).await {
                 Ok(tables) => {
                     listed_regions += 1;
+                    let scaling: Scaling = if tables.is_empty() {
+                        None
+                    } else {
+                        let aas = aws_sdk_applicationautoscaling::Client::new(
+                            &self.scope.in_region(region),
+                        );
+                        match autoscaling::region_settings(&aas, &self.limits.dynamodb).await {
+                            Ok(m) => Some(Arc::new(m)),
+                            Err((action, f)) => {
+                                errors.record(rec_err(
+                                    action,
+                                    &format!(
+                                        "arn:aws:application-autoscaling:{region}:{}:scalable-target/*",
+                                        self.scope.account_id
+                                    ),
+                                    &f,
+                                ));
+                                None
+                            }
+                        }
+                    };
                     for t in tables {
-                        work.push((region.clone(), client.clone(), t));
+                        work.push((region.clone(), client.clone(), t, scaling.clone()));
                     }
                 }
                 Err(f) => errors.record(rec_err(
@@ -127,7 +151,7 @@ impl DynamoDbCollector {
         progress.add(&progress.units_total, work.len() as u64);
 
         let mut outcomes: Vec<TableOutcome> = stream::iter(work)
-            .map(|(region, client, table)| {
+            .map(|(region, client, table, scaling)| {
                 let me = self.clone();
                 let cx = cx.clone();
                 let errors = errors.clone();
@@ -136,7 +160,15 @@ impl DynamoDbCollector {
                 let span = tracing::info_span!("dynamodb_table", region = %region, table = %table);
                 let fut = async move {
                     let r = me
-                        .table(&cx, &client, &region, &table, &errors, &progress, &scans)
+                        .table(
+                            &cx,
+                            &client,
+                            (&region, &table),
+                            scaling.as_deref(),
+                            &errors,
+                            &progress,
+                            &scans,
+                        )
                         .await;
                     progress.add(&progress.units_done, 1);
                     r
@@ -243,8 +275,8 @@ impl DynamoDbCollector {
         &self,
         cx: &Arc<RunContext>,
         client: &Client,
-        region: &str,
-        name: &str,
+        (region, name): (&str, &str),
+        scaling: Option<&std::collections::BTreeMap<String, Vec<Value>>>,
         errors: &Arc<ErrorSink>,
         progress: &Arc<CollectorProgress>,
         scans: &Arc<Semaphore>,
@@ -364,6 +396,17 @@ impl DynamoDbCollector {
         match self.tags(client, &arn).await {
             Ok(t) => conf = conf.arr("Tags", json::tags(t)),
             Err(f) => unreadable_push("Tags", "dynamodb:ListTagsOfResource", &f),
+        }
+        match scaling {
+            Some(m) => {
+                conf = conf.arr("AutoScaling", m.get(name).cloned().unwrap_or_default());
+            }
+            None => unreadable.push(
+                Obj::new()
+                    .val("Field", "AutoScaling")
+                    .val("Action", "application-autoscaling:DescribeScalableTargets")
+                    .done(),
+            ),
         }
         conf = conf.arr("Unreadable", unreadable);
 

@@ -1,9 +1,11 @@
 //! DynamoDB tables: description, TTL, backups, tags, and the items as DynamoDB JSON lines.
 //!
 //! - collect.rs: the collector (regions, tables, errors, report);
+//! - autoscaling.rs: Application Auto Scaling targets and policies of the tables;
 //! - json.rs: API values as JSON (`table.json`, `stats.json`, DynamoDB JSON items);
 //! - scan.rs: the parallel scan into deterministic gzip files.
 
+pub mod autoscaling;
 mod collect;
 pub mod json;
 pub mod scan;

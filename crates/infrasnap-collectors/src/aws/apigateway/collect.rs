@@ -1,0 +1,556 @@
+//! Capturing API Gateway, per region of the account scope: REST APIs (v1, rest.rs), HTTP and
+//! WebSocket APIs (v2, http.rs), and the region's custom domain names, usage plans and API keys.
+//!
+//! Layout, under `{prefix}api_gateway/<region>/`:
+//! - `rest_apis/<api id>/api.json`: the API, its stages (variables as fingerprint markers),
+//!   deployments, resources with their methods and integrations, authorizers, request
+//!   validators, models, gateway responses, and which export format each stage gave back;
+//! - `rest_apis/<api id>/export_<stage>.json`: GetExport (`oas30` with the API Gateway
+//!   extensions), as the service returned it (a server may answer Swagger 2.0: `api.json` says);
+//! - `http_apis/<api id>/api.json`: an HTTP or WebSocket API, its routes (and route responses),
+//!   integrations (and integration responses), stages, authorizers, deployments, models;
+//! - `http_apis/<api id>/export.json`: ExportApi (OAS30, with extensions), where available;
+//! - `domain_names.json`: custom domain names (v1 view with base path mappings, v2 view with
+//!   API mappings); `usage_plans.json` (with their keys' ids); `api_keys.json` (never a value).
+//!
+//! Every file is pretty JSON with sorted keys and lists sorted by id (or name), redacted by
+//! `redact_json`, so an unchanged API gives byte-identical files. Every call goes through the
+//! account's API Gateway rate limiter; GetResources and the exports also through a slower one.
+//! A failed call is recorded with the IAM action (`apigateway:GET`) and the resource's ARN
+//! (`arn:aws:apigateway:<region>::/restapis/<id>/...`), and the rest goes on.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
+use infrasnap_core::store::Stored;
+use serde_json::{Map, Value};
+
+use super::json::sort_by_key;
+use super::ApiGatewayCollector;
+use crate::aws::ratelimit::RateLimiter;
+use crate::aws::sdk_error::ApiFailure;
+
+pub(super) const SERVICE: &str = "apigateway";
+/// The IAM action of every read: API Gateway authorizes by HTTP method and resource path.
+pub(super) const READ_ACTION: &str = "apigateway:GET";
+/// APIs worked on at once per region; the rate limiters bound the calls.
+pub(super) const API_CONCURRENCY: usize = 4;
+/// GetResources and the exports are throttled harder by AWS than the other GETs.
+const SLOW_PER_SECOND: f64 = 2.0;
+
+/// One region being captured.
+pub(super) struct RegionCx {
+    pub region: String,
+    pub cx: Arc<RunContext>,
+    pub errors: Arc<ErrorSink>,
+    pub slow: Arc<RateLimiter>,
+    pub v1: aws_sdk_apigateway::Client,
+    pub v2: aws_sdk_apigatewayv2::Client,
+}
+
+impl RegionCx {
+    pub fn fp(&self) -> &Fingerprinter {
+        self.cx.fingerprinter()
+    }
+
+    /// `arn:aws:apigateway:<region>::<path>`: what an IAM policy names for a call on `path`.
+    pub fn arn(&self, path: &str) -> String {
+        format!("arn:aws:apigateway:{}::{path}", self.region)
+    }
+
+    /// Record a failed call (`op` names the API operation; the message is redacted).
+    pub fn record(&self, op: &str, path: &str, f: &ApiFailure) {
+        self.errors
+            .record(rec_err(self.fp(), op, &self.arn(path), f));
+    }
+
+    /// Redact, then write `value` as pretty JSON at `rel`, counting it into `stats`.
+    pub fn write(&self, rel: &str, mut value: Value, stats: &mut Stats) -> bool {
+        redact_json(&mut value, self.fp());
+        match self.cx.put_json(rel, &value) {
+            Ok(st) => {
+                stats.count(&st);
+                true
+            }
+            Err(e) => {
+                self.errors.record(local_err(rel, e));
+                false
+            }
+        }
+    }
+}
+
+/// A recorded error: the IAM action, the resource's ARN, the code, and the operation with the
+/// service's message (secrets redacted: a message must never carry a value).
+pub(super) fn rec_err(fp: &Fingerprinter, op: &str, arn: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: SERVICE.into(),
+        action: READ_ACTION.into(),
+        resource: arn.into(),
+        code: f
+            .code
+            .clone()
+            .or_else(|| f.status.map(|s| format!("HTTP {s}"))),
+        message: format!("{op}: {}", redact_text(&f.message, fp).0),
+    }
+}
+
+fn local_err(rel: &str, e: impl std::fmt::Display) -> RecordedError {
+    RecordedError {
+        service: SERVICE.into(),
+        action: "write".into(),
+        resource: rel.into(),
+        code: Some("LocalWriteFailed".into()),
+        message: e.to_string(),
+    }
+}
+
+/// An entry of an `unreadable` list: what could not be read, by which operation, and why.
+pub(super) fn unreadable(field: &str, op: &str, f: &ApiFailure, pascal: bool) -> Value {
+    let key = |k: &str| {
+        if pascal {
+            let mut c = k.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        } else {
+            k.to_string()
+        }
+    };
+    let mut m = Map::new();
+    m.insert(key("field"), field.into());
+    m.insert(key("operation"), op.into());
+    m.insert(key("action"), READ_ACTION.into());
+    if let Some(c) = &f.code {
+        m.insert(key("code"), c.clone().into());
+    } else if let Some(s) = f.status {
+        m.insert(key("code"), format!("HTTP {s}").into());
+    }
+    Value::Object(m)
+}
+
+/// An `api.json` being built: its fields, and what could not be read.
+pub(super) struct Doc {
+    pub map: Map<String, Value>,
+    unread: Vec<Value>,
+    /// PascalCase field names (v2 files) rather than camelCase (v1 files).
+    pascal: bool,
+}
+
+impl Doc {
+    pub fn new(pascal: bool) -> Self {
+        Doc {
+            map: Map::new(),
+            unread: Vec::new(),
+            pascal,
+        }
+    }
+
+    pub fn insert(&mut self, k: &str, v: impl Into<Value>) {
+        self.map.insert(k.to_string(), v.into());
+    }
+
+    /// Record a failed call and note the field as unreadable.
+    pub fn failed(&mut self, r: &RegionCx, field: &str, op: &str, path: &str, f: &ApiFailure) {
+        r.record(op, path, f);
+        self.unread.push(unreadable(field, op, f, self.pascal));
+    }
+
+    pub fn has_unreadable(&self) -> bool {
+        !self.unread.is_empty()
+    }
+
+    /// Put a list read by `op` at `field`, sorted by `key`; or record why it could not be
+    /// read. A resource deleted since it was listed gives an empty list.
+    pub fn list(
+        &mut self,
+        r: &RegionCx,
+        field: &str,
+        (op, path): (&str, &str),
+        res: Result<Vec<Value>, ApiFailure>,
+        key: &str,
+    ) {
+        match res {
+            Ok(v) => self.insert(field, sort_by_key(v, key)),
+            Err(f) if gone(&f) => self.insert(field, Value::Array(Vec::new())),
+            Err(f) => self.failed(r, field, op, path, &f),
+        }
+    }
+
+    pub fn finish(mut self) -> Value {
+        if !self.unread.is_empty() {
+            let k = if self.pascal {
+                "Unreadable"
+            } else {
+                "unreadable"
+            };
+            self.map
+                .insert(k.into(), std::mem::take(&mut self.unread).into());
+        }
+        Value::Object(self.map)
+    }
+}
+
+/// True when the resource was deleted since it was listed.
+pub(super) fn gone(f: &ApiFailure) -> bool {
+    f.code_in(&["NotFoundException"])
+}
+
+/// A stage or API id as a file name part: letters, digits, `-` and `_` kept, the rest `_`.
+pub(super) fn file_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Which document format an export is: `("openapi", "3.0.1")`, `("swagger", "2.0")`.
+pub(super) fn export_format(doc: &Value) -> (String, Option<String>) {
+    for k in ["openapi", "swagger"] {
+        if let Some(v) = doc.get(k) {
+            return (k.to_string(), v.as_str().map(str::to_string));
+        }
+    }
+    ("unknown".into(), None)
+}
+
+/// Bytes written.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Stats {
+    pub bytes_total: u64,
+    pub bytes_new: u64,
+    pub blobs_new: u64,
+}
+
+impl Stats {
+    pub fn count(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+    pub fn add(&mut self, o: Stats) {
+        self.bytes_total += o.bytes_total;
+        self.bytes_new += o.bytes_new;
+        self.blobs_new += o.blobs_new;
+    }
+}
+
+/// One API, for the counts and the MANIFEST table.
+#[derive(Debug, Default)]
+pub(super) struct ApiRow {
+    pub region: String,
+    /// `REST`, `HTTP` or `WEBSOCKET`.
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub stages: Vec<String>,
+    /// What the export gave: `openapi 3.0.1`, `swagger 2.0`, `not available`, `-`.
+    pub export: String,
+    pub exports: u64,
+    pub stats: Stats,
+}
+
+/// One region, for the counts and the MANIFEST table.
+#[derive(Debug, Default)]
+pub(super) struct RegionRow {
+    pub region: String,
+    /// None when the listing failed.
+    pub rest_apis: Option<Vec<ApiRow>>,
+    pub http_apis: Option<Vec<ApiRow>>,
+    pub domain_names: Option<u64>,
+    pub usage_plans: Option<u64>,
+    pub api_keys: Option<u64>,
+    pub stats: Stats,
+}
+
+impl ApiGatewayCollector {
+    fn key_name(&self) -> String {
+        use infrasnap_core::engine::Collector;
+        self.key()
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key_name());
+        let errors = Arc::new(ErrorSink::default());
+        let slow = Arc::new(RateLimiter::new(SLOW_PER_SECOND));
+        let mut report = CollectorReport::default();
+        let mut regions = self.scope.regions.clone();
+        regions.sort();
+        regions.dedup();
+        progress.add(&progress.units_total, regions.len() as u64);
+
+        let mut rows: Vec<RegionRow> = Vec::new();
+        for region in &regions {
+            if cx.is_cancelled() {
+                break;
+            }
+            let conf = self.scope.in_region(region);
+            let r = RegionCx {
+                region: region.clone(),
+                cx: cx.clone(),
+                errors: errors.clone(),
+                slow: slow.clone(),
+                v1: aws_sdk_apigateway::Client::new(&conf),
+                v2: aws_sdk_apigatewayv2::Client::new(&conf),
+            };
+            rows.push(self.region(&r).await);
+            progress.add(&progress.units_done, 1);
+        }
+
+        let s = &mut report.summary;
+        let all = |f: fn(&RegionRow) -> &Option<Vec<ApiRow>>| {
+            rows.iter()
+                .filter_map(|r| f(r).as_ref())
+                .flatten()
+                .collect::<Vec<&ApiRow>>()
+        };
+        let rest = all(|r| &r.rest_apis);
+        let http = all(|r| &r.http_apis);
+        let sum = |f: fn(&RegionRow) -> Option<u64>| rows.iter().filter_map(f).sum::<u64>();
+        s.counts.insert("rest_apis".into(), rest.len() as u64);
+        s.counts.insert("http_apis".into(), http.len() as u64);
+        s.counts.insert(
+            "stages".into(),
+            rest.iter()
+                .chain(http.iter())
+                .map(|a| a.stages.len() as u64)
+                .sum(),
+        );
+        s.counts.insert(
+            "exports".into(),
+            rest.iter().chain(http.iter()).map(|a| a.exports).sum(),
+        );
+        s.counts
+            .insert("domain_names".into(), sum(|r| r.domain_names));
+        s.counts
+            .insert("usage_plans".into(), sum(|r| r.usage_plans));
+        s.counts.insert("api_keys".into(), sum(|r| r.api_keys));
+        for r in &rows {
+            s.bytes_total += r.stats.bytes_total;
+            s.bytes_new += r.stats.bytes_new;
+            s.blobs_new += r.stats.blobs_new;
+        }
+        let listed = rows
+            .iter()
+            .filter(|r| r.rest_apis.is_some() || r.http_apis.is_some())
+            .count();
+        s.errors = errors.take();
+        s.status = Some(if listed == 0 && !regions.is_empty() {
+            Status::Failed
+        } else if s.errors.is_empty() {
+            Status::Complete
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+        report.regions = regions;
+        report.manifest = manifest(&rows);
+        progress.finished.store(true, Ordering::Relaxed);
+        report
+    }
+
+    async fn region(&self, r: &RegionCx) -> RegionRow {
+        let mut row = RegionRow {
+            region: r.region.clone(),
+            ..Default::default()
+        };
+        let (rest, http) = futures::join!(self.rest_apis(r), self.http_apis(r));
+        for a in rest.iter().chain(http.iter()).flatten() {
+            row.stats.add(a.stats);
+        }
+        row.rest_apis = rest;
+        row.http_apis = http;
+
+        let base = self.scope.path(&format!("api_gateway/{}", r.region));
+        let mut stats = Stats::default();
+        row.domain_names = self.domain_names(r, &base, &mut stats).await;
+        row.usage_plans = self.usage_plans(r, &base, &mut stats).await;
+        row.api_keys = self.api_keys(r, &base, &mut stats).await;
+        row.stats.add(stats);
+        row
+    }
+
+    /// `domain_names.json`: the v1 view (with base path mappings) and the v2 view (with API
+    /// mappings) of the region's custom domain names. None when neither could be listed.
+    async fn domain_names(&self, r: &RegionCx, base: &str, stats: &mut Stats) -> Option<u64> {
+        let (v1, v2) = futures::join!(self.v1_domain_names(r), self.v2_domain_names(r));
+        let mut doc = Map::new();
+        let mut unread: Vec<Value> = Vec::new();
+        doc.insert("region".into(), r.region.clone().into());
+        let mut names = std::collections::BTreeSet::new();
+        let mut listed = false;
+        match v1 {
+            Ok(v) => {
+                listed = true;
+                for d in &v {
+                    if let Some(n) = d.get("domainName").and_then(Value::as_str) {
+                        names.insert(n.to_string());
+                    }
+                }
+                doc.insert("v1".into(), v.into());
+            }
+            Err(f) => unread.push(unreadable("v1", "GetDomainNames", &f, false)),
+        }
+        match v2 {
+            Ok(v) => {
+                listed = true;
+                for d in &v {
+                    if let Some(n) = d.get("DomainName").and_then(Value::as_str) {
+                        names.insert(n.to_string());
+                    }
+                }
+                doc.insert("v2".into(), v.into());
+            }
+            Err(f) => unread.push(unreadable("v2", "GetDomainNames", &f, false)),
+        }
+        if !listed {
+            return None;
+        }
+        if !unread.is_empty() {
+            doc.insert("unreadable".into(), unread.into());
+        }
+        r.write(
+            &format!("{base}/domain_names.json"),
+            Value::Object(doc),
+            stats,
+        );
+        Some(names.len() as u64)
+    }
+}
+
+fn manifest(rows: &[RegionRow]) -> Vec<String> {
+    let mut m = Vec::new();
+    let n = |v: &Option<Vec<ApiRow>>| {
+        v.as_ref()
+            .map(|v| v.len().to_string())
+            .unwrap_or_else(|| "not listed".into())
+    };
+    let c = |v: Option<u64>| {
+        v.map(|v| v.to_string())
+            .unwrap_or_else(|| "not listed".into())
+    };
+    m.push(
+        "| Region | REST APIs | HTTP/WebSocket APIs | Domain names | Usage plans | API keys |"
+            .into(),
+    );
+    m.push("|---|---|---|---|---|---|".into());
+    for r in rows {
+        m.push(format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.region,
+            n(&r.rest_apis),
+            n(&r.http_apis),
+            c(r.domain_names),
+            c(r.usage_plans),
+            c(r.api_keys)
+        ));
+    }
+    let apis: Vec<&ApiRow> = rows
+        .iter()
+        .flat_map(|r| r.rest_apis.iter().chain(r.http_apis.iter()).flatten())
+        .collect();
+    if !apis.is_empty() {
+        m.push(String::new());
+        m.push("| API | Id | Type | Region | Stages | Export |".into());
+        m.push("|---|---|---|---|---|---|".into());
+        for a in apis {
+            let stages = if a.stages.is_empty() {
+                "-".to_string()
+            } else {
+                a.stages.join(", ")
+            };
+            m.push(format!(
+                "| {} | {} | {} | {} | {} | {} |",
+                a.name.replace('|', "\\|"),
+                a.id,
+                a.kind,
+                a.region,
+                stages,
+                a.export
+            ));
+        }
+    }
+    m.push(String::new());
+    m.push("Stage variables are stored with their names and a `<redacted fp:...>` marker for each value (equal within this repository exactly when the value is equal); API key values are never read.".into());
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_messages_lose_secret_shapes_and_name_the_operation() {
+        let fp = Fingerprinter::from_key([3; 32]);
+        let key = format!("{}{}", "AKIA", "QWERTYUIOPASDFGH");
+        let f = ApiFailure {
+            code: Some("AccessDeniedException".into()),
+            message: format!("not allowed for {key}"),
+            status: Some(403),
+        };
+        let e = rec_err(
+            &fp,
+            "GetStages",
+            "arn:aws:apigateway:eu-west-1::/restapis/a1/stages",
+            &f,
+        );
+        assert_eq!(e.action, "apigateway:GET");
+        assert_eq!(e.service, "apigateway");
+        assert!(e.message.starts_with("GetStages: "), "{}", e.message);
+        assert!(!e.message.contains(&key), "{}", e.message);
+        let no_code = ApiFailure {
+            code: None,
+            message: "x".into(),
+            status: Some(404),
+        };
+        assert_eq!(
+            rec_err(&fp, "Op", "arn", &no_code).code.as_deref(),
+            Some("HTTP 404")
+        );
+    }
+
+    #[test]
+    fn unreadable_entries_follow_the_file_case() {
+        let f = ApiFailure {
+            code: Some("AccessDeniedException".into()),
+            message: String::new(),
+            status: Some(403),
+        };
+        assert_eq!(
+            unreadable("stages", "GetStages", &f, false),
+            json!({"field": "stages", "operation": "GetStages", "action": "apigateway:GET", "code": "AccessDeniedException"})
+        );
+        assert_eq!(
+            unreadable("Routes", "GetRoutes", &f, true),
+            json!({"Field": "Routes", "Operation": "GetRoutes", "Action": "apigateway:GET", "Code": "AccessDeniedException"})
+        );
+    }
+
+    #[test]
+    fn export_formats() {
+        assert_eq!(
+            export_format(&json!({"openapi": "3.0.1"})),
+            ("openapi".to_string(), Some("3.0.1".to_string()))
+        );
+        assert_eq!(
+            export_format(&json!({"swagger": "2.0"})),
+            ("swagger".to_string(), Some("2.0".to_string()))
+        );
+        assert_eq!(export_format(&json!({})).0, "unknown");
+        assert_eq!(file_part("prod-1_a"), "prod-1_a");
+        assert_eq!(file_part("a/b c"), "a_b_c");
+    }
+}

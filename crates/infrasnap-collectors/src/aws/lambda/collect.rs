@@ -1,0 +1,1445 @@
+//! Capturing Lambda: per region of the account scope, every function (ListFunctions, paged), read
+//! as the API answers it (the raw JSON of each call, so fields this code does not know yet are
+//! kept), its code, its layers, and everything attached to it.
+//!
+//! Layout, under `{prefix}lambda_functions/<region>/`:
+//! - `function_config/<name>.json`: GetFunction's `Configuration` (environment values replaced by
+//!   markers), `Code` (without the presigned `Location`), `CodeSha256`, `Layers` (version ARNs),
+//!   `Tags`, `ReservedConcurrentExecutions`, `ProvisionedConcurrencyConfigs`, `Versions`,
+//!   `Aliases`, `Policy` (decoded), `EventSourceMappings`, `FunctionUrlConfigs`,
+//!   `CodeSigningConfig`, and `Unreadable` for calls that failed. Keys sorted, lists sorted,
+//!   volatile fields left out: an unchanged function gives a byte-identical file.
+//! - `function_code/<name>.zip`: the deployment package, byte for byte, checked against
+//!   `CodeSha256`. Container-image functions have none (their image URI is in the config).
+//! - `function_env_vars/<name>.json`: the environment variable names, each value replaced by its
+//!   keyed fingerprint marker. Values are never written anywhere.
+//! - `layers/<layer>/<version>.zip` and `.json`: every layer version a function uses, once.
+//!
+//! The zip is downloaded from the presigned `Code.Location` right after GetFunction (the URL
+//! expires), streamed into the blob store while its SHA-256 is computed, and kept only when it
+//! matches `CodeSha256` (one retry, then an error). A zip or layer whose `CodeSha256` an earlier
+//! snapshot already holds is linked, not downloaded: `index/{prefix}lambda_functions/<region>.jsonl`
+//! lists each zip with its `code_sha256`, and the next run reads those lines.
+//!
+//! Every Lambda API call waits for the Lambda rate limiter. A failed call is recorded with its IAM
+//! action and the function's ARN, and the rest goes on.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use base64::Engine;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::BlobId;
+use infrasnap_core::index::{read_all, IndexWriter};
+use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::progress::CollectorProgress;
+use infrasnap_core::secrets::{redact_env_map, redact_json, Fingerprinter};
+use infrasnap_core::store::Stored;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::LambdaCollector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+use sha2::{Digest, Sha256};
+
+/// Top folder of the service in the snapshot tree.
+pub const ROOT: &str = "lambda_functions";
+/// Functions (and layer versions) worked on at once; the rate limiter is the real bound.
+const CONCURRENCY: usize = 4;
+/// Attempts per code download (a checksum mismatch or a broken transfer is retried once).
+const DOWNLOAD_ATTEMPTS: usize = 2;
+
+/// Keeps the raw body of the answer to one call, to read it as JSON.
+#[derive(Debug, Clone, Default)]
+struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "infrasnap-lambda-capture"
+    }
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(b) = context.response().body().bytes() {
+            *self.0.lock().expect("capture lock") = Some(b.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// The answer as JSON; an empty body is an empty object.
+    fn json(&self) -> Result<Value, ApiFailure> {
+        let raw = self.0.lock().expect("capture lock").take();
+        let raw = raw.ok_or_else(|| failure("Unreadable", "the answer had no readable body"))?;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Map::new()));
+        }
+        serde_json::from_slice(&raw)
+            .map_err(|e| failure("Unreadable", &format!("the answer is not JSON: {e}")))
+    }
+}
+
+/// One Lambda API call: wait for the rate limiter, send with a [`Capture`], and give back the
+/// answer's JSON (or the failure).
+macro_rules! call {
+    ($me:expr, $builder:expr) => {{
+        $me.limits.lambda.acquire().await;
+        let cap = Capture::default();
+        match $builder.customize().interceptor(cap.clone()).send().await {
+            Ok(_) => cap.json(),
+            Err(e) => Err(describe(&e)),
+        }
+    }};
+}
+
+/// A paged Lambda listing (`Marker`/`NextMarker`) of the items under `$key`, through
+/// [`LambdaCollector::paged`].
+macro_rules! pages {
+    ($me:expr, $key:expr, |$m:ident| $builder:expr) => {
+        $me.paged($key, |$m| {
+            let cap = Capture::default();
+            let fut = $builder.customize().interceptor(cap.clone()).send();
+            async move {
+                fut.await.map_err(|e| describe(&e))?;
+                cap.json()
+            }
+        })
+    };
+}
+
+fn failure(code: &str, message: &str) -> ApiFailure {
+    ApiFailure {
+        code: Some(code.to_string()),
+        message: message.to_string(),
+        status: None,
+    }
+}
+
+fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: "lambda".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+    }
+}
+
+fn local_err(resource: &str, e: impl std::fmt::Display) -> RecordedError {
+    RecordedError {
+        service: "lambda".into(),
+        action: "write".into(),
+        resource: resource.into(),
+        code: Some("LocalWriteFailed".into()),
+        message: e.to_string(),
+    }
+}
+
+/// The endpoint does not know the call (an emulator answers an HTML 404 for operations it lacks;
+/// a real "no such resource" carries an AWS error code).
+fn unsupported(f: &ApiFailure) -> bool {
+    (f.status == Some(404) && f.code.is_none())
+        || f.code_in(&["UnknownOperationException", "NotImplemented"])
+}
+
+fn not_found(f: &ApiFailure) -> bool {
+    f.code_in(&["ResourceNotFoundException"])
+}
+
+/// Why a part is missing from the file, in the file.
+fn unavailable(action: &str, f: &ApiFailure) -> Value {
+    json!({
+        "Unavailable": format!(
+            "{action} answered {}: not offered by this endpoint",
+            match (&f.code, f.status) {
+                (Some(c), _) => c.clone(),
+                (None, Some(s)) => format!("HTTP {s}"),
+                (None, None) => "nothing".into(),
+            }
+        )
+    })
+}
+
+/// `value` with every object's keys in sorted order (whatever serde_json's map keeps), and
+/// members whose value is null left out (absent and null mean the same in Lambda's answers).
+fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(m) => {
+            let sorted: BTreeMap<String, Value> = m
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, canonical(v)))
+                .collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn remove_at(v: &mut Value, parent: &str, key: &str) {
+    if let Some(Value::Object(m)) = v.pointer_mut(parent) {
+        m.remove(key);
+    }
+}
+
+fn sort_by_str(items: &mut [Value], pointer: &str) {
+    items.sort_by(|a, b| {
+        let ka = a
+            .pointer(pointer)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let kb = b
+            .pointer(pointer)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        ka.cmp(&kb)
+    });
+}
+
+/// Replace the values of `Environment.Variables` in a function configuration by their markers;
+/// gives back the redacted map (names and markers), if the function has variables.
+fn redact_environment(config: &mut Value, fp: &Fingerprinter) -> Option<BTreeMap<String, String>> {
+    let vars = config
+        .pointer_mut("/Environment/Variables")?
+        .as_object_mut()?;
+    let mut map: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    redact_env_map(&mut map, fp);
+    *vars = map
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    Some(map)
+}
+
+/// A layer version ARN: `arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LayerRef {
+    /// The layer's ARN without the version.
+    pub layer_arn: String,
+    pub account: String,
+    pub name: String,
+    pub version: i64,
+}
+
+pub(crate) fn parse_layer_arn(arn: &str) -> Option<LayerRef> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() != 8 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "layer" {
+        return None;
+    }
+    let version: i64 = parts[7].parse().ok()?;
+    let name = parts[6];
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !ok(name) || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(LayerRef {
+        layer_arn: parts[..7].join(":"),
+        account: parts[4].to_string(),
+        name: name.to_string(),
+        version,
+    })
+}
+
+/// A function name as a file name: Lambda allows `[A-Za-z0-9_-]`; anything else is `%XX`.
+fn file_name(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.starts_with('.') {
+        out.replace_range(..1, "%2E");
+    }
+    out
+}
+
+/// One line of `index/{prefix}lambda_functions/<region>.jsonl`: a zip in the tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CodeRecord {
+    pub path: String,
+    pub blob: BlobId,
+    pub size: u64,
+    /// Lambda's `CodeSha256` (base64) of the content.
+    pub code_sha256: String,
+    /// The function or layer version the zip belongs to.
+    pub arn: String,
+}
+
+/// Bytes and blobs this collector wrote, and how code was obtained.
+#[derive(Default, Debug, Clone, Copy)]
+struct Tally {
+    bytes_total: u64,
+    bytes_new: u64,
+    blobs_new: u64,
+    downloaded: u64,
+    linked: u64,
+}
+
+impl Tally {
+    fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+    fn merge(&mut self, o: Tally) {
+        self.bytes_total += o.bytes_total;
+        self.bytes_new += o.bytes_new;
+        self.blobs_new += o.blobs_new;
+        self.downloaded += o.downloaded;
+        self.linked += o.linked;
+    }
+}
+
+/// How a zip ended up in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeState {
+    Downloaded,
+    Linked,
+    Image,
+    Missing,
+}
+
+impl CodeState {
+    fn as_str(self) -> &'static str {
+        match self {
+            CodeState::Downloaded => "downloaded",
+            CodeState::Linked => "linked",
+            CodeState::Image => "image",
+            CodeState::Missing => "not captured",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FunctionOutcome {
+    region: String,
+    name: String,
+    runtime: String,
+    code: CodeState,
+    code_size: u64,
+    layers: Vec<String>,
+    versions: u64,
+    aliases: u64,
+    tally: Tally,
+}
+
+#[derive(Debug)]
+struct LayerOutcome {
+    region: String,
+    arn: String,
+    code: CodeState,
+    size: u64,
+    tally: Tally,
+}
+
+/// What every task of one run shares.
+struct Shared {
+    cx: Arc<RunContext>,
+    http: reqwest::Client,
+    errors: Arc<ErrorSink>,
+    progress: Arc<CollectorProgress>,
+    /// `CodeSha256` -> a stored blob with that content (earlier snapshots, then this run).
+    known: Mutex<HashMap<String, (BlobId, u64)>>,
+    /// The index of zips, per region.
+    indexes: HashMap<String, Mutex<Option<IndexWriter>>>,
+}
+
+impl Shared {
+    fn known_blob(&self, sha: &str) -> Option<(BlobId, u64)> {
+        let k = self.known.lock().expect("known lock").get(sha).copied()?;
+        self.cx.repo.store().contains(&k.0).then_some(k)
+    }
+
+    fn index(&self, region: &str, rec: &CodeRecord) -> Result<(), String> {
+        let Some(w) = self.indexes.get(region) else {
+            return Err(format!("no index for region {region}"));
+        };
+        match w.lock().expect("index lock").as_mut() {
+            Some(w) => w.append(rec).map_err(|e| e.to_string()),
+            None => Err(format!("the index of {region} is closed")),
+        }
+    }
+}
+
+impl LambdaCollector {
+    fn key_name(&self) -> String {
+        use infrasnap_core::engine::Collector;
+        self.key()
+    }
+
+    fn index_rel(&self, region: &str) -> String {
+        format!(
+            "index/{}",
+            self.scope.path(&format!("{ROOT}/{region}.jsonl"))
+        )
+    }
+
+    fn region_dir(&self, region: &str) -> String {
+        self.scope.path(&format!("{ROOT}/{region}"))
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key_name());
+        let errors = Arc::new(ErrorSink::default());
+        let mut report = CollectorReport::default();
+        let regions = self.scope.regions.clone();
+
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .user_agent(concat!("infrasnap/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let http = match http {
+            Ok(h) => h,
+            Err(e) => {
+                errors.record(local_err("http client", e));
+                return finish(report, &errors, Status::Failed, started, &progress);
+            }
+        };
+
+        // Zips earlier snapshots hold, by CodeSha256 (later snapshots win).
+        let mut known = HashMap::new();
+        let mut indexes = HashMap::new();
+        for region in &regions {
+            let rel = self.index_rel(region);
+            for p in cx.previous_indexes(&rel) {
+                if let Ok(recs) = read_all::<CodeRecord>(&p) {
+                    for r in recs {
+                        known.insert(r.code_sha256, (r.blob, r.size));
+                    }
+                }
+            }
+            match cx.tree_path(&rel).and_then(|p| IndexWriter::create(&p)) {
+                Ok(w) => {
+                    indexes.insert(region.clone(), Mutex::new(Some(w)));
+                }
+                Err(e) => errors.record(local_err(&rel, e)),
+            }
+        }
+        let shared = Arc::new(Shared {
+            cx: cx.clone(),
+            http,
+            errors: errors.clone(),
+            progress: progress.clone(),
+            known: Mutex::new(known),
+            indexes,
+        });
+
+        // Functions of every region.
+        let mut work: Vec<(String, Client, String)> = Vec::new();
+        let mut clients: HashMap<String, Client> = HashMap::new();
+        let mut listed_regions = 0usize;
+        for region in &regions {
+            let client = Client::new(&self.scope.in_region(region));
+            clients.insert(region.clone(), client.clone());
+            match self.list_functions(&client).await {
+                Ok(names) => {
+                    listed_regions += 1;
+                    for n in names {
+                        work.push((region.clone(), client.clone(), n));
+                    }
+                }
+                Err(f) => errors.record(rec_err(
+                    "lambda:ListFunctions",
+                    &format!(
+                        "arn:aws:lambda:{region}:{}:function:*",
+                        self.scope.account_id
+                    ),
+                    &f,
+                )),
+            }
+        }
+        progress.add(&progress.units_total, work.len() as u64);
+
+        let mut functions: Vec<FunctionOutcome> = stream::iter(work)
+            .map(|(region, client, name)| {
+                let me = self.clone();
+                let shared = shared.clone();
+                async move {
+                    let r = me.function(&shared, &client, &region, &name).await;
+                    shared.progress.add(&shared.progress.units_done, 1);
+                    r
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .filter_map(|r| async move { r })
+            .collect()
+            .await;
+        functions.sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
+
+        // Every layer version in use, once.
+        let mut used: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for f in &functions {
+            for l in &f.layers {
+                *used.entry((f.region.clone(), l.clone())).or_default() += 1;
+            }
+        }
+        let mut layers: Vec<LayerOutcome> = stream::iter(used.keys().cloned().collect::<Vec<_>>())
+            .map(|(region, arn)| {
+                let me = self.clone();
+                let shared = shared.clone();
+                let client = clients.get(&region).cloned();
+                async move {
+                    let client = client?;
+                    me.layer(&shared, &client, &region, &arn).await
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .filter_map(|r| async move { r })
+            .collect()
+            .await;
+        layers.sort_by(|a, b| (&a.region, &a.arn).cmp(&(&b.region, &b.arn)));
+
+        for (region, w) in &shared.indexes {
+            if let Some(w) = w.lock().expect("index lock").take() {
+                if let Err(e) = w.finish() {
+                    errors.record(local_err(&self.index_rel(region), e));
+                }
+            }
+        }
+
+        let mut tally = Tally::default();
+        for f in &functions {
+            tally.merge(f.tally);
+        }
+        for l in &layers {
+            tally.merge(l.tally);
+        }
+        let s = &mut report.summary;
+        s.counts.insert("functions".into(), functions.len() as u64);
+        s.counts.insert("layers".into(), layers.len() as u64);
+        s.counts.insert(
+            "versions".into(),
+            functions.iter().map(|f| f.versions).sum(),
+        );
+        s.counts
+            .insert("aliases".into(), functions.iter().map(|f| f.aliases).sum());
+        s.counts.insert("code_downloaded".into(), tally.downloaded);
+        s.counts.insert("code_linked".into(), tally.linked);
+        s.bytes_total = tally.bytes_total;
+        s.bytes_new = tally.bytes_new;
+        s.blobs_new = tally.blobs_new;
+        s.objects_downloaded = tally.downloaded;
+        report.regions = regions.clone();
+
+        let m = &mut report.manifest;
+        if functions.is_empty() {
+            m.push("No functions.".into());
+        } else {
+            m.push(
+                "| Function | Region | Runtime | Code | Size | Layers | Versions | Aliases |"
+                    .into(),
+            );
+            m.push("|---|---|---|---|---|---|---|---|".into());
+            for f in &functions {
+                let size = match f.code {
+                    CodeState::Image => "-".to_string(),
+                    _ => human_bytes(f.code_size),
+                };
+                m.push(format!(
+                    "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+                    f.name,
+                    f.region,
+                    f.runtime,
+                    f.code.as_str(),
+                    size,
+                    f.layers.len(),
+                    f.versions,
+                    f.aliases
+                ));
+            }
+        }
+        if !layers.is_empty() {
+            m.push(String::new());
+            m.push("| Layer version | Region | Code | Size | Used by |".into());
+            m.push("|---|---|---|---|---|".into());
+            for l in &layers {
+                m.push(format!(
+                    "| `{}` | {} | {} | {} | {} |",
+                    l.arn,
+                    l.region,
+                    l.code.as_str(),
+                    human_bytes(l.size),
+                    used.get(&(l.region.clone(), l.arn.clone()))
+                        .copied()
+                        .unwrap_or(0)
+                ));
+            }
+        }
+        let status = if listed_regions == 0 && !regions.is_empty() {
+            Status::Failed
+        } else if errors.is_empty() {
+            Status::Complete
+        } else {
+            Status::Partial
+        };
+        finish(report, &errors, status, started, &progress)
+    }
+
+    async fn list_functions(&self, client: &Client) -> Result<Vec<String>, ApiFailure> {
+        let items = pages!(self, "Functions", |m| client.list_functions().set_marker(m)).await?;
+        let mut names: Vec<String> = items
+            .iter()
+            .filter_map(|f| str_at(f, "/FunctionName").map(str::to_string))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Every item under `key` of a listing paged by `Marker`/`NextMarker`. A marker seen before
+    /// ends the listing (a server repeating a page must not loop forever).
+    async fn paged<F, Fut>(&self, key: &str, mut call: F) -> Result<Vec<Value>, ApiFailure>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<Value, ApiFailure>>,
+    {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = HashSet::new();
+        loop {
+            self.limits.lambda.acquire().await;
+            let page = call(marker.clone()).await?;
+            if let Some(items) = page.get(key).and_then(Value::as_array) {
+                out.extend(items.iter().cloned());
+            }
+            match str_at(&page, "/NextMarker") {
+                Some(m) if seen.insert(m.to_string()) => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn function(
+        &self,
+        shared: &Shared,
+        client: &Client,
+        region: &str,
+        name: &str,
+    ) -> Option<FunctionOutcome> {
+        let cx = &shared.cx;
+        let fp = cx.fingerprinter();
+        let mut arn = format!(
+            "arn:aws:lambda:{region}:{}:function:{name}",
+            self.scope.account_id
+        );
+        let dir = self.region_dir(region);
+        let file = file_name(name);
+        let mut tally = Tally::default();
+        let mut unreadable: Vec<Value> = Vec::new();
+        let mut fail = |field: &str, action: &str, resource: &str, f: &ApiFailure| {
+            shared.errors.record(rec_err(action, resource, f));
+            unreadable.push(json!({
+                "Field": field,
+                "Action": action,
+                "Code": f.code.clone().unwrap_or_else(|| "error".into()),
+            }));
+        };
+
+        // GetFunction first: its Code.Location is presigned and expires, so the download follows
+        // at once. Without GetFunction, GetFunctionConfiguration still gives the configuration.
+        let mut got_function = false;
+        let (mut config, mut code, tags, concurrency, tags_error) =
+            match call!(self, client.get_function().function_name(name)) {
+                Ok(mut v) => {
+                    got_function = true;
+                    let mut take = |k: &str| v.get_mut(k).map(Value::take);
+                    (
+                        take("Configuration"),
+                        take("Code"),
+                        take("Tags"),
+                        take("Concurrency"),
+                        take("TagsError"),
+                    )
+                }
+                Err(f) if not_found(&f) => return None,
+                Err(f) => {
+                    fail("Code", "lambda:GetFunction", &arn, &f);
+                    match call!(
+                        self,
+                        client.get_function_configuration().function_name(name)
+                    ) {
+                        Ok(v) => (Some(v), None, None, None, None),
+                        Err(f) if not_found(&f) => return None,
+                        Err(f) => {
+                            fail("Configuration", "lambda:GetFunctionConfiguration", &arn, &f);
+                            (None, None, None, None, None)
+                        }
+                    }
+                }
+            };
+        if let Some(a) = config.as_ref().and_then(|c| str_at(c, "/FunctionArn")) {
+            arn = a.to_string();
+        }
+        let field = |p: &str| {
+            config
+                .as_ref()
+                .and_then(|c| str_at(c, p))
+                .map(str::to_string)
+        };
+        let package = field("/PackageType").unwrap_or_else(|| "Zip".into());
+        let sha = field("/CodeSha256");
+        let runtime = field("/Runtime").unwrap_or_else(|| {
+            if package == "Image" {
+                "(image)".into()
+            } else {
+                "-".into()
+            }
+        });
+        let code_size = config
+            .as_ref()
+            .and_then(|c| c.get("CodeSize"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let layers: Vec<String> = {
+            let mut l: Vec<String> = config
+                .as_ref()
+                .and_then(|c| c.get("Layers"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| str_at(x, "/Arn").map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            l.sort();
+            l.dedup();
+            l
+        };
+
+        // The code, at once.
+        let location = code
+            .as_ref()
+            .and_then(|c| str_at(c, "/Location"))
+            .map(str::to_string);
+        if let Some(c) = code.as_mut() {
+            remove_at(c, "", "Location");
+        }
+        let mut code_state = CodeState::Missing;
+        if package == "Image" {
+            code_state = CodeState::Image;
+        } else if got_function {
+            let rel = format!("{dir}/function_code/{file}.zip");
+            match self
+                .zip(
+                    shared,
+                    region,
+                    &arn,
+                    "lambda:GetFunction",
+                    sha.as_deref(),
+                    location.as_deref(),
+                    &rel,
+                    &mut tally,
+                )
+                .await
+            {
+                Ok(s) => code_state = s,
+                Err((action, f)) => fail("Code", action, &arn, &f),
+            }
+        }
+
+        // Environment: names and markers only, here and in every published version.
+        let env = config.as_mut().and_then(|c| redact_environment(c, fp));
+
+        let versions = match pages!(self, "Versions", |m| client
+            .list_versions_by_function()
+            .function_name(name)
+            .set_marker(m))
+        .await
+        {
+            Ok(items) => {
+                let mut out: Vec<Value> = items
+                    .into_iter()
+                    .filter(|v| v.get("Version").and_then(Value::as_str) != Some("$LATEST"))
+                    .map(|mut v| {
+                        redact_environment(&mut v, fp);
+                        v
+                    })
+                    .collect();
+                out.sort_by_key(|v| {
+                    let n = v.get("Version").and_then(Value::as_str).unwrap_or("");
+                    (n.parse::<u64>().unwrap_or(u64::MAX), n.to_string())
+                });
+                Some(out)
+            }
+            Err(f) => {
+                fail("Versions", "lambda:ListVersionsByFunction", &arn, &f);
+                None
+            }
+        };
+
+        let aliases = match pages!(self, "Aliases", |m| client
+            .list_aliases()
+            .function_name(name)
+            .set_marker(m))
+        .await
+        {
+            Ok(mut items) => {
+                sort_by_str(&mut items, "/Name");
+                Some(items)
+            }
+            Err(f) => {
+                fail("Aliases", "lambda:ListAliases", &arn, &f);
+                None
+            }
+        };
+
+        // The resource policy, decoded (Lambda sends it as a JSON string). None: no policy.
+        let policy = match call!(self, client.get_policy().function_name(name)) {
+            Ok(v) => v.get("Policy").map(|p| match p {
+                Value::String(s) => {
+                    serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+                }
+                other => other.clone(),
+            }),
+            Err(f) if not_found(&f) => None,
+            Err(f) => {
+                fail("Policy", "lambda:GetPolicy", &arn, &f);
+                None
+            }
+        };
+
+        let mappings = match pages!(self, "EventSourceMappings", |m| client
+            .list_event_source_mappings()
+            .function_name(name)
+            .set_marker(m))
+        .await
+        {
+            Ok(mut items) => {
+                // The outcome of the last poll changes by itself: not configuration.
+                for i in &mut items {
+                    remove_at(i, "", "LastProcessingResult");
+                }
+                sort_by_str(&mut items, "/UUID");
+                Some(Value::Array(items))
+            }
+            Err(f) => {
+                fail(
+                    "EventSourceMappings",
+                    "lambda:ListEventSourceMappings",
+                    &arn,
+                    &f,
+                );
+                None
+            }
+        };
+
+        let urls = match pages!(self, "FunctionUrlConfigs", |m| client
+            .list_function_url_configs()
+            .function_name(name)
+            .set_marker(m))
+        .await
+        {
+            Ok(mut items) => {
+                sort_by_str(&mut items, "/FunctionArn");
+                Some(Value::Array(items))
+            }
+            // An endpoint without the listing: the unqualified function's URL config.
+            Err(f) if unsupported(&f) => {
+                match call!(self, client.get_function_url_config().function_name(name)) {
+                    Ok(v) => Some(json!([v])),
+                    Err(f) if not_found(&f) => Some(json!([])),
+                    Err(f) => {
+                        fail(
+                            "FunctionUrlConfigs",
+                            "lambda:GetFunctionUrlConfig",
+                            &arn,
+                            &f,
+                        );
+                        None
+                    }
+                }
+            }
+            Err(f) => {
+                fail(
+                    "FunctionUrlConfigs",
+                    "lambda:ListFunctionUrlConfigs",
+                    &arn,
+                    &f,
+                );
+                None
+            }
+        };
+
+        // Reserved concurrency: part of GetFunction's answer; without it, its own call.
+        let reserved = if got_function {
+            concurrency.and_then(|c| c.get("ReservedConcurrentExecutions").cloned())
+        } else {
+            match call!(self, client.get_function_concurrency().function_name(name)) {
+                Ok(v) => v.get("ReservedConcurrentExecutions").cloned(),
+                Err(f) => {
+                    fail(
+                        "ReservedConcurrentExecutions",
+                        "lambda:GetFunctionConcurrency",
+                        &arn,
+                        &f,
+                    );
+                    None
+                }
+            }
+        }
+        .filter(|v| !v.is_null());
+
+        let provisioned = match pages!(self, "ProvisionedConcurrencyConfigs", |m| client
+            .list_provisioned_concurrency_configs()
+            .function_name(name)
+            .set_marker(m))
+        .await
+        {
+            Ok(mut items) => {
+                sort_by_str(&mut items, "/FunctionArn");
+                Some(Value::Array(items))
+            }
+            Err(f) if unsupported(&f) => Some(unavailable("ListProvisionedConcurrencyConfigs", &f)),
+            Err(f) => {
+                fail(
+                    "ProvisionedConcurrencyConfigs",
+                    "lambda:ListProvisionedConcurrencyConfigs",
+                    &arn,
+                    &f,
+                );
+                None
+            }
+        };
+
+        // Tags: part of GetFunction's answer (when lambda:ListTags is allowed); without it,
+        // ListTags.
+        let tags = if got_function {
+            if let Some(e) = tags_error {
+                let f = ApiFailure {
+                    code: str_at(&e, "/ErrorCode").map(str::to_string),
+                    message: str_at(&e, "/Message").unwrap_or("").to_string(),
+                    status: None,
+                };
+                fail("Tags", "lambda:ListTags", &arn, &f);
+                None
+            } else {
+                Some(tags.unwrap_or_else(|| json!({})))
+            }
+        } else {
+            match call!(self, client.list_tags().resource(&arn)) {
+                Ok(mut v) => Some(v.get_mut("Tags").map(Value::take).unwrap_or(json!({}))),
+                Err(f) => {
+                    fail("Tags", "lambda:ListTags", &arn, &f);
+                    None
+                }
+            }
+        };
+
+        let signing = match call!(
+            self,
+            client
+                .get_function_code_signing_config()
+                .function_name(name)
+        ) {
+            Ok(v) => match str_at(&v, "/CodeSigningConfigArn").map(str::to_string) {
+                Some(csc) => match call!(
+                    self,
+                    client
+                        .get_code_signing_config()
+                        .code_signing_config_arn(&csc)
+                ) {
+                    Ok(mut c) => Some(c.get_mut("CodeSigningConfig").map(Value::take).unwrap_or(c)),
+                    Err(f) if unsupported(&f) => {
+                        let mut u = unavailable("GetCodeSigningConfig", &f);
+                        u["CodeSigningConfigArn"] = Value::String(csc);
+                        Some(u)
+                    }
+                    Err(f) => {
+                        fail("CodeSigningConfig", "lambda:GetCodeSigningConfig", &csc, &f);
+                        Some(json!({ "CodeSigningConfigArn": csc }))
+                    }
+                },
+                None => None,
+            },
+            Err(f) if unsupported(&f) => None,
+            Err(f) => {
+                fail(
+                    "CodeSigningConfig",
+                    "lambda:GetFunctionCodeSigningConfig",
+                    &arn,
+                    &f,
+                );
+                None
+            }
+        };
+
+        let n_versions = versions.as_ref().map(Vec::len).unwrap_or(0) as u64;
+        let n_aliases = aliases.as_ref().map(Vec::len).unwrap_or(0) as u64;
+        let mut doc = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                doc.insert(k.to_string(), v);
+            }
+        };
+        put("Region", Some(json!(region)));
+        put("FunctionName", Some(json!(name)));
+        put("FunctionArn", Some(json!(arn)));
+        put("PackageType", Some(json!(package)));
+        put("CodeSha256", sha.clone().map(Value::String));
+        put("Configuration", config);
+        put("Code", code);
+        put(
+            "Layers",
+            Some(Value::Array(
+                layers.iter().cloned().map(Value::String).collect(),
+            )),
+        );
+        put("Tags", tags);
+        put("ReservedConcurrentExecutions", reserved);
+        put("ProvisionedConcurrencyConfigs", provisioned);
+        put("Versions", versions.map(Value::Array));
+        put("Aliases", aliases.map(Value::Array));
+        put("Policy", policy);
+        put("EventSourceMappings", mappings);
+        put("FunctionUrlConfigs", urls);
+        put("CodeSigningConfig", signing);
+        if !unreadable.is_empty() {
+            put("Unreadable", Some(Value::Array(unreadable)));
+        }
+        let mut doc = canonical(Value::Object(doc));
+        redact_json(&mut doc, fp);
+        match cx.put_json(&format!("{dir}/function_config/{file}.json"), &doc) {
+            Ok(st) => tally.add(&st),
+            Err(e) => shared.errors.record(local_err(&arn, e)),
+        }
+        if let Some(vars) = env {
+            let doc = json!({
+                "FunctionArn": arn,
+                "FunctionName": name,
+                "Region": region,
+                "Variables": vars,
+            });
+            match cx.put_json(&format!("{dir}/function_env_vars/{file}.json"), &doc) {
+                Ok(st) => tally.add(&st),
+                Err(e) => shared.errors.record(local_err(&arn, e)),
+            }
+        }
+        Some(FunctionOutcome {
+            region: region.to_string(),
+            name: name.to_string(),
+            runtime,
+            code: code_state,
+            code_size,
+            layers,
+            versions: n_versions,
+            aliases: n_aliases,
+            tally,
+        })
+    }
+
+    /// One layer version: its description (`<version>.json`) and its zip (`<version>.zip`).
+    async fn layer(
+        &self,
+        shared: &Shared,
+        client: &Client,
+        region: &str,
+        arn: &str,
+    ) -> Option<LayerOutcome> {
+        let cx = &shared.cx;
+        let Some(r) = parse_layer_arn(arn) else {
+            shared.errors.record(rec_err(
+                "lambda:GetLayerVersion",
+                arn,
+                &failure("InvalidArn", "not a layer version ARN"),
+            ));
+            return None;
+        };
+        // Another account's layer (shared or public) gets its account in the folder name.
+        let folder = if r.account == self.scope.account_id {
+            r.name.clone()
+        } else {
+            format!("{}~{}", r.name, r.account)
+        };
+        let base = format!("{}/layers/{folder}/{}", self.region_dir(region), r.version);
+        let mut out = LayerOutcome {
+            region: region.to_string(),
+            arn: arn.to_string(),
+            code: CodeState::Missing,
+            size: 0,
+            tally: Tally::default(),
+        };
+        // By layer ARN and number: works for other accounts' layers too.
+        let doc = match call!(
+            self,
+            client
+                .get_layer_version()
+                .layer_name(&r.layer_arn)
+                .version_number(r.version)
+        ) {
+            Ok(mut v) => {
+                let location = str_at(&v, "/Content/Location").map(str::to_string);
+                remove_at(&mut v, "/Content", "Location");
+                let sha = str_at(&v, "/Content/CodeSha256").map(str::to_string);
+                out.size = v
+                    .pointer("/Content/CodeSize")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                let mut tally = Tally::default();
+                match self
+                    .zip(
+                        shared,
+                        region,
+                        arn,
+                        "lambda:GetLayerVersion",
+                        sha.as_deref(),
+                        location.as_deref(),
+                        &format!("{base}.zip"),
+                        &mut tally,
+                    )
+                    .await
+                {
+                    Ok(s) => out.code = s,
+                    Err((action, f)) => {
+                        shared.errors.record(rec_err(action, arn, &f));
+                        v["Unreadable"] = json!([{
+                            "Field": "Content",
+                            "Action": action,
+                            "Code": f.code.clone().unwrap_or_else(|| "error".into()),
+                        }]);
+                    }
+                }
+                out.tally = tally;
+                v
+            }
+            // Deleted: functions that use it keep their copy, but it can no longer be read.
+            Err(f) if not_found(&f) => json!({
+                "LayerVersionArn": arn,
+                "Unavailable": "GetLayerVersion: ResourceNotFoundException (the version was deleted; functions that use it keep a copy)",
+            }),
+            Err(f) => {
+                shared
+                    .errors
+                    .record(rec_err("lambda:GetLayerVersion", arn, &f));
+                return Some(out);
+            }
+        };
+        let mut doc = canonical(doc);
+        redact_json(&mut doc, cx.fingerprinter());
+        match cx.put_json(&format!("{base}.json"), &doc) {
+            Ok(st) => out.tally.add(&st),
+            Err(e) => shared.errors.record(local_err(arn, e)),
+        }
+        Some(out)
+    }
+
+    /// Place the zip whose CodeSha256 is `sha` at `rel`: linked when a stored blob has that
+    /// CodeSha256, else downloaded from `location` and checked. Listed in the region's index.
+    #[allow(clippy::too_many_arguments)]
+    async fn zip(
+        &self,
+        shared: &Shared,
+        region: &str,
+        arn: &str,
+        action: &'static str,
+        sha: Option<&str>,
+        location: Option<&str>,
+        rel: &str,
+        tally: &mut Tally,
+    ) -> Result<CodeState, (&'static str, ApiFailure)> {
+        let local = |e: String| ("write", failure("LocalWriteFailed", &e));
+        let sha = sha.ok_or((
+            action,
+            failure(
+                "ChecksumMissing",
+                "the answer has no CodeSha256: the code cannot be checked and is not stored",
+            ),
+        ))?;
+        let (blob, size, state) = match shared.known_blob(sha) {
+            Some((blob, size)) => {
+                shared
+                    .cx
+                    .link_blob(&blob, rel)
+                    .map_err(|e| local(e.to_string()))?;
+                tally.bytes_total += size;
+                tally.linked += 1;
+                (blob, size, CodeState::Linked)
+            }
+            None => {
+                let url = location.ok_or((
+                    action,
+                    failure("NoCodeLocation", "the answer has no code location"),
+                ))?;
+                let st = self
+                    .download(shared, url, sha)
+                    .await
+                    .map_err(|f| (action, f))?;
+                shared
+                    .cx
+                    .link_blob(&st.id, rel)
+                    .map_err(|e| local(e.to_string()))?;
+                tally.add(&st);
+                tally.downloaded += 1;
+                shared
+                    .known
+                    .lock()
+                    .expect("known lock")
+                    .insert(sha.to_string(), (st.id, st.size));
+                (st.id, st.size, CodeState::Downloaded)
+            }
+        };
+        shared
+            .index(
+                region,
+                &CodeRecord {
+                    path: rel.to_string(),
+                    blob,
+                    size,
+                    code_sha256: sha.to_string(),
+                    arn: arn.to_string(),
+                },
+            )
+            .map_err(local)?;
+        let p = &shared.progress;
+        p.add(&p.items, 1);
+        p.add(&p.bytes, size);
+        Ok(state)
+    }
+
+    /// Download `url` into the blob store, keeping it only if its SHA-256 is `sha_b64`.
+    async fn download(
+        &self,
+        shared: &Shared,
+        url: &str,
+        sha_b64: &str,
+    ) -> Result<Stored, ApiFailure> {
+        let expected = base64::engine::general_purpose::STANDARD
+            .decode(sha_b64)
+            .ok()
+            .filter(|d| d.len() == 32)
+            .ok_or_else(|| {
+                failure(
+                    "ChecksumMissing",
+                    "CodeSha256 is not a base64 SHA-256: the code cannot be checked and is not stored",
+                )
+            })?;
+        let _permit = shared.cx.jobs.acquire().await.expect("semaphore open");
+        let mut last = None;
+        for attempt in 0..DOWNLOAD_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            match fetch(shared, url, &expected).await {
+                Ok(st) => return Ok(st),
+                Err((f, retry)) => {
+                    last = Some(f);
+                    if !retry {
+                        break;
+                    }
+                }
+            }
+        }
+        let f = last.expect("at least one attempt");
+        Err(ApiFailure {
+            message: format!("gave up after {DOWNLOAD_ATTEMPTS} attempts: {}", f.message),
+            ..f
+        })
+    }
+}
+
+/// One download attempt; the flag says whether another attempt may help. Never puts the URL in a
+/// message: a presigned URL is a credential while it lasts.
+async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (ApiFailure, bool)> {
+    let local =
+        |e: infrasnap_core::error::CoreError| (failure("LocalWriteFailed", &e.to_string()), false);
+    let mut resp = shared.http.get(url).send().await.map_err(|e| {
+        (
+            failure(
+                "DownloadFailed",
+                &format!("code download: {}", e.without_url()),
+            ),
+            true,
+        )
+    })?;
+    let status = resp.status();
+    if !status.is_success() {
+        // Not an IAM denial even when 403 (an expired or refused presigned URL): no `status`.
+        return Err((
+            failure(
+                "DownloadFailed",
+                &format!("code download answered HTTP {}", status.as_u16()),
+            ),
+            status.is_server_error(),
+        ));
+    }
+    let mut w = shared.cx.repo.store().writer().map_err(local)?;
+    let mut h = Sha256::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                h.update(&c);
+                w.write_all(&c).map_err(local)?;
+                let p = &shared.progress;
+                p.add(&p.bytes_downloaded, c.len() as u64);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err((
+                    failure(
+                        "DownloadFailed",
+                        &format!("code download broke off: {}", e.without_url()),
+                    ),
+                    true,
+                ))
+            }
+        }
+    }
+    if h.finalize()[..] != expected[..] {
+        // Dropping the writer removes its temporary file: nothing is stored.
+        return Err((
+            failure(
+                "ChecksumMismatch",
+                "the downloaded code does not match its CodeSha256; not stored",
+            ),
+            true,
+        ));
+    }
+    w.finish().map_err(local)
+}
+
+fn finish(
+    mut report: CollectorReport,
+    errors: &ErrorSink,
+    status: Status,
+    started: Instant,
+    progress: &CollectorProgress,
+) -> CollectorReport {
+    report.summary.errors = errors.take();
+    report.summary.status = Some(status);
+    report.summary.duration_seconds = started.elapsed().as_secs_f64();
+    progress.finished.store(true, Ordering::Relaxed);
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_arns_are_parsed() {
+        assert_eq!(
+            parse_layer_arn("arn:aws:lambda:us-east-1:123456789012:layer:shared-libs:2"),
+            Some(LayerRef {
+                layer_arn: "arn:aws:lambda:us-east-1:123456789012:layer:shared-libs".into(),
+                account: "123456789012".into(),
+                name: "shared-libs".into(),
+                version: 2,
+            })
+        );
+        assert!(parse_layer_arn("arn:aws:lambda:us-east-1:123456789012:layer:x").is_none());
+        assert!(parse_layer_arn("arn:aws:lambda:us-east-1:123456789012:layer:../x:1").is_none());
+        assert!(parse_layer_arn("arn:aws:lambda:us-east-1:123456789012:function:f:1").is_none());
+    }
+
+    #[test]
+    fn environment_values_become_markers() {
+        let fp = Fingerprinter::from_key([7; 32]);
+        let mut c = json!({"Environment": {"Variables": {"A": "plain", "N": 5}}, "Runtime": "x"});
+        let map = redact_environment(&mut c, &fp).unwrap();
+        assert_eq!(map["A"], fp.marker(b"plain"));
+        assert_eq!(map["N"], fp.marker(b"5"));
+        assert_eq!(
+            c["Environment"]["Variables"]["A"],
+            json!(fp.marker(b"plain"))
+        );
+        assert!(!c.to_string().contains("plain"));
+        // Twice changes nothing.
+        let again = redact_environment(&mut c, &fp).unwrap();
+        assert_eq!(again, map);
+        assert!(redact_environment(&mut json!({"Runtime": "x"}), &fp).is_none());
+    }
+
+    #[test]
+    fn redaction_keeps_lambda_identifiers() {
+        // What redact_json must leave alone in a function's file: hashes, ids, ARNs.
+        let fp = Fingerprinter::from_key([7; 32]);
+        let v = json!({
+            "CodeSha256": "BEOnuZisanb65ZY9UWSxS7Mg24UDhSaNNeO8KBU9YoQ=",
+            "Configuration": {
+                "CodeSha256": "BEOnuZisanb65ZY9UWSxS7Mg24UDhSaNNeO8KBU9YoQ=",
+                "RevisionId": "0f7fe3ac-1c56-4a40-9c5d-4a3f0c4a2b11",
+                "KMSKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "Role": "arn:aws:iam::123456789012:role/lambda-exec",
+                "Layers": [{"Arn": "arn:aws:lambda:us-east-1:123456789012:layer:L:1", "CodeSize": 109}],
+            },
+            "EventSourceMappings": [{"UUID": "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE"}],
+        });
+        let mut r = v.clone();
+        let changed = redact_json(&mut r, &fp);
+        assert!(changed.is_empty(), "{changed:?}");
+        assert_eq!(r, v);
+    }
+
+    #[test]
+    fn canonical_sorts_keys_and_drops_nulls_at_every_level() {
+        let v = canonical(json!({"b": {"z": 1, "a": [{"y": 1, "x": 2, "n": null}]}, "a": 1}));
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"a":1,"b":{"a":[{"x":2,"y":1}],"z":1}}"#
+        );
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(file_name("my-func_1"), "my-func_1");
+        assert_eq!(file_name("a/b"), "a%2Fb");
+        assert_eq!(file_name(".."), "%2E.");
+    }
+
+    #[test]
+    fn only_a_codeless_404_is_unsupported() {
+        let f = |code: Option<&str>, status| ApiFailure {
+            code: code.map(str::to_string),
+            message: String::new(),
+            status,
+        };
+        assert!(unsupported(&f(None, Some(404))));
+        assert!(!unsupported(&f(
+            Some("ResourceNotFoundException"),
+            Some(404)
+        )));
+        assert!(!unsupported(&f(Some("AccessDeniedException"), Some(403))));
+    }
+}

@@ -1,0 +1,676 @@
+//! Capturing Lightsail, per region of the account scope.
+//!
+//! First GetRegions (once, in a region the SDK knows to offer Lightsail) tells which of the
+//! scope's regions offer Lightsail at all; the others are skipped with a note, not an error, and
+//! get no call. When GetRegions cannot be read, every region is tried, and a region the SDK does
+//! not list as a Lightsail region whose endpoint does not answer at all (on AWS the name
+//! `lightsail.<region>.amazonaws.com` does not resolve there) is skipped the same way, after
+//! [`PROBE_ATTEMPTS`] attempts.
+//!
+//! In each region, a few regions at once, every call after the account's Lightsail rate limiter:
+//! GetInstances, GetDisks, GetStaticIps, GetInstanceSnapshots, GetDiskSnapshots, each paged
+//! (`pageToken`). Each answer is kept as Lightsail sent it (the API's member names) and made
+//! stable by `wire::normalise`. Layout, under `{prefix}lightsail/<region>/`:
+//! - `instances/<name>.json`: one instance (blueprint, bundle, `state`, hardware with its
+//!   attached disks, networking with its open ports, IPs, `isStaticIp`, add-ons, tags);
+//! - `disks.json`, `static_ips.json`, `instance_snapshots.json`, `disk_snapshots.json`;
+//! - with `--lightsail-snapshot`, `created_snapshots.json` (see `native.rs`).
+//!
+//! A failed call is recorded with its IAM action (`lightsail:GetInstances`) and the resource, and
+//! the rest goes on.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_config::retry::RetryConfig;
+use aws_sdk_lightsail::error::SdkError;
+use aws_sdk_lightsail::types::RegionName;
+use aws_sdk_lightsail::Client;
+use futures::{stream, StreamExt};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::secrets::redact_json;
+use infrasnap_core::store::Stored;
+use serde_json::Value;
+
+use super::native::NativeSnapshot;
+use super::wire::{self, file_name, listing, normalise, Capture};
+use super::LightsailCollector;
+use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Top folder of the service in the snapshot tree.
+pub const ROOT: &str = "lightsail";
+/// Regions worked on at once (the rate limiter is the real bound).
+const REGION_CONCURRENCY: usize = 4;
+/// Attempts of the first call in a region not known to offer Lightsail (when GetRegions could
+/// not be read): a missing endpoint should not cost the full retry budget.
+const PROBE_ATTEMPTS: u32 = 2;
+
+pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
+    RecordedError {
+        service: "lightsail".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone(),
+        message: f.message.clone(),
+    }
+}
+
+fn write_err(rel: &str, e: impl std::fmt::Display) -> RecordedError {
+    RecordedError {
+        service: "lightsail".into(),
+        action: "write".into(),
+        resource: rel.into(),
+        code: Some("LocalWriteFailed".into()),
+        message: e.to_string(),
+    }
+}
+
+/// Bytes and blobs this collector wrote.
+#[derive(Default, Debug, Clone, Copy)]
+pub(super) struct Tally {
+    pub bytes_total: u64,
+    pub bytes_new: u64,
+    pub blobs_new: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+}
+
+/// The listings of one region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Instances,
+    Disks,
+    StaticIps,
+    InstanceSnapshots,
+    DiskSnapshots,
+}
+
+impl Kind {
+    /// The member holding the items in the answer.
+    fn key(self) -> &'static str {
+        match self {
+            Kind::Instances => "instances",
+            Kind::Disks => "disks",
+            Kind::StaticIps => "staticIps",
+            Kind::InstanceSnapshots => "instanceSnapshots",
+            Kind::DiskSnapshots => "diskSnapshots",
+        }
+    }
+    fn action(self) -> &'static str {
+        match self {
+            Kind::Instances => "lightsail:GetInstances",
+            Kind::Disks => "lightsail:GetDisks",
+            Kind::StaticIps => "lightsail:GetStaticIps",
+            Kind::InstanceSnapshots => "lightsail:GetInstanceSnapshots",
+            Kind::DiskSnapshots => "lightsail:GetDiskSnapshots",
+        }
+    }
+    /// The resource type in Lightsail ARNs.
+    fn arn_type(self) -> &'static str {
+        match self {
+            Kind::Instances => "Instance",
+            Kind::Disks => "Disk",
+            Kind::StaticIps => "StaticIp",
+            Kind::InstanceSnapshots => "InstanceSnapshot",
+            Kind::DiskSnapshots => "DiskSnapshot",
+        }
+    }
+    /// The file of a whole listing (instances have one file each).
+    fn file(self) -> &'static str {
+        match self {
+            Kind::Instances => "instances",
+            Kind::Disks => "disks.json",
+            Kind::StaticIps => "static_ips.json",
+            Kind::InstanceSnapshots => "instance_snapshots.json",
+            Kind::DiskSnapshots => "disk_snapshots.json",
+        }
+    }
+    /// The name in the summary's counts.
+    fn count(self) -> &'static str {
+        match self {
+            Kind::Instances => "instances",
+            Kind::Disks => "disks",
+            Kind::StaticIps => "static_ips",
+            Kind::InstanceSnapshots => "instance_snapshots",
+            Kind::DiskSnapshots => "disk_snapshots",
+        }
+    }
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::Instances,
+    Kind::Disks,
+    Kind::StaticIps,
+    Kind::InstanceSnapshots,
+    Kind::DiskSnapshots,
+];
+
+/// How a paged listing ended.
+enum Listed {
+    /// Every item (maybe with an error that stopped the listing part way).
+    Items(Vec<Value>, Option<ApiFailure>),
+    /// The first page failed.
+    Failed(ApiFailure),
+    /// Nothing answered at all, in a region not known to offer Lightsail.
+    NotOffered(ApiFailure),
+}
+
+/// One row of the manifest's instance table.
+#[derive(Debug, Clone)]
+pub(super) struct InstanceRow {
+    pub name: String,
+    pub arn: String,
+    pub blueprint: String,
+    pub bundle: String,
+    pub state: String,
+    pub public_ip: String,
+    pub static_ip: Option<String>,
+    pub disks: Vec<String>,
+    pub auto_snapshot: Option<String>,
+}
+
+/// What one region gave.
+pub(super) struct RegionResult {
+    pub region: String,
+    /// Why it was skipped (Lightsail not offered there).
+    pub skipped: Option<String>,
+    /// At least one listing was read.
+    pub read_any: bool,
+    pub rows: Vec<InstanceRow>,
+    pub counts: BTreeMap<&'static str, u64>,
+    pub tally: Tally,
+    pub client: Option<Client>,
+    pub created: Vec<NativeSnapshot>,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+impl LightsailCollector {
+    pub(super) async fn limit(&self) {
+        self.limits.lightsail.acquire().await;
+    }
+
+    pub(super) fn rel(&self, region: &str, rest: &str) -> String {
+        self.scope.path(&format!("{ROOT}/{region}/{rest}"))
+    }
+
+    /// `arn:aws:lightsail:<region>:<account>:<Type>/*`: what a listing covers.
+    pub(super) fn arn_all(&self, region: &str, arn_type: &str) -> String {
+        format!(
+            "arn:aws:lightsail:{region}:{}:{arn_type}/*",
+            self.scope.account_id
+        )
+    }
+
+    /// Redact and write a JSON document.
+    pub(super) fn put(
+        &self,
+        cx: &RunContext,
+        rel: &str,
+        mut v: Value,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        redact_json(&mut v, cx.fingerprinter());
+        match cx.put_json(rel, &v) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(rel, e)),
+        }
+    }
+
+    /// The regions offering Lightsail, from GetRegions, asked in a region the SDK knows to offer
+    /// it (the first such region of the scope, else the home region, else us-east-1).
+    async fn offered_regions(&self) -> Result<BTreeSet<String>, ApiFailure> {
+        let known = RegionName::values();
+        let at = self
+            .scope
+            .regions
+            .iter()
+            .find(|r| known.contains(&r.as_str()))
+            .cloned()
+            .unwrap_or_else(|| {
+                if known.contains(&self.scope.home_region.as_str()) {
+                    self.scope.home_region.clone()
+                } else {
+                    "us-east-1".to_string()
+                }
+            });
+        let client = Client::new(&self.scope.in_region(&at));
+        self.limit().await;
+        let r = client
+            .get_regions()
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let names: BTreeSet<String> = r
+            .regions()
+            .iter()
+            .filter_map(|x| x.name().map(|n| n.as_str().to_string()))
+            .collect();
+        if names.is_empty() {
+            return Err(wire::failure("GetRegions listed no region"));
+        }
+        Ok(names)
+    }
+
+    /// One page of a listing, as JSON. The error says whether any answer arrived.
+    async fn page(
+        &self,
+        client: &Client,
+        kind: Kind,
+        token: Option<String>,
+        probe: bool,
+    ) -> Result<Value, (ApiFailure, bool)> {
+        self.limit().await;
+        let cap = Capture::default();
+        let probe_conf = || {
+            aws_sdk_lightsail::config::Builder::default()
+                .retry_config(RetryConfig::standard().with_max_attempts(PROBE_ATTEMPTS))
+        };
+        macro_rules! send {
+            ($req:expr) => {{
+                let mut c = $req
+                    .set_page_token(token)
+                    .customize()
+                    .interceptor(cap.clone());
+                if probe {
+                    c = c.config_override(probe_conf());
+                }
+                c.send().await.map(|_| ()).map_err(|e| {
+                    let no_answer = matches!(e, SdkError::DispatchFailure(_));
+                    (describe(&e), no_answer)
+                })
+            }};
+        }
+        match kind {
+            Kind::Instances => send!(client.get_instances()),
+            Kind::Disks => send!(client.get_disks()),
+            Kind::StaticIps => send!(client.get_static_ips()),
+            Kind::InstanceSnapshots => send!(client.get_instance_snapshots()),
+            Kind::DiskSnapshots => send!(client.get_disk_snapshots()),
+        }?;
+        cap.json().map_err(|f| (f, false))
+    }
+
+    /// Every item of a paged listing.
+    async fn list_all(&self, client: &Client, kind: Kind, probe: bool) -> Listed {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        let mut asked: HashSet<String> = HashSet::new();
+        loop {
+            let first = token.is_none();
+            let page = match self.page(client, kind, token.clone(), probe && first).await {
+                Ok(p) => p,
+                Err((f, no_answer)) if first && probe && no_answer => return Listed::NotOffered(f),
+                Err((f, _)) if first => return Listed::Failed(f),
+                Err((f, _)) => return Listed::Items(out, Some(f)),
+            };
+            if let Some(items) = page.get(kind.key()).and_then(Value::as_array) {
+                out.extend(items.iter().cloned());
+            }
+            match page.get("nextPageToken").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => {
+                    if !asked.insert(t.to_string()) {
+                        let f = wire::failure(&format!(
+                            "the server repeated a page (token {t}); listing stopped with {}",
+                            out.len()
+                        ));
+                        return Listed::Items(out, Some(f));
+                    }
+                    token = Some(t.to_string());
+                }
+                _ => return Listed::Items(out, None),
+            }
+        }
+    }
+
+    /// Capture one region; with `--lightsail-snapshot`, also start a native snapshot of each
+    /// instance found.
+    async fn region(
+        &self,
+        cx: &RunContext,
+        region: &str,
+        probe: bool,
+        errors: &ErrorSink,
+    ) -> RegionResult {
+        let client = Client::new(&self.scope.in_region(region));
+        let mut res = RegionResult {
+            region: region.to_string(),
+            skipped: None,
+            read_any: false,
+            rows: Vec::new(),
+            counts: BTreeMap::new(),
+            tally: Tally::default(),
+            client: Some(client.clone()),
+            created: Vec::new(),
+        };
+        let mut lists: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+        let mut instances_listed = false;
+        let mut snapshots_listed: Option<Vec<Value>> = None;
+        for kind in KINDS {
+            let listed = self
+                .list_all(&client, kind, probe && kind == Kind::Instances)
+                .await;
+            let (mut items, stopped) = match listed {
+                Listed::NotOffered(f) => {
+                    res.skipped = Some(format!(
+                        "the Lightsail endpoint gave no answer ({}); taken as Lightsail not offered there",
+                        f.message
+                    ));
+                    res.client = None;
+                    return res;
+                }
+                Listed::Failed(f) => {
+                    errors.record(rec_err(
+                        kind.action(),
+                        &self.arn_all(region, kind.arn_type()),
+                        &f,
+                    ));
+                    continue;
+                }
+                Listed::Items(items, stopped) => (items, stopped),
+            };
+            res.read_any = true;
+            items.iter_mut().for_each(normalise);
+            let mut doc_note = None;
+            if let Some(f) = &stopped {
+                errors.record(rec_err(
+                    kind.action(),
+                    &self.arn_all(region, kind.arn_type()),
+                    f,
+                ));
+                doc_note = Some(format!(
+                    "{} stopped part way: {f}; this list is incomplete",
+                    kind.action()
+                ));
+            }
+            // The same resource twice (a listing that changed while paged): keep one.
+            let mut seen = HashSet::new();
+            items.retain(|v| seen.insert(text(v, "name")));
+            res.counts.insert(kind.count(), items.len() as u64);
+            match kind {
+                Kind::Instances => {
+                    instances_listed = stopped.is_none();
+                    for inst in &items {
+                        let name = text(inst, "name");
+                        let rel = self.rel(region, &format!("instances/{}.json", file_name(&name)));
+                        self.put(cx, &rel, inst.clone(), &mut res.tally, errors);
+                    }
+                    if let Some(n) = doc_note {
+                        tracing::warn!("{region}: {n}");
+                    }
+                }
+                _ => {
+                    let mut doc = listing(kind.key(), items.clone());
+                    if let Some(n) = doc_note {
+                        doc["incomplete"] = Value::String(n);
+                    }
+                    let rel = self.rel(region, kind.file());
+                    self.put(cx, &rel, doc, &mut res.tally, errors);
+                    if kind == Kind::InstanceSnapshots && stopped.is_none() {
+                        snapshots_listed = Some(items.clone());
+                    }
+                }
+            }
+            lists.insert(kind.key(), items);
+        }
+
+        // Rows for the manifest.
+        let static_ips = lists.get("staticIps").cloned().unwrap_or_default();
+        for inst in lists.get("instances").map(Vec::as_slice).unwrap_or(&[]) {
+            let name = text(inst, "name");
+            let mut disks: Vec<String> = inst
+                .pointer("/hardware/disks")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter(|d| d.get("isSystemDisk").and_then(Value::as_bool) != Some(true))
+                        .map(|d| text(d, "name"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            disks.sort();
+            let auto_snapshot = inst
+                .get("addOns")
+                .and_then(Value::as_array)
+                .and_then(|a| {
+                    a.iter().find(|x| {
+                        text(x, "name") == "AutoSnapshot" && text(x, "status") == "Enabled"
+                    })
+                })
+                .map(|x| text(x, "snapshotTimeOfDay"));
+            res.rows.push(InstanceRow {
+                arn: text(inst, "arn"),
+                blueprint: text(inst, "blueprintId"),
+                bundle: text(inst, "bundleId"),
+                state: inst
+                    .pointer("/state/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                public_ip: text(inst, "publicIpAddress"),
+                static_ip: static_ips
+                    .iter()
+                    .find(|s| text(s, "attachedTo") == name)
+                    .map(|s| text(s, "name")),
+                disks,
+                auto_snapshot,
+                name,
+            });
+        }
+        res.rows.sort_by(|a, b| a.name.cmp(&b.name));
+
+        if self.options.create_snapshots && !res.rows.is_empty() {
+            if !instances_listed {
+                tracing::warn!(
+                    "{region}: the instance list is incomplete; native snapshots are made of the instances listed"
+                );
+            }
+            res.created = self
+                .create_native(
+                    &client,
+                    region,
+                    &res.rows,
+                    snapshots_listed.as_deref(),
+                    errors,
+                )
+                .await;
+        }
+        res
+    }
+
+    pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
+        let started = Instant::now();
+        let progress = cx.progress.collector(&self.key());
+        let errors = Arc::new(ErrorSink::default());
+        let mut report = CollectorReport::default();
+        let mut notes: Vec<String> = Vec::new();
+        let regions = self.scope.regions.clone();
+        progress.add(&progress.units_total, regions.len() as u64);
+
+        // Which regions offer Lightsail.
+        let offered = if regions.is_empty() {
+            Ok(BTreeSet::new())
+        } else {
+            self.offered_regions().await
+        };
+        let known = RegionName::values();
+        let mut plan: Vec<(String, bool)> = Vec::new();
+        let mut results: Vec<RegionResult> = Vec::new();
+        match &offered {
+            Ok(set) => {
+                for r in &regions {
+                    if set.contains(r) {
+                        plan.push((r.clone(), false));
+                    } else {
+                        results.push(RegionResult {
+                            region: r.clone(),
+                            skipped: Some("not listed by lightsail:GetRegions".into()),
+                            read_any: false,
+                            rows: Vec::new(),
+                            counts: BTreeMap::new(),
+                            tally: Tally::default(),
+                            client: None,
+                            created: Vec::new(),
+                        });
+                        progress.add(&progress.units_done, 1);
+                    }
+                }
+            }
+            Err(f) => {
+                notes.push(format!(
+                    "lightsail:GetRegions could not be read ({f}); every region was tried, and a \
+                     region not known to offer Lightsail whose endpoint gave no answer was skipped."
+                ));
+                for r in &regions {
+                    plan.push((r.clone(), !known.contains(&r.as_str())));
+                }
+            }
+        }
+
+        let captured: Vec<RegionResult> = stream::iter(plan)
+            .map(|(region, probe)| {
+                let me = self.clone();
+                let cx = cx.clone();
+                let errors = errors.clone();
+                let progress = progress.clone();
+                async move {
+                    let r = me.region(&cx, &region, probe, &errors).await;
+                    progress.add(&progress.units_done, 1);
+                    r
+                }
+            })
+            .buffer_unordered(REGION_CONCURRENCY)
+            .collect()
+            .await;
+        results.extend(captured);
+        results.sort_by(|a, b| a.region.cmp(&b.region));
+
+        // Native snapshots: wait for them, then record them.
+        if self.options.create_snapshots {
+            if let Some(wait) = self.options.wait {
+                self.wait_native(&cx, &mut results, wait, &errors).await;
+            }
+            for r in &mut results {
+                if r.skipped.is_some() || r.client.is_none() {
+                    continue;
+                }
+                let rel = self.rel(&r.region, "created_snapshots.json");
+                let doc = self.created_json(&r.created);
+                let mut tally = r.tally;
+                self.put(&cx, &rel, doc, &mut tally, &errors);
+                r.tally = tally;
+            }
+        }
+
+        // Summary.
+        let s = &mut report.summary;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for k in KINDS {
+            counts.insert(k.count().to_string(), 0);
+        }
+        let mut created = 0u64;
+        let mut skipped: Vec<(&str, &str)> = Vec::new();
+        for r in &results {
+            for (k, v) in &r.counts {
+                *counts.entry(k.to_string()).or_default() += v;
+            }
+            created += r.created.iter().filter(|c| c.created).count() as u64;
+            s.bytes_total += r.tally.bytes_total;
+            s.bytes_new += r.tally.bytes_new;
+            s.blobs_new += r.tally.blobs_new;
+            if let Some(why) = &r.skipped {
+                skipped.push((&r.region, why));
+            }
+        }
+        if self.options.create_snapshots {
+            counts.insert("created_snapshots".into(), created);
+        }
+        if !skipped.is_empty() {
+            counts.insert("regions_not_offered".into(), skipped.len() as u64);
+        }
+        s.counts = counts;
+        s.errors = errors.take();
+        let attempted: Vec<&RegionResult> =
+            results.iter().filter(|r| r.skipped.is_none()).collect();
+        s.status = Some(if s.errors.is_empty() {
+            Status::Complete
+        } else if !attempted.is_empty() && attempted.iter().all(|r| !r.read_any) {
+            Status::Failed
+        } else {
+            Status::Partial
+        });
+        s.duration_seconds = started.elapsed().as_secs_f64();
+        report.regions = results
+            .iter()
+            .filter(|r| r.skipped.is_none())
+            .map(|r| r.region.clone())
+            .collect();
+
+        // Manifest.
+        let m = &mut report.manifest;
+        let rows: Vec<(&str, &InstanceRow)> = results
+            .iter()
+            .flat_map(|r| r.rows.iter().map(move |row| (r.region.as_str(), row)))
+            .collect();
+        if rows.is_empty() {
+            m.push("No Lightsail instances.".into());
+        } else {
+            m.push(
+                "| Region | Instance | Blueprint | Bundle | State | Public IP | Static IP | Disks | Automatic snapshots |"
+                    .into(),
+            );
+            m.push("|---|---|---|---|---|---|---|---|---|".into());
+            for (region, r) in &rows {
+                m.push(format!(
+                    "| {region} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    md(&r.name),
+                    md(&r.blueprint),
+                    md(&r.bundle),
+                    md(&r.state),
+                    md(&r.public_ip),
+                    r.static_ip.as_deref().map(md).unwrap_or_else(|| "-".into()),
+                    if r.disks.is_empty() {
+                        "-".to_string()
+                    } else {
+                        md(&r.disks.join(", "))
+                    },
+                    r.auto_snapshot
+                        .as_deref()
+                        .map(|t| format!("daily at {t} UTC"))
+                        .unwrap_or_else(|| "off".into()),
+                ));
+            }
+        }
+        if self.options.create_snapshots {
+            self.manifest_native(m, &results);
+        }
+        for (region, why) in &skipped {
+            m.push(format!(
+                "\nNote: {region}: Lightsail is not offered there ({why}); skipped."
+            ));
+        }
+        for n in notes {
+            m.push(format!("\nNote: {n}"));
+        }
+        progress.finished.store(true, Ordering::Relaxed);
+        report
+    }
+}
+
+pub(super) fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+}

@@ -1,0 +1,998 @@
+//! Lambda end to end: the real binary against moto, two regions. Functions with zip code built at
+//! run time, a layer with two versions shared by functions, environment variables holding planted
+//! secrets (made at run time), a published version and an alias, a resource policy, an event
+//! source mapping on a DynamoDB stream, a function URL, reserved concurrency, tags, and a
+//! container-image function; asserted field by field from the files, zips byte for byte.
+//!
+//! moto hands out code locations nobody can download from; the emulator's proxy stands in for
+//! the presigned URLs (infrasnap-emulator/src/lambda_code.rs) and counts downloads, so the tests
+//! see that an unchanged second snapshot downloads no code and adds no blob, and that a changed
+//! function's code is downloaded again. A zip that fails its SHA-256 is retried once and never
+//! stored; a denied call is recorded and the rest is captured.
+
+// common/mod.rs re-exports helpers this test does not use.
+#[allow(unused_imports)]
+mod common;
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Cors, Environment, EventSourcePosition, FunctionCode, FunctionUrlAuthType,
+    LayerVersionContentInput, PackageType, Runtime,
+};
+use common::*;
+use serde_json::{json, Value};
+
+const REGIONS: &str = "us-east-1,eu-west-1";
+const ACCOUNT: &str = "123456789012";
+
+async fn conf(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .load()
+        .await
+}
+
+/// Random text from a charset, fresh for every run.
+fn random(charset: &[u8], len: usize) -> String {
+    let mut out = String::new();
+    while out.len() < len {
+        let mut h = RandomState::new().build_hasher();
+        h.write_usize(out.len());
+        let mut x = h.finish();
+        for _ in 0..8 {
+            if out.len() == len {
+                break;
+            }
+            out.push(charset[(x % charset.len() as u64) as usize] as char);
+            x /= charset.len() as u64;
+        }
+    }
+    out
+}
+
+fn alnum(len: usize) -> String {
+    random(
+        b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        len,
+    )
+}
+
+/// A zip archive with stored (uncompressed) entries: enough for Lambda code.
+fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in files {
+        let offset = out.len() as u32;
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let crc = crc.sum();
+        let (n, len) = (name.len() as u16, data.len() as u32);
+        // Local file header: version 2.0, no flags, stored, a fixed DOS time (1980-01-01).
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        // Central directory entry.
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        central.extend_from_slice(&crc.to_le_bytes());
+        central.extend_from_slice(&len.to_le_bytes());
+        central.extend_from_slice(&len.to_le_bytes());
+        central.extend_from_slice(&n.to_le_bytes());
+        central.extend_from_slice(&[0; 12]);
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(files.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(files.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn python(text: &str) -> Vec<u8> {
+    stored_zip(&[(
+        "index.py",
+        format!("def handler(event, context):\n    return {text:?}\n").as_bytes(),
+    )])
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn read_json(p: &Path) -> Value {
+    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn arn(region: &str, name: &str) -> String {
+    format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")
+}
+
+fn is_marker(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.starts_with("<redacted fp:") && s.ends_with('>'))
+}
+
+struct Run {
+    code: i32,
+    meta: Value,
+    out: String,
+    err: String,
+}
+
+/// `snapshot --only lambda` in both regions; with `json_out`, the metadata from stdout, else
+/// from the snapshot folder (and the run logs verbosely).
+fn run(repo: &Path, endpoint: &str, label: &str, json_out: bool) -> Run {
+    let mut args: Vec<&str> = vec![if json_out { "--json" } else { "-vv" }];
+    args.extend([
+        "snapshot",
+        "--label",
+        label,
+        "--only",
+        "lambda",
+        "--regions",
+        REGIONS,
+    ]);
+    let o = infrasnap(repo, endpoint, &args);
+    let meta = if json_out {
+        serde_json::from_slice::<Value>(&o.stdout)
+            .unwrap_or_else(|e| panic!("json output: {e}\n{}\n{}", stdout(&o), stderr(&o)))
+            ["metadata"]
+            .clone()
+    } else {
+        read_json(&repo.join(label).join("snapshot_metadata.json"))
+    };
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        meta,
+        out: stdout(&o),
+        err: stderr(&o),
+    }
+}
+
+#[track_caller]
+fn assert_ok(r: &Run) {
+    assert_eq!(
+        r.code, 0,
+        "exit code; stdout:\n{}\nstderr:\n{}",
+        r.out, r.err
+    );
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walk_files(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+/// Fail if any planted value is in any file under `repo` (blobs included) or in the outputs.
+#[track_caller]
+fn assert_nowhere(repo: &Path, planted: &[(&str, String)], outputs: &[&str]) {
+    let files = walk_files(repo);
+    assert!(files.len() > 10, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        for (what, p) in planted {
+            assert!(
+                !contains(&bytes, p.as_bytes()),
+                "{what} found in {}",
+                f.display()
+            );
+        }
+    }
+    for o in outputs {
+        for (what, p) in planted {
+            assert!(!o.contains(p.as_str()), "{what} found in the output:\n{o}");
+        }
+    }
+}
+
+async fn lambda_role(endpoint: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(&conf(endpoint, "us-east-1").await);
+    iam.create_role()
+        .role_name("lambda-exec")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string()
+}
+
+/// A python3.12 function with zip code; gives back its CodeSha256.
+async fn create_zip_function(
+    c: &aws_sdk_lambda::Client,
+    role: &str,
+    name: &str,
+    zip: &[u8],
+    env: &[(&str, &str)],
+    layers: &[&str],
+) -> String {
+    let mut req = c
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(role)
+        .handler("index.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip.to_vec()))
+                .build(),
+        );
+    if !env.is_empty() {
+        let mut e = Environment::builder();
+        for (k, v) in env {
+            e = e.variables(*k, *v);
+        }
+        req = req.environment(e.build());
+    }
+    for l in layers {
+        req = req.layers(*l);
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {:?}", e.into_service_error()))
+        .code_sha256()
+        .unwrap()
+        .to_string()
+}
+
+async fn publish_layer(c: &aws_sdk_lambda::Client, name: &str, zip: &[u8]) -> (String, String) {
+    let l = c
+        .publish_layer_version()
+        .layer_name(name)
+        .description("shared python libraries")
+        .compatible_runtimes(Runtime::Python312)
+        .content(
+            LayerVersionContentInput::builder()
+                .zip_file(Blob::new(zip.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (
+        l.layer_version_arn().unwrap().to_string(),
+        l.content().unwrap().code_sha256().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not_downloaded_again()
+{
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let us = aws_sdk_lambda::Client::new(&conf(&url, "us-east-1").await);
+    let eu = aws_sdk_lambda::Client::new(&conf(&url, "eu-west-1").await);
+    let role = lambda_role(&url).await;
+
+    // Planted values, fresh for every run.
+    let db_password = format!("Pw-{}", alnum(24));
+    let api_token = format!("tok_{}", alnum(32));
+    let key_id = format!("AKIA{}", random(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let key_secret = alnum(40);
+    let key_in_description = format!("AKIA{}", random(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let planted: Vec<(&str, String)> = vec![
+        ("DB_PASSWORD value", db_password.clone()),
+        ("API_TOKEN value", api_token.clone()),
+        ("UPSTREAM_KEY_ID value", key_id.clone()),
+        ("UPSTREAM_SECRET value", key_secret.clone()),
+        ("access key in a description", key_in_description.clone()),
+    ];
+
+    // --- Layer `shared-libs`, two versions.
+    let layer1_zip = stored_zip(&[("python/libs.py", b"VERSION = 1\n")]);
+    let layer2_zip = stored_zip(&[
+        ("python/libs.py", b"VERSION = 2\n"),
+        ("python/extra.py", b"X = 1\n"),
+    ]);
+    let (layer1, layer1_sha) = publish_layer(&us, "shared-libs", &layer1_zip).await;
+    let (layer2, layer2_sha) = publish_layer(&us, "shared-libs", &layer2_zip).await;
+    assert_eq!(
+        layer1,
+        format!("arn:aws:lambda:us-east-1:{ACCOUNT}:layer:shared-libs:1")
+    );
+    assert_eq!(
+        layer2,
+        format!("arn:aws:lambda:us-east-1:{ACCOUNT}:layer:shared-libs:2")
+    );
+
+    // --- us-east-1: api-handler (everything attached), worker, reporter.
+    let api_zip = python("api");
+    let api_sha = create_zip_function(
+        &us,
+        &role,
+        "api-handler",
+        &api_zip,
+        &[
+            ("DB_PASSWORD", &db_password),
+            ("API_TOKEN", &api_token),
+            ("LOG_LEVEL", "info"),
+        ],
+        &[&layer2],
+    )
+    .await;
+    us.update_function_configuration()
+        .function_name("api-handler")
+        .description(format!("public API (legacy key {key_in_description})"))
+        .memory_size(256)
+        .timeout(30)
+        .send()
+        .await
+        .unwrap();
+    us.tag_resource()
+        .resource(arn("us-east-1", "api-handler"))
+        .tags("team", "core")
+        .tags("env", "prod")
+        .send()
+        .await
+        .unwrap();
+    let v1 = us
+        .publish_version()
+        .function_name("api-handler")
+        .description("first release")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v1.version(), Some("1"));
+    us.create_alias()
+        .function_name("api-handler")
+        .name("live")
+        .function_version("1")
+        .description("production traffic")
+        .send()
+        .await
+        .unwrap();
+    us.add_permission()
+        .function_name("api-handler")
+        .statement_id("allow-s3")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn("arn:aws:s3:::uploads-bucket")
+        .send()
+        .await
+        .unwrap();
+    us.create_function_url_config()
+        .function_name("api-handler")
+        .auth_type(FunctionUrlAuthType::None)
+        .cors(
+            Cors::builder()
+                .allow_origins("https://www.example.com")
+                .allow_methods("GET")
+                .max_age(300)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    us.put_function_concurrency()
+        .function_name("api-handler")
+        .reserved_concurrent_executions(5)
+        .send()
+        .await
+        .unwrap();
+    // An event source mapping on a DynamoDB stream.
+    let ddb = aws_sdk_dynamodb::Client::new(&conf(&url, "us-east-1").await);
+    {
+        use aws_sdk_dynamodb::types::*;
+        let t = ddb
+            .create_table()
+            .table_name("orders")
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let stream = t
+            .table_description()
+            .unwrap()
+            .latest_stream_arn()
+            .unwrap()
+            .to_string();
+        us.create_event_source_mapping()
+            .function_name("api-handler")
+            .event_source_arn(&stream)
+            .starting_position(EventSourcePosition::Latest)
+            .batch_size(50)
+            .send()
+            .await
+            .unwrap();
+    }
+    let stream_arn = ddb
+        .describe_table()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_string();
+
+    let worker_zip = python("worker");
+    let worker_sha = create_zip_function(
+        &us,
+        &role,
+        "worker",
+        &worker_zip,
+        &[
+            ("UPSTREAM_KEY_ID", &key_id),
+            ("UPSTREAM_SECRET", &key_secret),
+        ],
+        &[&layer1],
+    )
+    .await;
+    let reporter_zip = python("reporter");
+    create_zip_function(&us, &role, "reporter", &reporter_zip, &[], &[&layer2]).await;
+
+    // --- eu-west-1: a zip function without environment, and a container-image function.
+    let eu_zip = python("eu");
+    create_zip_function(&eu, &role, "eu-zip", &eu_zip, &[], &[]).await;
+    let image_uri = format!("{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/app:1.0");
+    eu.create_function()
+        .function_name("eu-image")
+        .role(&role)
+        .package_type(PackageType::Image)
+        .code(FunctionCode::builder().image_uri(&image_uri).build())
+        .send()
+        .await
+        .unwrap();
+
+    let standin = emu.proxy.lambda_code();
+    assert_eq!(standin.downloads(), 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    // ---------------------------------------------------------------- first snapshot
+    let first = run(&repo, &url, "first", true);
+    assert_ok(&first);
+    let meta = &first.meta;
+    let c = &meta["collectors"]["lambda"];
+    assert_eq!(c["status"], "complete", "{c:#}");
+    assert_eq!(c["errors"], json!([]));
+    assert_eq!(c["counts"]["functions"], 5, "{c:#}");
+    assert_eq!(c["counts"]["layers"], 2, "{c:#}");
+    assert_eq!(c["counts"]["versions"], 1, "{c:#}");
+    assert_eq!(c["counts"]["aliases"], 1, "{c:#}");
+    // Four function zips and two layer versions, each downloaded once.
+    assert_eq!(c["counts"]["code_downloaded"], 6, "{c:#}");
+    assert_eq!(c["counts"]["code_linked"], 0, "{c:#}");
+    assert_eq!(standin.downloads(), 6);
+    let snap1 = repo.join("first");
+    let us_dir = snap1.join("lambda_functions/us-east-1");
+    let eu_dir = snap1.join("lambda_functions/eu-west-1");
+
+    // Zips, byte for byte.
+    for (dir, name, zip) in [
+        (&us_dir, "api-handler", &api_zip),
+        (&us_dir, "worker", &worker_zip),
+        (&us_dir, "reporter", &reporter_zip),
+        (&eu_dir, "eu-zip", &eu_zip),
+    ] {
+        let got = std::fs::read(dir.join(format!("function_code/{name}.zip"))).unwrap();
+        assert!(got == *zip, "{name}.zip differs");
+    }
+    assert!(!eu_dir.join("function_code/eu-image.zip").exists());
+    assert_eq!(
+        std::fs::read(us_dir.join("layers/shared-libs/1.zip")).unwrap(),
+        layer1_zip
+    );
+    assert_eq!(
+        std::fs::read(us_dir.join("layers/shared-libs/2.zip")).unwrap(),
+        layer2_zip
+    );
+
+    // api-handler, field by field.
+    let f = read_json(&us_dir.join("function_config/api-handler.json"));
+    let api_arn = arn("us-east-1", "api-handler");
+    assert_eq!(f["Region"], "us-east-1");
+    assert_eq!(f["FunctionName"], "api-handler");
+    assert_eq!(f["FunctionArn"], api_arn);
+    assert_eq!(f["PackageType"], "Zip");
+    assert_eq!(f["CodeSha256"], api_sha);
+    let cfg = &f["Configuration"];
+    assert_eq!(cfg["FunctionName"], "api-handler");
+    assert_eq!(cfg["Runtime"], "python3.12");
+    assert_eq!(cfg["Handler"], "index.handler");
+    assert_eq!(cfg["Role"], role);
+    assert_eq!(cfg["MemorySize"], 256);
+    assert_eq!(cfg["Timeout"], 30);
+    assert_eq!(cfg["CodeSha256"], api_sha);
+    assert_eq!(cfg["CodeSize"], api_zip.len());
+    assert_eq!(cfg["Layers"][0]["Arn"], layer2);
+    let desc = cfg["Description"].as_str().unwrap();
+    assert!(
+        desc.starts_with("public API (legacy key <redacted fp:"),
+        "{desc}"
+    );
+    let vars = cfg["Environment"]["Variables"].as_object().unwrap();
+    assert_eq!(
+        vars.keys().collect::<Vec<_>>(),
+        ["API_TOKEN", "DB_PASSWORD", "LOG_LEVEL"]
+    );
+    assert!(vars.values().all(is_marker), "{vars:?}");
+    assert_eq!(f["Code"]["RepositoryType"], "S3");
+    assert!(f["Code"].get("Location").is_none(), "{:#}", f["Code"]);
+    assert_eq!(f["Layers"], json!([layer2]));
+    assert_eq!(f["Tags"], json!({"env": "prod", "team": "core"}));
+    assert_eq!(f["ReservedConcurrentExecutions"], 5);
+    // moto lacks ListProvisionedConcurrencyConfigs: said so, not an error.
+    assert!(
+        f["ProvisionedConcurrencyConfigs"]["Unavailable"]
+            .as_str()
+            .is_some_and(|s| s.contains("ListProvisionedConcurrencyConfigs")),
+        "{:#}",
+        f["ProvisionedConcurrencyConfigs"]
+    );
+    let versions = f["Versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1, "{versions:#?}");
+    assert_eq!(versions[0]["Version"], "1");
+    assert_eq!(versions[0]["Description"], "first release");
+    assert_eq!(versions[0]["CodeSha256"], api_sha);
+    assert!(versions[0]["Environment"]["Variables"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(is_marker));
+    let aliases = f["Aliases"].as_array().unwrap();
+    assert_eq!(aliases.len(), 1);
+    assert_eq!(aliases[0]["Name"], "live");
+    assert_eq!(aliases[0]["FunctionVersion"], "1");
+    assert_eq!(aliases[0]["Description"], "production traffic");
+    assert_eq!(aliases[0]["AliasArn"], format!("{api_arn}:live"));
+    let st = &f["Policy"]["Statement"][0];
+    assert_eq!(f["Policy"]["Version"], "2012-10-17");
+    assert_eq!(st["Sid"], "allow-s3");
+    assert_eq!(st["Effect"], "Allow");
+    assert_eq!(st["Action"], "lambda:InvokeFunction");
+    assert_eq!(st["Principal"]["Service"], "s3.amazonaws.com");
+    assert_eq!(
+        st["Condition"]["ArnLike"]["AWS:SourceArn"],
+        "arn:aws:s3:::uploads-bucket"
+    );
+    let esm = f["EventSourceMappings"].as_array().unwrap();
+    assert_eq!(esm.len(), 1);
+    assert_eq!(esm[0]["EventSourceArn"], stream_arn);
+    assert_eq!(esm[0]["FunctionArn"], api_arn);
+    assert_eq!(esm[0]["BatchSize"], 50);
+    assert_eq!(esm[0]["StartingPosition"], "LATEST");
+    assert!(esm[0].get("LastProcessingResult").is_none());
+    let urls = f["FunctionUrlConfigs"].as_array().unwrap();
+    assert_eq!(urls.len(), 1, "{urls:#?}");
+    assert_eq!(urls[0]["AuthType"], "NONE");
+    assert_eq!(
+        urls[0]["Cors"]["AllowOrigins"],
+        json!(["https://www.example.com"])
+    );
+    assert_eq!(urls[0]["Cors"]["MaxAge"], 300);
+    assert!(urls[0]["FunctionUrl"]
+        .as_str()
+        .unwrap()
+        .contains(".lambda-url.us-east-1.on.aws"));
+    assert!(f.get("CodeSigningConfig").is_none());
+    assert!(f.get("Unreadable").is_none());
+
+    // Environment files: names and markers; one value, one marker, in every file.
+    let env = read_json(&us_dir.join("function_env_vars/api-handler.json"));
+    assert_eq!(env["FunctionName"], "api-handler");
+    assert_eq!(env["FunctionArn"], api_arn);
+    let ev = env["Variables"].as_object().unwrap();
+    assert_eq!(ev.len(), 3);
+    assert!(ev.values().all(is_marker), "{ev:?}");
+    assert_eq!(Value::Object(ev.clone()), cfg["Environment"]["Variables"]);
+    assert_eq!(
+        ev["DB_PASSWORD"],
+        versions[0]["Environment"]["Variables"]["DB_PASSWORD"]
+    );
+    assert_ne!(ev["DB_PASSWORD"], ev["API_TOKEN"]);
+    let wenv = read_json(&us_dir.join("function_env_vars/worker.json"));
+    assert_eq!(
+        wenv["Variables"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["UPSTREAM_KEY_ID", "UPSTREAM_SECRET"]
+    );
+    assert!(!us_dir.join("function_env_vars/reporter.json").exists());
+    assert!(!eu_dir.join("function_env_vars/eu-zip.json").exists());
+
+    // worker and reporter: the other layer version, and the shared one.
+    let w = read_json(&us_dir.join("function_config/worker.json"));
+    assert_eq!(w["CodeSha256"], worker_sha);
+    assert_eq!(w["Layers"], json!([layer1]));
+    assert_eq!(w["Versions"], json!([]));
+    assert_eq!(w["Aliases"], json!([]));
+    assert_eq!(w["EventSourceMappings"], json!([]));
+    assert_eq!(w["FunctionUrlConfigs"], json!([]));
+    assert_eq!(w["Tags"], json!({}));
+    assert!(w.get("Policy").is_none());
+    assert!(w.get("ReservedConcurrentExecutions").is_none());
+    let r = read_json(&us_dir.join("function_config/reporter.json"));
+    assert_eq!(r["Layers"], json!([layer2]));
+
+    // The layer versions: described once each, zip stored once though two functions use v2.
+    let l2 = read_json(&us_dir.join("layers/shared-libs/2.json"));
+    assert_eq!(l2["LayerVersionArn"], layer2);
+    assert_eq!(l2["Version"], 2);
+    assert_eq!(l2["Description"], "shared python libraries");
+    assert_eq!(l2["CompatibleRuntimes"], json!(["python3.12"]));
+    assert_eq!(l2["Content"]["CodeSha256"], layer2_sha);
+    assert_eq!(l2["Content"]["CodeSize"], layer2_zip.len());
+    assert!(l2["Content"].get("Location").is_none());
+    let l1 = read_json(&us_dir.join("layers/shared-libs/1.json"));
+    assert_eq!(l1["Content"]["CodeSha256"], layer1_sha);
+    let index =
+        std::fs::read_to_string(snap1.join("index/lambda_functions/us-east-1.jsonl")).unwrap();
+    let lines: Vec<Value> = index
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{index}");
+    let layer2_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["path"] == "lambda_functions/us-east-1/layers/shared-libs/2.zip")
+        .collect();
+    assert_eq!(layer2_lines.len(), 1, "{index}");
+    assert_eq!(layer2_lines[0]["code_sha256"], layer2_sha);
+    assert_eq!(layer2_lines[0]["arn"], layer2);
+    assert!(walk_files(&us_dir.join("layers"))
+        .iter()
+        .all(|p| p.starts_with(us_dir.join("layers/shared-libs"))));
+
+    // eu-west-1: the image function records its image, no code.
+    let img = read_json(&eu_dir.join("function_config/eu-image.json"));
+    assert_eq!(img["PackageType"], "Image");
+    assert_eq!(img["Code"]["RepositoryType"], "ECR");
+    assert_eq!(img["Code"]["ImageUri"], image_uri);
+    let ez = read_json(&eu_dir.join("function_config/eu-zip.json"));
+    assert_eq!(ez["Region"], "eu-west-1");
+    assert_eq!(ez["FunctionArn"], arn("eu-west-1", "eu-zip"));
+    assert!(!eu_dir.join("layers").exists());
+
+    // MANIFEST.md: a Lambda section.
+    let manifest = std::fs::read_to_string(snap1.join("MANIFEST.md")).unwrap();
+    assert!(manifest.contains("Lambda functions"), "{manifest}");
+    assert!(
+        manifest.contains("| `api-handler` | us-east-1 | python3.12 | downloaded |"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(&format!("| `{layer2}` | us-east-1 | downloaded |")),
+        "{manifest}"
+    );
+
+    // ---------------------------------------------------------------- unchanged: nothing new
+    let blobs = blob_count(&repo);
+    let second = run(&repo, &url, "second", false);
+    assert_ok(&second);
+    let c2 = &second.meta["collectors"]["lambda"];
+    assert_eq!(c2["status"], "complete", "{c2:#}");
+    assert_eq!(c2["counts"]["code_downloaded"], 0, "{c2:#}");
+    assert_eq!(c2["counts"]["code_linked"], 6, "{c2:#}");
+    assert_eq!(c2["blobs_new"], 0, "{c2:#}");
+    assert_eq!(
+        standin.downloads(),
+        6,
+        "an unchanged snapshot downloaded code"
+    );
+    assert_eq!(
+        blob_count(&repo),
+        blobs,
+        "an unchanged snapshot added blobs"
+    );
+    assert_eq!(
+        tree(&snap1.join("lambda_functions")),
+        tree(&repo.join("second/lambda_functions")),
+        "an unchanged estate gave different files"
+    );
+
+    // ---------------------------------------------------------------- changed code
+    let worker_zip2 = python("worker, second release");
+    let worker_sha2 = us
+        .update_function_code()
+        .function_name("worker")
+        .zip_file(Blob::new(worker_zip2.clone()))
+        .send()
+        .await
+        .unwrap()
+        .code_sha256()
+        .unwrap()
+        .to_string();
+    assert_ne!(worker_sha2, worker_sha);
+    let third = run(&repo, &url, "third", true);
+    assert_ok(&third);
+    let c3 = &third.meta["collectors"]["lambda"];
+    assert_eq!(c3["counts"]["code_downloaded"], 1, "{c3:#}");
+    assert_eq!(c3["counts"]["code_linked"], 5, "{c3:#}");
+    assert_eq!(standin.downloads(), 7);
+    let us3 = repo.join("third/lambda_functions/us-east-1");
+    assert_eq!(
+        std::fs::read(us3.join("function_code/worker.zip")).unwrap(),
+        worker_zip2
+    );
+    assert_eq!(
+        read_json(&us3.join("function_config/worker.json"))["CodeSha256"],
+        worker_sha2
+    );
+    assert_eq!(
+        std::fs::read(us3.join("function_code/api-handler.zip")).unwrap(),
+        api_zip
+    );
+
+    assert_code(&infrasnap(&repo, &url, &["verify", "--all"]), 0);
+    assert_nowhere(
+        &repo,
+        &planted,
+        &[
+            &first.out,
+            &first.err,
+            &second.out,
+            &second.err,
+            &third.out,
+            &third.err,
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let us = aws_sdk_lambda::Client::new(&conf(&url, "us-east-1").await);
+    let role = lambda_role(&url).await;
+    let zip1 = python("one");
+    create_zip_function(&us, &role, "single", &zip1, &[], &[]).await;
+    let standin = emu.proxy.lambda_code();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    // One corrupted transfer: the retry gets good bytes.
+    standin.corrupt_next(1);
+    let first = run(&repo, &url, "first", true);
+    assert_ok(&first);
+    assert_eq!(standin.downloads(), 2);
+    let dir = repo.join("first/lambda_functions/us-east-1");
+    assert_eq!(
+        std::fs::read(dir.join("function_code/single.zip")).unwrap(),
+        zip1
+    );
+
+    // Two corrupted transfers: recorded, and no zip (good or bad) in the tree or the store.
+    let zip2 = python("two");
+    us.update_function_code()
+        .function_name("single")
+        .zip_file(Blob::new(zip2.clone()))
+        .send()
+        .await
+        .unwrap();
+    standin.corrupt_next(2);
+    let second = run(&repo, &url, "second", true);
+    assert_eq!(second.code, 3, "{}\n{}", second.out, second.err);
+    assert_eq!(standin.downloads(), 4);
+    let c = &second.meta["collectors"]["lambda"];
+    assert_eq!(c["status"], "partial", "{c:#}");
+    let errors = c["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["action"], "lambda:GetFunction");
+    assert_eq!(errors[0]["resource"], arn("us-east-1", "single"));
+    assert_eq!(errors[0]["code"], "ChecksumMismatch");
+    let dir2 = repo.join("second/lambda_functions/us-east-1");
+    assert!(!dir2.join("function_code/single.zip").exists());
+    let f = read_json(&dir2.join("function_config/single.json"));
+    assert_eq!(
+        f["Unreadable"],
+        json!([{"Action": "lambda:GetFunction", "Code": "ChecksumMismatch", "Field": "Code"}])
+    );
+    let mut bad = zip2.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x5a;
+    for p in walk_files(&repo) {
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            bytes != bad && bytes != zip2,
+            "{} holds the code",
+            p.display()
+        );
+    }
+    // The index lists no zip for it, so the next run downloads it.
+    let index = std::fs::read_to_string(repo.join("second/index/lambda_functions/us-east-1.jsonl"))
+        .unwrap();
+    assert!(index.is_empty(), "{index}");
+
+    let third = run(&repo, &url, "third", true);
+    assert_ok(&third);
+    assert_eq!(standin.downloads(), 5);
+    assert_eq!(
+        std::fs::read(repo.join("third/lambda_functions/us-east-1/function_code/single.zip"))
+            .unwrap(),
+        zip2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_captured() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let us = aws_sdk_lambda::Client::new(&conf(&url, "us-east-1").await);
+    let role = lambda_role(&url).await;
+    let api_zip = python("api");
+    let worker_zip = python("worker");
+    create_zip_function(&us, &role, "api", &api_zip, &[], &[]).await;
+    us.add_permission()
+        .function_name("api")
+        .statement_id("allow-sns")
+        .action("lambda:InvokeFunction")
+        .principal("sns.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    create_zip_function(&us, &role, "worker", &worker_zip, &[("MODE", "batch")], &[]).await;
+    us.tag_resource()
+        .resource(arn("us-east-1", "worker"))
+        .tags("team", "data")
+        .send()
+        .await
+        .unwrap();
+    us.put_function_concurrency()
+        .function_name("worker")
+        .reserved_concurrent_executions(2)
+        .send()
+        .await
+        .unwrap();
+
+    // GetFunction of worker and GetPolicy of api are denied.
+    let deny = [
+        ("GET", "/2015-03-31/functions/worker", "lambda:GetFunction"),
+        (
+            "GET",
+            "/2015-03-31/functions/api/policy",
+            "lambda:GetPolicy",
+        ),
+    ];
+    let stub = stub_proxy(&url, move |r| {
+        let path = r.path.split('?').next().unwrap_or("");
+        deny.iter()
+            .find(|(m, p, _)| *m == r.method && *p == path)
+            .map(|(_, _, action)| Canned {
+                status: 403,
+                content_type: "application/json",
+                extra_headers: "x-amzn-ErrorType: AccessDeniedException\r\n".into(),
+                body: format!(
+                    "{{\"Message\":\"User: arn:aws:iam::{ACCOUNT}:user/auditor is not authorized to perform: {action}\"}}"
+                ),
+            })
+    })
+    .await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = infrasnap(
+        &repo,
+        &stub,
+        &[
+            "--json",
+            "snapshot",
+            "--label",
+            "denied",
+            "--only",
+            "lambda",
+            "--regions",
+            "us-east-1",
+        ],
+    );
+    assert_code(&o, 3);
+    let meta: Value = serde_json::from_slice::<Value>(&o.stdout).unwrap()["metadata"].clone();
+    let c = &meta["collectors"]["lambda"];
+    assert_eq!(c["status"], "partial", "{c:#}");
+    let mut errors: Vec<(String, String, String)> = c["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["resource"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    errors.sort();
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "lambda:GetFunction".to_string(),
+                arn("us-east-1", "worker"),
+                "AccessDeniedException".to_string()
+            ),
+            (
+                "lambda:GetPolicy".to_string(),
+                arn("us-east-1", "api"),
+                "AccessDeniedException".to_string()
+            ),
+        ]
+    );
+
+    let dir = repo.join("denied/lambda_functions/us-east-1");
+    // api: everything but its policy.
+    assert_eq!(
+        std::fs::read(dir.join("function_code/api.zip")).unwrap(),
+        api_zip
+    );
+    let a = read_json(&dir.join("function_config/api.json"));
+    assert!(a.get("Policy").is_none());
+    assert_eq!(
+        a["Unreadable"],
+        json!([{"Action": "lambda:GetPolicy", "Code": "AccessDeniedException", "Field": "Policy"}])
+    );
+    // worker: configuration, tags and concurrency from the other calls; no code.
+    assert!(!dir.join("function_code/worker.zip").exists());
+    let w = read_json(&dir.join("function_config/worker.json"));
+    assert_eq!(w["Configuration"]["FunctionName"], "worker");
+    assert!(is_marker(
+        &w["Configuration"]["Environment"]["Variables"]["MODE"]
+    ));
+    assert_eq!(w["Tags"], json!({"team": "data"}));
+    assert_eq!(w["ReservedConcurrentExecutions"], 2);
+    assert_eq!(
+        w["Unreadable"],
+        json!([{"Action": "lambda:GetFunction", "Code": "AccessDeniedException", "Field": "Code"}])
+    );
+    assert!(dir.join("function_env_vars/worker.json").is_file());
+    // The manifest's policy snippet asks for exactly the denied actions.
+    let manifest = std::fs::read_to_string(repo.join("denied/MANIFEST.md")).unwrap();
+    assert!(manifest.contains("lambda:GetFunction"), "{manifest}");
+    assert!(manifest.contains("lambda:GetPolicy"), "{manifest}");
+}
