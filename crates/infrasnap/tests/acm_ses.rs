@@ -10,27 +10,10 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::path::Path;
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use common::sdk_conf as conf;
 use common::*;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn conf(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .load()
-        .await
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 async fn request_cert(
     c: &aws_sdk_acm::Client,

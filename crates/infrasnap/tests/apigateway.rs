@@ -20,56 +20,14 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use aws_sdk_apigateway::types as gw;
 use aws_sdk_apigatewayv2::types as gw2;
+use common::sdk_conf as conf;
 use common::*;
 use infrasnap_core::secrets::is_marker;
 use serde_json::{json, Value};
-
-async fn conf(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .load()
-        .await
-}
-
-/// Random text from a charset, fresh for every run.
-fn random(charset: &[u8], len: usize) -> String {
-    let mut out = String::new();
-    while out.len() < len {
-        let mut h = RandomState::new().build_hasher();
-        h.write_usize(out.len());
-        let mut x = h.finish();
-        for _ in 0..8 {
-            if out.len() == len {
-                break;
-            }
-            out.push(charset[(x % charset.len() as u64) as usize] as char);
-            x /= charset.len() as u64;
-        }
-    }
-    out
-}
-
-fn alnum(len: usize) -> String {
-    random(
-        b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
-        len,
-    )
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// The entry of a list of objects whose `key` is `value`.
 #[track_caller]

@@ -17,8 +17,6 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::path::Path;
-
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_cloudfront::primitives::Blob;
@@ -41,11 +39,6 @@ async fn cf(endpoint: &str) -> Client {
         .load()
         .await;
     Client::new(&shared)
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 // The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
@@ -104,10 +97,6 @@ fn run_time_secret() -> String {
         .unwrap()
         .as_nanos();
     format!("ov-{:x}-{:x}", nanos ^ 0x5eed_cafe_f00d, std::process::id())
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 const FUNCTION_CODE: &str = "function handler(event) {\n    var request = event.request;\n    if (request.uri.endsWith('/')) {\n        request.uri += 'index.html';\n    }\n    return request;\n}\n";

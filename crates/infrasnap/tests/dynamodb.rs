@@ -342,11 +342,6 @@ async fn autoscale_inventory(endpoint: &str) {
         .unwrap();
 }
 
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 /// DynamoDB JSON back into SDK values.
 fn parse_av(v: &Value) -> AttributeValue {
     let o = v.as_object().expect("attribute value object");

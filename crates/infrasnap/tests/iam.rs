@@ -10,8 +10,6 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::path::Path;
-
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_iam::types::{PolicyScopeType, Tag};
@@ -31,11 +29,6 @@ async fn iam(endpoint: &str) -> Client {
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build().unwrap()
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap()
 }
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

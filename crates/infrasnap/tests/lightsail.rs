@@ -45,11 +45,6 @@ fn tag(k: &str, v: Option<&str>) -> Tag {
         .build()
 }
 
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 /// The static IP's address, as the stand-in gave it.
 struct Seeded {
     web_ip: String,

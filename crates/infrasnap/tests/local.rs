@@ -16,7 +16,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_code, blob_count, stderr, stdout, walk_files};
+use common::{assert_code, blob_count, read_json, stderr, stdout, walk_files};
 use infrasnap_collectors::local::age;
 use serde_json::Value;
 
@@ -190,11 +190,6 @@ fn set_mtime(p: &Path, unix_seconds: i64) {
         .status()
         .expect("touch");
     assert!(st.success());
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn index(snap: &Path, name: &str) -> BTreeMap<String, Value> {

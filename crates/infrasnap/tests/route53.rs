@@ -148,11 +148,6 @@ async fn tag(c: &Client, kind: TagResourceType, id: &str, tags: &[(&str, &str)])
     req.send().await.unwrap();
 }
 
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 /// Record sets of a records.json by (name, type, set identifier).
 fn by_identity(records: &Value) -> BTreeMap<(String, String, String), Value> {
     records["ResourceRecordSets"]

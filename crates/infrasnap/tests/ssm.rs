@@ -10,50 +10,13 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
+use common::sdk_conf as conf;
 use common::*;
 use serde_json::{json, Value};
-
-async fn conf(endpoint: &str, region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .load()
-        .await
-}
-
-/// Random text from a charset, fresh for every run.
-fn random(charset: &[u8], len: usize) -> String {
-    let mut out = String::new();
-    while out.len() < len {
-        let mut h = RandomState::new().build_hasher();
-        h.write_usize(out.len());
-        let mut x = h.finish();
-        for _ in 0..8 {
-            if out.len() == len {
-                break;
-            }
-            out.push(charset[(x % charset.len() as u64) as usize] as char);
-            x /= charset.len() as u64;
-        }
-    }
-    out
-}
-
-fn alnum(len: usize) -> String {
-    random(
-        b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
-        len,
-    )
-}
 
 async fn put_param(
     c: &aws_sdk_ssm::Client,
@@ -83,11 +46,6 @@ async fn tag_param(c: &aws_sdk_ssm::Client, name: &str, tags: &[(&str, &str)]) {
         r = r.tags(Tag::builder().key(*k).value(*v).build().unwrap());
     }
     r.send().await.unwrap();
-}
-
-fn read_json(p: &Path) -> Value {
-    let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_slice(&raw).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// The entry named `name` of a list of objects.

@@ -157,9 +157,18 @@ pub fn report(g: &Global, out: &Outcome) -> anyhow::Result<u8> {
             .collectors
             .iter()
             .map(|(k, c)| {
-                let counts: Vec<String> =
-                    c.counts.iter().map(|(n, v)| format!("{v} {n}")).collect();
-                format!("{k}: {}", counts.join(", "))
+                // Zero counts say nothing on a terminal (the metadata keeps them all).
+                let counts: Vec<String> = c
+                    .counts
+                    .iter()
+                    .filter(|(_, v)| **v > 0)
+                    .map(|(n, v)| format!("{v} {n}"))
+                    .collect();
+                if counts.is_empty() {
+                    format!("{k}: none found")
+                } else {
+                    format!("{k}: {}", counts.join(", "))
+                }
             })
             .collect();
         let downloaded: u64 = m.collectors.values().map(|c| c.objects_downloaded).sum();
