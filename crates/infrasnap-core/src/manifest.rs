@@ -126,7 +126,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     o.push('\n');
     for (title, lines) in &detail.sections {
         let _ = writeln!(o, "## {title}\n");
-        for l in lines {
+        for l in without_empty_tables(lines) {
             let _ = writeln!(o, "{l}");
         }
         o.push('\n');
@@ -283,9 +283,59 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     o
 }
 
+/// A section's lines with each table that has no rows (a header and its `|---|` line, then no
+/// `|` line) replaced by "None found.": an empty table says nothing.
+fn without_empty_tables(lines: &[String]) -> Vec<&str> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let is_table_start = lines[i].starts_with('|')
+            && lines.get(i + 1).is_some_and(|l| l.starts_with("|---"))
+            && (i == 0 || !lines[i - 1].starts_with('|'));
+        if is_table_start && !lines.get(i + 2).is_some_and(|l| l.starts_with('|')) {
+            out.push("None found.");
+            i += 2;
+            continue;
+        }
+        out.push(lines[i].as_str());
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_tables_become_none_found_and_full_ones_stay() {
+        let lines: Vec<String> = [
+            "| A | B |",
+            "|---|---|",
+            "",
+            "| C |",
+            "|---|",
+            "| 1 |",
+            "text",
+            "| D |",
+            "|---|",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            without_empty_tables(&lines),
+            [
+                "None found.",
+                "",
+                "| C |",
+                "|---|",
+                "| 1 |",
+                "text",
+                "None found."
+            ]
+        );
+    }
     use crate::metadata::*;
 
     #[test]

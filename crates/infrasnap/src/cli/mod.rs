@@ -53,7 +53,8 @@ impl Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Capture the estate (every S3 bucket, DynamoDB table, Route53 zone, ...) into a new snapshot
+    /// Capture the estate (S3, Lambda, CloudFront, Route53, DynamoDB, IAM, ... of every account and
+    /// region; Apps Script; local files) into a new snapshot
     Snapshot(Box<snapshot::SnapshotArgs>),
     /// List the snapshots in the repository
     List,
