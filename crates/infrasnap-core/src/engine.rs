@@ -3,6 +3,7 @@
 //! cancellation) and the [`Collector`] trait. A collector decides what to capture; the context
 //! decides how it lands on disk.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -35,6 +36,8 @@ pub struct RunContext {
     cancelled: AtomicBool,
     files: Mutex<Option<IndexWriter>>,
     fingerprinter: crate::secrets::Fingerprinter,
+    /// Tree folders made so far (saves a `create_dir_all` per linked file).
+    dirs: Mutex<HashSet<PathBuf>>,
 }
 
 /// Index record of a tree file that is not an object of a bucket (configs, exports).
@@ -66,6 +69,7 @@ impl RunContext {
             cancelled: AtomicBool::new(false),
             files: Mutex::new(Some(files)),
             fingerprinter,
+            dirs: Mutex::new(HashSet::new()),
         })
     }
 
@@ -99,9 +103,19 @@ impl RunContext {
     pub fn link_blob(&self, id: &BlobId, rel: &str) -> Result<()> {
         let dest = self.tree_path(rel)?;
         if let Some(p) = dest.parent() {
-            std::fs::create_dir_all(p).ctx("create folder", p)?;
+            self.ensure_dir(p)?;
         }
         self.repo.store().link_to(id, &dest)?;
+        Ok(())
+    }
+
+    /// `create_dir_all`, once per folder per run.
+    fn ensure_dir(&self, p: &Path) -> Result<()> {
+        if self.dirs.lock().expect("dirs").contains(p) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(p).ctx("create folder", p)?;
+        self.dirs.lock().expect("dirs").insert(p.to_path_buf());
         Ok(())
     }
 

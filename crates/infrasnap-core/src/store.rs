@@ -8,10 +8,12 @@
 //!
 //! What must not live here: anything that knows about S3 or any other source.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use md5::{Digest, Md5};
 
@@ -31,6 +33,8 @@ pub enum LinkKind {
 pub struct BlobStore {
     blobs: PathBuf,
     incoming: PathBuf,
+    /// Fan-out folders known to exist (saves a `create_dir_all` per new blob).
+    made: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 /// The result of storing one blob.
@@ -49,7 +53,11 @@ impl BlobStore {
     pub fn open(blobs: PathBuf, incoming: PathBuf) -> Result<Self> {
         fs::create_dir_all(&blobs).ctx("create blob folder", &blobs)?;
         fs::create_dir_all(&incoming).ctx("create folder", &incoming)?;
-        Ok(BlobStore { blobs, incoming })
+        Ok(BlobStore {
+            blobs,
+            incoming,
+            made: Arc::default(),
+        })
     }
 
     pub fn path(&self, id: &BlobId) -> PathBuf {
@@ -63,6 +71,14 @@ impl BlobStore {
 
     /// Start writing a new blob; bytes are hashed as they are written.
     pub fn writer(&self) -> Result<BlobWriter> {
+        self.writer_sized(None)
+    }
+
+    /// [`writer`](Self::writer) for a blob of about `size` bytes: a small blob gets a small
+    /// write buffer (one allocation less per tiny object).
+    pub fn writer_sized(&self, size: Option<u64>) -> Result<BlobWriter> {
+        const BUF: usize = 256 * 1024;
+        let cap = size.map_or(BUF, |s| (s as usize).clamp(4096, BUF));
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .incoming
@@ -71,7 +87,7 @@ impl BlobStore {
         Ok(BlobWriter {
             store: self.clone(),
             tmp,
-            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
+            file: Some(io::BufWriter::with_capacity(cap, file)),
             blake: blake3::Hasher::new(),
             md5: Md5::new(),
             size: 0,
@@ -179,7 +195,8 @@ impl BlobWriter {
     /// Close the file and move it into the store under its hash.
     pub fn finish(mut self) -> Result<Stored> {
         let file = self.file.take().expect("finish once");
-        file.into_inner()
+        let file = file
+            .into_inner()
             .map_err(|e| e.into_error())
             .ctx("flush temporary blob", &self.tmp)?;
         let id = BlobId::from_hash(self.blake.finalize());
@@ -192,12 +209,25 @@ impl BlobWriter {
             new: false,
         };
         if dest.exists() {
+            drop(file);
             let _ = fs::remove_file(&self.tmp);
             return Ok(stored);
         }
-        set_read_only(&self.tmp)?;
+        // Read-only through the open handle (fstat + fchmod: no path lookups).
+        let mut perm = file.metadata().ctx("stat", &self.tmp)?.permissions();
+        perm.set_readonly(true);
+        file.set_permissions(perm)
+            .ctx("make read-only", &self.tmp)?;
+        drop(file);
         let parent = dest.parent().expect("blob path has a parent");
-        fs::create_dir_all(parent).ctx("create blob folder", parent)?;
+        if !self.store.made.lock().expect("made").contains(parent) {
+            fs::create_dir_all(parent).ctx("create blob folder", parent)?;
+            self.store
+                .made
+                .lock()
+                .expect("made")
+                .insert(parent.to_path_buf());
+        }
         fs::rename(&self.tmp, &dest).ctx("move blob into store", &dest)?;
         Ok(Stored {
             new: true,

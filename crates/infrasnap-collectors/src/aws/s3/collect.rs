@@ -749,7 +749,7 @@ impl ObjectJob {
         let version = l.version_id.clone().filter(|v| v != "null");
         let store = cx.repo.store();
         let mut w = store
-            .writer()
+            .writer_sized(Some(l.size))
             .map_err(|e| FetchError::Fatal(local_failure(e)))?;
         let attrs = if l.size >= LARGE_OBJECT {
             // The object may have changed since it was listed: ask for its current ETag and size,
@@ -795,15 +795,16 @@ impl ObjectJob {
                     async move {
                         let mut out = req.send().await.map_err(get_failure)?;
                         let body = std::mem::take(&mut out.body);
+                        // Kept as the received segments: no copy into one contiguous buffer.
                         let bytes = body
                             .collect()
                             .await
-                            .map_err(|e| FetchError::Retry(stream_failure(e)))?
-                            .into_bytes();
-                        if bytes.len() as u64 != e - s + 1 {
+                            .map_err(|e| FetchError::Retry(stream_failure(e)))?;
+                        let got = bytes::Buf::remaining(&bytes) as u64;
+                        if got != e - s + 1 {
                             return Err(FetchError::Retry(ApiFailure {
                                 code: None,
-                                message: format!("range {s}-{e} returned {} bytes", bytes.len()),
+                                message: format!("range {s}-{e} returned {got} bytes"),
                                 status: None,
                             }));
                         }
@@ -813,9 +814,11 @@ impl ObjectJob {
                 .buffered(PARTS_IN_FLIGHT);
             while let Some(part) = fetched.next().await {
                 let (a, bytes) = part?;
-                w.write_all(&bytes)
-                    .map_err(|e| FetchError::Fatal(local_failure(e)))?;
-                progress.add(&progress.bytes_downloaded, bytes.len() as u64);
+                for seg in bytes.into_segments() {
+                    w.write_all(&seg)
+                        .map_err(|e| FetchError::Fatal(local_failure(e)))?;
+                    progress.add(&progress.bytes_downloaded, seg.len() as u64);
+                }
                 first.get_or_insert(a);
             }
             let mut a = first.unwrap_or_default();
