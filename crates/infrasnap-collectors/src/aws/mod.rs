@@ -1,5 +1,6 @@
 //! AWS sources, one folder per service. Shared here: how an SDK error is described.
 
+pub mod capture;
 pub mod identity;
 pub mod ratelimit;
 pub mod scope;

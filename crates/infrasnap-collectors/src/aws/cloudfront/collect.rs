@@ -19,18 +19,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_cloudfront::types::{
     CachePolicyType, FunctionStage, OriginRequestPolicyType, ResponseHeadersPolicyType,
 };
 use aws_sdk_cloudfront::Client;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::metadata::{RecordedError, Status};
@@ -47,34 +42,12 @@ pub const ROOT: &str = "cloudfront_distributions";
 /// Distributions and functions worked on at once (the rate limiter is the real bound).
 const CONCURRENCY: usize = 4;
 
-/// Keeps the raw body of the answer to one call, to turn it into JSON.
-#[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+use crate::aws::capture::RawAnswer as Capture;
 
-impl Intercept for Capture {
-    fn name(&self) -> &'static str {
-        "infrasnap-cloudfront-capture"
-    }
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(b) = context.response().body().bytes() {
-            *self.0.lock().expect("capture lock") = Some(b.to_vec());
-        }
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// The answer as JSON (its root element's content).
-    fn json(&self) -> Result<Value, ApiFailure> {
-        let raw = self.0.lock().expect("capture lock").take();
-        let raw = raw.ok_or_else(|| failure("the answer had no readable body"))?;
-        xml::document(&raw).map_err(|e| failure(&format!("unreadable XML answer: {e}")))
-    }
+/// The answer kept by `cap` as JSON (its root element's content).
+fn xml_answer(cap: &Capture) -> Result<Value, ApiFailure> {
+    let raw = cap.take()?;
+    xml::document(&raw).map_err(|e| failure(&format!("unreadable XML answer: {e}")))
 }
 
 fn failure(message: &str) -> ApiFailure {
@@ -277,7 +250,7 @@ impl CloudFrontCollector {
             self.limit().await;
             let cap = Capture::default();
             let page = match call(marker.clone(), cap.clone()).await {
-                Ok(()) => cap.json(),
+                Ok(()) => xml_answer(&cap),
                 Err(f) => Err(f),
             };
             let page = match page {
@@ -614,7 +587,7 @@ impl CloudFrontCollector {
             .send()
             .await;
         let (dist, etag) = match got {
-            Ok(out) => match cap.json() {
+            Ok(out) => match xml_answer(&cap) {
                 Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
                 Err(f) => {
                     fail(rec_err("cloudfront:GetDistribution", &id, &f));
@@ -644,7 +617,7 @@ impl CloudFrontCollector {
                     .send()
                     .await
                 {
-                    Ok(out) => match cap.json() {
+                    Ok(out) => match xml_answer(&cap) {
                         Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
                         Err(f) => {
                             fail(rec_err("cloudfront:GetDistributionConfig", &id, &f));
@@ -679,7 +652,7 @@ impl CloudFrontCollector {
                 .send()
                 .await
                 .map_err(|e| describe(&e))
-                .and_then(|_| cap.json())
+                .and_then(|_| xml_answer(&cap))
             {
                 Ok(v) => {
                     let mut items = v

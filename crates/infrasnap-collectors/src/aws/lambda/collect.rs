@@ -31,11 +31,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::Client;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use base64::Engine;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
@@ -60,39 +55,7 @@ const CONCURRENCY: usize = 4;
 /// Attempts per code download (a checksum mismatch or a broken transfer is retried once).
 const DOWNLOAD_ATTEMPTS: usize = 2;
 
-/// Keeps the raw body of the answer to one call, to read it as JSON.
-#[derive(Debug, Clone, Default)]
-struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Intercept for Capture {
-    fn name(&self) -> &'static str {
-        "infrasnap-lambda-capture"
-    }
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(b) = context.response().body().bytes() {
-            *self.0.lock().expect("capture lock") = Some(b.to_vec());
-        }
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// The answer as JSON; an empty body is an empty object.
-    fn json(&self) -> Result<Value, ApiFailure> {
-        let raw = self.0.lock().expect("capture lock").take();
-        let raw = raw.ok_or_else(|| failure("Unreadable", "the answer had no readable body"))?;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Object(Map::new()));
-        }
-        serde_json::from_slice(&raw)
-            .map_err(|e| failure("Unreadable", &format!("the answer is not JSON: {e}")))
-    }
-}
+use crate::aws::capture::RawAnswer as Capture;
 
 /// One Lambda API call: wait for the rate limiter, send with a [`Capture`], and give back the
 /// answer's JSON (or the failure).

@@ -4,47 +4,13 @@
 //! sorted. And the name of the native snapshots `--lightsail-snapshot` creates.
 
 use std::cmp::Ordering;
-use std::sync::{Arc, Mutex};
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{Map, Value};
 
 use crate::aws::sdk_error::ApiFailure;
 
-/// Keeps the raw body of the answer to one call.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Intercept for Capture {
-    fn name(&self) -> &'static str {
-        "infrasnap-lightsail-capture"
-    }
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(b) = context.response().body().bytes() {
-            *self.0.lock().expect("capture lock") = Some(b.to_vec());
-        }
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// The answer as JSON.
-    pub(super) fn json(&self) -> Result<Value, ApiFailure> {
-        let raw = self.0.lock().expect("capture lock").take();
-        let raw = raw.ok_or_else(|| failure("the answer had no readable body"))?;
-        serde_json::from_slice(&raw).map_err(|e| failure(&format!("unreadable JSON answer: {e}")))
-    }
-}
+pub(super) use crate::aws::capture::RawAnswer as Capture;
 
 pub(super) fn failure(message: &str) -> ApiFailure {
     ApiFailure {
