@@ -139,15 +139,13 @@ impl Repository {
                     match deadline {
                         Some(d) if now < d => std::thread::sleep(Duration::from_millis(200)),
                         _ => {
-                            let mut holder = String::new();
-                            let _ = file.read_to_string(&mut holder);
-                            let holder = holder.trim();
+                            let holder = read_holder(&mut file);
                             return Err(CoreError::Locked {
                                 repo: self.root.clone(),
                                 holder: if holder.is_empty() {
                                     "another infrasnap run".into()
                                 } else {
-                                    holder.to_string()
+                                    holder
                                 },
                             });
                         }
@@ -156,17 +154,21 @@ impl Repository {
                 Err(fs::TryLockError::Error(e)) => return Err(CoreError::io("lock", &path, e)),
             }
         }
-        // A previous holder's details are stale now (its process is gone): replace them.
+        // A previous holder's details are stale now (its process is gone): replace them. Written
+        // over the old text and then cut to length, so that a reader never finds the file empty
+        // once any run has held it.
         let info = format!(
             "infrasnap pid {} on {} since {}",
             std::process::id(),
             hostname(),
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
-        file.set_len(0).ctx("write lock file", &path)?;
         file.rewind().ctx("write lock file", &path)?;
         file.write_all(info.as_bytes())
             .ctx("write lock file", &path)?;
+        file.set_len(info.len() as u64)
+            .ctx("write lock file", &path)?;
+        file.flush().ctx("write lock file", &path)?;
         Ok(RepoLock { _file: file })
     }
 
@@ -287,6 +289,22 @@ fn read_metadata(p: &Path) -> Result<SnapshotMetadata> {
     Ok(m)
 }
 
+/// The holder's details from the lock file. A holder that has just taken the lock may not have
+/// written them yet (the file of a new repository starts empty): look again for up to a second.
+fn read_holder(file: &mut File) -> String {
+    for _ in 0..20 {
+        let mut text = String::new();
+        if file.rewind().is_ok() && file.read_to_string(&mut text).is_ok() {
+            let text = text.trim();
+            if text.starts_with("infrasnap pid ") {
+                return text.to_string();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    String::new()
+}
+
 /// Held while a run writes to the repository.
 #[derive(Debug)]
 pub struct RepoLock {
@@ -385,6 +403,37 @@ mod tests {
         assert!(err.to_string().contains("pid"), "{err}");
         drop(l);
         repo.lock(None).unwrap();
+    }
+
+    #[test]
+    fn a_holder_that_has_not_yet_written_its_details_is_still_named() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&d.path().join("r")).unwrap();
+        let path = repo.root().join(META_DIR).join("lock");
+        let holder = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .unwrap();
+        holder.try_lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            (&holder)
+                .write_all(b"infrasnap pid 42 on h since t")
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(holder);
+        });
+        let err = repo.lock(None).unwrap_err();
+        assert!(err.to_string().contains("infrasnap pid 42"), "{err}");
+        writer.join().unwrap();
+        // Once a run has held it, the details are replaced in place, never emptied.
+        drop(repo.lock(None).unwrap());
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("infrasnap pid "));
     }
 
     #[test]
