@@ -22,6 +22,9 @@ use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::store::Stored;
 
+/// The most Lambda code downloads, DynamoDB scan pages and Apps Script calls at once.
+pub const OTHER_JOBS_MAX: usize = 32;
+
 /// Shared by all collectors of one run.
 pub struct RunContext {
     pub repo: Repository,
@@ -30,7 +33,10 @@ pub struct RunContext {
     /// staging folders of killed runs (newer, so they win).
     pub previous: Vec<PathBuf>,
     pub progress: Progress,
-    /// Global bound on concurrent transfers (`--jobs`).
+    /// Bound on S3 object transfers at once across all buckets and accounts (`--jobs`).
+    pub transfers: Arc<Semaphore>,
+    /// Bound on other bulk calls at once (Lambda code downloads, DynamoDB scan pages, Apps
+    /// Script calls): `--jobs`, at most [`OTHER_JOBS_MAX`], since those APIs throttle sooner.
     pub jobs: Arc<Semaphore>,
     pub jobs_count: usize,
     cancelled: AtomicBool,
@@ -64,8 +70,9 @@ impl RunContext {
             staging: staging.to_path_buf(),
             previous,
             progress,
-            jobs: Arc::new(Semaphore::new(jobs.max(1))),
-            jobs_count: jobs.max(1),
+            transfers: Arc::new(Semaphore::new(jobs.max(1))),
+            jobs: Arc::new(Semaphore::new(jobs.clamp(1, OTHER_JOBS_MAX))),
+            jobs_count: jobs.clamp(1, OTHER_JOBS_MAX),
             cancelled: AtomicBool::new(false),
             files: Mutex::new(Some(files)),
             fingerprinter,

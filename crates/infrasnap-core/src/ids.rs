@@ -23,6 +23,12 @@ impl SnapshotName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same name with `-<n>` appended: the default name of a second run started within the
+    /// same second.
+    pub fn numbered(&self, n: u32) -> Self {
+        SnapshotName(format!("{}-{n}", self.0))
+    }
 }
 
 impl FromStr for SnapshotName {

@@ -231,6 +231,7 @@ impl Repository {
         ));
         fs::create_dir_all(&dir).ctx("create staging folder", &dir)?;
         Ok(Staging {
+            flusher: Some(Flusher::start(dir.clone())),
             dir,
             final_dir: self.snapshot_dir(name),
             repo: self.clone(),
@@ -317,6 +318,45 @@ pub struct Staging {
     dir: PathBuf,
     final_dir: PathBuf,
     repo: Repository,
+    flusher: Option<Flusher>,
+}
+
+/// Writes what the run has stored so far to disk every few seconds, while the run goes on, so
+/// that the sync before publishing has little left to do (the kernel would otherwise keep
+/// gigabytes of a large first snapshot in memory until that sync, and the run would wait for the
+/// disk at its end instead of during the downloads).
+#[derive(Debug)]
+struct Flusher {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    const EVERY: Duration = Duration::from_secs(2);
+
+    fn start(dir: PathBuf) -> Flusher {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("infrasnap-flush".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Self::EVERY)
+                {
+                    sync_filesystem(&dir);
+                }
+            })
+            .ok();
+        Flusher { stop, thread }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Staging {
@@ -326,7 +366,8 @@ impl Staging {
 
     /// Write the metadata and manifest, flush everything to disk, and publish the snapshot with
     /// one rename. Then remove staging folders of killed runs, whose blobs this run reused.
-    pub fn publish(self, meta: &SnapshotMetadata, manifest: &str) -> Result<PathBuf> {
+    pub fn publish(mut self, meta: &SnapshotMetadata, manifest: &str) -> Result<PathBuf> {
+        drop(self.flusher.take());
         write_atomic(&self.dir.join("MANIFEST.md"), manifest.as_bytes())?;
         write_atomic(
             &self.dir.join("snapshot_metadata.json"),

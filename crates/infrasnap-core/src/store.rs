@@ -74,24 +74,76 @@ impl BlobStore {
         self.writer_sized(None)
     }
 
-    /// [`writer`](Self::writer) for a blob of about `size` bytes: a small blob gets a small
-    /// write buffer (one allocation less per tiny object).
+    /// [`writer`](Self::writer) for a blob of about `size` bytes. A blob of up to
+    /// [`IN_MEMORY_MAX`] bytes is gathered in memory and written once, straight into its fan-out
+    /// folder, when it is complete; a larger one streams through a temporary file.
     pub fn writer_sized(&self, size: Option<u64>) -> Result<BlobWriter> {
+        let sink = match size {
+            Some(s) if s > IN_MEMORY_MAX as u64 => self.spill_file(&[])?,
+            Some(s) => Sink::Memory(Vec::with_capacity(s as usize)),
+            None => Sink::Memory(Vec::with_capacity(16 * 1024)),
+        };
+        Ok(BlobWriter {
+            store: self.clone(),
+            sink: Some(sink),
+            blake: blake3::Hasher::new(),
+            md5: Md5::new(),
+            size: 0,
+        })
+    }
+
+    /// A temporary file in `incoming`, starting with `head`.
+    fn spill_file(&self, head: &[u8]) -> Result<Sink> {
         const BUF: usize = 256 * 1024;
-        let cap = size.map_or(BUF, |s| (s as usize).clamp(4096, BUF));
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .incoming
             .join(format!("blob-{}-{}.tmp", std::process::id(), n));
         let file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
-        Ok(BlobWriter {
-            store: self.clone(),
-            tmp,
-            file: Some(io::BufWriter::with_capacity(cap, file)),
-            blake: blake3::Hasher::new(),
-            md5: Md5::new(),
-            size: 0,
-        })
+        let mut file = io::BufWriter::with_capacity(BUF, file);
+        file.write_all(head).ctx("write temporary blob", &tmp)?;
+        Ok(Sink::File { tmp, file })
+    }
+
+    /// Make sure the fan-out folder of `dest` exists (once per folder per process).
+    fn fan_out_folder(&self, dest: &Path) -> Result<()> {
+        let parent = dest.parent().expect("blob path has a parent");
+        if !self.made.lock().expect("made").contains(parent) {
+            fs::create_dir_all(parent).ctx("create blob folder", parent)?;
+            self.made.lock().expect("made").insert(parent.to_path_buf());
+        }
+        Ok(())
+    }
+
+    /// Write a complete blob held in memory at `dest`, read-only, so that the name appears only
+    /// with all its bytes. False when the blob was already there.
+    fn write_whole(&self, dest: &Path, bytes: &[u8]) -> Result<bool> {
+        self.fan_out_folder(dest)?;
+        #[cfg(target_os = "linux")]
+        if let Some(new) = write_unnamed_then_link(dest, bytes)? {
+            return Ok(new);
+        }
+        if dest.exists() {
+            return Ok(false);
+        }
+        // Elsewhere (or where the filesystem has no unnamed files): a temporary name in the
+        // same folder, renamed into place.
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .incoming
+            .join(format!("blob-{}-{}.tmp", std::process::id(), n));
+        let mut file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
+        let done = file
+            .write_all(bytes)
+            .ctx("write temporary blob", &tmp)
+            .and_then(|()| read_only_handle(&file, &tmp));
+        drop(file);
+        if let Err(e) = done.and_then(|()| fs::rename(&tmp, dest).ctx("move blob into store", dest))
+        {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(true)
     }
 
     /// Store a whole buffer.
@@ -161,11 +213,23 @@ pub fn set_read_only(path: &Path) -> Result<()> {
     fs::set_permissions(path, perm).ctx("make read-only", path)
 }
 
-/// A blob being written. Dropped without [`BlobWriter::finish`], it removes its temporary file.
+/// Blobs up to this size are gathered in memory and written once when complete (bounds memory:
+/// this x transfers at once).
+pub const IN_MEMORY_MAX: usize = 1024 * 1024;
+
+/// Where a blob's bytes go while it is written.
+enum Sink {
+    Memory(Vec<u8>),
+    File {
+        tmp: PathBuf,
+        file: io::BufWriter<File>,
+    },
+}
+
+/// A blob being written. Dropped without [`BlobWriter::finish`], it leaves nothing behind.
 pub struct BlobWriter {
     store: BlobStore,
-    tmp: PathBuf,
-    file: Option<io::BufWriter<File>>,
+    sink: Option<Sink>,
     blake: blake3::Hasher,
     md5: Md5,
     size: u64,
@@ -176,11 +240,25 @@ impl BlobWriter {
         self.blake.update(bytes);
         self.md5.update(bytes);
         self.size += bytes.len() as u64;
-        self.file
-            .as_mut()
-            .expect("writer is open until finish")
-            .write_all(bytes)
-            .ctx("write temporary blob", &self.tmp)
+        match self.sink.as_mut().expect("writer is open until finish") {
+            Sink::Memory(buf) if buf.len() + bytes.len() <= IN_MEMORY_MAX => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Memory(buf) => {
+                let head = std::mem::take(buf);
+                let mut spilled = self.store.spill_file(&head)?;
+                let r = match &mut spilled {
+                    Sink::File { tmp, file } => {
+                        file.write_all(bytes).ctx("write temporary blob", tmp)
+                    }
+                    Sink::Memory(_) => unreachable!("spill_file gives a file"),
+                };
+                self.sink = Some(spilled);
+                r
+            }
+            Sink::File { tmp, file } => file.write_all(bytes).ctx("write temporary blob", tmp),
+        }
     }
 
     pub fn size(&self) -> u64 {
@@ -192,13 +270,9 @@ impl BlobWriter {
         self.md5.clone().finalize().into()
     }
 
-    /// Close the file and move it into the store under its hash.
+    /// Put the blob into the store under its hash.
     pub fn finish(mut self) -> Result<Stored> {
-        let file = self.file.take().expect("finish once");
-        let file = file
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .ctx("flush temporary blob", &self.tmp)?;
+        let sink = self.sink.take().expect("finish once");
         let id = BlobId::from_hash(self.blake.finalize());
         let md5: [u8; 16] = self.md5.clone().finalize().into();
         let dest = self.store.path(&id);
@@ -208,27 +282,38 @@ impl BlobWriter {
             md5,
             new: false,
         };
+        let (tmp, file) = match sink {
+            Sink::Memory(buf) => {
+                let new = self.store.write_whole(&dest, &buf)?;
+                return Ok(Stored { new, ..stored });
+            }
+            Sink::File { tmp, file } => (tmp, file),
+        };
+        let file = match file.into_inner() {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(crate::error::CoreError::io(
+                    "flush temporary blob",
+                    &tmp,
+                    e.into_error(),
+                ));
+            }
+        };
         if dest.exists() {
             drop(file);
-            let _ = fs::remove_file(&self.tmp);
+            let _ = fs::remove_file(&tmp);
             return Ok(stored);
         }
-        // Read-only through the open handle (fstat + fchmod: no path lookups).
-        let mut perm = file.metadata().ctx("stat", &self.tmp)?.permissions();
-        perm.set_readonly(true);
-        file.set_permissions(perm)
-            .ctx("make read-only", &self.tmp)?;
+        let done = read_only_handle(&file, &tmp);
         drop(file);
-        let parent = dest.parent().expect("blob path has a parent");
-        if !self.store.made.lock().expect("made").contains(parent) {
-            fs::create_dir_all(parent).ctx("create blob folder", parent)?;
-            self.store
-                .made
-                .lock()
-                .expect("made")
-                .insert(parent.to_path_buf());
+        let done = done
+            .and_then(|()| self.store.fan_out_folder(&dest))
+            .and_then(|()| fs::rename(&tmp, &dest).ctx("move blob into store", &dest));
+        if let Err(e) = done {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
-        fs::rename(&self.tmp, &dest).ctx("move blob into store", &dest)?;
         Ok(Stored {
             new: true,
             ..stored
@@ -238,9 +323,53 @@ impl BlobWriter {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            self.file = None;
-            let _ = fs::remove_file(&self.tmp);
+        if let Some(Sink::File { tmp, .. }) = self.sink.take() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+}
+
+/// Read-only through the open handle (fstat + fchmod: no path lookups).
+fn read_only_handle(file: &File, path: &Path) -> Result<()> {
+    let mut perm = file.metadata().ctx("stat", path)?.permissions();
+    perm.set_readonly(true);
+    file.set_permissions(perm).ctx("make read-only", path)
+}
+
+/// Linux: write the bytes to an unnamed read-only file in `dest`'s folder (`O_TMPFILE`) and give
+/// it its name with one `linkat`. No temporary name exists, so a killed run leaves nothing, and
+/// creating files takes no lock shared by every blob. `None` when the filesystem or `/proc` does
+/// not allow it (the caller falls back to a temporary name, and so does every later blob).
+#[cfg(target_os = "linux")]
+fn write_unnamed_then_link(dest: &Path, bytes: &[u8]) -> Result<Option<bool>> {
+    use rustix::fs::{AtFlags, Mode, OFlags, CWD};
+    use std::sync::atomic::AtomicBool;
+    static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+    if UNAVAILABLE.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let dir = dest.parent().expect("blob path has a parent");
+    let fd = match rustix::fs::openat(
+        CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o444),
+    ) {
+        Ok(fd) => fd,
+        Err(_) => {
+            UNAVAILABLE.store(true, Ordering::Relaxed);
+            return Ok(None);
+        }
+    };
+    let mut file = File::from(fd);
+    file.write_all(bytes).ctx("write blob", dest)?;
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    match rustix::fs::linkat(CWD, proc_path.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW) {
+        Ok(()) => Ok(Some(true)),
+        Err(rustix::io::Errno::EXIST) => Ok(Some(false)),
+        Err(_) => {
+            UNAVAILABLE.store(true, Ordering::Relaxed);
+            Ok(None)
         }
     }
 }
@@ -294,6 +423,49 @@ mod tests {
         let (d, s) = store();
         let mut w = s.writer().unwrap();
         w.write_all(b"partial").unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn large_blobs_stream_through_a_temporary_file_and_small_ones_through_memory() {
+        let (d, s) = store();
+        let big: Vec<u8> = (0..IN_MEMORY_MAX as u32 * 2 + 7).map(|i| i as u8).collect();
+        let small = b"small blob".to_vec();
+        for (sized, content) in [(true, &big), (false, &big), (true, &small), (false, &small)] {
+            let mut w = s
+                .writer_sized(sized.then_some(content.len() as u64))
+                .unwrap();
+            for piece in content.chunks(100_000) {
+                w.write_all(piece).unwrap();
+            }
+            let st = w.finish().unwrap();
+            assert_eq!(st.id, BlobId::of(content));
+            assert_eq!(st.size, content.len() as u64);
+            assert_eq!(st.md5, <[u8; 16]>::from(Md5::digest(content)));
+            assert_eq!(std::fs::read(s.path(&st.id)).unwrap(), *content);
+            assert!(std::fs::metadata(s.path(&st.id))
+                .unwrap()
+                .permissions()
+                .readonly());
+            // The second write of the same content keeps nothing new.
+            let mut w = s.writer_sized(Some(content.len() as u64)).unwrap();
+            w.write_all(content).unwrap();
+            assert!(!w.finish().unwrap().new);
+        }
+        // Nothing is left in the temporary folder; the fan-out folders hold only blobs.
+        assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+        let mut names = Vec::new();
+        for fan in std::fs::read_dir(d.path().join("blobs")).unwrap() {
+            for f in std::fs::read_dir(fan.unwrap().path()).unwrap() {
+                names.push(f.unwrap().file_name().to_string_lossy().to_string());
+            }
+        }
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.iter().all(|n| n.len() == 64), "{names:?}");
+        // An abandoned large writer removes its temporary file.
+        let mut w = s.writer_sized(Some(big.len() as u64)).unwrap();
+        w.write_all(&big).unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
     }

@@ -8,6 +8,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: with glibc's, the transfer threads waited on its
+/// arena lock for a fifth of their pauses when many small objects were in flight (a perf trace of
+/// context switches; bench/README.md), and its allocation paths were ~9% of the CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes scripts can rely on (documented in README.md).
 pub mod exit {
     /// Everything asked for was done.

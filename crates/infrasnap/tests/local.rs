@@ -1147,3 +1147,54 @@ fn a_missing_git_is_a_recorded_error() {
     let snap = PathBuf::from(v["path"].as_str().unwrap());
     assert!(snap.join("local_repos/notes/files/a.md").is_file());
 }
+
+#[test]
+fn an_unlabelled_run_whose_time_name_is_taken_gets_a_number() {
+    let w = World::new();
+    let src = w.path("notes");
+    write(&src.join("a.txt"), "a\n");
+    let cfg = w.config(&format!(
+        "[[local]]\nname = \"notes\"\npath = {:?}\nkind = \"folder\"\n",
+        src.to_str().unwrap()
+    ));
+    let (o, _) = w.snapshot(&cfg, &[]);
+    assert_code(&o, 0);
+    // Names of the coming seconds are taken, as by runs started in the same second.
+    let now = chrono::Utc::now();
+    let taken: Vec<String> = (0..20)
+        .map(|s| {
+            infrasnap_core::ids::SnapshotName::from_time(now + chrono::Duration::seconds(s))
+                .to_string()
+        })
+        .collect();
+    for t in &taken {
+        std::fs::create_dir_all(w.repo().join(t)).unwrap();
+    }
+    let o = w.infrasnap(&["--json", "snapshot", "--config", cfg.to_str().unwrap()]);
+    assert_code(&o, 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let name = v["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        taken.iter().any(|t| name == format!("{t}-2")),
+        "{name} is not one of {taken:?} with -2"
+    );
+    assert!(w
+        .repo()
+        .join(&name)
+        .join("snapshot_metadata.json")
+        .is_file());
+    // A --label that is taken is an error that says what to do, never renamed.
+    let o = w.infrasnap(&[
+        "snapshot",
+        "--label",
+        &name,
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("choose another --label"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -41,8 +41,9 @@ pub struct SnapshotArgs {
     /// Name of the new snapshot, e.g. v1.0 or before-migration [default: the UTC start time]
     #[arg(long, value_name = "NAME")]
     pub label: Option<String>,
-    /// Transfers at once across all buckets
-    #[arg(long, short = 'j', default_value_t = 32, value_name = "N")]
+    /// S3 objects transferred at once across all buckets (Lambda code downloads, DynamoDB scans
+    /// and Apps Script calls use at most 32 at once)
+    #[arg(long, short = 'j', default_value_t = 128, value_name = "N")]
     pub jobs: usize,
     /// Buckets worked on at once
     #[arg(long, default_value_t = 8, value_name = "N")]
@@ -268,6 +269,21 @@ pub async fn take(
         let repo = repo.clone();
         let wait = a.wait_lock.map(Duration::from_secs);
         tokio::task::spawn_blocking(move || repo.lock(wait)).await??
+    };
+    // A default (time) name already taken by a run within the same second gets a number; a
+    // --label the user chose is never changed.
+    let name = match &a.label {
+        Some(_) => name,
+        None => (1..)
+            .map(|n| {
+                if n == 1 {
+                    name.clone()
+                } else {
+                    name.numbered(n)
+                }
+            })
+            .find(|n| !repo.snapshot_dir(n).exists())
+            .expect("some number is free"),
     };
     let staging = repo.begin(&name, &lock)?;
     let parent = repo.parent_for_new_run()?;

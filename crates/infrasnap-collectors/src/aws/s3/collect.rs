@@ -683,7 +683,7 @@ impl ObjectJob {
         } else {
             "s3:GetObject"
         };
-        let _permit = cx.jobs.acquire().await.expect("semaphore open");
+        let _permit = cx.transfers.acquire().await.expect("semaphore open");
         let _large = if l.size >= LARGE_OBJECT {
             Some(large.acquire().await.expect("semaphore open"))
         } else {
