@@ -94,7 +94,8 @@ impl BlobStore {
 
     /// A temporary file in `incoming`, starting with `head`.
     fn spill_file(&self, head: &[u8]) -> Result<Sink> {
-        const BUF: usize = 256 * 1024;
+        // Chunks of at least this size (most of a large body) are written without a copy.
+        const BUF: usize = 64 * 1024;
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .incoming
