@@ -92,14 +92,18 @@ impl BlobStore {
         })
     }
 
+    /// A fresh temporary name in `incoming` (the next writing run deletes leftovers there).
+    fn temp_path(&self) -> PathBuf {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        self.incoming
+            .join(format!("blob-{}-{}.tmp", std::process::id(), n))
+    }
+
     /// A temporary file in `incoming`, starting with `head`.
     fn spill_file(&self, head: &[u8]) -> Result<Sink> {
         // Chunks of at least this size (most of a large body) are written without a copy.
         const BUF: usize = 64 * 1024;
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .incoming
-            .join(format!("blob-{}-{}.tmp", std::process::id(), n));
+        let tmp = self.temp_path();
         let file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
         let mut file = io::BufWriter::with_capacity(BUF, file);
         file.write_all(head).ctx("write temporary blob", &tmp)?;
@@ -129,10 +133,7 @@ impl BlobStore {
         }
         // Elsewhere (or where the filesystem has no unnamed files): a temporary name in the
         // same folder, renamed into place.
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .incoming
-            .join(format!("blob-{}-{}.tmp", std::process::id(), n));
+        let tmp = self.temp_path();
         let mut file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
         let done = file
             .write_all(bytes)
