@@ -15,6 +15,7 @@ use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumMode, EncodingType};
 use aws_sdk_s3::Client;
 use aws_smithy_types::date_time::Format;
+use futures::future::Either;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::BlobId;
@@ -463,20 +464,24 @@ impl S3Collector {
                 let large = self.large.clone();
                 let progress = progress.clone();
                 seen += 1;
-                // Past the first objects of a bucket, each object runs on a task of its own, so
-                // that the per-object work (request, hashing, writing, linking) of one large
-                // bucket runs on every core instead of on its bucket's task alone (100k tiny
-                // objects: 19-20 s -> 12.5-13 s). Not from the start: a task per object costs
-                // more CPU (wake-ups across threads), ~6% at seed scale, where 46 buckets already
-                // keep the cores busy. `buffered` still hands the results back in listing order.
-                let own_task =
-                    (seen > OWN_TASK_AFTER).then(|| format!("{bucket}/{}", job.listed.key));
-                let fut = async move { job.run(&cx, &client, &prev, &large, &progress).await };
-                let Some(resource) = own_task else {
-                    return futures::future::Either::Left(fut);
-                };
+                if seen <= OWN_TASK_AFTER {
+                    let fut = async move { job.run(&cx, &client, &prev, &large, &progress).await };
+                    return Either::Left(Either::Left(fut));
+                }
+                // Past the first objects of a bucket, each object to download runs on a task of
+                // its own, so that the per-object work (request, hashing, writing, linking) of
+                // one large bucket runs on every core instead of on its bucket's task alone
+                // (100k tiny objects: 18-20 s -> 12.7 s). Not from the start: a task per object
+                // costs more CPU (wake-ups across threads), ~6% at seed scale, where 46 buckets
+                // already keep the cores busy; and not for unchanged objects, which are only
+                // linked. `buffered` still hands the results back in listing order.
+                if let Some(linked) = job.link_unchanged(&cx, &prev, &progress) {
+                    return Either::Left(Either::Right(futures::future::ready(linked)));
+                }
+                let resource = format!("{bucket}/{}", job.listed.key);
+                let fut = async move { job.download(&cx, &client, &large, &progress).await };
                 let handle = tokio::spawn(fut);
-                futures::future::Either::Right(async move {
+                Either::Right(async move {
                     handle.await.unwrap_or_else(|e| {
                         Err(RecordedError {
                             service: "s3".into(),
@@ -675,6 +680,58 @@ impl ObjectJob {
         large: &Semaphore,
         progress: &CollectorProgress,
     ) -> Result<Option<Fetched>, RecordedError> {
+        match self.link_unchanged(cx, prev, progress) {
+            Some(linked) => linked,
+            None => self.download(cx, client, large, progress).await,
+        }
+    }
+
+    /// An object unchanged since an earlier snapshot whose blob is stored: its tree file is
+    /// linked at once, without a transfer. `None`: it must be downloaded.
+    fn link_unchanged(
+        &self,
+        cx: &RunContext,
+        prev: &PrevIndex,
+        progress: &CollectorProgress,
+    ) -> Option<Result<Option<Fetched>, RecordedError>> {
+        let l = &self.listed;
+        let p = prev.get::<S3ObjectRecord>(&l.key)?;
+        if !(unchanged(&p, l) && (self.dir_marker || cx.repo.store().contains(&p.blob))) {
+            return None;
+        }
+        let linked = if self.dir_marker {
+            cx.make_dir(&self.rel)
+        } else {
+            cx.link_blob(&p.blob, &self.rel)
+        };
+        if let Err(e) = linked {
+            return Some(Err(RecordedError {
+                service: "s3".into(),
+                action: "write".into(),
+                resource: format!("{}/{}", self.bucket, l.key),
+                code: None,
+                message: e.to_string(),
+            }));
+        }
+        progress.add(&progress.items, 1);
+        progress.add(&progress.bytes, l.size);
+        let rec = S3ObjectRecord {
+            path: self.rel.clone(),
+            escaped: self.escaped,
+            dir_marker: self.dir_marker,
+            storage_class: l.storage_class.clone().or(p.storage_class.clone()),
+            ..p
+        };
+        Some(Ok(Some((rec, None, None))))
+    }
+
+    async fn download(
+        self,
+        cx: &RunContext,
+        client: &Client,
+        large: &Semaphore,
+        progress: &CollectorProgress,
+    ) -> Result<Option<Fetched>, RecordedError> {
         let l = &self.listed;
         let resource = format!("{}/{}", self.bucket, l.key);
         let io_err = |e: infrasnap_core::error::CoreError| RecordedError {
@@ -684,26 +741,6 @@ impl ObjectJob {
             code: None,
             message: e.to_string(),
         };
-        if let Some(p) = prev.get::<S3ObjectRecord>(&l.key) {
-            if unchanged(&p, l) && (self.dir_marker || cx.repo.store().contains(&p.blob)) {
-                if self.dir_marker {
-                    cx.make_dir(&self.rel).map_err(io_err)?;
-                } else {
-                    cx.link_blob(&p.blob, &self.rel).map_err(io_err)?;
-                }
-                progress.add(&progress.items, 1);
-                progress.add(&progress.bytes, l.size);
-                let rec = S3ObjectRecord {
-                    path: self.rel.clone(),
-                    escaped: self.escaped,
-                    dir_marker: self.dir_marker,
-                    storage_class: l.storage_class.clone().or(p.storage_class.clone()),
-                    ..p
-                };
-                return Ok(Some((rec, None, None)));
-            }
-        }
-
         // The IAM action a GET needs: with a version id, S3 checks s3:GetObjectVersion.
         let get_action = if l.version_id.as_deref().is_some_and(|v| v != "null") {
             "s3:GetObjectVersion"
