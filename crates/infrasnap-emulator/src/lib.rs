@@ -17,6 +17,7 @@ pub mod gas;
 pub mod lambda_code;
 pub mod lightsail;
 mod moto;
+mod serve;
 
 pub use aws_config::retry::RetryConfig;
 pub use fault::{Fault, FaultConfig, FaultProxy, FaultStats, PINNED_EXPORT_VERSION};

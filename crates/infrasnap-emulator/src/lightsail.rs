@@ -39,12 +39,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The `X-Amz-Target` prefix of every Lightsail operation.
 pub const TARGET_PREFIX: &str = "Lightsail_20161128.";
@@ -343,35 +341,16 @@ impl Drop for LightsailServer {
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
-    let mut conns = JoinSet::new();
-    loop {
-        while conns.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    crate::serve::accept_loop(listener, move |req| {
         let state = state.clone();
-        conns.spawn(async move {
-            let service = service_fn(move |req| {
-                let state = state.clone();
-                async move {
-                    match handle(state, req).await {
-                        Some(r) => Ok::<_, std::io::Error>(r),
-                        // No answer: the connection is dropped.
-                        None => Err(std::io::Error::other("Lightsail is not offered here")),
-                    }
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+        async move {
+            // No answer: the connection is dropped.
+            handle(state, req)
+                .await
+                .ok_or_else(|| std::io::Error::other("Lightsail is not offered here"))
+        }
+    })
+    .await
 }
 
 type Resp = Response<Full<Bytes>>;
