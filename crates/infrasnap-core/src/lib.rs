@@ -21,6 +21,7 @@ pub mod ids;
 pub mod index;
 pub mod keypath;
 pub mod manifest;
+pub mod md5lanes;
 pub mod metadata;
 pub mod model;
 pub mod progress;

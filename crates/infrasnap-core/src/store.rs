@@ -19,6 +19,7 @@ use md5::{Digest, Md5};
 
 use crate::error::{IoContext, Result};
 use crate::ids::BlobId;
+use crate::md5lanes::Md5Stream;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -78,16 +79,17 @@ impl BlobStore {
     /// [`IN_MEMORY_MAX`] bytes is gathered in memory and written once, straight into its fan-out
     /// folder, when it is complete; a larger one streams through a temporary file.
     pub fn writer_sized(&self, size: Option<u64>) -> Result<BlobWriter> {
-        let sink = match size {
-            Some(s) if s > IN_MEMORY_MAX as u64 => self.spill_file(&[])?,
-            Some(s) => Sink::Memory(Vec::with_capacity(s as usize)),
-            None => Sink::Memory(Vec::with_capacity(16 * 1024)),
+        let (sink, md5) = match size {
+            Some(s) if s > IN_MEMORY_MAX as u64 => (self.spill_file(&[])?, Some(Md5Stream::new())),
+            Some(s) => (Sink::Memory(Vec::with_capacity(s as usize)), None),
+            None => (Sink::Memory(Vec::with_capacity(16 * 1024)), None),
         };
         Ok(BlobWriter {
             store: self.clone(),
             sink: Some(sink),
             blake: blake3::Hasher::new(),
-            md5: Md5::new(),
+            md5,
+            digest: None,
             size: 0,
         })
     }
@@ -233,14 +235,20 @@ pub struct BlobWriter {
     store: BlobStore,
     sink: Option<Sink>,
     blake: blake3::Hasher,
-    md5: Md5,
+    /// The MD5 of a blob written through a file, computed side by side with other large blobs
+    /// ([`Md5Stream`]); a blob held in memory is hashed in one go when complete.
+    md5: Option<Md5Stream>,
+    digest: Option<[u8; 16]>,
     size: u64,
 }
 
 impl BlobWriter {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        assert!(self.digest.is_none(), "no writes after md5_so_far");
         self.blake.update(bytes);
-        self.md5.update(bytes);
+        if let Some(m) = &mut self.md5 {
+            m.update(bytes);
+        }
         self.size += bytes.len() as u64;
         match self.sink.as_mut().expect("writer is open until finish") {
             Sink::Memory(buf) if buf.len() + bytes.len() <= IN_MEMORY_MAX => {
@@ -249,6 +257,10 @@ impl BlobWriter {
             }
             Sink::Memory(buf) => {
                 let head = std::mem::take(buf);
+                let mut m = Md5Stream::new();
+                m.update(&head);
+                m.update(bytes);
+                self.md5 = Some(m);
                 let mut spilled = self.store.spill_file(&head)?;
                 let r = match &mut spilled {
                     Sink::File { tmp, file } => {
@@ -267,16 +279,26 @@ impl BlobWriter {
         self.size
     }
 
-    /// The hashes so far, without finishing: lets a caller check an ETag before keeping the blob.
-    pub fn md5_so_far(&self) -> [u8; 16] {
-        self.md5.clone().finalize().into()
+    /// The MD5 of every byte written, before finishing: lets a caller check an ETag before
+    /// keeping the blob. No more writes after it.
+    pub fn md5_so_far(&mut self) -> [u8; 16] {
+        if let Some(d) = self.digest {
+            return d;
+        }
+        let d = match (self.md5.take(), &self.sink) {
+            (Some(m), _) => m.finish(),
+            (None, Some(Sink::Memory(buf))) => Md5::digest(buf).into(),
+            (None, _) => unreachable!("a blob in a file has an Md5Stream"),
+        };
+        self.digest = Some(d);
+        d
     }
 
     /// Put the blob into the store under its hash.
     pub fn finish(mut self) -> Result<Stored> {
+        let md5 = self.md5_so_far();
         let sink = self.sink.take().expect("finish once");
         let id = BlobId::from_hash(self.blake.finalize());
-        let md5: [u8; 16] = self.md5.clone().finalize().into();
         let dest = self.store.path(&id);
         let stored = Stored {
             id,
