@@ -31,12 +31,6 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    // No transparent huge pages for this process: mimalloc returns freed memory to the system and
-    // takes it back as it goes, and with huge pages each time back costs zeroing 2 MiB. Measured on
-    // a seed snapshot (bench/README.md): the kernel's page zeroing fell from 3.6% of the samples
-    // (~0.4 s of CPU) to 0.7%.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = cli::Cli::parse();
     output::init_logging(cli.global.verbose, cli.global.quiet, cli.global.json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
