@@ -128,11 +128,37 @@ def measure(name, cmd, env, server=None, out_file=None, shell=False, cwd=None):
     return r
 
 
-def rm(path):
+# Deleting a tree is not instant for the next writer on this machine's ext4 (it has no journal):
+# for a minute after inodes are freed (five while their table blocks are unwritten), every new file
+# of every client is allocated past them one by one (`recently_deleted` in the kernel's
+# `find_inode_bit`), which doubled some runs (bench/README.md). So `rm` only moves a tree aside,
+# and `settle` deletes what was set aside, writes it out and waits that minute, between rounds,
+# where no client is being timed.
+TRASH = "/work/bench-data/trash"
+SETTLE_S = 65
+
+
+def really_rm(path):
     if os.path.exists(path):
         if subprocess.run(["rm", "-rf", path]).returncode != 0:
             subprocess.run(["chmod", "-R", "u+w", path])
             shutil.rmtree(path)
+
+
+def rm(path):
+    if os.path.exists(path):
+        os.makedirs(TRASH, exist_ok=True)
+        os.rename(path, os.path.join(TRASH, f"{time.time_ns()}-{os.path.basename(path)}"))
+
+
+def settle(wait=True):
+    if not os.path.exists(TRASH):
+        return
+    really_rm(TRASH)
+    subprocess.run(["sync"])
+    if wait and SETTLE_S > 0:
+        log(f"  (deleted the previous copies; waiting {SETTLE_S} s until the filesystem reuses their inodes freely)")
+        time.sleep(SETTLE_S)
 
 
 KINDS = [  # run name pattern -> results key
@@ -158,6 +184,8 @@ def load_results(dirs, R):
                 m = re.match(r"scale-(\d+)-", r["name"])
                 if m:
                     r["objects"] = int(m.group(1))
+                if "changed" in r:
+                    R["changed"] = r["changed"]
                 for pat, key in KINDS:
                     if re.fullmatch(pat, r["name"]):
                         R[key].append(r)
@@ -259,6 +287,7 @@ def seed_run(args, R):
         for i in range(args.rounds):
             R["server"].append(measure(f"curl-all-{i}", curl_all_cmd(srv.url, keys, os.path.join(work, "curl.cfg")), env, srv))
         for i in range(args.rounds):
+            settle()
             log(f"round {i + 1}/{args.rounds}: full copies")
             last = i == args.rounds - 1
             repo = os.path.join(work, f"repo-{i}")
@@ -291,6 +320,7 @@ def seed_run(args, R):
             rm(d)
         n = args.rounds - 1
         repo = os.path.join(work, f"repo-{n}")
+        settle()
         for i in range(args.rounds):
             log(f"round {i + 1}/{args.rounds}: no-change re-runs")
             out = os.path.join(RESULTS, f"infrasnap-nochange-{i}.json")
@@ -310,18 +340,34 @@ def seed_run(args, R):
         r["s3"] = s3_summary(meta)
         snapdir = os.path.join(repo, meta.get("name", "?"), "s3_buckets")
         r["caught"] = caught(root, snapdir, changed)
+        r["changed"] = len(changed)
+        amend_last(r)
         R["infrasnap_rewrite"].append(r)
         r = measure("aws8-rewrite", aws8_cmd(buckets, os.path.join(work, f"aws-{n}"), srv.url), env, srv, shell=True)
         r["caught"] = caught(root, os.path.join(work, f"aws-{n}"), changed)
+        r["changed"] = len(changed)
+        amend_last(r)
         R["aws8_rewrite"].append(r)
         r = measure("rclone-rewrite", rclone_cmd(os.path.join(work, f"rclone-{n}")), env, srv)
         r["caught"] = caught(root, os.path.join(work, f"rclone-{n}"), changed)
+        r["changed"] = len(changed)
+        amend_last(r)
         R["rclone_rewrite"].append(r)
         # restore the seed data set for the next run (the rewrite removed its stamp)
     finally:
         srv.stop()
     if not args.keep:
         rm(work)
+
+
+def amend_last(r):
+    """Write `r` again over the last line of results.jsonl (after fields found once it ran)."""
+    path = os.path.join(RESULTS, "results.jsonl")
+    with open(path) as f:
+        lines = f.readlines()
+    lines[-1] = json.dumps(r) + "\n"
+    with open(path, "w") as f:
+        f.writelines(lines)
 
 
 def caught(root, copy_root, changed):
@@ -343,6 +389,7 @@ def scale_run(args, R):
         env = base_env(srv.url)
         repo = os.path.join(args.data, "work", f"scale-repo-{n}")
         rm(repo)
+        settle()
         try:
             out = os.path.join(RESULTS, f"scale-{n}-full.json")
             r = measure(f"scale-{n}-infrasnap-full", infrasnap_cmd(repo, srv.url), env, srv, out_file=out)
@@ -427,7 +474,7 @@ def report(args, R):
         if nc and R.get("rclone_nochange"):
             x = ratio(R["rclone_nochange"], nc)
             L.append(f"| no-change: 3x faster than tuned rclone's re-run (rclone/infrasnap >= 3) | {x:.2f} | {'yes' if x >= 3 else 'no'} |")
-        if R.get("infrasnap_rewrite"):
+        if R.get("infrasnap_rewrite") and R.get("changed"):
             c = R["infrasnap_rewrite"][0].get("caught")
             L.append(f"| every same-size change caught | {c}/{R['changed']} | {'yes' if c == R['changed'] else 'no'} |")
     if R.get("scale_full"):
@@ -450,7 +497,7 @@ def report(args, R):
 
 
 def main():
-    global RESULTS, SERVER, INFRASNAP
+    global RESULTS, SERVER, INFRASNAP, TRASH, SETTLE_S
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--data", default="/work/bench-data")
@@ -463,11 +510,14 @@ def main():
     ap.add_argument("--rclone-scale-max", type=int, default=100000,
                     help="also run rclone at scale up to this many objects")
     ap.add_argument("--keep", action="store_true", help="keep the repositories and copies")
+    ap.add_argument("--settle", type=int, default=SETTLE_S,
+                    help="seconds to wait after deleting earlier copies, between rounds (0: no wait)")
     ap.add_argument("--report", nargs="+", metavar="RESULTS_DIR",
                     help="only print the table of earlier runs (their results.jsonl)")
     args = ap.parse_args()
     args.scale = [int(x) for x in args.scale.split(",") if x.strip()]
     SERVER, INFRASNAP = args.server, args.infrasnap
+    TRASH, SETTLE_S = os.path.join(args.data, "trash"), args.settle
     RESULTS = args.report[0] if args.report else os.path.join(args.out, time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(RESULTS, exist_ok=True)
     log(f"results in {RESULTS}")
@@ -486,6 +536,7 @@ def main():
             scale_run(args, R)
     finally:
         report(args, R)
+        settle(wait=False)
 
 
 if __name__ == "__main__":
