@@ -383,7 +383,7 @@ impl Drop for GasServer {
 async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
     crate::serve::accept_loop(listener, move |req| {
         let state = state.clone();
-        async move { Ok(handle(state, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
     })
     .await
 }

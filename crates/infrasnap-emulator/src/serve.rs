@@ -1,23 +1,26 @@
-//! The accept loop the loopback stand-ins share: HTTP/1.1 with keep-alive, `TCP_NODELAY`, one task
-//! per connection. `handle` answers a request, or returns an error to drop the connection
-//! unanswered (as a service that is not offered in a region does).
+//! The accept loop the loopback servers share (the fault proxy and the Lightsail and Apps Script
+//! stand-ins): HTTP/1.1 with keep-alive, `TCP_NODELAY`, one task per connection. `handle` answers
+//! a request, or returns an error to drop the connection unanswered (as a service that is not
+//! offered in a region does).
 
 use std::future::Future;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-pub(crate) async fn accept_loop<H, F>(listener: TcpListener, handle: H)
+pub(crate) async fn accept_loop<H, F, B, E>(listener: TcpListener, handle: H)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Result<Response<Full<Bytes>>, std::io::Error>> + Send + 'static,
+    F: Future<Output = Result<Response<B>, E>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut conns = JoinSet::new();
     loop {
