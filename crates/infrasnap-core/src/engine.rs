@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::catalog::{self, CatalogRecord, CatalogState, Coverage, CoverageState, PartRef};
 use crate::error::{CoreError, IoContext, Result};
-use crate::ids::BlobId;
+use crate::ids::{BlobId, ResourceId};
 use crate::index::IndexWriter;
 use crate::keypath::is_contained;
 use crate::metadata::{CollectorSummary, RecordedError};
@@ -44,6 +45,8 @@ pub struct RunContext {
     fingerprinter: crate::secrets::Fingerprinter,
     /// Tree folders made so far (saves a `create_dir_all` per linked file).
     dirs: Mutex<HashSet<PathBuf>>,
+    /// The catalog being gathered (written by `finish`).
+    catalog: Mutex<CatalogState>,
 }
 
 /// Index record of a tree file that is not an object of a bucket (configs, exports).
@@ -77,6 +80,7 @@ impl RunContext {
             files: Mutex::new(Some(files)),
             fingerprinter,
             dirs: Mutex::new(HashSet::new()),
+            catalog: Mutex::new(CatalogState::default()),
         })
     }
 
@@ -156,6 +160,217 @@ impl RunContext {
         self.put_file(rel, &bytes)
     }
 
+    // ---- The catalog: collectors hand over resources, the core decides where they land ----
+
+    /// Hand over the document of resource `id`: the kind's sensitive members are replaced by
+    /// markers (the one choke point, on top of each collector's shape detection), the document is
+    /// stored and placed where its kind says (or kept for its view, for member kinds), and the
+    /// resource gets its catalog record. `label` is a readable name some kinds put in their paths
+    /// (a zone's name); pass the same one for every call about one resource.
+    pub fn put_resource(
+        &self,
+        id: &ResourceId,
+        label: Option<&str>,
+        doc: &serde_json::Value,
+    ) -> Result<Stored> {
+        let spec = catalog::check_id(id)?;
+        let mut doc = doc.clone();
+        if !spec.sensitive.is_empty() {
+            redact_pointers(
+                &mut doc,
+                spec.sensitive,
+                &self.fingerprinter,
+                &mut Vec::new(),
+            );
+        }
+        let mut bytes = serde_json::to_vec_pretty(&doc).expect("serialisable");
+        bytes.push(b'\n');
+        let path = spec.doc.map(|t| catalog::render(t, id, label, None));
+        let st = match &path {
+            Some(p) => self.put_file(p, &bytes)?,
+            None => self.repo.store().put_bytes(&bytes)?,
+        };
+        let digest = catalog::normalize::digest(Some(spec), &doc);
+        let mut cat = self.catalog.lock().expect("catalog lock");
+        if let Some(v) = catalog::view_path(id) {
+            let list = cat.views.entry(v).or_default();
+            list.retain(|(other, _)| other != id);
+            list.push((id.clone(), doc));
+        }
+        cat.insert(CatalogRecord {
+            id: id.clone(),
+            label: label.map(str::to_string),
+            path,
+            blob: st.id,
+            size: st.size,
+            digest,
+            parts: Default::default(),
+            index: None,
+            incomplete: false,
+        });
+        Ok(st)
+    }
+
+    /// Where part `part` of `id` goes (for collectors that place a part themselves, streaming it
+    /// into the store; they then call [`record_part`](Self::record_part)).
+    pub fn part_path(&self, id: &ResourceId, label: Option<&str>, part: &str) -> Result<String> {
+        catalog::part_path(id, label, part)
+    }
+
+    /// Store `bytes` as part `part` of `id`, placed where its kind says and listed in
+    /// `index/files.jsonl`.
+    pub fn put_part(
+        &self,
+        id: &ResourceId,
+        label: Option<&str>,
+        part: &str,
+        bytes: &[u8],
+    ) -> Result<Stored> {
+        let rel = catalog::part_path(id, label, part)?;
+        let st = self.put_file(&rel, bytes)?;
+        self.record_part(id, part, &rel, Some(st.id), st.size);
+        Ok(st)
+    }
+
+    /// [`put_part`](Self::put_part) of `value` as pretty JSON.
+    pub fn put_part_json<T: Serialize>(
+        &self,
+        id: &ResourceId,
+        label: Option<&str>,
+        part: &str,
+        value: &T,
+    ) -> Result<Stored> {
+        let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+        bytes.push(b'\n');
+        self.put_part(id, label, part, &bytes)
+    }
+
+    /// Place a stored blob as part `part` of `id`, listed in `index/files.jsonl`.
+    pub fn link_part(
+        &self,
+        id: &ResourceId,
+        label: Option<&str>,
+        part: &str,
+        blob: &BlobId,
+        size: u64,
+    ) -> Result<String> {
+        let rel = catalog::part_path(id, label, part)?;
+        self.link_blob(blob, &rel)?;
+        {
+            let mut w = self.files.lock().expect("files index lock");
+            let w = w.as_mut().ok_or_else(|| CoreError::InvalidName {
+                name: rel.clone(),
+                why: "the run has finished; nothing more can be added".into(),
+            })?;
+            w.append(&FileRecord {
+                path: &rel,
+                blob: *blob,
+                size,
+            })?;
+        }
+        self.record_part(id, part, &rel, Some(*blob), size);
+        Ok(rel)
+    }
+
+    /// Record in the catalog a part the collector placed (and indexed) itself at `rel`; `blob`
+    /// is `None` for a folder (a bucket's objects).
+    pub fn record_part(
+        &self,
+        id: &ResourceId,
+        part: &str,
+        rel: &str,
+        blob: Option<BlobId>,
+        size: u64,
+    ) {
+        self.catalog.lock().expect("catalog lock").add_part(
+            id,
+            part,
+            PartRef {
+                path: rel.to_string(),
+                blob,
+                size,
+            },
+        );
+    }
+
+    /// Open the resource's own index file (its kind's `index` template), recorded in its catalog
+    /// record. Returns the path relative to the snapshot folder, and the writer.
+    pub fn open_resource_index(&self, id: &ResourceId) -> Result<(String, IndexWriter)> {
+        let rel = catalog::index_path(id)?.ok_or_else(|| CoreError::InvalidName {
+            name: id.to_string(),
+            why: "this kind declares no index file (catalog/kinds.rs)".into(),
+        })?;
+        let w = IndexWriter::create(&self.tree_path(&rel)?)?;
+        self.catalog
+            .lock()
+            .expect("catalog lock")
+            .set_index(id, rel.clone());
+        Ok((rel, w))
+    }
+
+    /// The resource's index path (relative), without opening it: to read earlier snapshots'.
+    pub fn resource_index_path(&self, id: &ResourceId) -> Result<Option<String>> {
+        catalog::index_path(id)
+    }
+
+    /// Part of the resource's content could not be read: a content diff of it is not comparable.
+    pub fn mark_incomplete(&self, id: &ResourceId) {
+        self.catalog
+            .lock()
+            .expect("catalog lock")
+            .mark_incomplete(id);
+    }
+
+    /// Record the listing of `kind` in `account` and `region` (empty where the kind has none):
+    /// complete, or failed with `error`. Every listing a collector attempts is reported, so a
+    /// diff can tell a resource that is gone from one whose listing failed.
+    pub fn cover(&self, kind: &str, account: &str, region: &str, error: Option<&RecordedError>) {
+        self.catalog.lock().expect("catalog lock").cover(Coverage {
+            kind: kind.to_string(),
+            account: account.to_string(),
+            region: region.to_string(),
+            state: if error.is_some() {
+                CoverageState::Failed
+            } else {
+                CoverageState::Complete
+            },
+            error: error.cloned(),
+        });
+    }
+
+    /// Write the views of member kinds and the catalog files.
+    fn finish_catalog(&self) -> Result<()> {
+        // Parts handed over for a resource whose document never came: give it an empty one, so
+        // nothing placed is left out of the catalog.
+        let orphans: Vec<ResourceId> = {
+            let cat = self.catalog.lock().expect("catalog lock");
+            cat.pending
+                .keys()
+                .filter(|id| !cat.records.contains_key(*id))
+                .cloned()
+                .collect()
+        };
+        for id in orphans {
+            self.put_resource(&id, None, &serde_json::json!({}))?;
+        }
+        let mut cat = std::mem::take(&mut *self.catalog.lock().expect("catalog lock"));
+        for (path, mut items) in std::mem::take(&mut cat.views) {
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            let docs: Vec<serde_json::Value> = items.into_iter().map(|(_, d)| d).collect();
+            self.put_json(&path, &serde_json::json!({ "Items": docs }))?;
+        }
+        let mut w = IndexWriter::create(&self.staging.join(catalog::RESOURCES))?;
+        for rec in cat.records.values() {
+            w.append(rec)?;
+        }
+        w.finish()?;
+        let mut w = IndexWriter::create(&self.staging.join(catalog::COVERAGE))?;
+        for c in cat.coverage.values() {
+            w.append(c)?;
+        }
+        w.finish()
+    }
+
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
     }
@@ -164,12 +379,51 @@ impl RunContext {
         self.cancelled.load(Ordering::Relaxed)
     }
 
-    /// Flush the shared index. Called once after all collectors finished.
+    /// Write the catalog and flush the shared index. Called once after all collectors finished.
     pub fn finish(&self) -> Result<()> {
+        self.finish_catalog()?;
         match self.files.lock().expect("files index lock").take() {
             Some(w) => w.finish(),
             None => Ok(()),
         }
+    }
+}
+
+/// Replace the string values at `patterns` (JSON pointers, `*` for any token) by their markers.
+fn redact_pointers(
+    v: &mut serde_json::Value,
+    patterns: &[&str],
+    fp: &crate::secrets::Fingerprinter,
+    path: &mut Vec<String>,
+) {
+    if !path.is_empty()
+        && patterns
+            .iter()
+            .any(|p| catalog::normalize::pattern_matches(p, path))
+    {
+        if let serde_json::Value::String(s) = v {
+            if !crate::secrets::is_marker(s) {
+                *s = fp.marker(s.as_bytes());
+            }
+        }
+        return;
+    }
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                path.push(k.clone());
+                redact_pointers(child, patterns, fp, path);
+                path.pop();
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                redact_pointers(child, patterns, fp, path);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -234,4 +488,73 @@ pub trait Collector: Send + Sync {
         }
     }
     fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::ids::SnapshotName;
+
+    #[test]
+    fn resources_land_where_their_kind_says_and_the_catalog_lists_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&tmp.path().join("r")).unwrap();
+        let lock = repo.lock(None).unwrap();
+        let staging = repo
+            .begin(&"t".parse::<SnapshotName>().unwrap(), &lock)
+            .unwrap();
+        let cx =
+            RunContext::new(repo.clone(), staging.dir(), vec![], Progress::default(), 4).unwrap();
+        let f: ResourceId = "aws.lambda.function:111:eu-west-1:checkout"
+            .parse()
+            .unwrap();
+        // A part before the document is kept.
+        cx.put_part(&f, None, "code.zip", b"PK zip").unwrap();
+        let doc = serde_json::json!({"Configuration": {"Timeout": 3,
+            "Environment": {"Variables": {"DB_URL": "postgres://x"}}}});
+        cx.put_resource(&f, None, &doc).unwrap();
+        let p1: ResourceId = "aws.ssm.parameter:111:eu-west-1:/b".parse().unwrap();
+        let p0: ResourceId = "aws.ssm.parameter:111:eu-west-1:/a".parse().unwrap();
+        cx.put_resource(
+            &p1,
+            None,
+            &serde_json::json!({"Name": "/b", "Value": "s3cret"}),
+        )
+        .unwrap();
+        cx.put_resource(&p0, None, &serde_json::json!({"Name": "/a"}))
+            .unwrap();
+        cx.cover("aws.lambda.function", "111", "eu-west-1", None);
+        cx.finish().unwrap();
+        let dir = staging.dir();
+        let cfg = std::fs::read_to_string(
+            dir.join("lambda_functions/111/eu-west-1/function_config/checkout.json"),
+        )
+        .unwrap();
+        assert!(
+            !cfg.contains("postgres://x") && cfg.contains("<redacted fp:"),
+            "{cfg}"
+        );
+        let view: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("ssm_parameters/111/eu-west-1/parameters.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(view["Items"][0]["Name"], "/a");
+        assert!(!view.to_string().contains("s3cret"));
+        let cat = Catalog::open(dir).unwrap().unwrap();
+        assert_eq!(cat.records.len(), 3);
+        let r = cat.get(&f).unwrap();
+        assert_eq!(
+            r.parts["code.zip"].path,
+            "lambda_functions/111/eu-west-1/function_code/checkout.zip"
+        );
+        assert!(cat.covers(&f));
+        assert!(!cat.covers(&p0));
+        let back = crate::catalog::read_doc(
+            &tmp.path().join("r/.infrasnap/blobs"),
+            &cat.get(&p0).unwrap().blob,
+        )
+        .unwrap();
+        assert_eq!(back["Name"], "/a");
+    }
 }

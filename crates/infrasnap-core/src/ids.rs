@@ -124,21 +124,92 @@ impl<'de> Deserialize<'de> for BlobId {
     }
 }
 
-/// What a resource is, across every source: `{kind, account, region, id}`. For diff, restore and
-/// findings (coming) to address one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// What a resource is, across every source: `{kind, account, region, id}`.
+///
+/// `kind` names the resource type (`aws.lambda.function`, `aws.route53.record_set`,
+/// `gas.project`, `local.git`); `id` is the service's own id (a name, an ARN, a zone id). The id
+/// is stable across snapshots: it depends on nothing but the resource itself, never on sibling
+/// resources, on how many accounts a run captures, or on run order. `account` and `region` are
+/// empty where the kind has none (a global kind has no region; local sources have neither).
+///
+/// Its text form is `kind:account:region:id`, e.g.
+/// `aws.lambda.function:123456789012:us-east-1:checkout`, `aws.route53.zone:123456789012::Z1D633`,
+/// `local.git:::ops-scripts`. The id is last, so it may itself hold `:` (ARNs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResourceId {
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub account: String,
+    pub region: String,
     pub id: String,
+}
+
+impl ResourceId {
+    pub fn new(
+        kind: impl Into<String>,
+        account: impl Into<String>,
+        region: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Self {
+        ResourceId {
+            kind: kind.into(),
+            account: account.into(),
+            region: region.into(),
+            id: id.into(),
+        }
+    }
 }
 
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind, self.id)
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.kind, self.account, self.region, self.id
+        )
+    }
+}
+
+impl FromStr for ResourceId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, CoreError> {
+        let bad = |why: &str| CoreError::InvalidName {
+            name: s.to_string(),
+            why: format!(
+                "{why}; a resource id is `kind:account:region:id`, for example \
+                 `aws.lambda.function:123456789012:us-east-1:checkout` (`infrasnap diff` and \
+                 `infrasnap log --json` print the ids of a snapshot)"
+            ),
+        };
+        let mut it = s.splitn(4, ':');
+        let (Some(kind), Some(account), Some(region), Some(id)) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(bad("it has fewer than four `:`-separated parts"));
+        };
+        let kind_ok = !kind.is_empty()
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+        if !kind_ok {
+            return Err(bad("the kind is lower-case letters, digits, `.` and `_`"));
+        }
+        if id.is_empty() {
+            return Err(bad("the id part is empty"));
+        }
+        Ok(ResourceId::new(kind, account, region, id))
+    }
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -153,6 +224,31 @@ mod tests {
         }
         for bad in ["", ".hidden", "-x", "a/b", "..", "a b", &"x".repeat(101)] {
             assert!(bad.parse::<SnapshotName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_ids_round_trip_through_text_and_json() {
+        for text in [
+            "aws.lambda.function:123456789012:us-east-1:checkout",
+            "aws.route53.zone:123456789012::Z1D633PJN98FT9",
+            "local.git:::ops-scripts",
+            "aws.lambda.layer_version:1:eu-west-1:arn:aws:lambda:eu-west-1:1:layer:x:3",
+        ] {
+            let id: ResourceId = text.parse().unwrap();
+            assert_eq!(id.to_string(), text);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(serde_json::from_str::<ResourceId>(&json).unwrap(), id);
+        }
+        for bad in [
+            "",
+            "aws.lambda.function",
+            "a:b:c",
+            "Aws.X:1:r:id",
+            "aws.x:1:r:",
+        ] {
+            let e = bad.parse::<ResourceId>().unwrap_err().to_string();
+            assert!(e.contains("kind:account:region:id"), "{bad}: {e}");
         }
     }
 

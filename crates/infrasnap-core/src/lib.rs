@@ -14,6 +14,7 @@
 //! # Ok::<(), infrasnap_core::error::CoreError>(())
 //! ```
 
+pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;

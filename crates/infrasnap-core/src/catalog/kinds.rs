@@ -1,0 +1,613 @@
+//! The declaration of every resource kind: where its documents land, which fields are volatile
+//! (left out of a diff), which are sensitive (redacted at the one choke point,
+//! [`crate::engine::RunContext::put_resource`]), which arrays are sets, and its scope.
+//!
+//! Adding a kind is adding one entry to [`KINDS`]; nothing else in the core changes.
+//!
+//! Path templates are relative to the snapshot folder and use:
+//! `{account}`, `{region}` (the ResourceId's; a global kind has none), `{id}` (the id escaped as
+//! one segment, [`super::escape`]), `{label}` (a readable name the collector gives with the
+//! resource, escaped; the id when none is given) and `{part}` (a part's name, each `/`-separated
+//! component escaped). Every template of a kind contains `{id}` (or is a view), so two resources
+//! never share a path.
+//!
+//! JSON pointers (RFC 6901) in `volatile`, `sensitive` and `sets` may use `*` for "any member or
+//! element" at that level.
+
+/// Where a kind lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Unique across accounts by its id alone (S3 bucket names): no account in its paths.
+    Global,
+    /// One per account, no region (IAM, Route53, CloudFront).
+    Account,
+    /// One per account and region.
+    Regional,
+    /// Not a cloud resource: local sources, Apps Script projects.
+    Local,
+}
+
+/// One kind of resource.
+#[derive(Debug)]
+pub struct KindSpec {
+    /// `aws.lambda.function`.
+    pub kind: &'static str,
+    /// The collector that captures it (its key in `snapshot_metadata.json`): `lambda`.
+    pub source: &'static str,
+    /// What one of them is called, for people: `function`.
+    pub noun: &'static str,
+    pub scope: Scope,
+    /// The tree path of the resource's main document. `None`: a member kind, whose documents are
+    /// kept in the store and the catalog only and shown in the tree through `view`.
+    pub doc: Option<&'static str>,
+    /// Where a named part goes. A part not listed here goes to `default_part`.
+    pub parts: &'static [(&'static str, &'static str)],
+    /// Template for parts not named in `parts` (must contain `{part}`); `None`: such a part is
+    /// refused.
+    pub default_part: Option<&'static str>,
+    /// A collection file generated at the end of the run from the documents of every resource of
+    /// this kind sharing the template's account and region: `{"Items": [doc, ...]}` in id order.
+    pub view: Option<&'static str>,
+    /// An index file of the resource's own (S3 objects of a bucket, code zips), for index lines
+    /// that carry more than `path` and `blob` (docs/FORMAT.md 3.3).
+    pub index: Option<&'static str>,
+    /// Members left out of a diff: stamps the API moves by itself, status counters.
+    pub volatile: &'static [&'static str],
+    /// Parts left out of a diff (their content is volatile by nature: status, statistics).
+    pub volatile_parts: &'static [&'static str],
+    /// Members whose string values are secrets: replaced by their marker when written.
+    pub sensitive: &'static [&'static str],
+    /// Arrays the service treats as sets: compared without regard to order.
+    pub sets: &'static [&'static str],
+}
+
+impl KindSpec {
+    const fn new(
+        kind: &'static str,
+        source: &'static str,
+        noun: &'static str,
+        scope: Scope,
+    ) -> Self {
+        KindSpec {
+            kind,
+            source,
+            noun,
+            scope,
+            doc: None,
+            parts: &[],
+            default_part: None,
+            view: None,
+            index: None,
+            volatile: &[],
+            volatile_parts: &[],
+            sensitive: &[],
+            sets: &[],
+        }
+    }
+}
+
+/// The kind named `kind`.
+pub fn spec(kind: &str) -> Option<&'static KindSpec> {
+    KINDS.iter().find(|k| k.kind == kind)
+}
+
+/// Every kind a source captures.
+pub fn of_source(source: &str) -> impl Iterator<Item = &'static KindSpec> + '_ {
+    KINDS.iter().filter(move |k| k.source == source)
+}
+
+/// Every kind infrasnap captures.
+pub static KINDS: &[KindSpec] = &[
+    // ---- S3 ----
+    KindSpec {
+        doc: Some("s3_bucket_config/{id}.json"),
+        // `objects`: the folder of the bucket's objects (keys placed by keypath.rs).
+        parts: &[("objects", "s3_buckets/{id}")],
+        index: Some("index/s3_buckets/{id}.jsonl"),
+        sets: &[
+            "/config/policy/value/Statement",
+            "/config/policy/value/Statement/*/Action",
+            "/config/policy/value/Statement/*/Resource",
+            "/config/tagging/value/TagSet",
+            "/config/cors/value/CORSRules",
+            "/config/lifecycle/value/Rules",
+            "/config/acl/value/Grants",
+        ],
+        ..KindSpec::new("aws.s3.bucket", "s3", "bucket", Scope::Global)
+    },
+    // ---- Lambda ----
+    KindSpec {
+        doc: Some("lambda_functions/{account}/{region}/function_config/{id}.json"),
+        index: Some("index/lambda_functions/{account}/{region}/{id}.jsonl"),
+        parts: &[
+            (
+                "code.zip",
+                "lambda_functions/{account}/{region}/function_code/{id}.zip",
+            ),
+            (
+                "env.json",
+                "lambda_functions/{account}/{region}/function_env_vars/{id}.json",
+            ),
+        ],
+        volatile: &[
+            "/Configuration/LastModified",
+            "/Configuration/LastUpdateStatus",
+            "/Configuration/LastUpdateStatusReason",
+            "/Configuration/LastUpdateStatusReasonCode",
+            "/Configuration/State",
+            "/Configuration/StateReason",
+            "/Configuration/StateReasonCode",
+            "/Configuration/RevisionId",
+            "/Versions/*/LastModified",
+            "/Versions/*/RevisionId",
+            "/Versions/*/State",
+            "/Versions/*/LastUpdateStatus",
+            "/Aliases/*/RevisionId",
+            "/EventSourceMappings/*/LastModified",
+            "/EventSourceMappings/*/State",
+            "/EventSourceMappings/*/StateTransitionReason",
+        ],
+        sensitive: &["/Configuration/Environment/Variables/*"],
+        sets: &[
+            "/Layers",
+            "/Configuration/Layers",
+            "/Policy/Statement",
+            "/Configuration/Architectures",
+        ],
+        ..KindSpec::new("aws.lambda.function", "lambda", "function", Scope::Regional)
+    },
+    KindSpec {
+        doc: Some("lambda_functions/{account}/{region}/layers/{id}.json"),
+        index: Some("index/lambda_functions/{account}/{region}/layers/{id}.jsonl"),
+        parts: &[(
+            "code.zip",
+            "lambda_functions/{account}/{region}/layers/{id}.zip",
+        )],
+        ..KindSpec::new(
+            "aws.lambda.layer_version",
+            "lambda",
+            "layer version",
+            Scope::Regional,
+        )
+    },
+    // ---- CloudFront ----
+    KindSpec {
+        doc: Some("cloudfront_distributions/{account}/{id}.json"),
+        parts: &[(
+            "status.json",
+            "cloudfront_distributions/{account}/{id}.status.json",
+        )],
+        volatile: &[
+            "/ETag",
+            "/LastModifiedTime",
+            "/Status",
+            "/InProgressInvalidationBatches",
+        ],
+        volatile_parts: &["status.json"],
+        sets: &[
+            "/DistributionConfig/Aliases/Items",
+            "/DistributionConfig/Origins/Items",
+            "/DistributionConfig/CacheBehaviors/Items",
+            "/Tags/Items",
+        ],
+        ..KindSpec::new(
+            "aws.cloudfront.distribution",
+            "cloudfront",
+            "distribution",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        doc: Some("cloudfront_distributions/{account}/functions/{id}.json"),
+        parts: &[
+            (
+                "code.js",
+                "cloudfront_distributions/{account}/functions/{id}.js",
+            ),
+            (
+                "live.js",
+                "cloudfront_distributions/{account}/functions/{id}.live.js",
+            ),
+        ],
+        volatile: &["/ETag", "/FunctionMetadata/LastModifiedTime"],
+        ..KindSpec::new(
+            "aws.cloudfront.function",
+            "cloudfront",
+            "function",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/cache_policies.json"),
+        volatile: &["/LastModifiedTime"],
+        ..KindSpec::new(
+            "aws.cloudfront.cache_policy",
+            "cloudfront",
+            "cache policy",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/origin_request_policies.json"),
+        volatile: &["/LastModifiedTime"],
+        ..KindSpec::new(
+            "aws.cloudfront.origin_request_policy",
+            "cloudfront",
+            "origin request policy",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/response_headers_policies.json"),
+        volatile: &["/LastModifiedTime"],
+        ..KindSpec::new(
+            "aws.cloudfront.response_headers_policy",
+            "cloudfront",
+            "response headers policy",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/origin_access_controls.json"),
+        ..KindSpec::new(
+            "aws.cloudfront.origin_access_control",
+            "cloudfront",
+            "origin access control",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/origin_access_identities.json"),
+        ..KindSpec::new(
+            "aws.cloudfront.origin_access_identity",
+            "cloudfront",
+            "origin access identity",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/key_groups.json"),
+        volatile: &["/LastModifiedTime"],
+        ..KindSpec::new(
+            "aws.cloudfront.key_group",
+            "cloudfront",
+            "key group",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("cloudfront_distributions/{account}/public_keys.json"),
+        ..KindSpec::new(
+            "aws.cloudfront.public_key",
+            "cloudfront",
+            "public key",
+            Scope::Account,
+        )
+    },
+    // ---- Route53 ----
+    KindSpec {
+        doc: Some("route53_zones/{account}/{label}_{id}/zone.json"),
+        default_part: Some("route53_zones/{account}/{label}_{id}/{part}"),
+        sets: &["/Tags", "/VPCs", "/DelegationSet/NameServers"],
+        ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)
+    },
+    KindSpec {
+        // id: `<zone id>/<name>/<type>[/<set identifier>]`
+        sets: &["/ResourceRecords"],
+        ..KindSpec::new(
+            "aws.route53.record_set",
+            "route53",
+            "record set",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("route53_zones/{account}/health_checks.json"),
+        volatile: &["/HealthCheck/HealthCheckVersion"],
+        ..KindSpec::new(
+            "aws.route53.health_check",
+            "route53",
+            "health check",
+            Scope::Account,
+        )
+    },
+    // ---- DynamoDB ----
+    KindSpec {
+        doc: Some("dynamodb_tables/{account}/{region}/{id}/table.json"),
+        default_part: Some("dynamodb_tables/{account}/{region}/{id}/{part}"),
+        volatile_parts: &["stats.json", "manifest-summary.json", "manifest-files.json"],
+        sets: &[
+            "/AttributeDefinitions",
+            "/GlobalSecondaryIndexes",
+            "/LocalSecondaryIndexes",
+            "/Tags",
+            "/Replicas",
+        ],
+        ..KindSpec::new("aws.dynamodb.table", "dynamodb", "table", Scope::Regional)
+    },
+    // ---- IAM ----
+    KindSpec {
+        doc: Some("iam/{account}/roles/{id}.json"),
+        volatile: &["/RoleLastUsed"],
+        sets: &[
+            "/AssumeRolePolicyDocument/Statement",
+            "/AssumeRolePolicyDocument/Statement/*/Action",
+            "/InlinePolicies/*/Statement",
+            "/InlinePolicies/*/Statement/*/Action",
+            "/InlinePolicies/*/Statement/*/Resource",
+            "/AttachedManagedPolicies",
+            "/Tags",
+            "/InstanceProfiles",
+        ],
+        ..KindSpec::new("aws.iam.role", "iam", "role", Scope::Account)
+    },
+    KindSpec {
+        doc: Some("iam/{account}/policies/{id}.json"),
+        volatile: &["/UpdateDate", "/AttachmentCount"],
+        sets: &[
+            "/DefaultVersionDocument/Statement",
+            "/DefaultVersionDocument/Statement/*/Action",
+            "/DefaultVersionDocument/Statement/*/Resource",
+            "/Tags",
+        ],
+        ..KindSpec::new("aws.iam.policy", "iam", "policy", Scope::Account)
+    },
+    KindSpec {
+        doc: Some("iam/{account}/users/{id}.json"),
+        volatile: &["/PasswordLastUsed", "/AccessKeys/*/LastUsed"],
+        sets: &[
+            "/Groups",
+            "/AttachedManagedPolicies",
+            "/InlinePolicies/*/Statement",
+            "/Tags",
+            "/AccessKeys",
+            "/MFADevices",
+        ],
+        ..KindSpec::new("aws.iam.user", "iam", "user", Scope::Account)
+    },
+    KindSpec {
+        doc: Some("iam/{account}/groups/{id}.json"),
+        sets: &[
+            "/Members",
+            "/AttachedManagedPolicies",
+            "/InlinePolicies/*/Statement",
+        ],
+        ..KindSpec::new("aws.iam.group", "iam", "group", Scope::Account)
+    },
+    KindSpec {
+        view: Some("iam/{account}/instance_profiles.json"),
+        sets: &["/Roles"],
+        ..KindSpec::new(
+            "aws.iam.instance_profile",
+            "iam",
+            "instance profile",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("iam/{account}/oidc_providers.json"),
+        sets: &["/ClientIDList", "/ThumbprintList"],
+        ..KindSpec::new(
+            "aws.iam.oidc_provider",
+            "iam",
+            "OIDC provider",
+            Scope::Account,
+        )
+    },
+    KindSpec {
+        view: Some("iam/{account}/saml_providers.json"),
+        ..KindSpec::new(
+            "aws.iam.saml_provider",
+            "iam",
+            "SAML provider",
+            Scope::Account,
+        )
+    },
+    // ---- ACM ----
+    KindSpec {
+        doc: Some("acm_certificates/{account}/{region}/{id}.json"),
+        parts: &[(
+            "certificate.pem",
+            "acm_certificates/{account}/{region}/{id}.pem",
+        )],
+        volatile: &["/RenewalSummary/UpdatedAt"],
+        sets: &[
+            "/SubjectAlternativeNames",
+            "/InUseBy",
+            "/Tags",
+            "/DomainValidationOptions",
+        ],
+        ..KindSpec::new("aws.acm.certificate", "acm", "certificate", Scope::Regional)
+    },
+    // ---- SES ----
+    KindSpec {
+        view: Some("ses/{account}/{region}/identities.json"),
+        ..KindSpec::new("aws.ses.identity", "ses", "identity", Scope::Regional)
+    },
+    KindSpec {
+        view: Some("ses/{account}/{region}/configuration_sets.json"),
+        ..KindSpec::new(
+            "aws.ses.configuration_set",
+            "ses",
+            "configuration set",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        doc: Some("ses/{account}/{region}/templates/{id}.json"),
+        ..KindSpec::new("aws.ses.template", "ses", "template", Scope::Regional)
+    },
+    KindSpec {
+        doc: Some("ses/{account}/{region}/{id}.json"), // id: `account`
+        ..KindSpec::new("aws.ses.account", "ses", "account setting", Scope::Regional)
+    },
+    // ---- SSM and Secrets Manager ----
+    KindSpec {
+        view: Some("ssm_parameters/{account}/{region}/parameters.json"),
+        volatile: &["/LastModifiedDate"],
+        sensitive: &["/Value"],
+        ..KindSpec::new("aws.ssm.parameter", "ssm", "parameter", Scope::Regional)
+    },
+    KindSpec {
+        view: Some("secrets_manager/{account}/{region}/secrets.json"),
+        volatile: &["/LastAccessedDate", "/LastChangedDate"],
+        ..KindSpec::new(
+            "aws.secretsmanager.secret",
+            "ssm",
+            "secret",
+            Scope::Regional,
+        )
+    },
+    // ---- API Gateway ----
+    KindSpec {
+        doc: Some("api_gateway/{account}/{region}/rest_apis/{id}/api.json"),
+        default_part: Some("api_gateway/{account}/{region}/rest_apis/{id}/{part}"),
+        sensitive: &["/stages/*/variables/*"],
+        ..KindSpec::new(
+            "aws.apigateway.rest_api",
+            "apigateway",
+            "REST API",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        doc: Some("api_gateway/{account}/{region}/http_apis/{id}/api.json"),
+        default_part: Some("api_gateway/{account}/{region}/http_apis/{id}/{part}"),
+        sensitive: &["/Stages/*/StageVariables/*"],
+        ..KindSpec::new(
+            "aws.apigatewayv2.api",
+            "apigateway",
+            "HTTP/WebSocket API",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("api_gateway/{account}/{region}/domain_names.json"),
+        ..KindSpec::new(
+            "aws.apigateway.domain_name",
+            "apigateway",
+            "domain name",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("api_gateway/{account}/{region}/usage_plans.json"),
+        ..KindSpec::new(
+            "aws.apigateway.usage_plan",
+            "apigateway",
+            "usage plan",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("api_gateway/{account}/{region}/api_keys.json"),
+        volatile: &["/lastUpdatedDate"],
+        ..KindSpec::new(
+            "aws.apigateway.api_key",
+            "apigateway",
+            "API key",
+            Scope::Regional,
+        )
+    },
+    // ---- Lightsail ----
+    KindSpec {
+        doc: Some("lightsail/{account}/{region}/instances/{id}.json"),
+        ..KindSpec::new(
+            "aws.lightsail.instance",
+            "lightsail",
+            "instance",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("lightsail/{account}/{region}/disks.json"),
+        ..KindSpec::new("aws.lightsail.disk", "lightsail", "disk", Scope::Regional)
+    },
+    KindSpec {
+        view: Some("lightsail/{account}/{region}/static_ips.json"),
+        ..KindSpec::new(
+            "aws.lightsail.static_ip",
+            "lightsail",
+            "static IP",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("lightsail/{account}/{region}/instance_snapshots.json"),
+        volatile: &["/progress", "/state"],
+        ..KindSpec::new(
+            "aws.lightsail.instance_snapshot",
+            "lightsail",
+            "instance snapshot",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        view: Some("lightsail/{account}/{region}/disk_snapshots.json"),
+        volatile: &["/progress", "/state"],
+        ..KindSpec::new(
+            "aws.lightsail.disk_snapshot",
+            "lightsail",
+            "disk snapshot",
+            Scope::Regional,
+        )
+    },
+    // ---- Google Apps Script ----
+    KindSpec {
+        doc: Some("gas_projects/{label}_{id}/project.json"),
+        default_part: Some("gas_projects/{label}_{id}/{part}"),
+        volatile: &["/updateTime"],
+        ..KindSpec::new("gas.project", "gas", "Apps Script project", Scope::Local)
+    },
+    // ---- Local sources ----
+    KindSpec {
+        doc: Some("local_repos/{id}/state.json"),
+        default_part: Some("local_repos/{id}/{part}"),
+        index: Some("index/local/{id}.jsonl"),
+        ..KindSpec::new("local.git", "local", "git repository", Scope::Local)
+    },
+    KindSpec {
+        doc: Some("local_repos/{id}/folder.json"),
+        default_part: Some("local_repos/{id}/{part}"),
+        index: Some("index/local/{id}.jsonl"),
+        ..KindSpec::new("local.folder", "local", "folder", Scope::Local)
+    },
+    KindSpec {
+        doc: Some("local_repos/agents/{id}.json"),
+        default_part: Some("local_repos/agents/{id}/{part}"),
+        ..KindSpec::new("local.agent", "local", "agent", Scope::Local)
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_declared_once_and_placed_by_its_id() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KINDS {
+            assert!(seen.insert(k.kind), "{} declared twice", k.kind);
+            assert!(
+                k.doc.is_some() || k.view.is_some() || k.kind == "aws.route53.record_set",
+                "{}",
+                k.kind
+            );
+            let templates = k.doc.iter().chain(k.parts.iter().map(|(_, t)| t));
+            for t in templates.chain(k.default_part.iter()).chain(k.index.iter()) {
+                assert!(t.contains("{id}"), "{}: {t} has no {{id}}", k.kind);
+                match k.scope {
+                    Scope::Account | Scope::Regional => assert!(t.contains("{account}"), "{t}"),
+                    Scope::Global | Scope::Local => assert!(!t.contains("{account}"), "{t}"),
+                }
+                assert_eq!(t.contains("{region}"), k.scope == Scope::Regional, "{t}");
+            }
+            if let Some(t) = k.default_part {
+                assert!(t.contains("{part}"), "{t}");
+            }
+            for p in k.volatile.iter().chain(k.sensitive).chain(k.sets) {
+                assert!(p.starts_with('/'), "{}: pointer {p}", k.kind);
+            }
+        }
+    }
+}
