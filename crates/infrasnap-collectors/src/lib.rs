@@ -3,5 +3,7 @@
 //! core's store and index. One folder per source; each AWS service behind a Cargo feature.
 
 pub mod aws;
+pub mod driver;
 pub mod gas;
 pub mod local;
+pub mod registry;

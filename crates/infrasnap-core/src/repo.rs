@@ -23,8 +23,10 @@ use crate::ids::SnapshotName;
 use crate::metadata::SnapshotMetadata;
 use crate::store::BlobStore;
 
-/// Version of the on-disk format written by this build. See docs/FORMAT.md.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the on-disk format written by this build. See docs/FORMAT.md. Version 2 added the
+/// resource catalog (`catalog/`) and account-qualified paths; this build reads version 1
+/// snapshots too (list, show, verify; diff compares their S3 data).
+pub const FORMAT_VERSION: u32 = 2;
 
 const META_DIR: &str = ".infrasnap";
 
@@ -104,6 +106,29 @@ impl Repository {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// A repository of an older format that gets a snapshot of this format says so in its
+    /// `repo.json`, so an older infrasnap refuses it instead of mixing layouts. Earlier snapshots
+    /// are not touched: their own metadata keeps their format version.
+    fn upgrade_format(&self) -> Result<()> {
+        let p = self.root.join(META_DIR).join("repo.json");
+        let raw = fs::read(&p).ctx("read", &p)?;
+        let mut cfg: RepoConfig = serde_json::from_slice(&raw).map_err(|e| CoreError::Parse {
+            path: p.clone(),
+            line: e.line(),
+            message: e.to_string(),
+        })?;
+        if cfg.format_version < FORMAT_VERSION {
+            cfg.format_version = FORMAT_VERSION;
+            write_atomic(
+                &p,
+                serde_json::to_vec_pretty(&cfg)
+                    .expect("serialisable")
+                    .as_slice(),
+            )?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &BlobStore {
@@ -217,6 +242,7 @@ impl Repository {
 
     /// Start building a snapshot. Requires the lock; fails if the name is taken.
     pub fn begin(&self, name: &SnapshotName, _lock: &RepoLock) -> Result<Staging> {
+        self.upgrade_format()?;
         if self.snapshot_dir(name).exists() {
             return Err(CoreError::SnapshotExists {
                 name: name.to_string(),
@@ -385,6 +411,43 @@ impl Staging {
     }
 }
 
+/// A snapshot captured to be compared, not kept (`infrasnap diff --live`): complete like a
+/// published one (catalog, metadata, MANIFEST.md), left in its staging folder, and removed when
+/// dropped. What it stored stays in the blob store for the next run to link.
+#[derive(Debug)]
+pub struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = remove_tree(&self.dir);
+    }
+}
+
+impl Staging {
+    /// Finish the snapshot as a [`Scratch`]: metadata and manifest written, nothing published.
+    pub fn into_scratch(mut self, meta: &SnapshotMetadata, manifest: &str) -> Result<Scratch> {
+        drop(self.flusher.take());
+        write_atomic(&self.dir.join("MANIFEST.md"), manifest.as_bytes())?;
+        write_atomic(
+            &self.dir.join("snapshot_metadata.json"),
+            serde_json::to_vec_pretty(meta)
+                .expect("serialisable")
+                .as_slice(),
+        )?;
+        Ok(Scratch {
+            dir: self.dir.clone(),
+        })
+    }
+}
+
 /// Remove a tree whose files may be read-only.
 pub fn remove_tree(p: &Path) -> std::io::Result<()> {
     fs::remove_dir_all(p)
@@ -488,5 +551,46 @@ mod tests {
             repo.begin(&name, &l).unwrap_err(),
             CoreError::SnapshotExists { .. }
         ));
+    }
+
+    #[test]
+    fn a_format_1_repository_is_marked_format_2_by_its_first_new_run_only() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("r");
+        Repository::open_or_init(&root).unwrap();
+        let cfg_path = root.join(".infrasnap/repo.json");
+        let text = fs::read_to_string(&cfg_path).unwrap();
+        fs::write(
+            &cfg_path,
+            text.replace("\"format_version\": 2", "\"format_version\": 1"),
+        )
+        .unwrap();
+        let repo = Repository::open(&root).unwrap();
+        assert!(fs::read_to_string(&cfg_path)
+            .unwrap()
+            .contains("\"format_version\": 1"));
+        let l = repo.lock(None).unwrap();
+        let st = repo.begin(&"v2".parse().unwrap(), &l).unwrap();
+        assert!(fs::read_to_string(&cfg_path)
+            .unwrap()
+            .contains("\"format_version\": 2"));
+        // A scratch snapshot is removed when dropped and never published.
+        let meta_dir = st.dir().to_path_buf();
+        let m: SnapshotMetadata = serde_json::from_str(
+            &serde_json::json!({
+                "tool": "infrasnap", "tool_version": "0", "format_version": 2, "name": "v2",
+                "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:00:00Z",
+                "duration_seconds": 0.0, "status": "complete", "regions": [],
+                "totals": {"objects": 0, "bytes": 0, "bytes_new": 0, "blobs_new": 0, "errors": 0},
+                "collectors": {}, "errors": []
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let scratch = st.into_scratch(&m, "# x\n").unwrap();
+        assert!(scratch.dir().join("snapshot_metadata.json").exists());
+        assert!(!repo.snapshot_dir(&"v2".parse().unwrap()).exists());
+        drop(scratch);
+        assert!(!meta_dir.exists());
     }
 }

@@ -53,7 +53,12 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("error: {e:#}");
             }
-            ExitCode::from(exit::FAILED)
+            // Bad flags or config found by the run driver: nothing was written.
+            let usage = matches!(
+                e.downcast_ref::<infrasnap_collectors::driver::RunError>(),
+                Some(infrasnap_collectors::driver::RunError::Usage(_))
+            );
+            ExitCode::from(if usage { exit::USAGE } else { exit::FAILED })
         }
     }
 }

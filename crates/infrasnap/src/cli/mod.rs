@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+#[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
 mod list;
 mod show;
@@ -72,6 +73,7 @@ pub enum Command {
         all: bool,
     },
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
+    #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
 }
 
@@ -82,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List => list::run(&g),
         Command::Show { name } => show::run(&g, name),
         Command::Verify { name, all } => verify::run(&g, name, all),
+        #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
         Command::Demo(a) => demo::run(&g, a).await,
     }
 }
