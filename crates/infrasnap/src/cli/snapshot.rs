@@ -486,7 +486,7 @@ pub async fn take(
                     path_style: aws.s3_path_style,
                     bucket_concurrency: a.bucket_jobs,
                     buckets: a.buckets.clone(),
-                    prefix,
+                    account: account_id.clone(),
                     instance,
                 },
             )));
