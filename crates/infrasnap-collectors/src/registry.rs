@@ -159,7 +159,7 @@ pub fn aws_services() -> Vec<AwsService> {
                     path_style: b.scope.s3_path_style,
                     bucket_concurrency: b.opts.bucket_jobs.max(1),
                     buckets: b.opts.buckets.clone(),
-                    prefix: b.scope.prefix.clone(),
+                    account: b.scope.account_id.clone(),
                     instance: b.instance.clone(),
                 },
             ))

@@ -1,5 +1,7 @@
 //! Several accounts in one snapshot: the second through sts:AssumeRole (with an external id),
-//! the path a real multi-account run takes. Each account lands under `aws_accounts/<id>/`.
+//! the path a real multi-account run takes. S3 buckets are a global kind: whatever the account,
+//! a bucket is at `s3_buckets/<bucket>/` with its index at `index/s3_buckets/<bucket>.jsonl`, and
+//! its catalog id names the account (`aws.s3.bucket:<account>::<bucket>`).
 
 mod common;
 
@@ -96,17 +98,48 @@ async fn two_accounts_one_through_assume_role() {
     assert_eq!(shop["captured"], false);
     assert_eq!(shop["status"], "ACTIVE");
     let snap = snapshot_dir(&repo, &meta);
-    let a = snap.join("aws_accounts/123456789012/s3_buckets");
-    let b = snap.join("aws_accounts/222222222222/s3_buckets");
+    let buckets = snap.join("s3_buckets");
     assert_eq!(
-        std::fs::read(a.join("main-site/index.html")).unwrap(),
+        std::fs::read(buckets.join("main-site/index.html")).unwrap(),
         b"main"
     );
     assert_eq!(
-        std::fs::read(b.join("marketing-site/index.html")).unwrap(),
+        std::fs::read(buckets.join("marketing-site/index.html")).unwrap(),
         b"marketing"
     );
-    assert!(!a.join("marketing-site").exists() && !b.join("main-site").exists());
+    assert!(!snap
+        .join("aws_accounts")
+        .join("123456789012/s3_buckets")
+        .exists());
+    assert!(!snap
+        .join("aws_accounts")
+        .join("222222222222/s3_buckets")
+        .exists());
+    // Each bucket is a resource of its own account; each account's bucket listing is covered.
+    let records = catalog_lines(&snap, "resources", "aws.s3.bucket");
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "aws.s3.bucket:123456789012::main-site",
+            "aws.s3.bucket:222222222222::marketing-site",
+        ]
+    );
+    for r in &records {
+        let name = r["id"].as_str().unwrap().rsplit(':').next().unwrap();
+        assert_eq!(r["index"], format!("index/s3_buckets/{name}.jsonl"));
+        assert_eq!(r["parts"]["objects"]["path"], format!("s3_buckets/{name}"));
+        assert_eq!(r["path"], format!("s3_bucket_config/{name}.json"));
+    }
+    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    let covered: Vec<(&str, &str)> = cov
+        .iter()
+        .map(|c| (c["account"].as_str().unwrap(), c["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        covered,
+        [("123456789012", "complete"), ("222222222222", "complete")]
+    );
     assert!(
         meta["collectors"]["s3:222222222222"].is_object(),
         "{meta:#}"
@@ -122,4 +155,46 @@ async fn two_accounts_one_through_assume_role() {
     for k in ["s3:123456789012", "s3:222222222222"] {
         assert_eq!(again["collectors"][k]["objects_downloaded"], 0, "{k}");
     }
+
+    // A format-1 repository of several accounts had a bucket's index under
+    // `index/aws_accounts/<account>/`: a run on top of it still links, not downloads. (The index
+    // of `again` is moved there, standing in for such a snapshot.)
+    let again_dir = snapshot_dir(&repo, &again);
+    let legacy = again_dir.join("index/aws_accounts/222222222222/s3_buckets");
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::rename(
+        again_dir.join("index/s3_buckets/marketing-site.jsonl"),
+        legacy.join("marketing-site.jsonl"),
+    )
+    .unwrap();
+    let third = snapshot(
+        &repo,
+        &emu.url(),
+        &["--config", cfg_arg, "--label", "third"],
+    );
+    assert_eq!(third["parent"], "again");
+    assert_eq!(
+        third["collectors"]["s3:222222222222"]["objects_downloaded"],
+        0
+    );
+    assert_eq!(
+        std::fs::read(snapshot_dir(&repo, &third).join("s3_buckets/marketing-site/index.html"))
+            .unwrap(),
+        b"marketing"
+    );
+}
+
+/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
+fn catalog_lines(snap: &std::path::Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            let k = v["kind"]
+                .as_str()
+                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
+            k == Some(kind)
+        })
+        .collect()
 }

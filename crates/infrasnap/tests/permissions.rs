@@ -1,7 +1,8 @@
 //! A denied call is recorded with its AWS error code and action, and the run goes on: the
 //! snapshot is published as "complete with errors" (exit 3) and MANIFEST.md says what to grant.
 //! moto enforces IAM policies once told to (`/moto-api/reset-auth`); this test runs on its own
-//! server instance for that reason.
+//! server instance for that reason. A denied listing is coverage, not absence: the catalog says
+//! the listing failed, so a diff calls what it would hold "not comparable", never "removed".
 
 mod common;
 
@@ -131,6 +132,98 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
     );
     let o = infrasnap(&repo, &emu.url(), &["list"]);
     assert!(stdout(&o).contains("partial"));
+
+    // The catalog: the bucket listing was read whole; a bucket some of whose objects (or their
+    // tags) could not be read is incomplete, its settings' denials are in its document.
+    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    assert_eq!(cov.len(), 1, "{cov:#?}");
+    assert_eq!(cov[0]["state"], "complete");
+    let rec = |bucket: &str| {
+        let id = format!("aws.s3.bucket:123456789012::{bucket}");
+        catalog_lines(&snap, "resources", "aws.s3.bucket")
+            .into_iter()
+            .find(|r| r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no catalog record {id}"))
+    };
+    assert_eq!(rec("vault")["incomplete"], true, "GetObject denied");
+    assert_eq!(
+        rec("public-site")["incomplete"],
+        true,
+        "GetObjectTagging denied"
+    );
+    let doc = read_json(&snap.join("s3_bucket_config/public-site.json"));
+    assert_eq!(doc["config"]["policy"]["state"], "error", "{doc:#}");
+}
+
+/// ListBuckets denied: nothing of S3 is captured, the error names the action, and the catalog
+/// records the bucket listing of the account as failed, with that error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_bucket_listing_is_failed_coverage() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = s3_client(&emu.url(), "us-east-1").await;
+    create_bucket(&s3, "site").await;
+    put(&s3, "site", "index.html", b"hi").await;
+    // ListBuckets is `GET /` signed for S3 (path-style); everything else goes through.
+    let url = stub_proxy(&emu.url(), |r| {
+        let list_buckets = r.method == "GET"
+            && (r.path == "/" || r.path.starts_with("/?"))
+            && r.header("authorization")
+                .is_some_and(|a| a.contains("/s3/aws4_request"));
+        list_buckets.then(|| Canned {
+            status: 403,
+            content_type: "application/xml",
+            extra_headers: String::new(),
+            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                   <Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to \
+                   perform: s3:ListAllMyBuckets</Message></Error>"
+                .into(),
+        })
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["--json", "snapshot", "--only", "s3", "--label", "blind"],
+    );
+    // S3 was all there was to capture, and it failed.
+    assert_code(&o, 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let meta = &v["metadata"];
+    assert_eq!(meta["status"], "failed", "{meta:#}");
+    let errors = meta["collectors"]["s3"]["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["action"] == "s3:ListAllMyBuckets" && e["code"] == "AccessDenied"),
+        "{errors:#?}"
+    );
+    let snap = snapshot_dir(&repo, meta);
+    assert!(!snap.join("s3_buckets").exists());
+    assert!(catalog_lines(&snap, "resources", "aws.s3.bucket").is_empty());
+    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    assert_eq!(cov.len(), 1, "{cov:#?}");
+    assert_eq!(cov[0]["account"], "123456789012");
+    assert_eq!(cov[0]["region"], "");
+    assert_eq!(cov[0]["state"], "failed");
+    assert_eq!(cov[0]["error"]["action"], "s3:ListAllMyBuckets");
+    assert_eq!(cov[0]["error"]["code"], "AccessDenied");
+}
+
+/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
+fn catalog_lines(snap: &std::path::Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            let k = v["kind"]
+                .as_str()
+                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
+            k == Some(kind)
+        })
+        .collect()
 }
 
 /// A minimal HTTP/1.0 POST over std (no HTTP client dependency needed for one call).

@@ -5,6 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -12,6 +13,34 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, StorageClass, VersioningConfiguration,
 };
 use common::*;
+
+/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
+fn catalog_lines(snap: &Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            let k = v["kind"]
+                .as_str()
+                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
+            k == Some(kind)
+        })
+        .collect()
+}
+
+/// The catalog records of the buckets of snapshot `snap`, by resource id.
+fn bucket_records(snap: &Path) -> BTreeMap<String, serde_json::Value> {
+    catalog_lines(snap, "resources", "aws.s3.bucket")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// The coverage lines of the bucket listing of snapshot `snap`.
+fn bucket_coverage(snap: &Path) -> Vec<serde_json::Value> {
+    catalog_lines(snap, "coverage", "aws.s3.bucket")
+}
 
 /// Keys that cannot be plain paths, each of which must still be captured byte exact.
 fn adversarial_keys() -> Vec<String> {
@@ -306,6 +335,41 @@ async fn full_snapshot_is_byte_exact_with_metadata_and_configs() {
         other => panic!("versioning: {other:?}"),
     }
 
+    // The catalog: one record per bucket, its document the config file, its objects the folder
+    // listed in its own index; the listing of buckets complete.
+    let records = bucket_records(&snap);
+    let ids: Vec<&str> = records.keys().map(String::as_str).collect();
+    assert_eq!(
+        ids,
+        [
+            "aws.s3.bucket:123456789012::events-versioned",
+            "aws.s3.bucket:123456789012::site-eu",
+            "aws.s3.bucket:123456789012::site-prod",
+        ]
+    );
+    for (id, r) in &records {
+        let name = id.rsplit(':').next().unwrap();
+        assert_eq!(r["path"], format!("s3_bucket_config/{name}.json"), "{r}");
+        assert_eq!(r["index"], format!("index/s3_buckets/{name}.jsonl"), "{r}");
+        assert_eq!(r["parts"]["objects"]["path"], format!("s3_buckets/{name}"));
+        assert!(r.get("incomplete").is_none(), "{r}");
+        let doc = std::fs::read(snap.join(r["path"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            r["blob"],
+            infrasnap_core::ids::BlobId::of(&doc).to_hex(),
+            "{id}"
+        );
+        assert_eq!(
+            read_json(&snap.join(r["path"].as_str().unwrap()))["name"],
+            name
+        );
+    }
+    let cov = bucket_coverage(&snap);
+    assert_eq!(cov.len(), 1, "{cov:#?}");
+    assert_eq!(cov[0]["account"], "123456789012");
+    assert_eq!(cov[0]["region"], "");
+    assert_eq!(cov[0]["state"], "complete");
+
     // verify passes; list and show see it.
     let o = infrasnap(&repo, &emu.url(), &["verify", "v1.0"]);
     assert_code(&o, 0);
@@ -349,6 +413,18 @@ async fn incremental_snapshots_fetch_only_what_changed() {
     assert_eq!(s3_counts(&m2), (42, 0, 0), "{m2:#}");
     assert_eq!(m2["parent"], "one");
     assert_eq!(blob_count(&repo), blobs);
+    // Nothing changed, so the bucket's catalog record is the same: document and digest.
+    let (r1, r2) = (
+        bucket_records(&snapshot_dir(&repo, &m1)),
+        bucket_records(&snapshot_dir(&repo, &m2)),
+    );
+    let www = "aws.s3.bucket:123456789012::www";
+    assert_eq!(r1[www]["digest"], r2[www]["digest"]);
+    assert_eq!(r1[www]["blob"], r2[www]["blob"]);
+    assert_eq!(
+        bucket_coverage(&snapshot_dir(&repo, &m2))[0]["state"],
+        "complete"
+    );
 
     // Add one, change one (same size), delete one.
     put(&s3, "www", "new.html", b"brand new").await;
@@ -386,6 +462,12 @@ async fn incremental_snapshots_fetch_only_what_changed() {
     );
     assert_code(&o, 3);
     assert!(stdout(&o).contains("NoSuchBucket"), "{}", stdout(&o));
+    // Only named buckets were captured: the bucket listing is not covered, so `www`, left out,
+    // is "not comparable" in this snapshot, not "removed".
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let snap = snapshot_dir(&repo, &v["metadata"]);
+    assert!(bucket_coverage(&snap).is_empty());
+    assert!(bucket_records(&snap).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,6 +104,8 @@ pub static KINDS: &[KindSpec] = &[
         // `objects`: the folder of the bucket's objects (keys placed by keypath.rs).
         parts: &[("objects", "s3_buckets/{id}")],
         index: Some("index/s3_buckets/{id}.jsonl"),
+        // Totals of the objects, which a diff compares one by one.
+        volatile: &["/object_count", "/total_bytes"],
         sets: &[
             "/config/policy/value/Statement",
             "/config/policy/value/Statement/*/Action",

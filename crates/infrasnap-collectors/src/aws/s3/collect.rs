@@ -1,5 +1,11 @@
 //! Capturing S3: every bucket's settings and every current object, byte exact, incrementally.
 //!
+//! Each bucket is one resource of kind `aws.s3.bucket`, id `aws.s3.bucket:<account>::<bucket>`
+//! (a global kind: bucket names are unique across accounts, so its paths carry neither account
+//! nor region; the bucket's region is in its document). Its document is the [`S3BucketRecord`],
+//! its objects are the part `objects` (a folder) listed in the bucket's own index; where each
+//! lands is the catalog's business (`catalog/kinds.rs`), not this module's.
+//!
 //! Per bucket: its region (GetBucketLocation), its settings (bucket_config.rs), then its objects:
 //! the listing streams through a bounded queue; each key is placed in the tree in listing order
 //! (keypath); an object whose key, version id or ETag, size and last-modified match the previous
@@ -8,6 +14,8 @@
 //! checksum validation, and stored. Index lines are written in listing order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,8 +26,8 @@ use aws_smithy_types::date_time::Format;
 use futures::future::Either;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
-use infrasnap_core::ids::BlobId;
-use infrasnap_core::index::{IndexWriter, PrevIndex};
+use infrasnap_core::ids::{BlobId, ResourceId};
+use infrasnap_core::index::PrevIndex;
 use infrasnap_core::keypath::KeyMapper;
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
@@ -48,6 +56,8 @@ const WINDOW: usize = 2048;
 const OWN_TASK_AFTER: usize = 1000;
 /// Attempts per object, on top of the SDK's own retries of each request.
 const OBJECT_ATTEMPTS: u32 = 6;
+/// The resource kind of a bucket (catalog/kinds.rs).
+pub const BUCKET_KIND: &str = "aws.s3.bucket";
 
 /// Options of the S3 collector.
 #[derive(Debug, Clone)]
@@ -60,8 +70,8 @@ pub struct S3Options {
     pub bucket_concurrency: usize,
     /// Capture only these buckets (empty: all).
     pub buckets: Vec<String>,
-    /// Tree prefix of this account (`""`, or `aws_accounts/<id>/` in a several-account snapshot).
-    pub prefix: String,
+    /// The account id (from STS): the `account` of every bucket's resource id.
+    pub account: String,
     /// The account id, when the snapshot holds several accounts (names the collector instance).
     pub instance: Option<String>,
 }
@@ -81,6 +91,11 @@ impl S3Collector {
             clients: Mutex::new(HashMap::new()),
             large: Arc::new(Semaphore::new(LARGE_IN_FLIGHT)),
         }
+    }
+
+    /// The resource id of bucket `name`.
+    fn bucket_id(&self, name: &str) -> ResourceId {
+        ResourceId::new(BUCKET_KIND, &self.opts.account, "", name)
     }
 
     fn client(&self, region: &str) -> Client {
@@ -183,19 +198,22 @@ impl S3Collector {
         let buckets = match self.list_buckets().await {
             Ok(b) => b,
             Err(f) => {
-                errors.record(rec_err("s3:ListAllMyBuckets", "*", &f));
+                let e = rec_err("s3:ListAllMyBuckets", "*", &f);
+                cx.cover(BUCKET_KIND, &self.opts.account, "", Some(&e));
+                errors.record(e);
                 report.summary.status = Some(Status::Failed);
                 report.summary.errors = errors.take();
                 report.summary.duration_seconds = started.elapsed().as_secs_f64();
-                progress
-                    .finished
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                progress.finished.store(true, Ordering::Relaxed);
                 return report;
             }
         };
         let buckets: Vec<(String, Option<String>)> = if self.opts.buckets.is_empty() {
+            cx.cover(BUCKET_KIND, &self.opts.account, "", None);
             buckets
         } else {
+            // `--bucket`: the listing was read whole, but only the named buckets are captured,
+            // so the kind is not covered: a bucket left out is "not comparable", not "removed".
             for wanted in &self.opts.buckets {
                 if !buckets.iter().any(|(b, _)| b == wanted) {
                     errors.record(RecordedError {
@@ -291,9 +309,7 @@ impl S3Collector {
                 t.errors
             ));
         }
-        progress
-            .finished
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
@@ -367,8 +383,9 @@ impl S3Collector {
             object_count: tally.objects,
             total_bytes: tally.bytes,
         };
-        let config_rel = format!("{}s3_bucket_config/{name}.json", self.opts.prefix);
-        if let Err(e) = cx.put_json(&config_rel, &rec) {
+        let id = self.bucket_id(name);
+        let doc = serde_json::to_value(&rec).expect("a bucket record is JSON");
+        if let Err(e) = cx.put_resource(&id, None, &doc) {
             errors.record(RecordedError {
                 service: "s3".into(),
                 action: "write".into(),
@@ -380,13 +397,15 @@ impl S3Collector {
         (rec, tally)
     }
 
-    /// Stream the listing of one bucket into a bounded queue.
+    /// Stream the listing of one bucket into a bounded queue. `stopped` is set, before the queue
+    /// closes, when the listing failed part way.
     fn spawn_lister(
         &self,
         client: Client,
         bucket: String,
         versioned: bool,
         errors: Arc<ErrorSink>,
+        stopped: Arc<AtomicBool>,
     ) -> mpsc::Receiver<Listed> {
         let (tx, rx) = mpsc::channel::<Listed>(4096);
         tokio::spawn(async move {
@@ -397,7 +416,9 @@ impl S3Collector {
             };
             if let Err((action, f)) = res {
                 errors.record(rec_err(action, &bucket, &f));
+                stopped.store(true, Ordering::Release);
             }
+            drop(tx);
         });
         rx
     }
@@ -411,9 +432,22 @@ impl S3Collector {
         errors: &Arc<ErrorSink>,
         progress: &Arc<CollectorProgress>,
     ) -> BucketTally {
-        let index_rel = format!("index/{}s3_buckets/{bucket}.jsonl", self.opts.prefix);
+        let id = self.bucket_id(bucket);
+        // Something of the bucket's objects could not be captured or indexed: its content is not
+        // comparable with another snapshot's.
+        let lost = |e: RecordedError| {
+            cx.mark_incomplete(&id);
+            errors.record(e);
+        };
+        let index_error = |e: infrasnap_core::error::CoreError| RecordedError {
+            service: "s3".into(),
+            action: "write index".into(),
+            resource: bucket.into(),
+            code: None,
+            message: e.to_string(),
+        };
         let prev = {
-            let paths = cx.previous_indexes(&index_rel);
+            let paths = self.previous_index_paths(cx, &id);
             tokio::task::spawn_blocking(move || PrevIndex::load(&paths))
                 .await
                 .ok()
@@ -422,27 +456,24 @@ impl S3Collector {
         };
         let prev = Arc::new(prev);
         let mut tally = BucketTally::default();
-        let mut writer = match cx
-            .tree_path(&index_rel)
-            .and_then(|p| IndexWriter::create(&p))
-        {
-            Ok(w) => w,
+        let opened = cx
+            .part_path(&id, None, "objects")
+            .and_then(|folder| Ok((folder, cx.open_resource_index(&id)?.1)));
+        let (folder, mut writer) = match opened {
+            Ok(o) => o,
             Err(e) => {
-                errors.record(RecordedError {
-                    service: "s3".into(),
-                    action: "write index".into(),
-                    resource: bucket.into(),
-                    code: None,
-                    message: e.to_string(),
-                });
+                lost(index_error(e));
                 return tally;
             }
         };
+        cx.record_part(&id, "objects", &folder, None, 0);
+        let stopped = Arc::new(AtomicBool::new(false));
         let mut rx = self.spawn_lister(
             client.clone(),
             bucket.to_string(),
             versioned,
             errors.clone(),
+            stopped.clone(),
         );
         let listing = stream::poll_fn(move |c| rx.poll_recv(c));
         let mut mapper = KeyMapper::new();
@@ -450,7 +481,7 @@ impl S3Collector {
         let mut results = listing
             .map(|l| {
                 let placement = mapper.place(&l.key, l.size);
-                let rel = format!("{}s3_buckets/{bucket}/{}", self.opts.prefix, placement.rel);
+                let rel = format!("{folder}/{}", placement.rel);
                 let job = ObjectJob {
                     bucket: bucket.to_string(),
                     listed: l,
@@ -499,7 +530,7 @@ impl S3Collector {
                 Ok(Some((rec, fetched, extra))) => {
                     if let Some(e) = extra {
                         progress.add(&progress.errors, 1);
-                        errors.record(e);
+                        lost(e);
                     }
                     tally.objects += 1;
                     tally.bytes += rec.size;
@@ -514,32 +545,47 @@ impl S3Collector {
                         }
                     }
                     if let Err(e) = writer.append(&rec) {
-                        errors.record(RecordedError {
-                            service: "s3".into(),
-                            action: "write index".into(),
-                            resource: bucket.into(),
-                            code: None,
-                            message: e.to_string(),
-                        });
+                        lost(index_error(e));
                     }
                 }
                 Ok(None) => {}
                 Err(e) => {
                     progress.add(&progress.errors, 1);
-                    errors.record(e);
+                    lost(e);
                 }
             }
         }
         if let Err(e) = writer.finish() {
-            errors.record(RecordedError {
-                service: "s3".into(),
-                action: "write index".into(),
-                resource: bucket.into(),
-                code: None,
-                message: e.to_string(),
-            });
+            lost(index_error(e));
+        }
+        if stopped.load(Ordering::Acquire) {
+            cx.mark_incomplete(&id);
         }
         tally
+    }
+
+    /// Earlier snapshots' index of bucket `id`, oldest first (later wins). In each folder: first
+    /// where a format-1 snapshot of several accounts had it
+    /// (`index/aws_accounts/<account>/s3_buckets/<bucket>.jsonl`), so that such a repository stays
+    /// incremental, then where the catalog puts it (where a single-account format-1 snapshot had
+    /// it too).
+    fn previous_index_paths(&self, cx: &RunContext, id: &ResourceId) -> Vec<PathBuf> {
+        let legacy = cx.previous_indexes(&format!(
+            "index/aws_accounts/{}/s3_buckets/{}.jsonl",
+            self.opts.account, id.id
+        ));
+        let current = match cx.resource_index_path(id) {
+            Ok(Some(rel)) => cx.previous_indexes(&rel),
+            _ => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(legacy.len() + current.len());
+        let mut current = current.into_iter();
+        for old in legacy {
+            out.push(old);
+            out.extend(current.next());
+        }
+        out.extend(current);
+        out
     }
 }
 
