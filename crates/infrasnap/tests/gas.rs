@@ -188,6 +188,73 @@ fn errors(meta: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The folder of a project: `<label>_<script id>`, each escaped by the catalog's scheme (the
+/// fixtures' labels hold no byte to escape but spaces).
+fn folder(label: &str, script_id: &str) -> String {
+    format!("{}_{script_id}", label.replace(' ', "%20"))
+}
+
+/// The lines of a catalog file of the snapshot (`resources` or `coverage`).
+fn catalog(snap: &Path, file: &str) -> Vec<Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog records of Apps Script projects, by script id.
+fn projects_in_catalog(snap: &Path) -> std::collections::BTreeMap<String, Value> {
+    catalog(snap, "resources")
+        .into_iter()
+        .filter(|r| r["id"].as_str().unwrap().starts_with("gas.project:"))
+        .map(|r| {
+            let id = r["id"].as_str().unwrap();
+            let script_id = id.strip_prefix("gas.project:::").unwrap_or_else(|| {
+                panic!("{id}: a project's id is gas.project:::<script id>, no account or region")
+            });
+            (script_id.to_string(), r)
+        })
+        .collect()
+}
+
+/// The coverage line of `gas.project` (there is one: Apps Script has no account or region).
+#[track_caller]
+fn gas_coverage(snap: &Path) -> Value {
+    let cov: Vec<Value> = catalog(snap, "coverage")
+        .into_iter()
+        .filter(|c| c["kind"] == "gas.project")
+        .collect();
+    assert_eq!(cov.len(), 1, "{cov:?}");
+    assert_eq!(
+        (&cov[0]["account"], &cov[0]["region"]),
+        (&json!(""), &json!(""))
+    );
+    cov[0].clone()
+}
+
+/// The catalog lists the project with its id, label, document path and every other file of its
+/// folder as a part.
+#[track_caller]
+fn assert_cataloged(snap: &Path, p: &ScriptProject, label: &str) {
+    let recs = projects_in_catalog(snap);
+    let r = recs
+        .get(&p.script_id)
+        .unwrap_or_else(|| panic!("{} not in the catalog: {recs:?}", p.script_id));
+    let dir = format!("gas_projects/{}", folder(label, &p.script_id));
+    assert_eq!(r["label"], label);
+    assert_eq!(r["path"], format!("{dir}/project.json"));
+    assert_eq!(r.get("incomplete"), None, "{r}");
+    let mut files = tree(&snap.join(&dir));
+    files.remove("project.json");
+    let parts: BTreeSet<String> = r["parts"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(parts, files, "parts of {}", p.script_id);
+    for (name, part) in r["parts"].as_object().unwrap() {
+        assert_eq!(part["path"], format!("{dir}/{name}"));
+    }
+}
+
 fn clasp_json(id: &str) -> Vec<u8> {
     format!("{{\n  \"scriptId\": \"{id}\"\n}}\n").into_bytes()
 }
@@ -446,37 +513,58 @@ async fn old_clasp_credentials_full_capture_is_byte_exact_and_incremental() {
         .unwrap()
         .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let twin_folder = format!("Mailer-{}", &twin().script_id[..8]);
+    // `<label>_<script id>`: two projects titled alike (Mailer) each keep their own folder,
+    // whatever else the run captures.
+    let labelled = [
+        (budget(), "Budget Tools"),
+        (invoices(), "invoices"),
+        (with_secret(), "Mailer"),
+        (twin(), "Mailer"),
+        (helper(), "Discovered Helper"),
+    ];
     assert_eq!(
         folders,
-        [
-            "Budget-Tools",
-            "invoices",
-            "Mailer",
-            twin_folder.as_str(),
-            "Discovered-Helper"
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<BTreeSet<_>>()
+        labelled
+            .iter()
+            .map(|(p, l)| folder(l, &p.script_id))
+            .collect::<BTreeSet<_>>()
     );
-    assert_project(&gas.join("Budget-Tools"), &budget(), 3, &[]);
+    assert!(folders.contains("Budget%20Tools_1BudgetToolsXyZ_0123456789abcdefghijklmnopqrstuvwx"));
+    let dir = |p: &ScriptProject, label: &str| gas.join(folder(label, &p.script_id));
+    assert_project(&dir(&budget(), "Budget Tools"), &budget(), 3, &[]);
     assert!(
-        !gas.join("Budget-Tools/versions/1").exists(),
+        !dir(&budget(), "Budget Tools").join("versions/1").exists(),
         "only the 3 most recent versions"
     );
-    assert_project(&gas.join("invoices"), &invoices(), 3, &[]);
-    assert_project(&gas.join("Discovered-Helper"), &helper(), 3, &[]);
-    assert_project(&gas.join(&twin_folder), &twin(), 3, &[]);
-    assert_project(&gas.join("Mailer"), &with_secret(), 3, &["Code.gs"]);
+    assert_project(&dir(&invoices(), "invoices"), &invoices(), 3, &[]);
+    assert_project(&dir(&helper(), "Discovered Helper"), &helper(), 3, &[]);
+    assert_project(&dir(&twin(), "Mailer"), &twin(), 3, &[]);
+    let mailer = dir(&with_secret(), "Mailer");
+    assert_project(&mailer, &with_secret(), 3, &["Code.gs"]);
+
+    // The catalog: one record per project, every file of its folder a part; the listing whole.
+    for (p, label) in &labelled {
+        assert_cataloged(&snap, p, label);
+    }
+    assert_eq!(projects_in_catalog(&snap).len(), 5);
+    let cov = gas_coverage(&snap);
+    assert_eq!(cov["state"], "complete", "{cov}");
+    let parts = &projects_in_catalog(&snap)[&budget().script_id]["parts"];
+    assert_eq!(
+        parts["versions/4/ui/Sidebar.html"]["path"],
+        format!(
+            "gas_projects/{}/versions/4/ui/Sidebar.html",
+            folder("Budget Tools", &budget().script_id)
+        )
+    );
 
     // The secrets in the source are replaced by markers, the rest of the file kept.
-    let code = std::fs::read_to_string(gas.join("Mailer/Code.gs")).unwrap();
+    let code = std::fs::read_to_string(mailer.join("Code.gs")).unwrap();
     let served = &with_secret().files[1].source;
     assert!(code.contains("<redacted fp:"), "{code}");
     assert!(code.starts_with("// Mailer\nconst MAPS_KEY = '"), "{code}");
     assert_eq!(code.lines().count(), served.lines().count());
-    let red = read_json(&gas.join("Mailer/redactions.json"));
+    let red = read_json(&mailer.join("redactions.json"));
     let lines: BTreeSet<(String, u64)> = red
         .as_array()
         .unwrap()
@@ -504,7 +592,7 @@ async fn old_clasp_credentials_full_capture_is_byte_exact_and_incremental() {
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(
         manifest.contains(&format!(
-            "| Budget-Tools | `{}` | 4 | 3 of 4 | 3 |",
+            "| Budget Tools | `{}` | 4 | 3 of 4 | 3 |",
             budget().script_id
         )),
         "{manifest}"
@@ -522,10 +610,25 @@ async fn old_clasp_credentials_full_capture_is_byte_exact_and_incremental() {
     assert_eq!(meta2["collectors"]["gas"]["blobs_new"], 0);
     let snap2 = snapshot_dir(&e.repo, &meta2);
     assert_eq!(
-        std::fs::read(snap2.join("gas_projects/Mailer/Code.gs")).unwrap(),
+        std::fs::read(
+            snap2
+                .join("gas_projects")
+                .join(folder("Mailer", &with_secret().script_id))
+                .join("Code.gs")
+        )
+        .unwrap(),
         code.as_bytes(),
         "the same markers in every run"
     );
+    // Unchanged: the same documents, the same digests, the same parts.
+    let (before, after) = (projects_in_catalog(&snap), projects_in_catalog(&snap2));
+    assert_eq!(before.len(), after.len());
+    for (id, r) in &before {
+        let r2 = &after[id];
+        for k in ["path", "blob", "digest", "parts", "label"] {
+            assert_eq!(r[k], r2[k], "{k} of {id}");
+        }
+    }
 
     assert_no_leak(&e.repo, &[&o, &o2], &secrets(&e.g));
 }
@@ -559,10 +662,15 @@ async fn new_clasp_shape_and_authorized_user_json() {
         e.g.requests().iter().all(|r| r.path != "/drive/v3/files"),
         "no discovery unless asked"
     );
-    let gas = snapshot_dir(&e.repo, &meta).join("gas_projects");
-    assert_project(&gas.join("budget"), &budget(), 10, &[]);
-    // A container-bound project with the default title keeps it as its folder name.
-    assert_project(&gas.join("Untitled-project"), &invoices(), 10, &[]);
+    let snap = snapshot_dir(&e.repo, &meta);
+    let gas = snap.join("gas_projects");
+    let budget_dir = folder("budget", &budget().script_id);
+    // A container-bound project with the default title is labelled with it.
+    let invoices_dir = folder("Untitled project", &invoices().script_id);
+    assert_project(&gas.join(&budget_dir), &budget(), 10, &[]);
+    assert_project(&gas.join(&invoices_dir), &invoices(), 10, &[]);
+    assert_cataloged(&snap, &budget(), "budget");
+    assert_cataloged(&snap, &invoices(), "Untitled project");
 
     // An authorized-user JSON: no access token in it, so one refresh.
     let au = e.home.join("adc.json");
@@ -585,8 +693,8 @@ async fn new_clasp_shape_and_authorized_user_json() {
     let meta2 = meta_of(&o2, 0);
     assert_eq!(e.g.grants("refresh_token"), 1);
     let gas2 = snapshot_dir(&e.repo, &meta2).join("gas_projects");
-    assert_project(&gas2.join("budget"), &budget(), 10, &[]);
-    assert_project(&gas2.join("Untitled-project"), &invoices(), 10, &[]);
+    assert_project(&gas2.join(&budget_dir), &budget(), 10, &[]);
+    assert_project(&gas2.join(&invoices_dir), &invoices(), 10, &[]);
 
     let mut s = secrets(&e.g);
     s.push(live.to_string());
@@ -678,11 +786,28 @@ async fn faults_are_retried_or_recorded_with_guidance() {
         .collect();
     assert_eq!(deployments, [500, 200, 200], "500, then both pages");
 
-    let gas = snapshot_dir(&e.repo, &meta).join("gas_projects");
-    assert_project(&gas.join("Budget-Tools"), &budget(), 2, &[]);
-    assert_project(&gas.join("invoices"), &invoices(), 2, &[]);
-    assert!(!gas.join("ghost").exists());
-    assert!(!gas.join("Discovered-Helper").exists());
+    let snap = snapshot_dir(&e.repo, &meta);
+    let gas = snap.join("gas_projects");
+    assert_project(&gas.join(folder("Budget Tools", &b)), &budget(), 2, &[]);
+    assert_project(&gas.join(folder("invoices", &i)), &invoices(), 2, &[]);
+    assert_eq!(
+        std::fs::read_dir(&gas).unwrap().count(),
+        2,
+        "nothing for the projects that could not be read"
+    );
+    // Retried faults leave a whole project; the listing, with a denied discovery and projects
+    // that could not be read, is failed: their absence is "not comparable", never "removed".
+    assert_cataloged(&snap, &budget(), "Budget Tools");
+    assert_cataloged(&snap, &invoices(), "invoices");
+    assert_eq!(projects_in_catalog(&snap).len(), 2);
+    let cov = gas_coverage(&snap);
+    assert_eq!(cov["state"], "failed", "{cov}");
+    assert_eq!(cov["error"]["service"], "gas", "{cov}");
+    assert!(
+        ["drive.files.list", "script.projects.get"]
+            .contains(&cov["error"]["action"].as_str().unwrap()),
+        "{cov}"
+    );
 
     let errs = errors(&meta);
     let find = |resource: &str| {
@@ -732,6 +857,39 @@ async fn faults_are_retried_or_recorded_with_guidance() {
     assert_no_leak(&e.repo, &[&o], &s);
 }
 
+/// A call of one project that keeps failing (deployments denied): the rest of the project is
+/// captured, its catalog record says it is incomplete, and the listing stays complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_read_in_part_is_incomplete_in_the_catalog() {
+    let e = Env::new().await;
+    e.g.add_project(budget());
+    let live = "ya29.a0StandinLiveAccessTokenForPartial";
+    e.g.issue_token(live, Duration::from_secs(3600));
+    e.clasprc(&old_clasprc(live, now_ms() + 3_600_000));
+    let b = budget().script_id;
+    e.g.fault(
+        &format!("/v1/projects/{b}/deployments"),
+        GasFault::PermissionDenied,
+        None,
+    );
+    e.write_config(&[(&b, None)], "versions = 1");
+    let o = e.snapshot(&[]).await;
+    let meta = meta_of(&o, 3);
+    let errs = errors(&meta);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0]["action"], "script.projects.deployments.list");
+    let snap = snapshot_dir(&e.repo, &meta);
+    let r = &projects_in_catalog(&snap)[&b];
+    assert_eq!(r["incomplete"], true, "{r}");
+    let parts = r["parts"].as_object().unwrap();
+    assert!(parts.contains_key("Code.gs") && parts.contains_key("versions.json"));
+    assert!(!parts.contains_key("deployments.json"), "{r}");
+    assert_eq!(gas_coverage(&snap)["state"], "complete");
+    let mut s = secrets(&e.g);
+    s.push(live.to_string());
+    assert_no_leak(&e.repo, &[&o], &s);
+}
+
 /// A refresh token that was revoked: one error saying what to do, exit 1, no secret printed; an
 /// access token in INFRASNAP_GAS_TOKEN is used as is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -758,17 +916,26 @@ async fn revoked_credentials_fail_clearly_and_env_token_works() {
         e.g.requests().iter().all(|r| !r.path.starts_with("/v1/")),
         "no API call without a token"
     );
+    let snap = snapshot_dir(&e.repo, &meta);
+    let cov = gas_coverage(&snap);
+    assert_eq!(cov["state"], "failed", "{cov}");
+    assert_eq!(cov["error"]["action"], "oauth2.token");
+    assert!(projects_in_catalog(&snap).is_empty());
 
     let env_token = "ya29.a0StandinTokenFromTheEnvironment01";
     e.g.issue_token(env_token, Duration::from_secs(600));
     let o2 = e.snapshot(&[("INFRASNAP_GAS_TOKEN", env_token)]).await;
     let meta2 = meta_of(&o2, 0);
+    let snap2 = snapshot_dir(&e.repo, &meta2);
     assert_project(
-        &snapshot_dir(&e.repo, &meta2).join("gas_projects/Discovered-Helper"),
+        &snap2
+            .join("gas_projects")
+            .join(folder("Discovered Helper", &helper().script_id)),
         &helper(),
         3,
         &[],
     );
+    assert_eq!(gas_coverage(&snap2)["state"], "complete");
     let mut s = secrets(&e.g);
     s.push(env_token.into());
     assert_no_leak(&e.repo, &[&o, &o2], &s);
@@ -809,7 +976,9 @@ async fn service_account_json() {
     let meta = meta_of(&o, 0);
     assert_eq!(e.g.grants("urn:ietf:params:oauth:grant-type:jwt-bearer"), 1);
     assert_project(
-        &snapshot_dir(&e.repo, &meta).join("gas_projects/Budget-Tools"),
+        &snapshot_dir(&e.repo, &meta)
+            .join("gas_projects")
+            .join(folder("Budget Tools", &budget().script_id)),
         &budget(),
         3,
         &[],

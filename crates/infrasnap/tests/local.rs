@@ -200,6 +200,66 @@ fn index(snap: &Path, name: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// The lines of a catalog file of the snapshot (`resources` or `coverage`).
+fn catalog(snap: &Path, file: &str) -> Vec<Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog records of local kinds, by id (`local.git:::deploy`).
+fn local_records(snap: &Path) -> BTreeMap<String, Value> {
+    catalog(snap, "resources")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .filter(|(id, _)| id.starts_with("local."))
+        .collect()
+}
+
+/// The catalog record of `id`.
+#[track_caller]
+fn record(snap: &Path, id: &str) -> Value {
+    let recs = local_records(snap);
+    recs.get(id)
+        .unwrap_or_else(|| panic!("{id} not in the catalog: {:?}", recs.keys()))
+        .clone()
+}
+
+/// The coverage state of `kind` (local kinds have no account or region), and its error.
+#[track_caller]
+fn coverage(snap: &Path, kind: &str) -> (String, Value) {
+    let cov: Vec<Value> = catalog(snap, "coverage")
+        .into_iter()
+        .filter(|c| c["kind"] == kind)
+        .collect();
+    assert_eq!(cov.len(), 1, "{kind}: {cov:?}");
+    assert_eq!(cov[0]["account"], "");
+    assert_eq!(cov[0]["region"], "");
+    (
+        cov[0]["state"].as_str().unwrap().to_string(),
+        cov[0]["error"].clone(),
+    )
+}
+
+/// The names of a record's parts.
+fn part_names(rec: &Value) -> Vec<String> {
+    rec["parts"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Two snapshots of an unchanged source: the same document, digest and parts.
+#[track_caller]
+fn assert_same_record(a: &Value, b: &Value) {
+    for k in ["path", "blob", "digest", "parts", "index"] {
+        assert_eq!(a[k], b[k], "{k} of {}", a["id"]);
+    }
+}
+
 /// Every file under `dir` (paths relative to it), symlinks as `-> target`, skipping `skip`.
 fn tree(dir: &Path, skip: &[&str]) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -491,6 +551,38 @@ fn a_git_repository_is_rebuilt_from_the_snapshot() {
     assert_eq!(local["counts"]["repositories"], 1, "{local}");
     assert_eq!(local["counts"]["secrets_withheld"], 1, "{local}");
 
+    // The catalog: the repository is `local.git:::deploy`, state.json its document, the rest its
+    // parts (untracked files: one folder part, each file in the source's index).
+    let rec = record(&snap, "local.git:::deploy");
+    assert_eq!(rec["path"], "local_repos/deploy/state.json");
+    assert_eq!(rec["index"], "index/local/deploy.jsonl");
+    assert_eq!(rec.get("incomplete"), None, "{rec}");
+    assert_eq!(
+        part_names(&rec),
+        [
+            "RESTORE.md",
+            "redactions.json",
+            "repo.bundle",
+            "secrets_manifest.json",
+            "staged.patch",
+            "unstaged.patch",
+            "untracked"
+        ]
+    );
+    assert_eq!(
+        rec["parts"]["repo.bundle"]["path"],
+        "local_repos/deploy/repo.bundle"
+    );
+    assert_eq!(
+        rec["parts"]["untracked"]["path"],
+        "local_repos/deploy/untracked"
+    );
+    assert_eq!(rec["parts"]["untracked"].get("blob"), None);
+    assert_eq!(
+        coverage(&snap, "local.git"),
+        ("complete".into(), Value::Null)
+    );
+
     // state.json: HEAD, refs, unpushed work, changes.
     let state = read_json(&base.join("state.json"));
     let head = w.git(&work, &["rev-parse", "HEAD"]).trim().to_string();
@@ -617,12 +709,13 @@ fn a_git_repository_is_rebuilt_from_the_snapshot() {
 
     assert_no_plain_secret(&w.repo(), &[("env".into(), env_secret)], &[&o]);
 
-    // A second snapshot, nothing changed: no new blob.
+    // A second snapshot, nothing changed: no new blob, the same record.
     let blobs = blob_count(&w.repo());
     let (o2, meta2) = w.snapshot(&cfg, &[]);
     assert_code(&o2, 0);
     assert_eq!(meta2["collectors"]["local"]["blobs_new"], 0, "{meta2}");
     assert_eq!(blob_count(&w.repo()), blobs);
+    assert_same_record(&rec, &record(&w.snapshot_dir(&meta2), "local.git:::deploy"));
     let v = w.infrasnap(&["verify", "--all"]);
     assert_code(&v, 0);
 }
@@ -797,16 +890,49 @@ fn a_folder_keeps_modes_mtimes_and_links_and_honours_ignore_files() {
     assert_eq!(local["counts"]["folders"], 1);
     assert_eq!(local["counts"]["files"], 9);
 
-    // Unchanged: nothing new. One changed file: one new blob.
+    // The catalog: `local.folder:::tools`, its document folder.json (what the source is), its
+    // files one folder part listed in the index.
+    let rec = record(&snap, "local.folder:::tools");
+    assert_eq!(rec["path"], "local_repos/tools/folder.json");
+    assert_eq!(rec["index"], "index/local/tools.jsonl");
+    assert_eq!(
+        part_names(&rec),
+        ["files", "redactions.json", "secrets_manifest.json"]
+    );
+    assert_eq!(rec["parts"]["files"]["path"], "local_repos/tools/files");
+    let doc = read_json(&snap.join("local_repos/tools/folder.json"));
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "source": src.to_str().unwrap(),
+            "files": 6,
+            "symlinks": 3,
+            "withheld": 0,
+            "ignore_files": [".gitignore", ".infrasnapignore"],
+        })
+    );
+    assert_eq!(
+        coverage(&snap, "local.folder"),
+        ("complete".into(), Value::Null)
+    );
+
+    // Unchanged: nothing new, the same record. One changed file: one new blob, the same
+    // document (the file's new content is in the index).
     let blobs = blob_count(&w.repo());
     let (o, meta) = w.snapshot(&cfg, &[]);
     assert_code(&o, 0);
     assert_eq!(meta["collectors"]["local"]["blobs_new"], 0);
     assert_eq!(blob_count(&w.repo()), blobs);
+    assert_same_record(
+        &rec,
+        &record(&w.snapshot_dir(&meta), "local.folder:::tools"),
+    );
     write(&src.join("docs/runbook.md"), "# Runbook v2\n");
     let (o, meta) = w.snapshot(&cfg, &[]);
     assert_code(&o, 0);
     assert_eq!(meta["collectors"]["local"]["blobs_new"], 1);
+    let changed = record(&w.snapshot_dir(&meta), "local.folder:::tools");
+    assert_eq!(changed["digest"], rec["digest"]);
     assert_code(&w.infrasnap(&["verify", "--all"]), 0);
 }
 
@@ -885,17 +1011,62 @@ fn agents_are_captured_with_secret_values_redacted() {
         "{cron}"
     );
     assert!(cron.contains("Bearer <redacted fp:"), "{cron}");
-    let red = read_json(&base.join("redactions.json"));
-    let listed: Vec<(String, u64, String)> = red["redactions"]
-        .as_array()
-        .unwrap()
+    // One resource per agent file, so a diff names the agent; each file is its part, at the
+    // place people know; the documents are shown together in agents.json.
+    let ids: Vec<String> = local_records(&snap).keys().cloned().collect();
+    assert_eq!(
+        ids,
+        [
+            "local.agent:::crontab",
+            "local.agent:::launchd:com.acme.deploy.plist",
+            "local.agent:::systemd:backup.service",
+            "local.agent:::systemd:backup.timer",
+        ]
+    );
+    let plist_rec = record(&snap, "local.agent:::launchd:com.acme.deploy.plist");
+    assert_eq!(plist_rec.get("path"), None, "a member kind: {plist_rec}");
+    assert_eq!(
+        plist_rec["parts"]["LaunchAgents/com.acme.deploy.plist"]["path"],
+        "local_repos/agents/LaunchAgents/com.acme.deploy.plist"
+    );
+    assert_eq!(
+        record(&snap, "local.agent:::crontab")["parts"]["crontab"]["path"],
+        "local_repos/agents/crontab"
+    );
+    assert_eq!(
+        coverage(&snap, "local.agent"),
+        ("complete".into(), Value::Null)
+    );
+    let view = read_json(&base.join("agents.json"));
+    let items = view["Items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[1]["agent"], "launchd");
+    assert_eq!(items[1]["file"], "LaunchAgents/com.acme.deploy.plist");
+    assert_eq!(
+        items[1]["source"],
+        home.join("Library/LaunchAgents/com.acme.deploy.plist")
+            .to_str()
+            .unwrap()
+    );
+    assert!(items[1]["mode"].is_string() && items[1]["mtime"].is_string());
+    assert_eq!(items[0]["source"], "crontab -l");
+    // What the secret checks did is in each agent's document.
+    let listed: Vec<(String, u64, String)> = items
         .iter()
-        .map(|r| {
-            (
-                r["file"].as_str().unwrap().to_string(),
-                r["line"].as_u64().unwrap(),
-                r["kind"].as_str().unwrap().to_string(),
-            )
+        .flat_map(|a| {
+            let file = a["file"].as_str().unwrap().to_string();
+            a["redactions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |r| {
+                    (
+                        file.clone(),
+                        r["line"].as_u64().unwrap(),
+                        r["kind"].as_str().unwrap().to_string(),
+                    )
+                })
         })
         .collect();
     assert!(
@@ -930,14 +1101,29 @@ fn agents_are_captured_with_secret_values_redacted() {
     assert_eq!(local["counts"]["agents"], 1);
     assert_eq!(local["counts"]["redactions"], 4, "{local}");
 
-    // No crontab at all is not an error.
+    // No crontab at all is not an error: the crontab is gone, the listing complete.
     w.set_crontab(NO_CRONTAB);
     let (o, meta) = w.snapshot(&cfg, &[]);
     assert_code(&o, 0);
-    assert!(!w
-        .snapshot_dir(&meta)
-        .join("local_repos/agents/crontab")
-        .exists());
+    let snap2 = w.snapshot_dir(&meta);
+    assert!(!snap2.join("local_repos/agents/crontab").exists());
+    assert!(!local_records(&snap2).contains_key("local.agent:::crontab"));
+    assert_eq!(coverage(&snap2, "local.agent").0, "complete");
+    // Unchanged agents: the same records (the mtime is volatile, left out of the digest).
+    assert_same_record(
+        &plist_rec,
+        &record(&snap2, "local.agent:::launchd:com.acme.deploy.plist"),
+    );
+
+    // `crontab -l` failing: whether there is one is unknown, so the listing is failed.
+    w.set_crontab("#!/bin/sh\necho 'crontab: cannot open the spool' >&2\nexit 1\n");
+    let (o, meta) = w.snapshot(&cfg, &[]);
+    assert_code(&o, 3);
+    let snap3 = w.snapshot_dir(&meta);
+    let (state, error) = coverage(&snap3, "local.agent");
+    assert_eq!(state, "failed");
+    assert_eq!(error["action"], "crontab -l");
+    assert_eq!(local_records(&snap3).len(), 3);
 }
 
 /// The corpus planted in a folder, as untracked files of a repository and in an agent: no value
@@ -960,11 +1146,18 @@ fn planted_secrets_never_reach_the_repository_and_are_kept_encrypted_on_request(
     for (rel, bytes) in &c.files {
         write(&work.join(rel), bytes);
     }
+    // An agent with a token in it.
+    let unit_token = gen(1900, 32, ALNUM);
+    let unit = format!("[Service]\nEnvironment=API_TOKEN={unit_token}\nExecStart=/bin/true\n");
+    write(&w.home().join(".config/systemd/user/sync.service"), &unit);
+    let mut all_secrets = c.secrets.clone();
+    all_secrets.push(("unit token".into(), unit_token));
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
     let cfg = w.config(&format!(
         "[[local]]\nname = \"ops\"\npath = {:?}\nkind = \"folder\"\n\n\
          [[local]]\nname = \"wip\"\npath = {:?}\nkind = \"git\"\n\n\
+         [[local]]\nname = \"scheduled\"\nkind = \"agents\"\n\n\
          [secrets]\nrecipient = \"{recipient}\"\n",
         folder.to_str().unwrap(),
         work.to_str().unwrap()
@@ -973,8 +1166,9 @@ fn planted_secrets_never_reach_the_repository_and_are_kept_encrypted_on_request(
     // Without --keep-secrets: withheld and redacted, nothing kept.
     let (o, meta) = w.snapshot(&cfg, &[]);
     assert_code(&o, 0);
-    assert_no_plain_secret(&w.repo(), &c.secrets, &[&o]);
+    assert_no_plain_secret(&w.repo(), &all_secrets, &[&o]);
     let snap = w.snapshot_dir(&meta);
+    assert!(!snap.join("local_repos/agents/kept_secrets").exists());
     for name in ["ops", "wip"] {
         let base = snap.join("local_repos").join(name);
         assert!(!base.join("kept_secrets").exists());
@@ -1028,8 +1222,17 @@ fn planted_secrets_never_reach_the_repository_and_are_kept_encrypted_on_request(
     // With --keep-secrets: the originals, encrypted to the recipient.
     let (o, meta) = w.snapshot(&cfg, &["--keep-secrets"]);
     assert_code(&o, 0);
-    assert_no_plain_secret(&w.repo(), &c.secrets, &[&o]);
+    assert_no_plain_secret(&w.repo(), &all_secrets, &[&o]);
     let snap = w.snapshot_dir(&meta);
+    // The agent's original is a part of the agent.
+    let agent = record(&snap, "local.agent:::systemd:sync.service");
+    let kept = &agent["parts"]["kept_secrets/systemd/sync.service.age"];
+    assert_eq!(
+        kept["path"],
+        "local_repos/agents/kept_secrets/systemd/sync.service.age"
+    );
+    let enc = std::fs::read(snap.join(kept["path"].as_str().unwrap())).unwrap();
+    assert_eq!(age::decrypt(&identity, &enc).unwrap(), unit.as_bytes());
     for name in ["ops", "wip"] {
         let kept = snap.join("local_repos").join(name).join("kept_secrets");
         for (rel, original) in &c.files {
@@ -1044,12 +1247,21 @@ fn planted_secrets_never_reach_the_repository_and_are_kept_encrypted_on_request(
             assert_eq!(&age::decrypt(&identity, &enc).unwrap(), original, "{rel}");
         }
     }
-    // A second run with nothing changed: the kept ciphertexts are reused, no new blob.
+    // A second run with nothing changed: the kept ciphertexts are reused (the agent's found
+    // through the previous snapshot's catalog), no new blob, the same records.
     let blobs = blob_count(&w.repo());
     let (o, meta) = w.snapshot(&cfg, &["--keep-secrets"]);
     assert_code(&o, 0);
     assert_eq!(meta["collectors"]["local"]["blobs_new"], 0, "{meta}");
     assert_eq!(blob_count(&w.repo()), blobs);
+    let snap2 = w.snapshot_dir(&meta);
+    for id in [
+        "local.folder:::ops",
+        "local.git:::wip",
+        "local.agent:::systemd:sync.service",
+    ] {
+        assert_same_record(&record(&snap, id), &record(&snap2, id));
+    }
     assert_code(&w.infrasnap(&["verify", "--all"]), 0);
 }
 
@@ -1086,8 +1298,27 @@ fn failures_are_recorded_and_the_run_goes_on() {
         .as_str()
         .unwrap()
         .contains("not a git repository"));
+    // What could not be read at all leaves nothing, and its kind's listing is failed: its
+    // absence is "not comparable", not "removed".
+    let snap = w.snapshot_dir(&meta);
+    let ids: Vec<String> = local_records(&snap).keys().cloned().collect();
+    assert_eq!(ids, ["local.git:::fresh"]);
+    for gone in [
+        "local_repos/missing",
+        "local_repos/plain",
+        "index/local/missing.jsonl",
+        "index/local/plain.jsonl",
+    ] {
+        assert!(!snap.join(gone).exists(), "{gone}");
+    }
+    let (state, error) = coverage(&snap, "local.folder");
+    assert_eq!(state, "failed");
+    assert_eq!(error["resource"], w.path("nowhere").to_str().unwrap());
+    let (state, error) = coverage(&snap, "local.git");
+    assert_eq!(state, "failed");
+    assert_eq!(error["action"], "git rev-parse");
     // The repository without commits: no bundle, the staged file, and a restore that works.
-    let base = w.snapshot_dir(&meta).join("local_repos/fresh");
+    let base = snap.join("local_repos/fresh");
     assert!(!base.join("repo.bundle").exists());
     let state = read_json(&base.join("state.json"));
     assert_eq!(state["head"]["commit"], Value::Null);
@@ -1146,6 +1377,9 @@ fn a_missing_git_is_a_recorded_error() {
         .contains("git is not installed"));
     let snap = PathBuf::from(v["path"].as_str().unwrap());
     assert!(snap.join("local_repos/notes/files/a.md").is_file());
+    assert_eq!(coverage(&snap, "local.git").0, "failed");
+    assert_eq!(coverage(&snap, "local.folder").0, "complete");
+    assert!(local_records(&snap).contains_key("local.folder:::notes"));
 }
 
 #[test]

@@ -1,21 +1,23 @@
 //! Google Apps Script projects: metadata, HEAD content in clasp's layout, recent versions,
-//! deployments. Written to `gas_projects/<name>/`:
+//! deployments. One resource per project, kind `gas.project`, id the script id, labelled with
+//! the config's `name` (else the project's title); the catalog places it in
+//! `gas_projects/<label>_<script id>/`:
 //!
 //! ```text
-//! gas_projects/<name>/
-//!   project.json          projects.get: title, parentId, createTime, updateTime, creator, ...
-//!   .clasp.json           {"scriptId": ...}: `clasp push` works from a copy of the folder
-//!   appsscript.json       the manifest, then every file by name: Code.gs, lib/util.gs, Index.html
-//!   versions.json         every version (projects.versions.list)
-//!   versions/<n>/         the content of the most recent `[gas] versions` versions, same layout
-//!   deployments.json      projects.deployments.list
-//!   redactions.json       secrets found in sources and replaced (file, line, kind; never the value)
+//! project.json          the document: projects.get (title, parentId, create/update times, ...)
+//! .clasp.json           part: {"scriptId": ...}: `clasp push` works from a copy of the folder
+//! appsscript.json       parts: the manifest, then every file by name: Code.gs, lib/util.gs, ...
+//! versions.json         part: every version (projects.versions.list)
+//! versions/<n>/...      parts: the most recent `[gas] versions` versions, same layout
+//! deployments.json      part: projects.deployments.list
+//! redactions.json       part: secrets found and replaced (file, line, kind; never the value)
 //! ```
 //!
 //! Projects are those of `[gas] projects` plus, with `discover = true`, the standalone projects the
 //! credentials can list through Drive. Every file goes through the blob store, so an unchanged
 //! project adds nothing to the repository. A failure is recorded against its project with what to
-//! do about it, and the run goes on.
+//! do about it, and the run goes on. The coverage of `gas.project` is failed when the projects
+//! could not all be listed or read (credentials, Drive discovery, a project's metadata).
 
 mod api;
 mod auth;
@@ -31,6 +33,7 @@ use std::time::{Duration, Instant};
 use futures::{stream, StreamExt};
 use infrasnap_core::config::GasConfig;
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
 use serde::Serialize;
@@ -38,7 +41,7 @@ use serde_json::{json, Value};
 
 use api::{Api, ApiError, Service};
 use auth::Auth;
-use layout::{FilePlacer, Names};
+use layout::FilePlacer;
 use redact::Redactor;
 
 pub use api::ENABLE_API_GUIDANCE;
@@ -48,6 +51,8 @@ pub const DEFAULT_SCRIPT_ENDPOINT: &str = "https://script.googleapis.com";
 pub const DEFAULT_DRIVE_ENDPOINT: &str = "https://www.googleapis.com";
 /// The Drive query that finds standalone Apps Script projects.
 pub const DRIVE_QUERY: &str = "mimeType='application/vnd.google-apps.script' and trashed=false";
+/// The kind of a project in the catalog.
+pub const KIND: &str = "gas.project";
 /// Projects worked on at once.
 const PROJECT_CONCURRENCY: usize = 4;
 /// Version contents fetched at once, per project.
@@ -89,6 +94,7 @@ struct Target {
 /// What one project gave, for the summary and the manifest.
 #[derive(Debug, Default, Clone)]
 struct Tally {
+    /// The project's label (config name, else title), or its script id.
     name: String,
     script_id: String,
     files: u64,
@@ -176,6 +182,12 @@ struct Run {
     failed: std::sync::Mutex<Vec<(String, String, String)>>,
 }
 
+/// Report the listing of `gas.project` failed, and record why.
+fn listing_failed(cx: &RunContext, errors: &ErrorSink, e: RecordedError) {
+    cx.cover(KIND, "", "", Some(&e));
+    errors.record(e);
+}
+
 impl GasCollector {
     async fn run_inner(
         &self,
@@ -207,7 +219,7 @@ impl GasCollector {
         let found = match auth::load(self.cfg.credentials.as_deref(), self.home.as_deref(), &env) {
             Ok(f) => f,
             Err(message) => {
-                errors.record(plain_err("credentials", "gas", message));
+                listing_failed(cx, &errors, plain_err("credentials", "gas", message));
                 return finish(report, &errors, Status::Failed);
             }
         };
@@ -219,7 +231,7 @@ impl GasCollector {
         {
             Ok(c) => c,
             Err(e) => {
-                errors.record(plain_err("http client", "gas", e.to_string()));
+                listing_failed(cx, &errors, plain_err("http client", "gas", e.to_string()));
                 return finish(report, &errors, Status::Failed);
             }
         };
@@ -230,13 +242,14 @@ impl GasCollector {
         ));
         // Find out now whether the credentials work at all: one clear error beats one per call.
         if let Err(e) = auth.token().await {
-            errors.record(RecordedError {
+            let e = RecordedError {
                 service: "gas".into(),
                 action: "oauth2.token".into(),
                 resource: found.origin.clone(),
                 code: e.code,
                 message: e.message,
-            });
+            };
+            listing_failed(cx, &errors, e);
             return finish(report, &errors, Status::Failed);
         }
         let (redactor, key_problem) = Redactor::for_run(cx);
@@ -312,66 +325,56 @@ impl GasCollector {
                         }
                     }
                 }
-                Err(e) => run.errors.record(err("drive.files.list", "drive", &e)),
+                Err(e) => listing_failed(cx, &run.errors, err("drive.files.list", "drive", &e)),
             }
         }
         progress.add(&progress.units_total, targets.len() as u64);
 
-        // Metadata first, in order, so that folder names are decided the same way every run.
-        let metas: Vec<(Target, Option<Value>)> = stream::iter(targets)
+        // Each project: its metadata, then everything else. Its folder depends on nothing but
+        // itself (label and script id), so projects are independent of each other.
+        let attempted = targets.len();
+        let tallies: Vec<Tally> = stream::iter(targets)
             .map(|t| {
                 let run = run.clone();
-                async move {
+                let fut = async move {
                     let url = format!("{}/projects/{}", run.script, path_segment(&t.script_id));
-                    match run.api.get(Service::Script, &url, &[]).await {
-                        Ok(v) => (t, Some(v)),
+                    let meta = match run.api.get(Service::Script, &url, &[]).await {
+                        Ok(v) => v,
                         Err(e) => {
                             run.failed.lock().expect("failed list").push((
                                 t.name.clone().unwrap_or_default(),
                                 t.script_id.clone(),
                                 e.code.clone().unwrap_or_else(|| "error".into()),
                             ));
-                            run.errors
-                                .record(err("script.projects.get", &t.script_id, &e));
+                            // A project that could not be read is absent, not gone.
+                            listing_failed(
+                                &run.cx,
+                                &run.errors,
+                                err("script.projects.get", &t.script_id, &e),
+                            );
                             run.progress.add(&run.progress.units_done, 1);
                             run.progress.add(&run.progress.errors, 1);
-                            (t, None)
+                            return None;
                         }
-                    }
-                }
-            })
-            .buffered(PROJECT_CONCURRENCY)
-            .collect()
-            .await;
-        let attempted = metas.len();
-        let mut names = Names::default();
-        let mut work = Vec::new();
-        for (t, meta) in metas {
-            let Some(meta) = meta else { continue };
-            let wanted = match &t.name {
-                Some(n) => layout::sanitize(n, &t.script_id),
-                None => layout::sanitize(meta["title"].as_str().unwrap_or(""), &t.script_id),
-            };
-            let name = names.assign(&wanted, &t.script_id);
-            work.push((t, meta, name));
-        }
-
-        let tallies: Vec<Tally> = stream::iter(work)
-            .map(|(t, meta, name)| {
-                let run = run.clone();
-                let fut = async move {
-                    let before = run.errors.len();
-                    let mut tally = run.project(&t.script_id, &name, meta).await;
-                    tally.errors = (run.errors.len() - before) as u64;
+                    };
+                    let label = t
+                        .name
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .or_else(|| meta["title"].as_str().filter(|n| !n.trim().is_empty()))
+                        .map(str::to_string);
+                    let tally = run.project(&t.script_id, label.as_deref(), meta).await;
                     run.progress.add(&run.progress.units_done, 1);
-                    tally
+                    Some(tally)
                 };
-                async move { tokio::spawn(fut).await.ok() }
+                async move { tokio::spawn(fut).await.ok().flatten() }
             })
             .buffered(PROJECT_CONCURRENCY)
             .filter_map(|t| async move { t })
             .collect()
             .await;
+        cx.cover(KIND, "", "", None);
 
         let s = &mut report.summary;
         s.counts.insert("projects".into(), tallies.len() as u64);
@@ -437,25 +440,44 @@ fn md_cell(s: &str) -> String {
 }
 
 impl Run {
-    fn record_write(&self, rel: &str, e: impl std::fmt::Display) {
-        self.errors.record(plain_err(
-            "write",
-            rel,
-            format!("could not store {rel}: {e}"),
-        ));
+    /// Record an error of the project `tally` counts.
+    fn fail(&self, tally: &mut Tally, e: RecordedError) {
+        tally.errors += 1;
+        self.errors.record(e);
     }
 
-    fn put_json(&self, tally: &mut Tally, rel: &str, v: &Value) {
-        match self.cx.put_json(rel, v) {
+    fn record_write(
+        &self,
+        tally: &mut Tally,
+        id: &ResourceId,
+        part: &str,
+        e: impl std::fmt::Display,
+    ) {
+        self.fail(
+            tally,
+            plain_err(
+                "write",
+                &id.id,
+                format!("could not store {part} of {id}: {e}"),
+            ),
+        );
+    }
+
+    /// Store `v` as part `part` of the project.
+    fn put_part_json(&self, p: &Project<'_>, tally: &mut Tally, part: &str, v: &Value) {
+        match self.cx.put_part_json(&p.id, p.label, part, v) {
             Ok(st) => count(tally, &self.progress, st),
-            Err(e) => self.record_write(rel, e),
+            Err(e) => self.record_write(tally, &p.id, part, e),
         }
     }
 
-    async fn project(&self, id: &str, name: &str, mut meta: Value) -> Tally {
-        let dir = format!("gas_projects/{name}");
+    async fn project(&self, id: &str, label: Option<&str>, mut meta: Value) -> Tally {
+        let p = Project {
+            id: ResourceId::new(KIND, "", "", id),
+            label,
+        };
         let mut tally = Tally {
-            name: name.to_string(),
+            name: label.unwrap_or(id).to_string(),
             script_id: id.to_string(),
             updated: meta["updateTime"].as_str().unwrap_or("").to_string(),
             ..Default::default()
@@ -466,17 +488,17 @@ impl Run {
         for path in self.redactor.json(&mut meta) {
             redactions.push(RedactionRecord::json("project.json", path));
         }
-        self.put_json(&mut tally, &format!("{dir}/project.json"), &meta);
+        match self.cx.put_resource(&p.id, p.label, &meta) {
+            Ok(st) => count(&mut tally, &self.progress, st),
+            Err(e) => self.record_write(&mut tally, &p.id, "project.json", e),
+        }
 
         let content_url = format!("{base}/content");
         match self.api.get(Service::Script, &content_url, &[]).await {
             Ok(content) => {
-                tally.files +=
-                    self.write_content(&mut tally, &dir, "", id, &content, &mut redactions);
+                tally.files += self.write_content(&p, &mut tally, "", &content, &mut redactions);
             }
-            Err(e) => self
-                .errors
-                .record(err("script.projects.getContent", id, &e)),
+            Err(e) => self.fail(&mut tally, err("script.projects.getContent", id, &e)),
         }
 
         match self
@@ -495,7 +517,7 @@ impl Run {
                 for path in self.redactor.json(&mut doc) {
                     redactions.push(RedactionRecord::json("versions.json", path));
                 }
-                self.put_json(&mut tally, &format!("{dir}/versions.json"), &doc);
+                self.put_part_json(&p, &mut tally, "versions.json", &doc);
                 versions.sort_by_key(|v| std::cmp::Reverse(version_number(v)));
                 let wanted: Vec<u64> = versions
                     .iter()
@@ -522,26 +544,22 @@ impl Run {
                     match r {
                         Ok(content) => {
                             self.write_content(
+                                &p,
                                 &mut tally,
-                                &format!("{dir}/versions/{n}"),
                                 &format!("versions/{n}/"),
-                                id,
                                 &content,
                                 &mut redactions,
                             );
                             tally.versions_captured += 1;
                         }
-                        Err(e) => self.errors.record(err(
-                            "script.projects.getContent",
-                            &format!("{id}@{n}"),
-                            &e,
-                        )),
+                        Err(e) => self.fail(
+                            &mut tally,
+                            err("script.projects.getContent", &format!("{id}@{n}"), &e),
+                        ),
                     }
                 }
             }
-            Err(e) => self
-                .errors
-                .record(err("script.projects.versions.list", id, &e)),
+            Err(e) => self.fail(&mut tally, err("script.projects.versions.list", id, &e)),
         }
 
         match self
@@ -560,83 +578,98 @@ impl Run {
                 for path in self.redactor.json(&mut doc) {
                     redactions.push(RedactionRecord::json("deployments.json", path));
                 }
-                self.put_json(&mut tally, &format!("{dir}/deployments.json"), &doc);
+                self.put_part_json(&p, &mut tally, "deployments.json", &doc);
             }
-            Err(e) => self
-                .errors
-                .record(err("script.projects.deployments.list", id, &e)),
+            Err(e) => self.fail(&mut tally, err("script.projects.deployments.list", id, &e)),
         }
 
         if !redactions.is_empty() {
             tally.redactions = redactions.len() as u64;
             let v = serde_json::to_value(&redactions).expect("serialisable");
-            self.put_json(&mut tally, &format!("{dir}/redactions.json"), &v);
+            self.put_part_json(&p, &mut tally, "redactions.json", &v);
+        }
+        if tally.errors > 0 {
+            // Part of the project could not be read: a content diff of it is not comparable.
+            self.cx.mark_incomplete(&p.id);
         }
         tally
     }
 
-    /// Write one content listing (`{"files": [{name, type, source}]}`) in clasp's layout under
-    /// `dir`, with its `.clasp.json`. `label` prefixes file names in the redaction report.
-    /// Returns the number of source files written.
+    /// Write one content listing (`{"files": [{name, type, source}]}`) in clasp's layout as
+    /// parts named `<prefix><file>` (`prefix`: empty for HEAD, `versions/<n>/` for a version),
+    /// with its `.clasp.json`. Returns the number of source files written.
     fn write_content(
         &self,
+        p: &Project<'_>,
         tally: &mut Tally,
-        dir: &str,
-        label: &str,
-        id: &str,
+        prefix: &str,
         content: &Value,
         redactions: &mut Vec<RedactionRecord>,
     ) -> u64 {
+        let id = p.id.id.as_str();
         let mut placer = FilePlacer::default();
         let mut written = 0;
-        let top_level = label.is_empty();
+        let top_level = prefix.is_empty();
         let empty = Vec::new();
         for f in content["files"].as_array().unwrap_or(&empty) {
             let name = f["name"].as_str().unwrap_or("");
             let kind = f["type"].as_str().unwrap_or("");
             let Some(rel) = layout::file_name(name, kind) else {
-                self.errors.record(plain_err(
-                    "script.projects.getContent",
-                    id,
-                    format!("file `{name}` of unknown type `{kind}` not written"),
-                ));
+                self.fail(
+                    tally,
+                    plain_err(
+                        "script.projects.getContent",
+                        id,
+                        format!("file `{name}` of unknown type `{kind}` not written"),
+                    ),
+                );
                 continue;
             };
             if let Err(why) = placer.place(&rel, top_level) {
-                self.errors.record(plain_err(
-                    "script.projects.getContent",
-                    id,
-                    format!("file `{}` not written: {why}", rel.escape_debug()),
-                ));
+                self.fail(
+                    tally,
+                    plain_err(
+                        "script.projects.getContent",
+                        id,
+                        format!("file `{}` not written: {why}", rel.escape_debug()),
+                    ),
+                );
                 continue;
             }
             let source = f["source"].as_str().unwrap_or("");
             let (text, found) = self.redactor.text(source);
             for r in found {
                 redactions.push(RedactionRecord {
-                    file: format!("{label}{rel}"),
+                    file: format!("{prefix}{rel}"),
                     line: Some(r.line),
                     pointer: None,
                     kind: r.kind,
                 });
             }
-            let path = format!("{dir}/{rel}");
-            match self.cx.put_file(&path, text.as_bytes()) {
+            let part = format!("{prefix}{rel}");
+            match self.cx.put_part(&p.id, p.label, &part, text.as_bytes()) {
                 Ok(st) => {
                     count(tally, &self.progress, st);
                     self.progress.add(&self.progress.items, 1);
                     written += 1;
                 }
-                Err(e) => self.record_write(&path, e),
+                Err(e) => self.record_write(tally, &p.id, &part, e),
             }
         }
-        self.put_json(
+        self.put_part_json(
+            p,
             tally,
-            &format!("{dir}/.clasp.json"),
+            &format!("{prefix}.clasp.json"),
             &json!({ "scriptId": id }),
         );
         written
     }
+}
+
+/// The project being captured: its catalog id and label.
+struct Project<'a> {
+    id: ResourceId,
+    label: Option<&'a str>,
 }
 
 fn version_number(v: &Value) -> Option<u64> {

@@ -7,6 +7,10 @@
 //! file `files/<path>` holds the link's target (as git stores links) and the index record says
 //! `kind: symlink`, `link_target`. Nothing is ever created outside the snapshot, links included.
 //! Empty folders are not recorded.
+//!
+//! The source is one resource, `local.folder:::<name>`: its document (`folder.json`) says what
+//! the source is (its root, how many files and links, the ignore files found in it; never
+//! content), its files are the part folder `files/`, each listed in the source's own index.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -14,28 +18,53 @@ use std::path::Path;
 use ignore::WalkBuilder;
 use infrasnap_core::engine::ErrorSink;
 use infrasnap_core::keypath::KeyMapper;
+use infrasnap_core::metadata::RecordedError;
+use serde::Serialize;
 
 use super::{error, LocalRecord, SourceOut};
 
 /// The custom ignore file honoured next to `.gitignore`.
 pub const IGNORE_FILE: &str = ".infrasnapignore";
 
-/// Folder of the source's files inside `local_repos/<name>/`.
+/// Folder of the source's files inside `local_repos/<name>/` (a part of the resource).
 pub const FILES_DIR: &str = "files";
 
-pub fn capture(out: &mut SourceOut<'_>, root: &Path, errors: &ErrorSink) {
+/// Ignore files read inside the folder (besides the global git excludes and `.git/info/exclude`).
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore", IGNORE_FILE];
+
+/// `folder.json`: what the source is. Counts only, never content or sizes (those are in the
+/// index): the document changes when files come or go, not when one is edited.
+#[derive(Debug, Default, Serialize)]
+struct FolderDoc {
+    /// The folder captured (`~` expanded).
+    source: String,
+    /// Regular files found (not ignored), withheld ones included.
+    files: u64,
+    symlinks: u64,
+    /// Files withheld because their names say they hold secrets (see secrets_manifest.json).
+    withheld: u64,
+    /// Ignore files found in the folder (relative paths), honoured with the global git excludes.
+    ignore_files: Vec<String>,
+}
+
+/// Capture the folder `root`. `Err`: it cannot be read at all (nothing was written). Other
+/// errors are recorded; whatever could be captured is.
+pub fn capture(
+    out: &mut SourceOut<'_>,
+    root: &Path,
+    errors: &ErrorSink,
+) -> Result<(), RecordedError> {
     let resource = root.display().to_string();
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            errors.record(error("read", &resource, "not a folder"));
-            return;
-        }
-        Err(e) => {
-            errors.record(error("read", &resource, e.to_string()));
-            return;
-        }
+        Ok(_) => return Err(error("read", &resource, "not a folder")),
+        Err(e) => return Err(error("read", &resource, e.to_string())),
     }
+    let mut doc = FolderDoc {
+        source: resource.clone(),
+        ..FolderDoc::default()
+    };
+    let withheld_before = out.shield.withheld.len();
     let mut wb = WalkBuilder::new(root);
     wb.hidden(false)
         .ignore(true)
@@ -51,7 +80,7 @@ pub fn capture(out: &mut SourceOut<'_>, root: &Path, errors: &ErrorSink) {
     let mut mapper = KeyMapper::new();
     for entry in wb.build() {
         if out.cx.is_cancelled() {
-            return;
+            break;
         }
         let entry = match entry {
             Ok(e) => e,
@@ -83,6 +112,15 @@ pub fn capture(out: &mut SourceOut<'_>, root: &Path, errors: &ErrorSink) {
             // Sockets, fifos, devices: nothing to copy.
             continue;
         }
+        if ft.is_symlink() {
+            doc.symlinks += 1;
+        } else {
+            doc.files += 1;
+            let name = rel.rsplit('/').next().unwrap_or(&rel);
+            if IGNORE_FILES.contains(&name) {
+                doc.ignore_files.push(rel.clone());
+            }
+        }
         let placed = mapper.place(&rel, meta.len());
         let tree_rel = format!("{FILES_DIR}/{}", placed.rel);
         let res = if ft.is_symlink() {
@@ -104,4 +142,9 @@ pub fn capture(out: &mut SourceOut<'_>, root: &Path, errors: &ErrorSink) {
             errors.record(error("read", &abs.display().to_string(), m));
         }
     }
+    doc.withheld = (out.shield.withheld.len() - withheld_before) as u64;
+    if let Err(m) = out.put_doc(&serde_json::to_value(&doc).expect("serialisable")) {
+        errors.record(error("write", &resource, m));
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@
 //! - `untracked/<path>`: untracked files that are not ignored (secret-named ones withheld,
 //!   secret-looking values redacted; a symlink is a small file holding its target).
 //! - `conflicted/<path>`: the working copy of files with unresolved merge conflicts.
-//! - `state.json`: HEAD, every ref, branches with upstream and ahead/behind/unpushed counts,
+//! - `state.json` (the resource's document, `local.git:::<name>`): HEAD, every ref, branches with upstream and ahead/behind/unpushed counts,
 //!   remotes (URLs without credentials), the changed-file lists.
 //! - `RESTORE.md`, `secrets_manifest.json`, `redactions.json`.
 //!
@@ -28,6 +28,7 @@ use std::process::{Command, Stdio};
 
 use infrasnap_core::engine::ErrorSink;
 use infrasnap_core::keypath::{KeyMapper, ESCAPE_DIR};
+use infrasnap_core::metadata::RecordedError;
 use serde::Serialize;
 
 use super::{error, patch, sh_quote, LocalRecord, SourceOut};
@@ -381,14 +382,19 @@ struct State {
     note: String,
 }
 
-/// Capture one repository into `out`. Errors are recorded; whatever could be captured is.
-pub fn capture(out: &mut SourceOut<'_>, path: &Path, errors: &ErrorSink) -> GitSummary {
+/// Capture one repository into `out`. `Err`: it cannot be read at all (nothing was written).
+/// Other errors are recorded; whatever could be captured is.
+pub fn capture(
+    out: &mut SourceOut<'_>,
+    path: &Path,
+    errors: &ErrorSink,
+) -> Result<GitSummary, RecordedError> {
     let mut sum = GitSummary::default();
     let resource = path.display().to_string();
     let rec = |e: GitError| errors.record(error(&e.action, &resource, e.message));
+    let fail = |e: GitError| error(&e.action, &resource, e.message);
     if !path.exists() {
-        errors.record(error("read", &resource, "no such folder"));
-        return sum;
+        return Err(error("read", &resource, "no such folder"));
     }
     let probe = Git {
         dir: path.to_path_buf(),
@@ -399,8 +405,7 @@ pub fn capture(out: &mut SourceOut<'_>, path: &Path, errors: &ErrorSink) -> GitS
             if !e.message.starts_with("git is not installed") {
                 e.message = format!("not a git repository: {}", e.message);
             }
-            rec(e);
-            return sum;
+            return Err(fail(e));
         }
     };
     let root = if bare {
@@ -408,10 +413,7 @@ pub fn capture(out: &mut SourceOut<'_>, path: &Path, errors: &ErrorSink) -> GitS
     } else {
         match probe.run("git rev-parse", &["rev-parse", "--show-toplevel"]) {
             Ok(o) => PathBuf::from(OsStr::from_bytes(trim_nl(&o))),
-            Err(e) => {
-                rec(e);
-                return sum;
-            }
+            Err(e) => return Err(fail(e)),
         }
     };
     let git = Git { dir: root.clone() };
@@ -596,7 +598,7 @@ pub fn capture(out: &mut SourceOut<'_>, path: &Path, errors: &ErrorSink) -> GitS
                older stash entries, is not)."
             .into(),
     };
-    if let Err(m) = out.put_json("state.json", &state) {
+    if let Err(m) = out.put_doc(&serde_json::to_value(&state).expect("serialisable")) {
         errors.record(error("write", &resource, m));
     }
     let restore = restore_md(&out.name, &state);
@@ -607,7 +609,7 @@ pub fn capture(out: &mut SourceOut<'_>, path: &Path, errors: &ErrorSink) -> GitS
     ) {
         errors.record(error("write", &resource, m));
     }
-    sum
+    Ok(sum)
 }
 
 fn trim_nl(b: &[u8]) -> &[u8] {

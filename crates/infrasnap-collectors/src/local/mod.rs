@@ -1,27 +1,37 @@
 //! Local ops files: git repositories (bundle of every ref plus the uncommitted working state),
 //! plain folders, and scheduled agents (LaunchAgents, systemd user units, crontab).
 //!
-//! Layout, per `[[local]]` source (`agents` always goes to `local_repos/agents/`):
-//! - git (git.rs): `local_repos/<name>/repo.bundle`, `staged.patch`, `unstaged.patch`,
-//!   `untracked/<path>`, `conflicted/<path>`, `state.json`, `RESTORE.md`;
-//! - folder (folder.rs): `local_repos/<name>/files/<path>`;
-//! - agents (agents.rs): `local_repos/agents/LaunchAgents/*.plist`, `.../systemd/<unit>`,
-//!   `.../crontab`;
-//! - every source: `secrets_manifest.json`, `redactions.json`, and with `--keep-secrets`
-//!   `kept_secrets/<path>.age`.
+//! Resources (the catalog places every file; `infrasnap_core::catalog::kinds`):
+//! - git (git.rs): `local.git:::<name>`, document `local_repos/<name>/state.json`; parts
+//!   `repo.bundle`, `staged.patch`, `unstaged.patch`, `RESTORE.md`, and the folders
+//!   `untracked/<path>`, `conflicted/<path>`;
+//! - folder (folder.rs): `local.folder:::<name>`, document `local_repos/<name>/folder.json`;
+//!   the folder `files/<path>`;
+//! - both: `secrets_manifest.json`, `redactions.json`, and with `--keep-secrets`
+//!   `kept_secrets/<path>.age`;
+//! - agents (agents.rs): one `local.agent` per agent file (`launchd:<file>`, `systemd:<unit>`,
+//!   `crontab`), its file at `local_repos/agents/LaunchAgents/*.plist`, `.../systemd/<unit>`,
+//!   `.../crontab`, its document in `local_repos/agents/agents.json`.
 //!
-//! Every tree file a source produces is listed in `index/local/<name>.jsonl` (one
-//! [`LocalRecord`] per file: `path`, `blob`, `size`, `kind`, and for files of the source their
-//! `rel`ative path, `mode` and `mtime`). Symlinks are recorded, never followed and never created:
+//! Every tree file of a git or folder source is listed in its own index
+//! `index/local/<name>.jsonl` (one [`LocalRecord`] per file: `path`, `blob`, `size`, `kind`, and
+//! for files of the source their `rel`ative path, `mode` and `mtime`); documents and agents'
+//! files are in `index/files.jsonl`. Symlinks are recorded, never followed and never created:
 //! the tree file holds the link's target (as git stores links) and the record says
 //! `kind: "symlink"`, `link_target`. Nothing outside the snapshot folder is ever written (every
 //! tree path goes through `RunContext::tree_path`), and the sources are only read: git runs with
 //! optional locks off, so not even the index of a captured repository is refreshed.
 //!
+//! Coverage: `local.git` and `local.folder` are complete unless a configured source of that kind
+//! could not be read at all (then it is failed, and the source leaves nothing in the snapshot);
+//! `local.agent` is failed when an agents folder or `crontab -l` could not be read. A source
+//! read only in part is marked incomplete.
+//!
 //! Secrets (shield.rs): files whose names say they hold secrets are withheld (name, size and a
-//! keyed fingerprint go to `secrets_manifest.json`); secret-looking values in other text files
-//! are replaced with markers in the copy and listed in `redactions.json`; with `--keep-secrets`
-//! the originals are stored encrypted to the configured age recipient under `kept_secrets/`.
+//! keyed fingerprint go to `secrets_manifest.json`, or the agent's document); secret-looking
+//! values in other text files are replaced with markers in the copy and listed in
+//! `redactions.json` (or the agent's document); with `--keep-secrets` the originals are stored
+//! encrypted to the configured age recipient under `kept_secrets/`.
 //!
 //! Incremental: file content goes through the blob store (unchanged files cost no new blob); an
 //! unchanged bundle (same refs) and an unchanged kept secret (same fingerprint, same recipient)
@@ -42,9 +52,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use infrasnap_core::catalog::Catalog;
 use infrasnap_core::config::{expand_home, LocalKind, LocalSource, SecretsConfig};
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
-use infrasnap_core::ids::BlobId;
+use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::{read_all, IndexWriter};
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
@@ -203,13 +214,36 @@ pub(crate) struct Tally {
     entries: u64,
 }
 
-/// Where one source's files go: its folder under `local_repos/`, its index, its secret reports.
+/// The kinds of the local sources in the catalog.
+pub const GIT_KIND: &str = "local.git";
+pub const FOLDER_KIND: &str = "local.folder";
+pub const AGENT_KIND: &str = "local.agent";
+
+/// Parts of a git or folder source that are folders of files (placed by the source, below the
+/// folder the catalog gives the part, and listed in the source's own index), rather than files.
+const FOLDER_PARTS: &[&str] = &["files", "untracked", "conflicted", "kept_secrets"];
+
+/// Where one source's files go. A git or folder source is one resource (`local.git`,
+/// `local.folder`, id the source's name) whose files are listed in its own index
+/// (`index/local/<name>.jsonl`); the agents source is one resource per agent file
+/// (`local.agent`), each handed over with [`SourceOut::begin`] / [`SourceOut::end_agent`].
+/// Every path comes from the catalog (`RunContext::part_path`).
 pub(crate) struct SourceOut<'a> {
     pub cx: &'a RunContext,
+    /// The source's name.
     pub name: String,
-    /// `local_repos/<name>`.
-    pub base: String,
-    index: IndexWriter,
+    /// The resource whose parts are being placed.
+    id: ResourceId,
+    /// git, folder: whether parts go to the resource's own index (agents: to the shared one).
+    indexed: bool,
+    /// The resource's own index, opened with the first file placed: a source that cannot be read
+    /// at all leaves nothing behind.
+    index: Option<IndexWriter>,
+    /// Folder parts used so far: name -> (tree path, bytes placed below it).
+    folders: BTreeMap<String, (String, u64)>,
+    /// Agents: the records of the files placed for the agent at hand (its document is made from
+    /// them).
+    records: Vec<LocalRecord>,
     pub tally: Tally,
     pub shield: shield::Shield<'a>,
     /// The previous snapshots' records of this source, by tree path (later runs win).
@@ -221,44 +255,109 @@ pub(crate) struct SourceOut<'a> {
 /// streamed into the store unscanned (and listed as such in redactions.json).
 pub(crate) const SCAN_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// How far the secret reports of a source had got when an agent began: what follows is the
+/// agent's.
+#[derive(Clone, Copy)]
+pub(crate) struct Mark {
+    withheld: usize,
+    redactions: usize,
+    kept: usize,
+    unscanned: usize,
+}
+
 impl<'a> SourceOut<'a> {
+    /// A git or folder source: resource `kind:::<name>`, its files in its own index.
     fn open(
         cx: &'a RunContext,
+        kind: &str,
         name: &str,
         fp: &'a Fingerprinter,
         keeper: Option<&'a Keeper>,
-    ) -> infrasnap_core::error::Result<Self> {
-        let index_rel = format!("index/local/{name}.jsonl");
+    ) -> Self {
+        let id = ResourceId::new(kind, "", "", name);
         let mut prev = HashMap::new();
-        for p in cx.previous_indexes(&index_rel) {
-            if let Ok(recs) = read_all::<LocalRecord>(&p) {
-                for r in recs {
-                    prev.insert(r.path.clone(), r);
+        if let Ok(Some(index_rel)) = cx.resource_index_path(&id) {
+            for p in cx.previous_indexes(&index_rel) {
+                if let Ok(recs) = read_all::<LocalRecord>(&p) {
+                    for r in recs {
+                        prev.insert(r.path.clone(), r);
+                    }
                 }
             }
         }
-        let index = IndexWriter::create(&cx.tree_path(&index_rel)?)?;
-        Ok(SourceOut {
+        SourceOut {
             cx,
             name: name.to_string(),
-            base: format!("{LOCAL_DIR}/{name}"),
-            index,
+            id,
+            indexed: true,
+            index: None,
+            folders: BTreeMap::new(),
+            records: Vec::new(),
             tally: Tally::default(),
             shield: shield::Shield::new(fp, keeper),
             prev,
             placed: HashSet::new(),
-        })
+        }
     }
 
-    /// Tree path of `rel` (relative to this source's folder).
-    pub fn tree_rel(&self, rel: &str) -> String {
-        format!("{}/{}", self.base, rel)
+    /// The agents source: one `local.agent` resource per agent file. The kept secrets of the
+    /// previous snapshot's agents (from its catalog) may be reused.
+    fn open_agents(
+        cx: &'a RunContext,
+        name: &str,
+        fp: &'a Fingerprinter,
+        keeper: Option<&'a Keeper>,
+    ) -> Self {
+        let mut prev = HashMap::new();
+        if keeper.is_some() {
+            for dir in &cx.previous {
+                for r in previous_kept_agent_secrets(cx, dir) {
+                    prev.insert(r.path.clone(), r);
+                }
+            }
+        }
+        SourceOut {
+            cx,
+            name: name.to_string(),
+            id: ResourceId::new(AGENT_KIND, "", "", "crontab"),
+            indexed: false,
+            index: None,
+            folders: BTreeMap::new(),
+            records: Vec::new(),
+            tally: Tally::default(),
+            shield: shield::Shield::new(fp, keeper),
+            prev,
+            placed: HashSet::new(),
+        }
+    }
+
+    /// The resource whose parts are being placed.
+    pub fn id(&self) -> &ResourceId {
+        &self.id
+    }
+
+    /// Tree path of `rel` (a part name, or a file below a folder part): where the catalog puts it.
+    pub fn tree_rel(&self, rel: &str) -> Result<String, String> {
+        if self.indexed {
+            if let Some((top, rest)) = rel.split_once('/') {
+                if FOLDER_PARTS.contains(&top) {
+                    let base = self
+                        .cx
+                        .part_path(&self.id, None, top)
+                        .map_err(|e| e.to_string())?;
+                    return Ok(format!("{base}/{rest}"));
+                }
+            }
+        }
+        self.cx
+            .part_path(&self.id, None, rel)
+            .map_err(|e| e.to_string())
     }
 
     /// The previous snapshot's record of the tree file `rel`, if its blob is still stored.
     pub fn previous(&self, rel: &str) -> Option<&LocalRecord> {
         self.prev
-            .get(&self.tree_rel(rel))
+            .get(&self.tree_rel(rel).ok()?)
             .filter(|r| self.cx.repo.store().contains(&r.blob))
     }
 
@@ -271,13 +370,26 @@ impl<'a> SourceOut<'a> {
         new: bool,
         mut rec: LocalRecord,
     ) -> Result<(), String> {
-        let path = self.tree_rel(rel);
+        let path = self.tree_rel(rel)?;
         if !self.placed.insert(path.to_lowercase()) {
             return Err(format!(
                 "{path}: placed twice (names differing only in case?)"
             ));
         }
-        self.cx.link_blob(&id, &path).map_err(|e| e.to_string())?;
+        if self.indexed {
+            self.cx.link_blob(&id, &path).map_err(|e| e.to_string())?;
+            match rel.split_once('/') {
+                Some((top, _)) if FOLDER_PARTS.contains(&top) => {
+                    let base = self.tree_rel(top)?;
+                    self.folders.entry(top.to_string()).or_insert((base, 0)).1 += size;
+                }
+                _ => self.cx.record_part(&self.id, rel, &path, Some(id), size),
+            }
+        } else {
+            self.cx
+                .link_part(&self.id, None, rel, &id, size)
+                .map_err(|e| e.to_string())?;
+        }
         if matches!(rec.kind.as_str(), "file" | "symlink") {
             self.tally.files += 1;
         }
@@ -292,7 +404,106 @@ impl<'a> SourceOut<'a> {
         rec.path = path;
         rec.blob = id;
         rec.size = size;
-        self.index.append(&rec).map_err(|e| e.to_string())
+        if !self.indexed {
+            self.records.push(rec);
+            return Ok(());
+        }
+        if self.index.is_none() {
+            let (_, w) = self
+                .cx
+                .open_resource_index(&self.id)
+                .map_err(|e| e.to_string())?;
+            self.index = Some(w);
+        }
+        let index = self.index.as_mut().expect("opened above");
+        index.append(&rec).map_err(|e| e.to_string())
+    }
+
+    /// Hand over the resource's document.
+    pub fn put_doc(&mut self, doc: &serde_json::Value) -> Result<(), String> {
+        let st = self
+            .cx
+            .put_resource(&self.id, None, doc)
+            .map_err(|e| e.to_string())?;
+        self.tally.bytes += st.size;
+        if st.new {
+            self.tally.blobs_new += 1;
+            self.tally.bytes_new += st.size;
+        }
+        Ok(())
+    }
+
+    /// Agents: start the agent `id`; returns where the secret reports stand.
+    pub fn begin(&mut self, id: ResourceId) -> Mark {
+        self.id = id;
+        self.records.clear();
+        Mark {
+            withheld: self.shield.withheld.len(),
+            redactions: self.shield.redactions.len(),
+            kept: self.shield.kept.len(),
+            unscanned: self.shield.unscanned.len(),
+        }
+    }
+
+    /// Agents: hand over the document of the agent begun at `mark`: what it is and where it came
+    /// from, its file's mode and mtime, and what the secret checks did to it.
+    pub fn end_agent(
+        &mut self,
+        mark: Mark,
+        agent: &str,
+        file: &str,
+        source: &str,
+    ) -> Result<(), String> {
+        let main = self
+            .records
+            .iter()
+            .find(|r| matches!(r.kind.as_str(), "file" | "symlink"));
+        let kept = self.records.iter().find(|r| r.kind == "kept_secret");
+        let mut doc = serde_json::json!({
+            "agent": agent,
+            "file": file,
+            "source": source,
+        });
+        let d = doc.as_object_mut().expect("an object");
+        if let Some(m) = main {
+            for (k, v) in [
+                ("mode", &m.mode),
+                ("mtime", &m.mtime),
+                ("link_target", &m.link_target),
+            ] {
+                if let Some(v) = v {
+                    d.insert(k.into(), v.clone().into());
+                }
+            }
+        }
+        let redactions: Vec<serde_json::Value> = self.shield.redactions[mark.redactions..]
+            .iter()
+            .map(|r| serde_json::json!({"line": r.line, "kind": r.kind}))
+            .collect();
+        if !redactions.is_empty() {
+            d.insert("redactions".into(), redactions.into());
+        }
+        if let Some(w) = self.shield.withheld[mark.withheld..].first() {
+            d.insert(
+                "withheld".into(),
+                serde_json::to_value(w).expect("serialisable"),
+            );
+        }
+        if let (Some(k), Some(r)) = (self.shield.kept[mark.kept..].first(), kept) {
+            d.insert(
+                "kept".into(),
+                serde_json::json!({
+                    "part": kept_part(r.rel.as_deref().unwrap_or_default()),
+                    "what": k.what,
+                    "fingerprint": r.fingerprint,
+                    "recipient": r.recipient,
+                }),
+            );
+        }
+        if self.shield.unscanned.len() > mark.unscanned {
+            d.insert("not_scanned".into(), true.into());
+        }
+        self.put_doc(&doc)
     }
 
     /// Store `bytes` and place them at `rel`.
@@ -392,7 +603,7 @@ impl<'a> SourceOut<'a> {
         let Some(keeper) = self.shield.keeper else {
             return Ok(());
         };
-        let tree_rel = format!("kept_secrets/{rel}.age");
+        let tree_rel = kept_part(rel);
         let fingerprint = self.shield.fingerprint(bytes);
         let rec = LocalRecord {
             rel: Some(rel.to_string()),
@@ -416,15 +627,20 @@ impl<'a> SourceOut<'a> {
             self.shield.kept.push(shield::Kept {
                 file: rel.to_string(),
                 what: what.to_string(),
-                kept: self.tree_rel(&tree_rel),
+                kept: self.tree_rel(&tree_rel)?,
             });
         }
         result
     }
 
-    /// Write the secrets manifest and the redaction report, and close the index.
+    /// git, folder: write the secrets manifest and the redaction report, record the folder
+    /// parts, and close the index. (Agents: each agent's document says what the secret checks
+    /// did to it.)
     fn finish(mut self, note: &str) -> Result<Tally, String> {
         self.tally.redactions = self.shield.redactions.len() as u64;
+        if !self.indexed {
+            return Ok(self.tally);
+        }
         let (manifest, report) = {
             let (m, r) = self.shield.reports(note);
             (
@@ -434,9 +650,50 @@ impl<'a> SourceOut<'a> {
         };
         self.put_json("secrets_manifest.json", &manifest)?;
         self.put_json("redactions.json", &report)?;
-        self.index.finish().map_err(|e| e.to_string())?;
+        for (name, (path, size)) in &self.folders {
+            self.cx.record_part(&self.id, name, path, None, *size);
+        }
+        if let Some(index) = self.index.take() {
+            index.finish().map_err(|e| e.to_string())?;
+        }
         Ok(self.tally)
     }
+}
+
+/// The part (relative to the source's folder) that holds the original of `rel`, encrypted.
+fn kept_part(rel: &str) -> String {
+    format!("kept_secrets/{rel}.age")
+}
+
+/// The kept secrets of the agents of the snapshot folder `dir`, as records keyed by tree path,
+/// from its catalog (none when it has no catalog: the ciphertexts are then made again, once).
+fn previous_kept_agent_secrets(cx: &RunContext, dir: &Path) -> Vec<LocalRecord> {
+    let Ok(Some(cat)) = Catalog::open(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in cat.records.iter().filter(|r| r.id.kind == AGENT_KIND) {
+        let Ok(bytes) = std::fs::read(cx.repo.store().path(&r.blob)) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        let kept = &doc["kept"];
+        let Some(part) = kept["part"].as_str().and_then(|p| r.parts.get(p)) else {
+            continue;
+        };
+        let Some(blob) = part.blob else { continue };
+        out.push(LocalRecord {
+            path: part.path.clone(),
+            blob,
+            size: part.size,
+            fingerprint: kept["fingerprint"].as_str().map(str::to_string),
+            recipient: kept["recipient"].as_str().map(str::to_string),
+            ..LocalRecord::new("kept_secret")
+        });
+    }
+    out
 }
 
 /// What one source gave, for the report and the manifest.
@@ -507,21 +764,22 @@ impl LocalCollector {
                 _ => src.name.clone(),
             };
             if !names.insert(folder.clone()) {
-                errors.record(error(
+                let e = error(
                     "config",
                     &src.name,
                     format!(
                         "two [[local]] sources would both be written to {LOCAL_DIR}/{folder}/ \
                          (agents always go to {LOCAL_DIR}/{AGENTS_DIR}/); this one is skipped"
                     ),
-                ));
+                );
+                cx.cover(kind_of(src.kind), "", "", Some(&e));
+                errors.record(e);
                 continue;
             }
             let before = errors.len();
             let span = tracing::info_span!("local", source = %src.name);
             let _g = span.enter();
-            let (tally, (state, attention)) =
-                self.source(cx, src, &folder, &fp, keeper.as_ref(), &errors);
+            let (tally, (state, attention)) = self.source(cx, src, &fp, keeper.as_ref(), &errors);
             progress.add(&progress.units_done, 1);
             progress.add(&progress.items, tally.files);
             progress.add(&progress.bytes, tally.bytes);
@@ -582,16 +840,18 @@ impl LocalCollector {
         report
     }
 
-    /// Capture one source; every failure is recorded and the run goes on.
+    /// Capture one source; every failure is recorded and the run goes on. A source that cannot
+    /// be read at all (a missing folder, not a git repository) leaves nothing in the snapshot and
+    /// its kind's coverage failed; one read in part is marked incomplete in the catalog.
     fn source(
         &self,
         cx: &RunContext,
         src: &LocalSource,
-        folder: &str,
         fp: &Fingerprinter,
         keeper: Option<&Keeper>,
         errors: &ErrorSink,
     ) -> (Tally, (String, bool)) {
+        let kind = kind_of(src.kind);
         let path = src
             .path
             .as_deref()
@@ -600,41 +860,77 @@ impl LocalCollector {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| src.name.clone());
-        let mut out = match SourceOut::open(cx, folder, fp, keeper) {
-            Ok(o) => o,
-            Err(e) => {
-                errors.record(error("write", &resource, e.to_string()));
-                return (Tally::default(), (String::new(), false));
-            }
-        };
-        let (state, note) = match src.kind {
+        let before = errors.len();
+        let (out, captured) = match src.kind {
             LocalKind::Git => {
                 let p = path.expect("config validation: git sources have a path");
-                let st = git::capture(&mut out, &p, errors);
-                (
-                    st.summary(),
-                    "This covers the uncommitted state (patches, untracked files): committed \
-                     files are kept as committed, in repo.bundle.",
-                )
+                let mut out = SourceOut::open(cx, kind, &src.name, fp, keeper);
+                let r = git::capture(&mut out, &p, errors).map(|st| st.summary());
+                (out, r)
             }
             LocalKind::Folder => {
                 let p = path.expect("config validation: folder sources have a path");
-                folder::capture(&mut out, &p, errors);
-                ((String::new(), false), "")
+                let mut out = SourceOut::open(cx, kind, &src.name, fp, keeper);
+                let r = folder::capture(&mut out, &p, errors).map(|()| (String::new(), false));
+                (out, r)
             }
             LocalKind::Agents => {
                 let root = path.or_else(|| self.home.clone());
-                agents::capture(&mut out, root.as_deref(), errors);
-                ((String::new(), false), "")
+                let mut out = SourceOut::open_agents(cx, &src.name, fp, keeper);
+                // Agents are their own resources: a listing that failed fails the coverage, a
+                // file that could not be read marks its agent incomplete.
+                let failed = agents::capture(&mut out, root.as_deref(), errors);
+                cx.cover(kind, "", "", failed.as_ref());
+                return match out.finish("") {
+                    Ok(t) => (t, (String::new(), false)),
+                    Err(e) => {
+                        errors.record(error("write", &resource, e));
+                        (Tally::default(), (String::new(), false))
+                    }
+                };
             }
         };
-        match out.finish(note) {
-            Ok(t) => (t, state),
+        let state = match captured {
+            Ok(state) => state,
+            Err(e) => {
+                cx.cover(kind, "", "", Some(&e));
+                errors.record(e);
+                let state = match src.kind {
+                    LocalKind::Git => ("not captured".to_string(), false),
+                    _ => (String::new(), false),
+                };
+                return (Tally::default(), state);
+            }
+        };
+        cx.cover(kind, "", "", None);
+        let note = match src.kind {
+            LocalKind::Git => {
+                "This covers the uncommitted state (patches, untracked files): committed files \
+                 are kept as committed, in repo.bundle."
+            }
+            _ => "",
+        };
+        let id = out.id().clone();
+        let tally = match out.finish(note) {
+            Ok(t) => t,
             Err(e) => {
                 errors.record(error("write", &resource, e));
-                (Tally::default(), state)
+                Tally::default()
             }
+        };
+        if errors.len() > before {
+            cx.mark_incomplete(&id);
         }
+        (tally, state)
+    }
+}
+
+/// The catalog kind of a `[[local]]` source.
+fn kind_of(kind: LocalKind) -> &'static str {
+    match kind {
+        LocalKind::Git => GIT_KIND,
+        LocalKind::Folder => FOLDER_KIND,
+        LocalKind::Agents => AGENT_KIND,
     }
 }
 

@@ -556,18 +556,26 @@ pub static KINDS: &[KindSpec] = &[
     },
     // ---- Google Apps Script ----
     KindSpec {
+        // id: the script id; label: the config's name, else the title. Parts: the files in
+        // clasp's layout (`Code.gs`, `lib/util.gs`, `.clasp.json`, `versions/<n>/...`),
+        // `versions.json`, `deployments.json`, `redactions.json`.
         doc: Some("gas_projects/{label}_{id}/project.json"),
         default_part: Some("gas_projects/{label}_{id}/{part}"),
         volatile: &["/updateTime"],
         ..KindSpec::new("gas.project", "gas", "Apps Script project", Scope::Local)
     },
     // ---- Local sources ----
+    // id: the `[[local]]` source's name. Parts: `repo.bundle`, `staged.patch`,
+    // `unstaged.patch`, `RESTORE.md`, `secrets_manifest.json`, `redactions.json`, and the part
+    // folders `untracked`, `conflicted`, `kept_secrets` whose files are listed in the index.
     KindSpec {
         doc: Some("local_repos/{id}/state.json"),
         default_part: Some("local_repos/{id}/{part}"),
         index: Some("index/local/{id}.jsonl"),
         ..KindSpec::new("local.git", "local", "git repository", Scope::Local)
     },
+    // id: the source's name. Parts: `secrets_manifest.json`, `redactions.json`, the part folders
+    // `files` and `kept_secrets` (files listed in the index).
     KindSpec {
         doc: Some("local_repos/{id}/folder.json"),
         default_part: Some("local_repos/{id}/{part}"),
@@ -575,8 +583,14 @@ pub static KINDS: &[KindSpec] = &[
         ..KindSpec::new("local.folder", "local", "folder", Scope::Local)
     },
     KindSpec {
-        doc: Some("local_repos/agents/{id}.json"),
-        default_part: Some("local_repos/agents/{id}/{part}"),
+        // id: `launchd:<file name>`, `systemd:<unit name>`, `crontab`. Its one file is the part
+        // named by its place under agents/ (`LaunchAgents/com.acme.deploy.plist`,
+        // `systemd/backup.timer`, `crontab`; `kept_secrets/<that>.age` for a kept original), so
+        // the tree keeps the names people know. The part names carry the agent's file name,
+        // which is what its id is made of: two agents never share a path.
+        view: Some("local_repos/agents/agents.json"),
+        default_part: Some("local_repos/agents/{part}"),
+        volatile: &["/mtime"],
         ..KindSpec::new("local.agent", "local", "agent", Scope::Local)
     },
 ];
@@ -597,7 +611,13 @@ mod tests {
             );
             let templates = k.doc.iter().chain(k.parts.iter().map(|(_, t)| t));
             for t in templates.chain(k.default_part.iter()).chain(k.index.iter()) {
-                assert!(t.contains("{id}"), "{}: {t} has no {{id}}", k.kind);
+                // local.agent: its part names are its file's place, made of its id (see there).
+                let named_by_part = k.kind == "local.agent" && t.ends_with("/{part}");
+                assert!(
+                    t.contains("{id}") || named_by_part,
+                    "{}: {t} has no {{id}}",
+                    k.kind
+                );
                 match k.scope {
                     Scope::Account | Scope::Regional => assert!(t.contains("{account}"), "{t}"),
                     Scope::Global | Scope::Local => assert!(!t.contains("{account}"), "{t}"),
