@@ -188,10 +188,10 @@ fn errors(meta: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The folder of a project: `<label>_<script id>`, each escaped by the catalog's scheme (the
-/// fixtures' labels hold no byte to escape but spaces).
+/// The folder of a project: `<label>_<script id>` (the fixtures' labels and ids hold no byte the
+/// catalog's scheme escapes; a label keeps its spaces).
 fn folder(label: &str, script_id: &str) -> String {
-    format!("{}_{script_id}", label.replace(' ', "%20"))
+    format!("{label}_{script_id}")
 }
 
 /// The lines of a catalog file of the snapshot (`resources` or `coverage`).
@@ -529,7 +529,7 @@ async fn old_clasp_credentials_full_capture_is_byte_exact_and_incremental() {
             .map(|(p, l)| folder(l, &p.script_id))
             .collect::<BTreeSet<_>>()
     );
-    assert!(folders.contains("Budget%20Tools_1BudgetToolsXyZ_0123456789abcdefghijklmnopqrstuvwx"));
+    assert!(folders.contains("Budget Tools_1BudgetToolsXyZ_0123456789abcdefghijklmnopqrstuvwx"));
     let dir = |p: &ScriptProject, label: &str| gas.join(folder(label, &p.script_id));
     assert_project(&dir(&budget(), "Budget Tools"), &budget(), 3, &[]);
     assert!(

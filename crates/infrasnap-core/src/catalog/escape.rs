@@ -9,6 +9,11 @@
 //!   never appears otherwise, so [`unescape`] knows such a segment is not reversible by itself:
 //!   the catalog maps it back (`catalog/resources.jsonl` holds every path with its id).
 //!
+//! Part names and labels (file names such as `ui/Sidebar.html` or `My Script.gs`, a zone's or a
+//! project's readable name) use [`escape_name`], which keeps every byte but `%`, `/`, `\\`, `~`
+//! and control characters, so the file keeps the name its own tools expect (clasp pushes
+//! `My Script.gs` under that name); the other rules (empty, `.`, `..`, length) are the same.
+//!
 //! docs/FORMAT.md section 23 documents the same rules.
 
 /// The longest segment written as is (well under the 255 bytes of common filesystems).
@@ -21,27 +26,46 @@ fn safe(b: u8) -> bool {
 
 /// The path segment for `raw`.
 pub fn escape(raw: &str) -> String {
+    escape_with(raw, safe)
+}
+
+/// A name kept readable: every byte but `%`, `/`, `\\`, `~` (which marks a cut segment) and
+/// control characters stays as it is.
+fn lenient(b: u8) -> bool {
+    !(b == b'%' || b == b'/' || b == b'\\' || b == b'~' || b < 0x20 || b == 0x7f)
+}
+
+/// The path segment for a name (a part's file name, a label): see the module doc.
+pub fn escape_name(raw: &str) -> String {
+    escape_with(raw, lenient)
+}
+
+fn escape_with(raw: &str, safe: fn(u8) -> bool) -> String {
     if raw.is_empty() {
         return "%".into();
     }
     if raw == "." || raw == ".." {
         return "%2E".repeat(raw.len());
     }
-    let mut out = String::with_capacity(raw.len());
+    // Kept bytes of a multi-byte character are all kept (each is >= 0x80), so `out` is UTF-8.
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     for &b in raw.as_bytes() {
         if safe(b) {
-            out.push(b as char);
+            out.push(b);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
         }
     }
+    let out = String::from_utf8(out).expect("kept bytes form whole characters");
     if out.len() <= MAX_SEGMENT {
         return out;
     }
-    // Cut at an escape boundary, then name the whole by its hash.
+    // Cut at an escape and character boundary, then name the whole by its hash.
     let mut cut = CUT_TO;
     while cut > 0
-        && (out.as_bytes()[cut - 1] == b'%' || (cut >= 2 && out.as_bytes()[cut - 2] == b'%'))
+        && (!out.is_char_boundary(cut)
+            || out.as_bytes()[cut - 1] == b'%'
+            || (cut >= 2 && out.as_bytes()[cut - 2] == b'%'))
     {
         cut -= 1;
     }
@@ -66,7 +90,7 @@ pub fn unescape(seg: &str) -> Option<String> {
             let hex = seg.get(i + 1..i + 3)?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
-        } else if safe(b[i]) {
+        } else if lenient(b[i]) {
             out.push(b[i]);
             i += 1;
         } else {
@@ -77,9 +101,12 @@ pub fn unescape(seg: &str) -> Option<String> {
 }
 
 /// A `/`-separated relative path (a part name such as `data/segment-0-of-1.json.gz`), each
-/// component escaped on its own, so the slashes stay folders.
+/// component escaped on its own with [`escape_name`], so the slashes stay folders.
 pub fn escape_path(raw: &str) -> String {
-    raw.split('/').map(escape).collect::<Vec<_>>().join("/")
+    raw.split('/')
+        .map(escape_name)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -140,10 +167,23 @@ mod tests {
     }
 
     #[test]
-    fn paths_keep_their_folders() {
+    fn paths_keep_their_folders_and_readable_names() {
         assert_eq!(
             escape_path("data/segment 0.json.gz"),
-            "data/segment%200.json.gz"
+            "data/segment 0.json.gz"
         );
+        assert_eq!(escape_path("ui/Café 100%.html"), "ui/Café 100%25.html");
+        for raw in [
+            "My Script.gs",
+            "a\\b",
+            "tab\there",
+            "%",
+            "",
+            "..",
+            "ü ß",
+            "~x",
+        ] {
+            assert_eq!(unescape(&escape_name(raw)).as_deref(), Some(raw), "{raw:?}");
+        }
     }
 }

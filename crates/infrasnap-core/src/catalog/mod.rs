@@ -131,7 +131,10 @@ pub fn render(template: &str, id: &ResourceId, label: Option<&str>, part: Option
     let mut out = template
         .replace("{account}", &escape::escape(&id.account))
         .replace("{region}", &escape::escape(&id.region))
-        .replace("{label}", &escape::escape(label.unwrap_or(&id.id)))
+        .replace(
+            "{label}",
+            &label.map_or_else(|| escape::escape(&id.id), escape::escape_name),
+        )
         .replace("{id}", &escape::escape(&id.id));
     if let Some(p) = part {
         out = out.replace("{part}", &escape::escape_path(p));
