@@ -1,6 +1,9 @@
 //! DynamoDB end to end: the real binary against moto, tables in two regions, every table setting
 //! asserted from table.json, every item read back from the gzip DynamoDB JSON files and compared
-//! with what was put; --no-table-data; a second snapshot adds no blobs; denied calls are recorded.
+//! with what was put; the catalog lists each table by its id with its parts, and coverage is
+//! complete per region; --no-table-data; a second snapshot adds no blobs and gives the same
+//! digests; denied calls are recorded and make the table incomplete; a denied ListTables is failed
+//! coverage of that region only.
 
 mod common;
 
@@ -455,6 +458,36 @@ fn read_items(table_dir: &Path) -> (Vec<Item>, BTreeMap<String, u64>) {
     (items, counts)
 }
 
+/// The account moto answers for with its default credentials.
+const ACCOUNT: &str = "123456789012";
+
+/// The catalog records of a snapshot (`catalog/resources.jsonl`) of DynamoDB tables, by id.
+fn tables(snap: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["id"].as_str().unwrap().starts_with("aws.dynamodb.table:"))
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+fn table_id(region: &str, table: &str) -> String {
+    format!("aws.dynamodb.table:{ACCOUNT}:{region}:{table}")
+}
+
+/// The state of the coverage of DynamoDB tables in `region` (`catalog/coverage.jsonl`).
+fn coverage(snap: &Path, region: &str) -> Value {
+    std::fs::read_to_string(snap.join("catalog/coverage.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|c| {
+            c["kind"] == "aws.dynamodb.table" && c["account"] == ACCOUNT && c["region"] == region
+        })
+        .unwrap_or_else(|| panic!("no coverage of tables in {region}"))
+}
+
 fn index_paths(snap: &Path) -> Vec<String> {
     std::fs::read_to_string(snap.join("index/files.jsonl"))
         .unwrap()
@@ -505,7 +538,7 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
         c["duration_seconds"].as_f64().unwrap()
     );
     let snap = snapshot_dir(&repo, &meta);
-    let t = snap.join("dynamodb_tables/us-east-1/orders");
+    let t = snap.join("dynamodb_tables/123456789012/us-east-1/orders");
 
     // table.json, field by field.
     let tj = read_json(&t.join("table.json"));
@@ -581,7 +614,7 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
     assert_eq!(st["GlobalSecondaryIndexes"][0]["IndexName"], "by-status");
 
     // The provisioned table in the other region.
-    let inv = snap.join("dynamodb_tables/eu-west-1/inventory");
+    let inv = snap.join("dynamodb_tables/123456789012/eu-west-1/inventory");
     let ij = read_json(&inv.join("table.json"));
     assert_eq!(
         ij["TableArn"],
@@ -613,7 +646,7 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
         "DynamoDBReadCapacityUtilization"
     );
     assert!(
-        read_json(&snap.join("dynamodb_tables/us-east-1/orders/table.json"))
+        read_json(&snap.join("dynamodb_tables/123456789012/us-east-1/orders/table.json"))
             .get("AutoScaling")
             .is_none()
     );
@@ -634,7 +667,8 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
     let (got_inv, inv_counts) = read_items(&inv);
     assert_eq!(got_inv.len(), inventory.len());
     assert_eq!(keyed(&got_inv, &["sku"]), keyed(&inventory, &["sku"]));
-    let (got_empty, empty_counts) = read_items(&snap.join("dynamodb_tables/eu-west-1/empty"));
+    let (got_empty, empty_counts) =
+        read_items(&snap.join("dynamodb_tables/123456789012/eu-west-1/empty"));
     assert!(got_empty.is_empty());
     assert_eq!(
         empty_counts,
@@ -671,12 +705,12 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
     // Every file is a tree file listed in the index; verify passes.
     let listed_paths = index_paths(&snap);
     for rel in [
-        "dynamodb_tables/us-east-1/orders/table.json",
-        "dynamodb_tables/us-east-1/orders/stats.json",
-        "dynamodb_tables/us-east-1/orders/manifest-summary.json",
-        "dynamodb_tables/us-east-1/orders/manifest-files.json",
-        "dynamodb_tables/us-east-1/orders/data/segment-0-of-1.json.gz",
-        "dynamodb_tables/eu-west-1/empty/data/segment-0-of-1.json.gz",
+        "dynamodb_tables/123456789012/us-east-1/orders/table.json",
+        "dynamodb_tables/123456789012/us-east-1/orders/stats.json",
+        "dynamodb_tables/123456789012/us-east-1/orders/manifest-summary.json",
+        "dynamodb_tables/123456789012/us-east-1/orders/manifest-files.json",
+        "dynamodb_tables/123456789012/us-east-1/orders/data/segment-0-of-1.json.gz",
+        "dynamodb_tables/123456789012/eu-west-1/empty/data/segment-0-of-1.json.gz",
     ] {
         assert!(listed_paths.iter().any(|p| p == rel), "{rel} not in index");
     }
@@ -692,6 +726,40 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
         manifest.contains("| inventory | eu-west-1 | sku (S) | provisioned 5/3 | 2500 |"),
         "{manifest}"
     );
+
+    // The catalog: each table by its id, its document table.json, every other file a part named
+    // by its path in the table's folder; tables listed in both regions.
+    let cat = tables(&snap);
+    assert_eq!(
+        cat.keys().cloned().collect::<Vec<_>>(),
+        [
+            table_id("eu-west-1", "empty"),
+            table_id("eu-west-1", "inventory"),
+            table_id("us-east-1", "orders"),
+        ]
+    );
+    let orders_rec = &cat[&table_id("us-east-1", "orders")];
+    let folder = format!("dynamodb_tables/{ACCOUNT}/us-east-1/orders");
+    assert_eq!(orders_rec["path"], format!("{folder}/table.json"));
+    assert!(orders_rec.get("incomplete").is_none(), "{orders_rec:#}");
+    let parts = orders_rec["parts"].as_object().unwrap();
+    assert_eq!(
+        parts.keys().collect::<Vec<_>>(),
+        [
+            "data/segment-0-of-1.json.gz",
+            "manifest-files.json",
+            "manifest-summary.json",
+            "stats.json"
+        ]
+    );
+    for (name, part) in parts {
+        assert_eq!(part["path"], format!("{folder}/{name}"));
+        assert!(listed_paths.contains(&format!("{folder}/{name}")), "{name}");
+    }
+    for region in ["us-east-1", "eu-west-1"] {
+        let c = coverage(&snap, region);
+        assert_eq!(c["state"], "complete", "{c:#}");
+    }
 
     // A second snapshot of the unchanged tables adds no blob.
     let blobs = blob_count(&repo);
@@ -713,14 +781,37 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
     assert_eq!(blob_count(&repo), blobs);
     let snap2 = snapshot_dir(&repo, &meta2);
     for rel in [
-        "dynamodb_tables/us-east-1/orders/table.json",
-        "dynamodb_tables/eu-west-1/inventory/data/segment-0-of-1.json.gz",
+        "dynamodb_tables/123456789012/us-east-1/orders/table.json",
+        "dynamodb_tables/123456789012/eu-west-1/inventory/data/segment-0-of-1.json.gz",
     ] {
         assert_eq!(
             std::fs::read(snap.join(rel)).unwrap(),
             std::fs::read(snap2.join(rel)).unwrap(),
             "{rel}"
         );
+    }
+    // The same tables with the same digests and the same parts.
+    let cat2 = tables(&snap2);
+    assert_eq!(
+        cat2.keys().collect::<Vec<_>>(),
+        cat.keys().collect::<Vec<_>>()
+    );
+    for (id, r) in &cat {
+        assert_eq!(cat2[id]["digest"], r["digest"], "{id}");
+        assert_eq!(cat2[id]["blob"], r["blob"], "{id}");
+        let blobs = |r: &Value| -> Vec<(String, Value)> {
+            r["parts"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, p)| (k.clone(), p["blob"].clone()))
+                .collect()
+        };
+        // stats.json is a volatile part (PITR's restorable window moves): the rest is equal.
+        let keep = |v: Vec<(String, Value)>| -> Vec<(String, Value)> {
+            v.into_iter().filter(|(k, _)| k != "stats.json").collect()
+        };
+        assert_eq!(keep(blobs(&cat2[id])), keep(blobs(r)), "{id}");
     }
     let o = infrasnap(&repo, &emu.url(), &["verify", "--all"]);
     assert_code(&o, 0);
@@ -744,21 +835,37 @@ async fn tables_in_two_regions_are_captured_with_every_item() {
     assert_eq!(meta3["collectors"]["dynamodb"]["counts"]["items"], 0);
     let snap3 = snapshot_dir(&repo, &meta3);
     for table in ["us-east-1/orders", "eu-west-1/inventory", "eu-west-1/empty"] {
-        let d = snap3.join("dynamodb_tables").join(table);
+        let d = snap3.join("dynamodb_tables/123456789012").join(table);
         assert!(d.join("table.json").is_file(), "{table}");
         assert!(d.join("stats.json").is_file(), "{table}");
         assert!(!d.join("data").exists(), "{table}");
         assert!(!d.join("manifest-summary.json").exists(), "{table}");
     }
     assert_eq!(
-        std::fs::read(snap.join("dynamodb_tables/us-east-1/orders/table.json")).unwrap(),
-        std::fs::read(snap3.join("dynamodb_tables/us-east-1/orders/table.json")).unwrap()
+        std::fs::read(snap.join("dynamodb_tables/123456789012/us-east-1/orders/table.json"))
+            .unwrap(),
+        std::fs::read(snap3.join("dynamodb_tables/123456789012/us-east-1/orders/table.json"))
+            .unwrap()
     );
     let manifest = std::fs::read_to_string(snap3.join("MANIFEST.md")).unwrap();
     assert!(
         manifest.contains("not captured (~2500 reported)"),
         "{manifest}"
     );
+    // The same documents, with stats.json as their only part.
+    let cat3 = tables(&snap3);
+    for (id, r) in &cat {
+        assert_eq!(cat3[id]["digest"], r["digest"], "{id}");
+        assert_eq!(
+            cat3[id]["parts"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["stats.json"],
+            "{id}"
+        );
+    }
 }
 
 fn md5_hex(b: &[u8]) -> String {
@@ -903,7 +1010,7 @@ async fn denied_calls_are_recorded_with_action_and_table_arn_and_the_rest_is_cap
 
     // What could be read was captured; what could not is marked.
     let snap = snapshot_dir(&repo, meta);
-    let t = snap.join("dynamodb_tables/us-east-1/ledger");
+    let t = snap.join("dynamodb_tables/123456789012/us-east-1/ledger");
     let tj = read_json(&t.join("table.json"));
     assert_eq!(tj["KeySchema"][0]["AttributeName"], "id");
     assert_eq!(tj["Tags"][0]["Value"], "finance");
@@ -916,6 +1023,12 @@ async fn denied_calls_are_recorded_with_action_and_table_arn_and_the_rest_is_cap
     );
     let ms = read_json(&t.join("manifest-summary.json"));
     assert_eq!(ms["scan"]["complete"], false);
+    // In the catalog: a table whose settings and items could not all be read is incomplete (a
+    // diff of it is not comparable); the listing itself was complete.
+    let cat = tables(&snap);
+    let ledger = &cat[&table_id("us-east-1", "ledger")];
+    assert_eq!(ledger["incomplete"], true, "{ledger:#}");
+    assert_eq!(coverage(&snap, "us-east-1")["state"], "complete");
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(
         manifest.contains(
@@ -930,4 +1043,103 @@ async fn denied_calls_are_recorded_with_action_and_table_arn_and_the_rest_is_cap
         );
     }
     assert!(manifest.contains("| ledger | us-east-1 |"), "{manifest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_table_listing_is_failed_coverage_of_its_region_only() {
+    let emu = Emulator::start().await.unwrap();
+    let us = ddb(&emu.url(), "us-east-1").await;
+    let eu = ddb(&emu.url(), "eu-west-1").await;
+    for (c, table) in [(&us, "ledger"), (&us, "broken"), (&eu, "hidden")] {
+        c.create_table()
+            .table_name(table)
+            .attribute_definitions(attr("id", ScalarAttributeType::S))
+            .key_schema(key("id", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Deny ListTables in eu-west-1 (the region is in the request's credential scope), and
+    // DescribeTable of `broken`, as AWS does: a JSON AccessDeniedException.
+    let endpoint = stub_proxy(&emu.url(), |r| {
+        let target = r.header("x-amz-target").unwrap_or("");
+        let auth = r.header("authorization").unwrap_or("");
+        let body = String::from_utf8_lossy(&r.body);
+        let deny = (target.ends_with(".ListTables") && auth.contains("/eu-west-1/dynamodb/"))
+            || (target.ends_with(".DescribeTable") && body.contains("\"broken\""));
+        deny.then(|| Canned {
+            status: 400,
+            content_type: "application/x-amz-json-1.0",
+            extra_headers: String::new(),
+            body: format!(
+                "{{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"message\":\"User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: {target}\"}}"
+            ),
+        })
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = command(
+        &repo,
+        &endpoint,
+        &[
+            "--json",
+            "snapshot",
+            "--only",
+            "dynamodb",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--no-table-data",
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert_code(&o, 3);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let meta = &v["metadata"];
+    let c = &meta["collectors"]["dynamodb"];
+    assert_eq!(c["status"], "partial", "{c:#}");
+    let errors = c["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors.iter().any(|e| e["action"] == "dynamodb:ListTables"
+        && e["resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/*"));
+    assert!(errors
+        .iter()
+        .any(|e| e["action"] == "dynamodb:DescribeTable"
+            && e["resource"] == "arn:aws:dynamodb:us-east-1:123456789012:table/broken"));
+    let snap = snapshot_dir(&repo, meta);
+
+    // us-east-1 was listed whole; eu-west-1 could not be: its table is not comparable, never
+    // "removed".
+    let us_cov = coverage(&snap, "us-east-1");
+    assert_eq!(us_cov["state"], "complete", "{us_cov:#}");
+    let eu_cov = coverage(&snap, "eu-west-1");
+    assert_eq!(eu_cov["state"], "failed", "{eu_cov:#}");
+    assert_eq!(eu_cov["error"]["action"], "dynamodb:ListTables");
+    assert_eq!(eu_cov["error"]["code"], "AccessDeniedException");
+    let cat = tables(&snap);
+    assert_eq!(
+        cat.keys().cloned().collect::<Vec<_>>(),
+        [
+            table_id("us-east-1", "broken"),
+            table_id("us-east-1", "ledger")
+        ]
+    );
+    // The table that could not be described is still in the catalog, marked incomplete, its
+    // document naming what failed.
+    let broken = &cat[&table_id("us-east-1", "broken")];
+    assert_eq!(broken["incomplete"], true, "{broken:#}");
+    let doc = read_json(&snap.join(broken["path"].as_str().unwrap()));
+    assert_eq!(doc["TableName"], "broken");
+    assert_eq!(doc["Unreadable"][0]["Field"], "Table");
+    assert_eq!(doc["Unreadable"][0]["Action"], "dynamodb:DescribeTable");
+    assert_eq!(doc["Unreadable"][0]["Code"], "AccessDeniedException");
+    assert!(cat[&table_id("us-east-1", "ledger")]
+        .get("incomplete")
+        .is_none());
+    assert!(!snap
+        .join(format!("dynamodb_tables/{ACCOUNT}/eu-west-1"))
+        .exists());
 }

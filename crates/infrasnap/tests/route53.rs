@@ -2,10 +2,12 @@
 //! aliases, routing policies and enough weighted records that the listing pages; a private zone
 //! of the same name (split horizon) with its VPC; health checks with tags. Everything asserted
 //! field by field from zone.json, records.json and health_checks.json; each BIND zone file is
-//! accepted by `named-checkzone` (skipped with a note when the tool is missing); a second
-//! snapshot adds no blob. A second test: a server that repeats a page of records, and denied
-//! calls (a small proxy in front of moto answers AccessDenied), are recorded and the rest is
-//! captured.
+//! accepted by `named-checkzone` (skipped with a note when the tool is missing); the catalog lists
+//! every zone, record set and health check by its id, with complete coverage; a second snapshot
+//! adds no blob and gives the same digests. A second test: a server that repeats a page of
+//! records, and denied calls (a small proxy in front of moto answers AccessDenied), are recorded,
+//! the rest is captured, and the gaps are failed coverage and incomplete resources. A third: denied
+//! listings are failed coverage, not an empty account.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
@@ -146,6 +148,62 @@ async fn tag(c: &Client, kind: TagResourceType, id: &str, tags: &[(&str, &str)])
         req = req.add_tags(Tag::builder().key(*k).value(*v).build());
     }
     req.send().await.unwrap();
+}
+
+/// The account moto answers for with its default credentials.
+const ACCOUNT: &str = "123456789012";
+
+/// The lines of a JSON lines file of the snapshot (`catalog/resources.jsonl`, ...).
+fn json_lines(snap: &Path, rel: &str) -> Vec<Value> {
+    std::fs::read_to_string(snap.join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog records of a snapshot by id.
+fn catalog(snap: &Path) -> BTreeMap<String, Value> {
+    json_lines(snap, "catalog/resources.jsonl")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// The catalog records of one kind, by the id part of their resource id.
+fn of_kind(cat: &BTreeMap<String, Value>, kind: &str, account: &str) -> BTreeMap<String, Value> {
+    let prefix = format!("{kind}:{account}::");
+    cat.iter()
+        .filter_map(|(id, r)| Some((id.strip_prefix(&prefix)?.to_string(), r.clone())))
+        .collect()
+}
+
+/// The coverage lines of a snapshot by (kind, account, region).
+fn coverage(snap: &Path) -> BTreeMap<(String, String, String), Value> {
+    json_lines(snap, "catalog/coverage.jsonl")
+        .into_iter()
+        .map(|c| {
+            let k = |f: &str| c[f].as_str().unwrap_or("").to_string();
+            ((k("kind"), k("account"), k("region")), c)
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_covered(snap: &Path, account: &str, want: &[(&str, &str)]) {
+    let cov = coverage(snap);
+    for (kind, state) in want {
+        let c = cov
+            .get(&(kind.to_string(), account.to_string(), String::new()))
+            .unwrap_or_else(|| panic!("no coverage of {kind} in {account}: {cov:#?}"));
+        assert_eq!(c["state"], *state, "{kind}: {c:#}");
+    }
+}
+
+/// A resource's document, read from the blob store.
+fn doc(repo: &Path, rec: &Value) -> Value {
+    let hex = rec["blob"].as_str().unwrap();
+    read_json(&repo.join(".infrasnap/blobs").join(&hex[..2]).join(hex))
 }
 
 /// Record sets of a records.json by (name, type, set identifier).
@@ -481,10 +539,11 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
     assert!(took.as_secs_f64() > 1.4, "{took:?}");
 
     let snap = snapshot_dir(&repo, &meta);
-    let root = snap.join("route53_zones");
+    let root = snap.join("route53_zones").join(ACCOUNT);
+    // Every zone's folder is `<zone name>_<zone id>`, whether or not another zone shares its name.
     let pub_dir = root.join(format!("example.com_{public}"));
     let priv_dir = root.join(format!("example.com_{private}"));
-    let corp_dir = root.join("corp.internal");
+    let corp_dir = root.join(format!("corp.internal_{corp}"));
 
     // --- zone.json, public zone.
     let z = read_json(&pub_dir.join("zone.json"));
@@ -699,10 +758,22 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
         assert_zone_loads(zone, &file);
     }
 
-    // --- health checks with their tags.
+    // --- health checks with their tags: the view of the member kind, sorted by id.
     let h = read_json(&root.join("health_checks.json"));
-    let checks = h["HealthChecks"].as_array().unwrap();
+    let checks = h["Items"].as_array().unwrap();
     assert_eq!(checks.len(), 2);
+    let mut ids: Vec<&str> = checks
+        .iter()
+        .map(|c| c["HealthCheck"]["Id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        checks
+            .iter()
+            .map(|c| c["HealthCheck"]["Id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ids
+    );
     let api = checks
         .iter()
         .find(|c| c["HealthCheck"]["Id"] == hc_id.as_str())
@@ -736,16 +807,95 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
     assert!(manifest.contains("Route53 zones"), "{manifest}");
     assert!(
         manifest.contains(&format!(
-            "| example.com_{public} | {public} | public | {} | NOT_SIGNING | 0 |",
+            "| example.com | {public} | public | {} | NOT_SIGNING | 0 |",
             seeded.len() + weighted.len() + 2
         )),
         "{manifest}"
     );
     assert!(
         manifest.contains(&format!(
-            "| example.com_{private} | {private} | private | 4 | - | 0 |"
+            "| example.com | {private} | private | 4 | - | 0 |"
         )),
         "{manifest}"
+    );
+
+    // --- The catalog: every zone by its id, labelled with its name, its document and parts where
+    // the tree has them.
+    let cat = catalog(&snap);
+    let zones = of_kind(&cat, "aws.route53.zone", ACCOUNT);
+    assert_eq!(
+        zones.keys().collect::<std::collections::BTreeSet<_>>(),
+        [&public, &private, &corp].into_iter().collect()
+    );
+    for (zid, name, dir) in [
+        (&public, "example.com", &pub_dir),
+        (&private, "example.com", &priv_dir),
+        (&corp, "corp.internal", &corp_dir),
+    ] {
+        let r = &zones[zid.as_str()];
+        let rel = |f: &str| {
+            dir.join(f)
+                .strip_prefix(&snap)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(r["label"], name, "{r:#}");
+        assert_eq!(r["path"], rel("zone.json"), "{r:#}");
+        assert_eq!(doc(&repo, r), read_json(&dir.join("zone.json")));
+        let zone_file = format!("{name}.zone");
+        let parts: Vec<&str> = r["parts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(parts, [zone_file.as_str(), "records.json"], "{r:#}");
+        assert_eq!(r["parts"]["records.json"]["path"], rel("records.json"));
+        assert_eq!(r["parts"][&zone_file]["path"], rel(&zone_file));
+        assert!(r.get("incomplete").is_none(), "{r:#}");
+    }
+    // Every record set is its own resource `<zone id>/<name>/<type>[/<set id>]`, kept in the
+    // store (no tree file of its own: records.json shows them), its document its records.json
+    // entry.
+    let sets = of_kind(&cat, "aws.route53.record_set", ACCOUNT);
+    assert_eq!(sets.len(), expected_records, "record sets in the catalog");
+    for (dir, zid) in [
+        (&pub_dir, &public),
+        (&priv_dir, &private),
+        (&corp_dir, &corp),
+    ] {
+        for ((name, ty, set), want) in by_identity(&read_json(&dir.join("records.json"))) {
+            let id = if set.is_empty() {
+                format!("{zid}/{name}/{ty}")
+            } else {
+                format!("{zid}/{name}/{ty}/{set}")
+            };
+            let r = sets
+                .get(&id)
+                .unwrap_or_else(|| panic!("{id} missing from the catalog"));
+            assert!(r.get("path").is_none(), "{r:#}");
+            assert_eq!(doc(&repo, r), want, "{id}");
+        }
+    }
+    assert!(sets.contains_key(&format!("{public}/w007.example.com./A/canary")));
+    // Health checks: members shown by the view.
+    let hcs = of_kind(&cat, "aws.route53.health_check", ACCOUNT);
+    assert_eq!(hcs.keys().collect::<Vec<_>>(), {
+        let mut v = vec![&hc_id, &hc2_id];
+        v.sort();
+        v
+    });
+    assert_eq!(doc(&repo, &hcs[&hc_id]), *api);
+    assert_covered(
+        &snap,
+        ACCOUNT,
+        &[
+            ("aws.route53.zone", "complete"),
+            ("aws.route53.record_set", "complete"),
+            ("aws.route53.health_check", "complete"),
+        ],
     );
 
     // --- A second snapshot of the unchanged estate adds no blob; verify passes.
@@ -769,6 +919,13 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
             rel.display()
         );
     }
+    // The same resources with the same digests.
+    let digests = |c: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+        c.iter()
+            .map(|(id, r)| (id.clone(), r["digest"].clone()))
+            .collect()
+    };
+    assert_eq!(digests(&catalog(&snap2)), digests(&cat));
     let o = infrasnap(&repo, &emu.url(), &["verify", "--all"]);
     assert_code(&o, 0);
 }
@@ -892,41 +1049,75 @@ async fn a_repeated_page_and_denied_calls_are_recorded_and_the_rest_is_captured(
     assert_eq!(tags["code"], "AccessDenied");
 
     let snap = snapshot_dir(&repo, meta);
-    let root = snap.join("route53_zones");
+    let root = snap.join("route53_zones").join(ACCOUNT);
+    let big_dir = root.join(format!("big.example_{big}"));
+    let small_dir = root.join(format!("small.example_{small}"));
     // What the big zone's listing gave before the repeat is kept, marked incomplete.
-    let recs = read_json(&root.join("big.example/records.json"));
+    let recs = read_json(&big_dir.join("records.json"));
     assert_eq!(recs["IsTruncated"], true);
     let all = by_identity(&recs);
     let weighted = all.keys().filter(|k| k.0 == "w.big.example.").count();
     assert!((300..350).contains(&weighted), "{weighted}");
-    let z = read_json(&root.join("big.example/zone.json"));
+    let z = read_json(&big_dir.join("zone.json"));
     assert_eq!(z["Errors"][0]["Action"], "route53:ListResourceRecordSets");
-    let text = std::fs::read_to_string(root.join("big.example/big.example.zone")).unwrap();
+    let text = std::fs::read_to_string(big_dir.join("big.example.zone")).unwrap();
     assert!(
         text.contains("; WARNING: the record listing did not complete"),
         "{text}"
     );
-    assert_zone_loads("big.example", &root.join("big.example/big.example.zone"));
+    assert_zone_loads("big.example", &big_dir.join("big.example.zone"));
 
     // The zone whose DNSSEC status was denied: everything else captured, the gap marked.
-    let z = read_json(&root.join("small.example/zone.json"));
+    let z = read_json(&small_dir.join("zone.json"));
     assert!(z.get("DNSSEC").is_none());
     assert_eq!(z["Errors"][0]["Action"], "route53:GetDNSSEC");
     assert_eq!(z["Errors"][0]["Code"], "AccessDenied");
     assert_eq!(z["HostedZone"]["Config"]["Comment"], "dnssec denied");
-    let recs = by_identity(&read_json(&root.join("small.example/records.json")));
+    let recs = by_identity(&read_json(&small_dir.join("records.json")));
     assert_eq!(recs.len(), 3);
-    assert_zone_loads(
-        "small.example",
-        &root.join("small.example/small.example.zone"),
-    );
+    assert_zone_loads("small.example", &small_dir.join("small.example.zone"));
 
     // The health check without its tags, marked.
     let h = read_json(&root.join("health_checks.json"));
-    let entry = &h["HealthChecks"][0];
+    let entry = &h["Items"][0];
     assert_eq!(entry["HealthCheck"]["Id"], hc_id.as_str());
     assert!(entry.get("Tags").is_none());
     assert_eq!(entry["Errors"][0]["Action"], "route53:ListTagsForResources");
+
+    // The catalog: the record listing that stopped is failed coverage, with its error; the zones
+    // and health checks were listed whole. What could not be read makes its resource incomplete:
+    // the big zone (records), the small one (DNSSEC), the health check (tags).
+    assert_covered(
+        &snap,
+        ACCOUNT,
+        &[
+            ("aws.route53.zone", "complete"),
+            ("aws.route53.record_set", "failed"),
+            ("aws.route53.health_check", "complete"),
+        ],
+    );
+    let cov = coverage(&snap);
+    let failed = &cov[&(
+        "aws.route53.record_set".to_string(),
+        ACCOUNT.to_string(),
+        String::new(),
+    )];
+    assert_eq!(failed["error"]["action"], "route53:ListResourceRecordSets");
+    assert_eq!(failed["error"]["resource"], big.as_str());
+    let cat = catalog(&snap);
+    let zones = of_kind(&cat, "aws.route53.zone", ACCOUNT);
+    assert_eq!(zones[&big]["incomplete"], true);
+    assert_eq!(zones[&small]["incomplete"], true);
+    let hcs = of_kind(&cat, "aws.route53.health_check", ACCOUNT);
+    assert_eq!(hcs[&hc_id]["incomplete"], true);
+    let sets = of_kind(&cat, "aws.route53.record_set", ACCOUNT);
+    assert_eq!(
+        sets.keys()
+            .filter(|k| k.starts_with(&format!("{big}/w.big.example./A/")))
+            .count(),
+        weighted
+    );
+    assert!(sets.contains_key(&format!("{small}/www.small.example./A")));
 
     // MANIFEST.md lists the errors and the missing actions.
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
@@ -942,7 +1133,83 @@ async fn a_repeated_page_and_denied_calls_are_recorded_and_the_rest_is_captured(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_account_has_its_own_zones_under_its_prefix() {
+async fn denied_listings_are_failed_coverage_not_an_empty_account() {
+    let emu = Emulator::start().await.unwrap();
+    let c = r53(&emu.url()).await;
+    create_zone(&c, "hidden.example", "not listable", None).await;
+    c.create_health_check()
+        .caller_reference("hc")
+        .health_check_config(
+            HealthCheckConfig::builder()
+                .r#type(HealthCheckType::Tcp)
+                .ip_address("192.0.2.1")
+                .port(22)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // ListHostedZones is `GET /2013-04-01/hostedzone`, ListHealthChecks
+    // `GET /2013-04-01/healthcheck`.
+    let endpoint = deny_proxy(
+        &emu.moto.url(),
+        vec![
+            ("GET", "/hostedzone".to_string()),
+            ("GET", "/healthcheck".to_string()),
+        ],
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = command(
+        &repo,
+        &endpoint,
+        &["--json", "snapshot", "--only", "route53"],
+        &[],
+    )
+    .output()
+    .unwrap();
+    // Nothing could be listed: the collector, and so the snapshot, failed (still published).
+    assert_code(&o, 1);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let meta = &v["metadata"];
+    assert_eq!(meta["collectors"]["route53"]["status"], "failed");
+    let errors = meta["collectors"]["route53"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    let snap = snapshot_dir(&repo, meta);
+    assert!(!snap.join("route53_zones").exists());
+    // The catalog holds no Route53 resource, and says why: every listing failed, with its error.
+    let cat = catalog(&snap);
+    assert!(
+        !cat.keys().any(|id| id.starts_with("aws.route53.")),
+        "{cat:#?}"
+    );
+    assert_covered(
+        &snap,
+        ACCOUNT,
+        &[
+            ("aws.route53.zone", "failed"),
+            ("aws.route53.record_set", "failed"),
+            ("aws.route53.health_check", "failed"),
+        ],
+    );
+    let cov = coverage(&snap);
+    let err =
+        |kind: &str| cov[&(kind.to_string(), ACCOUNT.to_string(), String::new())]["error"].clone();
+    for (kind, action) in [
+        ("aws.route53.zone", "route53:ListHostedZones"),
+        ("aws.route53.record_set", "route53:ListHostedZones"),
+        ("aws.route53.health_check", "route53:ListHealthChecks"),
+    ] {
+        let e = err(kind);
+        assert_eq!(e["action"], action, "{kind}: {e:#}");
+        assert_eq!(e["code"], "AccessDenied", "{kind}: {e:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_account_has_its_own_zones_under_its_account_id() {
     let emu = Emulator::start().await.unwrap();
     let role = "arn:aws:iam::222222222222:role/infrasnap-read";
     let main = r53(&emu.url()).await;
@@ -987,22 +1254,47 @@ async fn each_account_has_its_own_zones_under_its_prefix() {
         assert_eq!(meta["collectors"][k]["counts"]["zones"], 1, "{k}: {meta:#}");
     }
     let snap = snapshot_dir(&repo, &meta);
-    let a = snap.join("aws_accounts/123456789012/route53_zones");
-    let b = snap.join("aws_accounts/222222222222/route53_zones");
-    let za = read_json(&a.join("main.example/zone.json"));
+    let a = snap.join("route53_zones/123456789012");
+    let b = snap.join("route53_zones/222222222222");
+    let (dir1, dir2) = (
+        format!("main.example_{z1}"),
+        format!("marketing.example_{z2}"),
+    );
+    let za = read_json(&a.join(&dir1).join("zone.json"));
     assert_eq!(za["HostedZone"]["Id"], format!("/hostedzone/{z1}"));
-    let zb = read_json(&b.join("marketing.example/zone.json"));
+    let zb = read_json(&b.join(&dir2).join("zone.json"));
     assert_eq!(zb["HostedZone"]["Id"], format!("/hostedzone/{z2}"));
-    assert!(!a.join("marketing.example").exists() && !b.join("main.example").exists());
-    assert!(a.join("health_checks.json").is_file() && b.join("health_checks.json").is_file());
-    let text = std::fs::read_to_string(b.join("marketing.example/marketing.example.zone")).unwrap();
+    assert!(!a.join(&dir2).exists() && !b.join(&dir1).exists());
+    // No health checks in either account: no view file, and complete coverage says so.
+    assert!(!a.join("health_checks.json").exists() && !b.join("health_checks.json").exists());
+    let text = std::fs::read_to_string(b.join(&dir2).join("marketing.example.zone")).unwrap();
     assert!(
         text.contains("www.marketing.example.\t300\tIN\tCNAME\tmain.example.\n"),
         "{text}"
     );
     assert_zone_loads(
         "marketing.example",
-        &b.join("marketing.example/marketing.example.zone"),
+        &b.join(&dir2).join("marketing.example.zone"),
     );
+    // The catalog: each account's zone and records under its own account id.
+    let cat = catalog(&snap);
+    for (account, zone, record) in [
+        ("123456789012", &z1, "www.main.example./A"),
+        ("222222222222", &z2, "www.marketing.example./CNAME"),
+    ] {
+        let zones = of_kind(&cat, "aws.route53.zone", account);
+        assert_eq!(zones.keys().collect::<Vec<_>>(), [zone], "{account}");
+        let sets = of_kind(&cat, "aws.route53.record_set", account);
+        assert!(sets.contains_key(&format!("{zone}/{record}")), "{account}");
+        assert_covered(
+            &snap,
+            account,
+            &[
+                ("aws.route53.zone", "complete"),
+                ("aws.route53.record_set", "complete"),
+                ("aws.route53.health_check", "complete"),
+            ],
+        );
+    }
     assert_code(&infrasnap(&repo, &emu.url(), &["verify"]), 0);
 }

@@ -294,7 +294,10 @@ pub static KINDS: &[KindSpec] = &[
         ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)
     },
     KindSpec {
-        // id: `<zone id>/<name>/<type>[/<set identifier>]`
+        // id: `<zone id>/<name>/<type>[/<set identifier>]`, the name as Route53 gives it
+        // (lower-case, final dot). No file and no view of its own: the zone's `records.json` part
+        // already lists every record set; the documents are in the store and the catalog, so a
+        // diff compares record sets one by one.
         sets: &["/ResourceRecords"],
         ..KindSpec::new(
             "aws.route53.record_set",
@@ -604,6 +607,8 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for k in KINDS {
             assert!(seen.insert(k.kind), "{} declared twice", k.kind);
+            // Every kind shows in the tree, by a file or a view; record sets through their zone's
+            // `records.json` part.
             assert!(
                 k.doc.is_some() || k.view.is_some() || k.kind == "aws.route53.record_set",
                 "{}",

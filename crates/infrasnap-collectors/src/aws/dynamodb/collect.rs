@@ -1,13 +1,17 @@
 //! Capturing DynamoDB: per region of the account scope, every table (ListTables, paged), its
 //! description, TTL, continuous backups and tags, and (unless `--no-table-data`) its items.
 //!
-//! Layout, under `{prefix}dynamodb_tables/<region>/<table>/`:
-//! - `table.json`: the configuration, byte-identical across snapshots of an unchanged table;
-//! - `stats.json`: what DynamoDB changes by itself (counts, sizes, statuses, PITR window);
-//! - `data/segment-<n>-of-<N>.json.gz`: the items (scan.rs);
-//! - `manifest-summary.json`, `manifest-files.json`: like DynamoDB's export to S3.
+//! Each table is an `aws.dynamodb.table` resource `<account>:<region>:<table name>`, handed to the
+//! catalog (which places it in `dynamodb_tables/<account>/<region>/<table>/`):
+//! - document `table.json`: the configuration, byte-identical across snapshots of an unchanged
+//!   table;
+//! - parts (named by their path in the table's folder): `stats.json`, what DynamoDB changes by
+//!   itself (counts, sizes, statuses, PITR window); `data/segment-<n>-of-<N>.json.gz`, the items
+//!   (scan.rs); `manifest-summary.json`, `manifest-files.json`, like DynamoDB's export to S3.
 //!
-//! A failed call is recorded with its IAM action and the table's ARN, and the rest goes on.
+//! Coverage: ListTables, per region. A failed call is recorded with its IAM action and the
+//! table's ARN, and the rest goes on; a table whose description, settings or items could not all
+//! be read is marked incomplete.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
@@ -36,6 +41,8 @@ use crate::aws::sdk_error::{describe, ApiFailure};
 const TABLE_CONCURRENCY: usize = 4;
 /// Scan segments running at once (per account): bounds memory to about this x FILE_CAP.
 const SCANS_IN_FLIGHT: usize = 8;
+/// The kind of a table in the catalog (catalog/kinds.rs).
+pub const TABLE: &str = "aws.dynamodb.table";
 /// The `version` of DynamoDB's export manifests.
 const EXPORT_MANIFEST_VERSION: &str = "2020-06-30";
 
@@ -108,10 +115,12 @@ impl DynamoDbCollector {
         type Scaling = Option<Arc<std::collections::BTreeMap<String, Vec<Value>>>>;
         let mut work: Vec<(String, Client, String, Scaling)> = Vec::new();
         let mut listed_regions = 0usize;
+        let account = self.scope.account_id.as_str();
         for region in &self.scope.regions {
             let client = Client::new(&self.scope.in_region(region));
             match self.list_tables(&client).await {
                 Ok(tables) => {
+                    cx.cover(TABLE, account, region, None);
                     listed_regions += 1;
                     let scaling: Scaling = if tables.is_empty() {
                         None
@@ -138,14 +147,15 @@ impl DynamoDbCollector {
                         work.push((region.clone(), client.clone(), t, scaling.clone()));
                     }
                 }
-                Err(f) => errors.record(rec_err(
-                    "dynamodb:ListTables",
-                    &format!(
-                        "arn:aws:dynamodb:{region}:{}:table/*",
-                        self.scope.account_id
-                    ),
-                    &f,
-                )),
+                Err(f) => {
+                    let re = rec_err(
+                        "dynamodb:ListTables",
+                        &format!("arn:aws:dynamodb:{region}:{account}:table/*"),
+                        &f,
+                    );
+                    cx.cover(TABLE, account, region, Some(&re));
+                    errors.record(re);
+                }
             }
         }
         progress.add(&progress.units_total, work.len() as u64);
@@ -281,20 +291,18 @@ impl DynamoDbCollector {
         progress: &Arc<CollectorProgress>,
         scans: &Arc<Semaphore>,
     ) -> Option<TableOutcome> {
+        let id = ResourceId::new(TABLE, self.scope.account_id.as_str(), region, name);
         self.limits.dynamodb.acquire().await;
         let desc = match client.describe_table().table_name(name).send().await {
             Ok(r) => match r.table {
                 Some(t) => t,
                 None => {
-                    errors.record(rec_err(
-                        "dynamodb:DescribeTable",
-                        &self.table_arn_guess(region, name),
-                        &ApiFailure {
-                            code: None,
-                            message: "DescribeTable returned no table".into(),
-                            status: None,
-                        },
-                    ));
+                    let f = ApiFailure {
+                        code: None,
+                        message: "DescribeTable returned no table".into(),
+                        status: None,
+                    };
+                    self.undescribed(cx, &id, &f, errors);
                     return None;
                 }
             },
@@ -304,11 +312,7 @@ impl DynamoDbCollector {
                 if f.code_in(&["ResourceNotFoundException"]) {
                     return None;
                 }
-                errors.record(rec_err(
-                    "dynamodb:DescribeTable",
-                    &self.table_arn_guess(region, name),
-                    &f,
-                ));
+                self.undescribed(cx, &id, &f, errors);
                 return None;
             }
         };
@@ -316,9 +320,6 @@ impl DynamoDbCollector {
             .table_arn()
             .map(str::to_string)
             .unwrap_or_else(|| self.table_arn_guess(region, name));
-        let table_rel = self
-            .scope
-            .path(&format!("dynamodb_tables/{region}/{name}/"));
         let mut out = TableOutcome {
             region: region.to_string(),
             name: name.to_string(),
@@ -408,14 +409,19 @@ impl DynamoDbCollector {
                     .done(),
             ),
         }
+        if !unreadable.is_empty() {
+            // A setting could not be read: a diff of the table is not comparable.
+            cx.mark_incomplete(&id);
+        }
         conf = conf.arr("Unreadable", unreadable);
 
-        for (file, value) in [("table.json", conf.done()), ("stats.json", stats.done())] {
-            let rel = format!("{table_rel}{file}");
-            match cx.put_json(&rel, &value) {
-                Ok(st) => out.count(&st),
-                Err(e) => errors.record(local_err(&arn, e)),
-            }
+        match cx.put_resource(&id, None, &conf.done()) {
+            Ok(st) => out.count(&st),
+            Err(e) => errors.record(local_err(&arn, e)),
+        }
+        match cx.put_part_json(&id, None, "stats.json", &stats.done()) {
+            Ok(st) => out.count(&st),
+            Err(e) => errors.record(local_err(&arn, e)),
         }
 
         if !self.opts.no_data {
@@ -427,7 +433,7 @@ impl DynamoDbCollector {
                         cx: cx.clone(),
                         progress: progress.clone(),
                         table: name.to_string(),
-                        table_rel: table_rel.clone(),
+                        id: id.clone(),
                         segment,
                         total,
                     };
@@ -484,18 +490,45 @@ impl DynamoDbCollector {
                 files.extend(r.files);
             }
             out.items = Some(items);
+            if !complete {
+                // The items could not all be read.
+                cx.mark_incomplete(&id);
+            }
             let (summary, file_lines) =
                 export_manifest(&desc, &arn, total, complete, items, &files);
-            match cx.put_json(&format!("{table_rel}manifest-summary.json"), &summary) {
+            match cx.put_part_json(&id, None, "manifest-summary.json", &summary) {
                 Ok(st) => out.count(&st),
                 Err(e) => errors.record(local_err(&arn, e)),
             }
-            match cx.put_file(&format!("{table_rel}manifest-files.json"), &file_lines) {
+            match cx.put_part(&id, None, "manifest-files.json", &file_lines) {
                 Ok(st) => out.count(&st),
                 Err(e) => errors.record(local_err(&arn, e)),
             }
         }
         Some(out)
+    }
+
+    /// A listed table whose description could not be read: the error is recorded, and the table
+    /// is still handed to the catalog (a document naming it and what failed, marked incomplete),
+    /// so that a diff does not take it for removed.
+    fn undescribed(&self, cx: &RunContext, id: &ResourceId, f: &ApiFailure, errors: &ErrorSink) {
+        let arn = self.table_arn_guess(&id.region, &id.id);
+        errors.record(rec_err("dynamodb:DescribeTable", &arn, f));
+        let doc = Obj::new()
+            .val("TableName", id.id.as_str())
+            .arr(
+                "Unreadable",
+                vec![Obj::new()
+                    .val("Field", "Table")
+                    .val("Action", "dynamodb:DescribeTable")
+                    .opt("Code", f.code.clone())
+                    .done()],
+            )
+            .done();
+        if let Err(e) = cx.put_resource(id, None, &doc) {
+            errors.record(local_err(&arn, e));
+        }
+        cx.mark_incomplete(id);
     }
 
     async fn tags(

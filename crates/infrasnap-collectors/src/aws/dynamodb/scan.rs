@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::Client;
 use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
 use infrasnap_core::engine::RunContext;
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::store::Stored;
 
@@ -115,8 +116,8 @@ pub struct SegmentJob {
     pub cx: Arc<RunContext>,
     pub progress: Arc<CollectorProgress>,
     pub table: String,
-    /// The table's folder in the snapshot tree, ending in `/`.
-    pub table_rel: String,
+    /// The table's catalog id: its data files are its parts.
+    pub id: ResourceId,
     pub segment: i32,
     pub total: i32,
 }
@@ -280,13 +281,14 @@ impl SegmentJob {
         }
     }
 
-    /// Finish a file's gzip stream and place it in the tree (listed in index/files.jsonl).
+    /// Finish a file's gzip stream and hand it to the catalog as a part of the table (placed in
+    /// its folder, listed in index/files.jsonl).
     async fn store(&self, f: OpenFile, res: &mut SegmentResult) -> Result<(), ApiFailure> {
         let bytes = f.enc.finish().map_err(local_failure)?;
         let name = data_file_name(self.segment, self.total, f.part);
-        let rel = format!("{}{name}", self.table_rel);
         let cx = self.cx.clone();
-        let stored = tokio::task::spawn_blocking(move || cx.put_file(&rel, &bytes))
+        let (id, part) = (self.id.clone(), name.clone());
+        let stored = tokio::task::spawn_blocking(move || cx.put_part(&id, None, &part, &bytes))
             .await
             .map_err(local_failure)?
             .map_err(local_failure)?;

@@ -12,6 +12,19 @@
 //! - ListHealthChecks (paged), ListTagsForResources (healthcheck, 10 ids a call).
 //!
 //! A failed call is recorded with its IAM action and resource, and the rest goes on.
+//!
+//! What is handed to the catalog (the core decides where it lands, docs/FORMAT.md section 11):
+//! - `aws.route53.zone` `<account>::<zone id>`, labelled with the zone name: its document is
+//!   `zone.json`; parts `records.json` and the BIND file `<zone name>.zone`;
+//! - `aws.route53.record_set` `<account>::<zone id>/<name>/<type>[/<set identifier>]`: each record
+//!   set as in `records.json`, a member kind with no file of its own (the zone's `records.json`
+//!   shows them);
+//! - `aws.route53.health_check` `<account>::<health check id>`: each health check with its tags,
+//!   shown in the view `health_checks.json`.
+//!
+//! Coverage: ListHostedZones covers the zones; the record listings of every zone cover the record
+//! sets (one that stops early fails it, and marks its zone incomplete); ListHealthChecks covers
+//! the health checks. All account-wide (region "").
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -21,17 +34,17 @@ use std::time::Instant;
 use aws_sdk_route53::types::{RrType, TagResourceType};
 use aws_sdk_route53::Client;
 use futures::{stream, StreamExt};
+use infrasnap_core::catalog;
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::store::Stored;
-use serde::Serialize;
 
 use super::bind::{self, ZoneInfo};
 use super::model::{
     bare_id, record_order, tags_from_sdk, DelegationSet, Dnssec, HealthCheck, HealthCheckEntry,
-    HealthChecksFile, HostedZone, PartError, QueryLoggingConfig, RecordSet, RecordsFile, Tag, Vpc,
-    ZoneFile,
+    HostedZone, PartError, QueryLoggingConfig, RecordSet, RecordsFile, Tag, Vpc, ZoneFile,
 };
 use super::Route53Collector;
 use crate::aws::sdk_error::{describe, ApiFailure};
@@ -40,8 +53,10 @@ use crate::aws::sdk_error::{describe, ApiFailure};
 const ZONE_CONCURRENCY: usize = 4;
 /// ListTagsForResources takes at most 10 ids.
 const TAG_BATCH: usize = 10;
-/// Top folder of the service in the snapshot tree.
-pub const ROOT: &str = "route53_zones";
+/// The kinds this collector hands to the catalog (catalog/kinds.rs).
+pub const ZONE: &str = "aws.route53.zone";
+pub const RECORD_SET: &str = "aws.route53.record_set";
+pub const HEALTH_CHECK: &str = "aws.route53.health_check";
 /// GetDNSSEC answers that mean "DNSSEC does not apply to this zone", not a failure.
 const DNSSEC_ABSENT: &[&str] = &["InvalidArgument", "InvalidInput", "DNSSECNotFound"];
 /// The message recorded when a server repeats a page of records.
@@ -90,7 +105,8 @@ impl Tally {
 
 /// What one zone contributes to the report.
 struct ZoneOutcome {
-    dir: String,
+    /// The zone name (its label in the catalog).
+    label: String,
     id: String,
     private: bool,
     records: u64,
@@ -105,50 +121,31 @@ struct Shared {
     query_logging: Result<HashMap<String, Vec<QueryLoggingConfig>>, PartError>,
 }
 
-/// The folder name of a zone: its name without the final dot, lowercase, with bytes outside
-/// `[a-z0-9._-]` written `%XX`.
-pub fn zone_dir_base(zone_name: &str) -> String {
-    let labels = bind::parse_name(zone_name);
-    let mut o = String::new();
-    for (i, l) in labels.iter().enumerate() {
-        if i > 0 {
-            o.push('.');
-        }
-        for &c in l {
-            let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_' {
-                o.push(c as char);
-            } else {
-                o.push_str(&format!("%{c:02X}"));
-            }
-        }
-    }
-    if o.is_empty() {
-        o.push_str("%2E");
-    }
-    o
+/// The readable name of a zone, its catalog label (and so part of its folder name): the zone name
+/// without its final dot, lower-case, Route53's `\NNN` escapes decoded. The catalog escapes what
+/// a path cannot hold; the zone id beside it keeps two zones of one name apart.
+pub fn zone_label(zone_name: &str) -> String {
+    bind::parse_name(zone_name)
+        .iter()
+        .map(|l| String::from_utf8_lossy(&l.to_ascii_lowercase()).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
-/// Folder names for the zones, in their order: the base name, with `_<zone id>` added to every
-/// zone whose base name is shared (split-horizon: a public and a private zone of one name).
-fn zone_dirs(zones: &[HostedZone]) -> Vec<String> {
-    let bases: Vec<String> = zones.iter().map(|z| zone_dir_base(&z.name)).collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for b in &bases {
-        *count.entry(b.as_str()).or_default() += 1;
+/// The part name of a zone's BIND file: `<zone name>.zone`. A `/` in the name (Route53's `\057`)
+/// stays written that way, so the part is one file, not a folder.
+pub fn zone_file_part(label: &str) -> String {
+    format!("{}.zone", label.replace('/', "\\057"))
+}
+
+/// The catalog id of a record set within its account: `<zone id>/<name>/<type>[/<set
+/// identifier>]`, the name as Route53 gives it (final dot and `\NNN` escapes kept, lower-case).
+pub fn record_set_id(zone_id: &str, r: &RecordSet) -> String {
+    let (name, ty, set) = r.identity();
+    match set {
+        Some(set) => format!("{zone_id}/{name}/{ty}/{set}"),
+        None => format!("{zone_id}/{name}/{ty}"),
     }
-    bases
-        .iter()
-        .zip(zones)
-        .map(|(b, z)| {
-            // `health_checks.json` is a file of this folder: never a zone folder of that name.
-            if count[b.as_str()] > 1 || b == "health_checks.json" {
-                format!("{b}_{}", z.bare_id())
-            } else {
-                b.clone()
-            }
-        })
-        .collect()
 }
 
 impl Route53Collector {
@@ -165,21 +162,21 @@ impl Route53Collector {
         self.limits.route53.acquire().await;
     }
 
-    fn rel(&self, rest: &str) -> String {
-        self.scope.path(&format!("{ROOT}/{rest}"))
+    fn account(&self) -> &str {
+        &self.scope.account_id
     }
 
-    fn put<T: Serialize>(
+    /// Count what a catalog call stored, or record why it could not.
+    fn stored(
         &self,
-        cx: &RunContext,
-        rel: &str,
-        value: &T,
+        r: infrasnap_core::error::Result<Stored>,
+        what: &ResourceId,
         tally: &mut Tally,
         errors: &ErrorSink,
     ) {
-        match cx.put_json(rel, value) {
+        match r {
             Ok(st) => tally.add(&st),
-            Err(e) => errors.record(write_err(rel, e)),
+            Err(e) => errors.record(write_err(&what.to_string(), e)),
         }
     }
 
@@ -191,10 +188,20 @@ impl Route53Collector {
         let mut report = CollectorReport::default();
         let mut tally = Tally::default();
 
+        let account = self.account().to_string();
         let zones = match self.list_zones(&client).await {
-            (z, None) => Some(z),
+            (z, None) => {
+                cx.cover(ZONE, &account, "", None);
+                // Each zone's record listing reports its own failure (a failure wins).
+                cx.cover(RECORD_SET, &account, "", None);
+                Some(z)
+            }
             (z, Some(f)) => {
-                errors.record(rec_err("route53:ListHostedZones", "*", &f));
+                let re = rec_err("route53:ListHostedZones", "*", &f);
+                // The record sets of zones not listed are not listed either.
+                cx.cover(ZONE, &account, "", Some(&re));
+                cx.cover(RECORD_SET, &account, "", Some(&re));
+                errors.record(re);
                 // A listing that failed at once lists nothing; one that failed later, some.
                 (!z.is_empty()).then_some(z)
             }
@@ -210,9 +217,8 @@ impl Route53Collector {
                     self.query_logging(&client, &errors).await
                 },
             });
-            let dirs = zone_dirs(zones);
-            outcomes = stream::iter(zones.iter().cloned().zip(dirs))
-                .map(|(zone, dir)| {
+            outcomes = stream::iter(zones.iter().cloned())
+                .map(|zone| {
                     let me = self.clone();
                     let cx = cx.clone();
                     let client = client.clone();
@@ -221,7 +227,7 @@ impl Route53Collector {
                     let progress = progress.clone();
                     async move {
                         let r = me
-                            .zone(&cx, &client, zone, dir, &shared, &errors, &progress)
+                            .zone(&cx, &client, zone, &shared, &errors, &progress)
                             .await;
                         progress.add(&progress.units_done, 1);
                         r
@@ -231,7 +237,7 @@ impl Route53Collector {
                 .filter_map(|r| async move { r })
                 .collect()
                 .await;
-            outcomes.sort_by(|a, b| a.dir.cmp(&b.dir));
+            outcomes.sort_by(|a, b| (&a.label, &a.id).cmp(&(&b.label, &b.id)));
         }
         let health_checks = self.health_checks(&cx, &client, &errors, &mut tally).await;
 
@@ -263,7 +269,7 @@ impl Route53Collector {
         for o in &outcomes {
             m.push(format!(
                 "| {} | {} | {} | {} | {} | {} |",
-                o.dir,
+                o.label,
                 o.id,
                 if o.private { "private" } else { "public" },
                 o.records,
@@ -271,11 +277,11 @@ impl Route53Collector {
                 o.errors
             ));
         }
-        match health_checks {
-            Some(n) => m.push(format!(
-                "\nHealth checks: {n} (`{ROOT}/health_checks.json`)."
-            )),
-            None => m.push("\nHealth checks: could not be listed.".into()),
+        let view = catalog::view_path(&ResourceId::new(HEALTH_CHECK, &account, "", "-"));
+        match (health_checks, view) {
+            (Some(n), Some(view)) if n > 0 => m.push(format!("\nHealth checks: {n} (`{view}`).")),
+            (Some(_), _) => m.push("\nHealth checks: none.".into()),
+            (None, _) => m.push("\nHealth checks: could not be listed.".into()),
         }
         progress.finished.store(true, Ordering::Relaxed);
         report
@@ -440,7 +446,6 @@ impl Route53Collector {
         cx: &RunContext,
         client: &Client,
         listed: HostedZone,
-        dir: String,
         shared: &Shared,
         errors: &ErrorSink,
         progress: &CollectorProgress,
@@ -509,8 +514,13 @@ impl Route53Collector {
             self.records(client, &hosted_zone.id, &id, progress).await;
         records.sort_by(record_order);
         let incomplete = listing_error.is_some();
-        if let Some(re) = listing_error {
-            fail(re, &mut part_errors);
+        let account = self.account();
+        match listing_error {
+            Some(re) => {
+                cx.cover(RECORD_SET, account, "", Some(&re));
+                fail(re, &mut part_errors);
+            }
+            None => cx.cover(RECORD_SET, account, "", None),
         }
 
         let tags = match shared.tags.get(&id) {
@@ -555,31 +565,40 @@ impl Route53Collector {
             query_logging_configs,
             errors: part_errors,
         };
-        self.put(
-            cx,
-            &self.rel(&format!("{dir}/zone.json")),
-            &zone_file,
-            &mut tally,
-            errors,
-        );
-        self.put(
-            cx,
-            &self.rel(&format!("{dir}/records.json")),
-            &RecordsFile {
-                hosted_zone_id: hosted_zone.id.clone(),
-                resource_record_sets: records,
-                is_truncated: incomplete,
-            },
-            &mut tally,
-            errors,
-        );
-        let zone_rel = self.rel(&format!("{dir}/{}.zone", zone_dir_base(&hosted_zone.name)));
-        match cx.put_file(&zone_rel, zone_text.as_bytes()) {
-            Ok(st) => tally.add(&st),
-            Err(e) => errors.record(write_err(&zone_rel, e)),
+        let label = zone_label(&hosted_zone.name);
+        let zid = ResourceId::new(ZONE, account, "", id.as_str());
+        let lbl = Some(label.as_str());
+        let doc = serde_json::to_value(&zone_file).expect("serialisable");
+        self.stored(cx.put_resource(&zid, lbl, &doc), &zid, &mut tally, errors);
+        // Whatever part could not be read (records, tags, DNSSEC, ...): not comparable as a whole.
+        if incomplete || !zone_file.errors.is_empty() {
+            cx.mark_incomplete(&zid);
         }
+        // Each record set is its own resource, so that a diff compares them one by one.
+        for r in &records {
+            let rid = ResourceId::new(RECORD_SET, account, "", record_set_id(&id, r));
+            let doc = serde_json::to_value(r).expect("serialisable");
+            self.stored(cx.put_resource(&rid, None, &doc), &rid, &mut tally, errors);
+        }
+        let records_file = RecordsFile {
+            hosted_zone_id: hosted_zone.id.clone(),
+            resource_record_sets: records,
+            is_truncated: incomplete,
+        };
+        self.stored(
+            cx.put_part_json(&zid, lbl, "records.json", &records_file),
+            &zid,
+            &mut tally,
+            errors,
+        );
+        self.stored(
+            cx.put_part(&zid, lbl, &zone_file_part(&label), zone_text.as_bytes()),
+            &zid,
+            &mut tally,
+            errors,
+        );
         Some(ZoneOutcome {
-            dir,
+            label,
             id,
             private,
             records: n_records,
@@ -660,8 +679,8 @@ impl Route53Collector {
         }
     }
 
-    /// Health checks with their tags into `health_checks.json`. Returns how many, or None when
-    /// they could not be listed at all.
+    /// Every health check with its tags, each its own resource (shown in the view
+    /// `health_checks.json`). Returns how many, or None when they could not be listed at all.
     async fn health_checks(
         &self,
         cx: &RunContext,
@@ -669,11 +688,12 @@ impl Route53Collector {
         errors: &ErrorSink,
         tally: &mut Tally,
     ) -> Option<usize> {
+        let account = self.account();
         let mut checks: BTreeMap<String, HealthCheck> = BTreeMap::new();
         let mut marker: Option<String> = None;
         let mut asked: HashSet<Option<String>> = HashSet::new();
         asked.insert(None);
-        let mut truncated = false;
+        let mut failure: Option<RecordedError> = None;
         loop {
             self.limit().await;
             match client
@@ -691,8 +711,7 @@ impl Route53Collector {
                             if !asked.insert(Some(m.to_string())) {
                                 let f =
                                     repeated(&format!("health checks (marker {m})"), checks.len());
-                                errors.record(rec_err("route53:ListHealthChecks", "*", &f));
-                                truncated = true;
+                                failure = Some(rec_err("route53:ListHealthChecks", "*", &f));
                                 break;
                             }
                             marker = Some(m.to_string());
@@ -701,44 +720,41 @@ impl Route53Collector {
                     }
                 }
                 Err(e) => {
-                    errors.record(rec_err("route53:ListHealthChecks", "*", &describe(&e)));
-                    // Nothing listed at all: no file.
-                    marker.as_ref()?;
-                    truncated = true;
+                    failure = Some(rec_err("route53:ListHealthChecks", "*", &describe(&e)));
                     break;
                 }
             }
+        }
+        cx.cover(HEALTH_CHECK, account, "", failure.as_ref());
+        if let Some(re) = failure {
+            errors.record(re);
+            // Nothing listed at all.
+            marker.as_ref()?;
         }
         let ids: Vec<String> = checks.keys().cloned().collect();
         let mut tags = self
             .tags_for(client, TagResourceType::Healthcheck, &ids, errors)
             .await;
-        let entries: Vec<HealthCheckEntry> = checks
-            .into_values()
-            .map(|h| {
-                let (tags, errors) = match tags.remove(&h.id) {
-                    Some(Ok(t)) => (Some(t), Vec::new()),
-                    Some(Err(pe)) => (None, vec![pe]),
-                    None => (Some(Vec::new()), Vec::new()),
-                };
-                HealthCheckEntry {
-                    health_check: h,
-                    tags,
-                    errors,
-                }
-            })
-            .collect();
-        let n = entries.len();
-        self.put(
-            cx,
-            &self.rel("health_checks.json"),
-            &HealthChecksFile {
-                health_checks: entries,
-                is_truncated: truncated,
-            },
-            tally,
-            errors,
-        );
+        let n = checks.len();
+        for h in checks.into_values() {
+            let (tags, part_errors) = match tags.remove(&h.id) {
+                Some(Ok(t)) => (Some(t), Vec::new()),
+                Some(Err(pe)) => (None, vec![pe]),
+                None => (Some(Vec::new()), Vec::new()),
+            };
+            let id = ResourceId::new(HEALTH_CHECK, account, "", h.id.as_str());
+            let incomplete = !part_errors.is_empty();
+            let entry = HealthCheckEntry {
+                health_check: h,
+                tags,
+                errors: part_errors,
+            };
+            let doc = serde_json::to_value(&entry).expect("serialisable");
+            self.stored(cx.put_resource(&id, None, &doc), &id, tally, errors);
+            if incomplete {
+                cx.mark_incomplete(&id);
+            }
+        }
         Some(n)
     }
 }
@@ -752,11 +768,11 @@ fn repeated(what: &str, so_far: usize) -> ApiFailure {
     }
 }
 
-fn write_err(rel: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
+fn write_err(what: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
     RecordedError {
         service: "route53".into(),
         action: "write".into(),
-        resource: rel.into(),
+        resource: what.into(),
         code: None,
         message: e.to_string(),
     }
@@ -766,34 +782,50 @@ fn write_err(rel: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
 mod tests {
     use super::*;
 
-    fn hz(id: &str, name: &str) -> HostedZone {
-        HostedZone {
-            id: format!("/hostedzone/{id}"),
+    fn record(name: &str, ty: &str, set: Option<&str>) -> RecordSet {
+        RecordSet {
             name: name.into(),
-            caller_reference: "r".into(),
-            config: None,
-            resource_record_set_count: None,
-            linked_service: None,
-            features: None,
+            rr_type: ty.into(),
+            set_identifier: set.map(str::to_string),
+            weight: None,
+            region: None,
+            geo_location: None,
+            failover: None,
+            multi_value_answer: None,
+            ttl: None,
+            resource_records: None,
+            alias_target: None,
+            health_check_id: None,
+            traffic_policy_instance_id: None,
+            cidr_routing_config: None,
+            geo_proximity_location: None,
         }
     }
 
     #[test]
-    fn zone_folders_are_plain_names_with_the_id_only_when_shared() {
-        let zones = vec![
-            hz("Z1", "example.com."),
-            hz("Z2", "example.com."),
-            hz("Z3", "Other.org."),
-            hz("Z4", "\\052odd name.net."),
-        ];
+    fn zone_labels_are_the_lower_case_name_without_the_final_dot() {
+        for (name, label) in [
+            ("example.com.", "example.com"),
+            ("Other.ORG", "other.org"),
+            ("\\052odd name.net.", "*odd name.net"),
+        ] {
+            assert_eq!(zone_label(name), label, "{name}");
+        }
+        assert_eq!(zone_file_part("example.com"), "example.com.zone");
+        assert_eq!(zone_file_part("a/b.example"), "a\\057b.example.zone");
+    }
+
+    #[test]
+    fn record_set_ids_are_zone_name_type_and_set_identifier() {
         assert_eq!(
-            zone_dirs(&zones),
-            vec![
-                "example.com_Z1",
-                "example.com_Z2",
-                "other.org",
-                "%2Aodd%20name.net"
-            ]
+            record_set_id("Z1", &record("WWW.example.com.", "A", None)),
+            "Z1/www.example.com./A"
         );
+        assert_eq!(
+            record_set_id("Z1", &record("api.example.com.", "A", Some("blue/1"))),
+            "Z1/api.example.com./A/blue/1"
+        );
+        let id = ResourceId::new(RECORD_SET, "1", "", "Z1/\\052.example.com./A");
+        assert!(catalog::check_id(&id).is_ok());
     }
 }

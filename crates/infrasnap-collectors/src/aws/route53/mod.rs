@@ -1,13 +1,15 @@
 //! Route53: hosted zones, record sets, health checks, DNSSEC, tags, and BIND zone files.
 //!
-//! Layout (under the account's prefix), see collect.rs for the calls:
-//! - `route53_zones/<zone>/zone.json`: GetHostedZone, tags, DNSSEC, query logging;
-//! - `route53_zones/<zone>/records.json`: every record set, sorted;
-//! - `route53_zones/<zone>/<zone>.zone`: the zone as a BIND master file (bind.rs);
-//! - `route53_zones/health_checks.json`: health checks with their tags.
-//!
-//! `<zone>` is the zone name without its final dot; zones that share a name (a public and a
-//! private zone) get `_<zone id>` added to their folder name.
+//! What it hands to the catalog (the core decides the paths, docs/FORMAT.md section 11), see
+//! collect.rs for the calls:
+//! - `aws.route53.zone` (id: the zone id, label: the zone name), in
+//!   `route53_zones/<account>/<zone name>_<zone id>/`: `zone.json` (GetHostedZone, tags, DNSSEC,
+//!   query logging), parts `records.json` (every record set, sorted) and `<zone name>.zone` (the
+//!   zone as a BIND master file, bind.rs);
+//! - `aws.route53.record_set` (id: `<zone id>/<name>/<type>[/<set identifier>]`): each record
+//!   set, in the catalog only (the zone's `records.json` shows them);
+//! - `aws.route53.health_check` (id: the health check id): health checks with their tags, in the
+//!   view `route53_zones/<account>/health_checks.json`.
 
 mod bind;
 mod collect;
@@ -20,7 +22,9 @@ use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
 use crate::aws::scope::{AccountScope, ServiceLimits};
 
 pub use bind::{parse_soa, txt_rdata, SoaParse};
-pub use collect::{zone_dir_base, REPEATED_PAGE, ROOT};
+pub use collect::{
+    record_set_id, zone_file_part, zone_label, HEALTH_CHECK, RECORD_SET, REPEATED_PAGE, ZONE,
+};
 
 /// Options shared by the AWS service collectors that need them.
 #[derive(Debug, Clone, Default)]

@@ -11,7 +11,7 @@ fn fmt_time(d: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     d.and_then(|d| d.fmt(Format::DateTime).ok())
 }
 
-/// `route53_zones/<zone>/zone.json`.
+/// The document of an `aws.route53.zone`: `zone.json` in the zone's folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ZoneFile {
@@ -323,7 +323,8 @@ impl QueryLoggingConfig {
     }
 }
 
-/// `route53_zones/<zone>/records.json`.
+/// The `records.json` part of an `aws.route53.zone`: every record set of the zone, each also
+/// its own `aws.route53.record_set` resource whose document is its entry here.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RecordsFile {
@@ -505,17 +506,8 @@ pub fn record_order(a: &RecordSet, b: &RecordSet) -> std::cmp::Ordering {
         .then_with(|| a.set_identifier.cmp(&b.set_identifier))
 }
 
-/// `route53_zones/health_checks.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HealthChecksFile {
-    /// Sorted by id.
-    pub health_checks: Vec<HealthCheckEntry>,
-    /// Present (true) only when the listing could not be completed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub is_truncated: bool,
-}
-
+/// The document of an `aws.route53.health_check`: the health check with its tags (the view
+/// `health_checks.json` lists them all, `{"Items": [...]}` sorted by id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HealthCheckEntry {
