@@ -187,12 +187,12 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             .keys()
             .any(|k| k == name || k.starts_with(&format!("{name}:")))
     };
-    if meta.accounts.len() > 1 {
-        let _ = writeln!(
-            o,
-            "- `aws_accounts/<account id>/`: each AWS account's folders (below), one per account."
-        );
-    }
+    let _ = writeln!(
+        o,
+        "Every account-wide and regional folder has the account id in its path (`<account>`), \
+         and regional ones the region after it: nothing moves when a second account is added."
+    );
+    let _ = writeln!(o);
     let layout: [(&str, &str); 14] = [
         (
             "s3",
@@ -202,58 +202,58 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         ),
         (
             "dynamodb",
-            "- `dynamodb_tables/<region>/<table>/`: `table.json` (keys, indexes, TTL, PITR, tags) and \
+            "- `dynamodb_tables/<account>/<region>/<table>/`: `table.json` (keys, indexes, TTL, PITR, tags) and \
              the items in `data/*.json.gz` (DynamoDB JSON lines, as DynamoDB exports them).",
         ),
         (
             "route53",
-            "- `route53_zones/<zone>/`: `zone.json`, `records.json` and a BIND zone file; \
-             `health_checks.json`.",
+            "- `route53_zones/<account>/<zone name>_<zone id>/`: `zone.json`, `records.json` and a \
+             BIND zone file; `route53_zones/<account>/health_checks.json`.",
         ),
         (
             "iam",
-            "- `iam/`: roles, customer managed policies, users, groups (no secrets), instance \
+            "- `iam/<account>/`: roles, customer managed policies, users, groups (no secrets), instance \
              profiles, identity providers.",
         ),
         (
             "acm",
-            "- `acm_certificates/<region>/`: each certificate's description and its chain (no \
+            "- `acm_certificates/<account>/<region>/`: each certificate's description and its chain (no \
              private key).",
         ),
         (
             "ses",
-            "- `ses/<region>/`: identities, configuration sets, templates, account status.",
+            "- `ses/<account>/<region>/`: identities, configuration sets, templates, account status.",
         ),
         (
             "ssm",
-            "- `ssm_parameters/<region>/`, `secrets_manager/<region>/`: parameters and secrets \
+            "- `ssm_parameters/<account>/<region>/`, `secrets_manager/<account>/<region>/`: parameters and secrets \
              with keyed fingerprints of secret values, never the values.",
         ),
         (
             "cloudfront",
-            "- `cloudfront_distributions/`: each distribution's full config, \
+            "- `cloudfront_distributions/<account>/`: each distribution's full config, \
              `distribution_summary.csv`, access controls, functions, policies.",
         ),
         (
             "lambda",
-            "- `lambda_functions/<region>/`: `function_config/<name>.json` (configuration, \
+            "- `lambda_functions/<account>/<region>/`: `function_config/<name>.json` (configuration, \
              versions, aliases, policy, triggers, URL, concurrency, tags), `function_code/<name>.zip`, \
              `function_env_vars/<name>.json` (names and fingerprints, never values), `layers/`.",
         ),
         (
             "apigateway",
-            "- `api_gateway/<region>/`: REST APIs with their exports, stages (variables as \
+            "- `api_gateway/<account>/<region>/`: REST APIs with their exports, stages (variables as \
              fingerprints), resources and authorizers; HTTP and WebSocket APIs; domain names, \
              usage plans, API key ids.",
         ),
         (
             "lightsail",
-            "- `lightsail/<region>/`: instances, disks, static IPs, instance snapshots, and the \
+            "- `lightsail/<account>/<region>/`: instances, disks, static IPs, instance snapshots, and the \
              native snapshots this run created (with --lightsail-snapshot).",
         ),
         (
             "gas",
-            "- `gas_projects/<name>/`: each Apps Script project in clasp's layout (`clasp push` \
+            "- `gas_projects/<name>_<script id>/`: each Apps Script project in clasp's layout (`clasp push` \
              works from a copy), its versions and deployments.",
         ),
         (
@@ -264,7 +264,9 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         (
             "",
             "- `index/`: one JSON line per file with its content hash (and, for S3, the exact key, \
-             version and metadata); `snapshot_metadata.json`: this summary for programs.\n",
+             version and metadata); `catalog/`: one record per resource and what each listing \
+             covered (`infrasnap diff` and `infrasnap log` read it); `snapshot_metadata.json`: \
+             this summary for programs.\n",
         ),
     ];
     for (name, line) in layout {
