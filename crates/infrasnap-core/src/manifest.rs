@@ -242,13 +242,13 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         ),
         (
             "apigateway",
-            "- `api_gateway/<region>/`: REST APIs with their exports, stages (variables as \
+            "- `api_gateway/<account>/<region>/`: REST APIs with their exports, stages (variables as \
              fingerprints), resources and authorizers; HTTP and WebSocket APIs; domain names, \
              usage plans, API key ids.",
         ),
         (
             "lightsail",
-            "- `lightsail/<region>/`: instances, disks, static IPs, instance snapshots, and the \
+            "- `lightsail/<account>/<region>/`: instances, disks, static IPs, instance snapshots, and the \
              native snapshots this run created (with --lightsail-snapshot).",
         ),
         (
