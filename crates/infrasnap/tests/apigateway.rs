@@ -8,7 +8,10 @@
 //! secret variable), a WebSocket API (route, integration, integration response), a v2 domain
 //! name with an API mapping. Everything is asserted field by field from the snapshot files; the
 //! planted values appear in no file under the repository (blobs included) nor in any output; a
-//! second unchanged snapshot adds no blob; a changed stage variable changes its marker.
+//! second unchanged snapshot adds no blob and gives every resource the same catalog digest; a
+//! changed stage variable changes its marker (and only that API's digest). The catalog lists
+//! every resource under its id (`aws.apigateway.rest_api:<account>:<region>:<api id>`, ...), and
+//! coverage says which listings were read whole and which were denied.
 //!
 //! Where moto differs from AWS, the harness bridges it, never the product: the emulator's proxy
 //! pins GetExport's `info.version` (moto puts the current time there; AWS a stable date), and
@@ -20,6 +23,7 @@
 #[allow(unused_imports)]
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_apigateway::types as gw;
@@ -37,6 +41,75 @@ fn entry<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
         .iter()
         .find(|e| e[key] == value)
         .unwrap_or_else(|| panic!("{key}={value} not in {list:#}"))
+}
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The kinds this collector captures: every one is listed in every region.
+const KINDS: [&str; 5] = [
+    "aws.apigateway.rest_api",
+    "aws.apigatewayv2.api",
+    "aws.apigateway.domain_name",
+    "aws.apigateway.usage_plan",
+    "aws.apigateway.api_key",
+];
+
+/// `kind:account:region:id`.
+fn rid(kind: &str, region: &str, id: &str) -> String {
+    format!("{kind}:{ACCOUNT}:{region}:{id}")
+}
+
+/// A snapshot's catalog: its records by id, and its coverage by (kind, region) for moto's
+/// account.
+struct Cat {
+    records: BTreeMap<String, Value>,
+    coverage: BTreeMap<(String, String), Value>,
+}
+
+fn lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn catalog(snap: &Path) -> Cat {
+    let records = lines(&snap.join("catalog/resources.jsonl"))
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect();
+    let coverage = lines(&snap.join("catalog/coverage.jsonl"))
+        .into_iter()
+        .filter(|c| c["account"] == ACCOUNT)
+        .map(|c| {
+            let k = (
+                c["kind"].as_str().unwrap().to_string(),
+                c["region"].as_str().unwrap().to_string(),
+            );
+            (k, c)
+        })
+        .collect();
+    Cat { records, coverage }
+}
+
+impl Cat {
+    #[track_caller]
+    fn get(&self, id: &str) -> &Value {
+        self.records
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} not in the catalog: {:#?}", self.records.keys()))
+    }
+
+    /// `complete`, `failed`, or `none` when the listing was not reported.
+    fn state(&self, kind: &str, region: &str) -> &str {
+        self.coverage
+            .get(&(kind.to_string(), region.to_string()))
+            .map(|c| c["state"].as_str().unwrap())
+            .unwrap_or("none")
+    }
 }
 
 fn keys_of(list: &Value, key: &str) -> Vec<String> {
@@ -560,8 +633,8 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
     assert_eq!(c["counts"]["usage_plans"], 1, "{c:#}");
     assert_eq!(c["counts"]["api_keys"], 1, "{c:#}");
     let snap = snapshot_dir(&repo, meta);
-    let us = snap.join("api_gateway/us-east-1");
-    let eu = snap.join("api_gateway/eu-west-1");
+    let us = snap.join(format!("api_gateway/{ACCOUNT}/us-east-1"));
+    let eu = snap.join(format!("api_gateway/{ACCOUNT}/eu-west-1"));
 
     // --- the REST API.
     let rest_dir = us.join("rest_apis").join(&e.rest_id);
@@ -671,8 +744,7 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
     assert_eq!(
         plans,
         json!({
-            "region": "us-east-1",
-            "usagePlans": [{
+            "Items": [{
                 "id": e.plan_id,
                 "name": "basic",
                 "description": "the basic plan",
@@ -684,17 +756,20 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
         })
     );
     let keys = read_json(&us.join("api_keys.json"));
-    assert_eq!(keys["region"], "us-east-1");
-    let k = &keys["apiKeys"][0];
-    assert_eq!(keys["apiKeys"].as_array().unwrap().len(), 1);
+    let k = &keys["Items"][0];
+    assert_eq!(keys["Items"].as_array().unwrap().len(), 1);
     assert_eq!(k["id"], e.key_id.as_str());
     assert_eq!(k["name"], "partner");
     assert_eq!(k["description"], "the partner's key");
     assert_eq!(k["enabled"], true);
     assert!(k.get("value").is_none(), "{k:#}");
+    // One resource per domain name, holding what each API shows of it: here the v1 API only.
     let domains = read_json(&us.join("domain_names.json"));
-    assert_eq!(domains["v2"], json!([]), "{domains:#}");
-    let d = &domains["v1"][0];
+    assert_eq!(domains["Items"].as_array().unwrap().len(), 1, "{domains:#}");
+    let dn = &domains["Items"][0];
+    assert_eq!(dn["domainName"], "api.shop.example.com");
+    assert!(dn.get("v2").is_none(), "{dn:#}");
+    let d = &dn["v1"];
     assert_eq!(d["domainName"], "api.shop.example.com");
     assert_eq!(
         d["certificateArn"],
@@ -798,8 +873,10 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
 
     // --- eu-west-1 account-level files.
     let ed = read_json(&eu.join("domain_names.json"));
-    assert_eq!(ed["v1"], json!([]));
-    let d2 = &ed["v2"][0];
+    assert_eq!(ed["Items"].as_array().unwrap().len(), 1, "{ed:#}");
+    assert_eq!(ed["Items"][0]["domainName"], "orders.example.com");
+    assert!(ed["Items"][0].get("v1").is_none(), "{ed:#}");
+    let d2 = &ed["Items"][0]["v2"];
     assert_eq!(d2["DomainName"], "orders.example.com");
     assert_eq!(
         d2["DomainNameConfigurations"][0]["CertificateArn"],
@@ -813,15 +890,72 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
     assert_eq!(m["ApiId"], e.http_id.as_str());
     assert_eq!(m["ApiMappingKey"], "v1");
     assert_eq!(m["Stage"], "prod");
-    assert_eq!(
-        read_json(&eu.join("usage_plans.json")),
-        json!({"region": "eu-west-1", "usagePlans": []})
-    );
-    assert_eq!(
-        read_json(&eu.join("api_keys.json")),
-        json!({"region": "eu-west-1", "apiKeys": []})
-    );
+    // No usage plan, no API key in eu-west-1: no view (the coverage says they were listed).
+    assert!(!eu.join("usage_plans.json").exists());
+    assert!(!eu.join("api_keys.json").exists());
     assert!(!eu.join("rest_apis").exists());
+
+    // --- The catalog: every resource under its id, at the path the files above were read from.
+    let cat = catalog(&snap);
+    let rest = cat.get(&rid("aws.apigateway.rest_api", "us-east-1", &e.rest_id));
+    assert_eq!(
+        rest["path"],
+        format!(
+            "api_gateway/{ACCOUNT}/us-east-1/rest_apis/{}/api.json",
+            e.rest_id
+        )
+    );
+    for stage in ["dev", "prod"] {
+        assert_eq!(
+            rest["parts"][format!("export_{stage}.json")]["path"],
+            format!(
+                "api_gateway/{ACCOUNT}/us-east-1/rest_apis/{}/export_{stage}.json",
+                e.rest_id
+            ),
+            "{rest:#}"
+        );
+    }
+    assert!(rest.get("incomplete").is_none(), "{rest:#}");
+    for id in [&e.http_id, &e.ws_id] {
+        let r = cat.get(&rid("aws.apigatewayv2.api", "eu-west-1", id));
+        assert_eq!(
+            r["path"],
+            format!("api_gateway/{ACCOUNT}/eu-west-1/http_apis/{id}/api.json")
+        );
+        // moto has no ExportApi: no part.
+        assert!(r.get("parts").is_none(), "{r:#}");
+    }
+    let members = [
+        rid(
+            "aws.apigateway.domain_name",
+            "us-east-1",
+            "api.shop.example.com",
+        ),
+        rid(
+            "aws.apigateway.domain_name",
+            "eu-west-1",
+            "orders.example.com",
+        ),
+        rid("aws.apigateway.usage_plan", "us-east-1", &e.plan_id),
+        rid("aws.apigateway.api_key", "us-east-1", &e.key_id),
+    ];
+    for id in &members {
+        // Member kinds: in the store and the region's view, no document path of their own.
+        let r = cat.get(id);
+        assert!(r.get("path").is_none(), "{r:#}");
+        assert!(r["blob"].is_string() && r["digest"].is_string(), "{r:#}");
+    }
+    let ours: Vec<&String> = cat
+        .records
+        .keys()
+        .filter(|k| k.starts_with("aws.apigateway"))
+        .collect();
+    assert_eq!(ours.len(), 7, "{ours:#?}");
+    for kind in KINDS {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert_eq!(cat.state(kind, region), "complete", "{kind} {region}");
+        }
+    }
 
     // --- MANIFEST.md.
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
@@ -883,6 +1017,15 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
     // Only the snapshot's own records (metadata, manifest, index) may be new.
     let added = blob_count(&repo) - blobs;
     assert!(added <= 3, "{added} blobs added by an unchanged snapshot");
+    // Every resource again, with the same digest.
+    let cat2 = catalog(&snap2);
+    let digests = |c: &Cat| -> BTreeMap<String, Value> {
+        c.records
+            .iter()
+            .map(|(k, r)| (k.clone(), r["digest"].clone()))
+            .collect()
+    };
+    assert_eq!(digests(&cat2), digests(&cat));
 
     // ---------------------------------------------------------------- a variable changes
     let new_secret = format!("sv2-{}", alnum(32));
@@ -906,10 +1049,16 @@ async fn rest_http_and_websocket_apis_are_captured_without_secrets() {
     let snap3 = snapshot_by_label(&repo, "third");
     let api3 = read_json(
         &snap3
-            .join("api_gateway/us-east-1/rest_apis")
+            .join(format!("api_gateway/{ACCOUNT}/us-east-1/rest_apis"))
             .join(&e.rest_id)
             .join("api.json"),
     );
+    // Only the REST API's digest moved.
+    let cat3 = catalog(&snap3);
+    for (id, r) in &cat.records {
+        let same = r["digest"] == cat3.get(id)["digest"];
+        assert_eq!(same, !id.starts_with("aws.apigateway.rest_api:"), "{id}");
+    }
     let dev3 = entry(&api3["stages"], "stageName", "dev");
     let m3 = dev3["variables"]["db_password"].as_str().unwrap();
     assert!(is_marker(m3), "{m3}");
@@ -1006,7 +1155,7 @@ async fn denied_reads_are_recorded_with_the_iam_action_and_the_rest_is_captured(
     let snap = snapshot_dir(&repo, meta);
     let api = read_json(
         &snap
-            .join("api_gateway/us-east-1/rest_apis")
+            .join(format!("api_gateway/{ACCOUNT}/us-east-1/rest_apis"))
             .join(&e.rest_id)
             .join("api.json"),
     );
@@ -1020,7 +1169,7 @@ async fn denied_reads_are_recorded_with_the_iam_action_and_the_rest_is_captured(
     assert_eq!(api["resources"].as_array().unwrap().len(), 3);
     let ws = read_json(
         &snap
-            .join("api_gateway/eu-west-1/http_apis")
+            .join(format!("api_gateway/{ACCOUNT}/eu-west-1/http_apis"))
             .join(&e.ws_id)
             .join("api.json"),
     );
@@ -1028,8 +1177,40 @@ async fn denied_reads_are_recorded_with_the_iam_action_and_the_rest_is_captured(
     assert_eq!(ws["Unreadable"][0]["Operation"], "GetRoutes");
     assert!(ws["Integrations"].is_array());
     // Not listed: no file rather than an empty one.
-    assert!(!snap.join("api_gateway/us-east-1/usage_plans.json").exists());
-    assert!(snap.join("api_gateway/us-east-1/api_keys.json").exists());
+    let us = snap.join(format!("api_gateway/{ACCOUNT}/us-east-1"));
+    assert!(!us.join("usage_plans.json").exists());
+    assert!(us.join("api_keys.json").exists());
+
+    // The catalog: the denied listing is failed coverage with its error (so a diff calls the
+    // plans "not comparable", never "removed"); the APIs read in part are incomplete.
+    let cat = catalog(&snap);
+    for region in ["us-east-1", "eu-west-1"] {
+        let c = &cat.coverage[&("aws.apigateway.usage_plan".to_string(), region.to_string())];
+        assert_eq!(c["state"], "failed", "{c:#}");
+        assert_eq!(c["error"]["action"], "apigateway:GET");
+        assert_eq!(c["error"]["code"], "AccessDeniedException");
+        assert_eq!(
+            c["error"]["resource"],
+            format!("arn:aws:apigateway:{region}::/usageplans")
+        );
+        for kind in KINDS.iter().filter(|k| **k != "aws.apigateway.usage_plan") {
+            assert_eq!(cat.state(kind, region), "complete", "{kind} {region}");
+        }
+    }
+    assert!(!cat
+        .records
+        .keys()
+        .any(|k| k.starts_with("aws.apigateway.usage_plan:")));
+    let rest = cat.get(&rid("aws.apigateway.rest_api", "us-east-1", &e.rest_id));
+    assert_eq!(rest["incomplete"], true, "{rest:#}");
+    assert!(rest.get("parts").is_none(), "{rest:#}");
+    let ws = cat.get(&rid("aws.apigatewayv2.api", "eu-west-1", &e.ws_id));
+    assert_eq!(ws["incomplete"], true, "{ws:#}");
+    let http = cat.get(&rid("aws.apigatewayv2.api", "eu-west-1", &e.http_id));
+    assert!(http.get("incomplete").is_none(), "{http:#}");
+    assert!(cat
+        .records
+        .contains_key(&rid("aws.apigateway.api_key", "us-east-1", &e.key_id)));
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(manifest.contains("apigateway:GET"), "{manifest}");
     assert!(

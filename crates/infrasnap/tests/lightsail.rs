@@ -8,12 +8,16 @@
 //! second unchanged snapshot adds no blob; `--lightsail-snapshot` creates one native snapshot per
 //! instance under the expected name and records it, `--lightsail-wait` records `available` (or a
 //! timeout); an AccessDenied is recorded and the rest captured (exit 3); regions without
-//! Lightsail are skipped, not errors.
+//! Lightsail are skipped, not errors. The catalog lists every resource under its id
+//! (`aws.lightsail.instance:<account>:<region>:<name>`, ...) with unchanged digests on an
+//! unchanged estate; coverage is complete for every listing read whole, failed for a denied
+//! listing and for one that stopped part way, and absent for a region without Lightsail.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -193,6 +197,78 @@ fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// The stand-in's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The listings of a region, as catalog kinds.
+const KINDS: [&str; 5] = [
+    "aws.lightsail.instance",
+    "aws.lightsail.disk",
+    "aws.lightsail.static_ip",
+    "aws.lightsail.instance_snapshot",
+    "aws.lightsail.disk_snapshot",
+];
+
+/// `kind:account:region:id`.
+fn rid(kind: &str, region: &str, id: &str) -> String {
+    format!("{kind}:{ACCOUNT}:{region}:{id}")
+}
+
+/// A snapshot's catalog: its records by id, and its coverage by (kind, region).
+struct Cat {
+    records: BTreeMap<String, Value>,
+    coverage: BTreeMap<(String, String), Value>,
+}
+
+fn lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn catalog(snap: &Path) -> Cat {
+    let records = lines(&snap.join("catalog/resources.jsonl"))
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect();
+    let coverage = lines(&snap.join("catalog/coverage.jsonl"))
+        .into_iter()
+        .map(|c| {
+            assert_eq!(c["account"], ACCOUNT, "{c:#}");
+            let k = (
+                c["kind"].as_str().unwrap().to_string(),
+                c["region"].as_str().unwrap().to_string(),
+            );
+            (k, c)
+        })
+        .collect();
+    Cat { records, coverage }
+}
+
+impl Cat {
+    #[track_caller]
+    fn get(&self, id: &str) -> &Value {
+        self.records
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} not in the catalog: {:#?}", self.records.keys()))
+    }
+
+    /// `complete`, `failed`, or `none` when the listing was not reported.
+    fn state(&self, kind: &str, region: &str) -> &str {
+        self.coverage
+            .get(&(kind.to_string(), region.to_string()))
+            .map(|c| c["state"].as_str().unwrap())
+            .unwrap_or("none")
+    }
+
+    fn ids(&self) -> Vec<&str> {
+        self.records.keys().map(String::as_str).collect()
+    }
+}
+
 fn names(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -224,26 +300,24 @@ async fn instances_disks_static_ips_and_snapshots_are_captured_field_by_field() 
     );
 
     let snap = snapshot_dir(&repo, &meta);
-    let us = snap.join("lightsail/us-east-1");
-    let eu = snap.join("lightsail/eu-west-1");
-    let mut files: Vec<String> = walk_files(&snap.join("lightsail"))
+    let root = snap.join(format!("lightsail/{ACCOUNT}"));
+    let us = root.join("us-east-1");
+    let eu = root.join("eu-west-1");
+    let mut files: Vec<String> = walk_files(&root)
         .iter()
         .map(|p| {
-            p.strip_prefix(snap.join("lightsail"))
+            p.strip_prefix(&root)
                 .unwrap()
                 .to_string_lossy()
                 .into_owned()
         })
         .collect();
     files.sort();
+    // A view only where the region has such resources (eu-west-1 has an instance only).
     assert_eq!(
         files,
         [
-            "eu-west-1/disk_snapshots.json",
-            "eu-west-1/disks.json",
-            "eu-west-1/instance_snapshots.json",
             "eu-west-1/instances/blog.json",
-            "eu-west-1/static_ips.json",
             "us-east-1/disk_snapshots.json",
             "us-east-1/disks.json",
             "us-east-1/instance_snapshots.json",
@@ -362,38 +436,68 @@ async fn instances_disks_static_ips_and_snapshots_are_captured_field_by_field() 
         .as_str()
         .unwrap()
         .starts_with("arn:aws:lightsail:eu-west-1:123456789012:Instance/"));
-    assert_eq!(read_json(&eu.join("disks.json")), json!({"disks": []}));
-    assert_eq!(
-        read_json(&eu.join("static_ips.json")),
-        json!({"staticIps": []})
-    );
+    assert!(!eu.join("disks.json").exists());
+    assert!(!eu.join("static_ips.json").exists());
 
     // --- Disks, static IPs, snapshots of us-east-1.
     let d = read_json(&us.join("disks.json"));
-    assert_eq!(names(&d["disks"]), ["data-1", "spare-1"]);
-    assert_eq!(d["disks"][0]["attachedTo"], "web-1");
-    assert_eq!(d["disks"][0]["isAttached"], true);
-    assert_eq!(d["disks"][0]["state"], "in-use");
-    assert_eq!(d["disks"][0]["path"], "/dev/xvdf");
-    assert_eq!(d["disks"][1]["isAttached"], false);
-    assert_eq!(d["disks"][1]["state"], "available");
-    assert_eq!(d["disks"][1]["sizeInGb"], 8);
+    assert_eq!(names(&d["Items"]), ["data-1", "spare-1"]);
+    assert_eq!(d["Items"][0]["attachedTo"], "web-1");
+    assert_eq!(d["Items"][0]["isAttached"], true);
+    assert_eq!(d["Items"][0]["state"], "in-use");
+    assert_eq!(d["Items"][0]["path"], "/dev/xvdf");
+    assert_eq!(d["Items"][1]["isAttached"], false);
+    assert_eq!(d["Items"][1]["state"], "available");
+    assert_eq!(d["Items"][1]["sizeInGb"], 8);
     let ips = read_json(&us.join("static_ips.json"));
-    assert_eq!(names(&ips["staticIps"]), ["web-ip"]);
-    assert_eq!(ips["staticIps"][0]["attachedTo"], "web-1");
-    assert_eq!(ips["staticIps"][0]["ipAddress"], seeded.web_ip.as_str());
-    assert_eq!(ips["staticIps"][0]["isAttached"], true);
+    assert_eq!(names(&ips["Items"]), ["web-ip"]);
+    assert_eq!(ips["Items"][0]["attachedTo"], "web-1");
+    assert_eq!(ips["Items"][0]["ipAddress"], seeded.web_ip.as_str());
+    assert_eq!(ips["Items"][0]["isAttached"], true);
     let snaps = read_json(&us.join("instance_snapshots.json"));
-    assert_eq!(names(&snaps["instanceSnapshots"]), ["db-1-before-upgrade"]);
-    let s0 = &snaps["instanceSnapshots"][0];
+    assert_eq!(names(&snaps["Items"]), ["db-1-before-upgrade"]);
+    let s0 = &snaps["Items"][0];
     assert_eq!(s0["fromInstanceName"], "db-1");
     assert_eq!(s0["fromInstanceArn"], db["arn"]);
     assert_eq!(s0["state"], "available");
     assert_eq!(s0["fromBundleId"], "small_3_0");
     assert_eq!(s0["isFromAutoSnapshot"], false);
     let ds = read_json(&us.join("disk_snapshots.json"));
-    assert_eq!(names(&ds["diskSnapshots"]), ["data-1-weekly"]);
-    assert_eq!(ds["diskSnapshots"][0]["fromDiskName"], "data-1");
+    assert_eq!(names(&ds["Items"]), ["data-1-weekly"]);
+    assert_eq!(ds["Items"][0]["fromDiskName"], "data-1");
+
+    // --- The catalog: every resource under its name, instances at their document's path.
+    let cat = catalog(&snap);
+    assert_eq!(
+        cat.ids(),
+        [
+            rid("aws.lightsail.disk", "us-east-1", "data-1"),
+            rid("aws.lightsail.disk", "us-east-1", "spare-1"),
+            rid("aws.lightsail.disk_snapshot", "us-east-1", "data-1-weekly"),
+            rid("aws.lightsail.instance", "eu-west-1", "blog"),
+            rid("aws.lightsail.instance", "us-east-1", "db-1"),
+            rid("aws.lightsail.instance", "us-east-1", "web-1"),
+            rid(
+                "aws.lightsail.instance_snapshot",
+                "us-east-1",
+                "db-1-before-upgrade"
+            ),
+            rid("aws.lightsail.static_ip", "us-east-1", "web-ip"),
+        ]
+    );
+    let w = cat.get(&rid("aws.lightsail.instance", "us-east-1", "web-1"));
+    assert_eq!(
+        w["path"],
+        format!("lightsail/{ACCOUNT}/us-east-1/instances/web-1.json")
+    );
+    let d = cat.get(&rid("aws.lightsail.disk", "us-east-1", "data-1"));
+    assert!(d.get("path").is_none(), "a member kind: {d:#}");
+    for kind in KINDS {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert_eq!(cat.state(kind, region), "complete", "{kind} {region}");
+        }
+    }
+    assert_eq!(cat.coverage.len(), 10, "{:#?}", cat.coverage);
 
     // --- What went over the wire: the listings with more than one item paged (one item a
     // page), every call signed for its region, nothing written.
@@ -451,6 +555,13 @@ async fn instances_disks_static_ips_and_snapshots_are_captured_field_by_field() 
     assert_eq!(meta2["collectors"]["lightsail"]["bytes_new"], 0);
     assert_eq!(blob_count(&repo), blobs);
     let snap2 = snapshot_dir(&repo, &meta2);
+    let digests = |c: &Cat| -> Vec<(String, Value)> {
+        c.records
+            .iter()
+            .map(|(k, r)| (k.clone(), r["digest"].clone()))
+            .collect()
+    };
+    assert_eq!(digests(&catalog(&snap2)), digests(&cat));
     for f in walk_files(&snap.join("lightsail")) {
         let rel = f.strip_prefix(&snap).unwrap();
         assert_eq!(
@@ -488,7 +599,9 @@ async fn lightsail_snapshot_creates_one_native_snapshot_per_instance_and_records
     // The listing was read before the new ones were made.
     assert_eq!(c["counts"]["instance_snapshots"], 1, "{c:#}");
     let snap = snapshot_dir(&repo, &meta);
-    let us = read_json(&snap.join("lightsail/us-east-1/created_snapshots.json"));
+    let us = read_json(&snap.join(format!(
+        "lightsail/{ACCOUNT}/us-east-1/created_snapshots.json"
+    )));
     assert_eq!(
         us,
         json!({
@@ -502,11 +615,33 @@ async fn lightsail_snapshot_creates_one_native_snapshot_per_instance_and_records
             ]
         })
     );
-    let eu = read_json(&snap.join("lightsail/eu-west-1/created_snapshots.json"));
+    let eu = read_json(&snap.join(format!(
+        "lightsail/{ACCOUNT}/eu-west-1/created_snapshots.json"
+    )));
     assert_eq!(
         eu["instanceSnapshots"][0]["instanceSnapshotName"],
         "infrasnap-v1-0-blog"
     );
+    // In the catalog, one per region; it names this run, so it is left out of every diff:
+    // its digest does not depend on its content.
+    let cat = catalog(&snap);
+    let rec_us = cat.get(&rid(
+        "aws.lightsail.created_snapshots",
+        "us-east-1",
+        "created_snapshots",
+    ));
+    let rec_eu = cat.get(&rid(
+        "aws.lightsail.created_snapshots",
+        "eu-west-1",
+        "created_snapshots",
+    ));
+    assert_eq!(
+        rec_us["path"],
+        format!("lightsail/{ACCOUNT}/us-east-1/created_snapshots.json")
+    );
+    assert_ne!(rec_us["blob"], rec_eu["blob"]);
+    assert_eq!(rec_us["digest"], rec_eu["digest"]);
+    let v1_digest = rec_us["digest"].clone();
     // Lightsail has them, each from its own instance.
     let on_us: Vec<(String, String)> = ls
         .instance_snapshots("us-east-1")
@@ -563,7 +698,9 @@ async fn lightsail_snapshot_creates_one_native_snapshot_per_instance_and_records
         ("us-east-1", "web-1"),
         ("eu-west-1", "blog"),
     ] {
-        let doc = read_json(&snap.join(format!("lightsail/{region}/created_snapshots.json")));
+        let doc = read_json(&snap.join(format!(
+            "lightsail/{ACCOUNT}/{region}/created_snapshots.json"
+        )));
         assert_eq!(doc["waitSeconds"], 30);
         let e = doc["instanceSnapshots"]
             .as_array()
@@ -578,6 +715,13 @@ async fn lightsail_snapshot_creates_one_native_snapshot_per_instance_and_records
                    "state": "available", "created": true, "alreadyExisted": false, "waited": true, "timedOut": false})
         );
     }
+    let cat = catalog(&snap);
+    let rec = cat.get(&rid(
+        "aws.lightsail.created_snapshots",
+        "us-east-1",
+        "created_snapshots",
+    ));
+    assert_eq!(rec["digest"], v1_digest, "another run, the same digest");
     assert!(ls.instance_snapshots("eu-west-1").contains(&(
         "infrasnap-v2-blog".into(),
         "blog".into(),
@@ -615,7 +759,9 @@ async fn lightsail_snapshot_creates_one_native_snapshot_per_instance_and_records
         })
         .collect();
     let snap = snapshot_dir(&repo, &meta);
-    let eu = read_json(&snap.join("lightsail/eu-west-1/created_snapshots.json"));
+    let eu = read_json(&snap.join(format!(
+        "lightsail/{ACCOUNT}/eu-west-1/created_snapshots.json"
+    )));
     assert_eq!(
         eu["instanceSnapshots"][0],
         json!({"instanceName": "blog", "instanceSnapshotName": format!("infrasnap-{clean}-blog"),
@@ -652,7 +798,8 @@ async fn access_denied_is_recorded_and_the_rest_captured() {
     assert_eq!(errs.len(), 2, "{c:#}");
     let blog_arn = {
         let snap = snapshot_dir(&repo, &meta);
-        read_json(&snap.join("lightsail/eu-west-1/instances/blog.json"))["arn"].clone()
+        read_json(&snap.join(format!("lightsail/{ACCOUNT}/eu-west-1/instances/blog.json")))["arn"]
+            .clone()
     };
     let mut got: Vec<(String, String, String)> = errs
         .iter()
@@ -688,7 +835,7 @@ async fn access_denied_is_recorded_and_the_rest_captured() {
     );
     // The rest was captured.
     let snap = snapshot_dir(&repo, &meta);
-    let us = snap.join("lightsail/us-east-1");
+    let us = snap.join(format!("lightsail/{ACCOUNT}/us-east-1"));
     assert!(!us.join("static_ips.json").exists());
     for f in [
         "instances/web-1.json",
@@ -699,10 +846,32 @@ async fn access_denied_is_recorded_and_the_rest_captured() {
     ] {
         assert!(us.join(f).is_file(), "{f}");
     }
-    assert!(snap.join("lightsail/eu-west-1/static_ips.json").is_file());
+    // The denied listing is failed coverage (its static IP is "not comparable" in a diff, not
+    // "removed"); every other listing is complete.
+    let cat = catalog(&snap);
+    let cov = &cat.coverage[&(
+        "aws.lightsail.static_ip".to_string(),
+        "us-east-1".to_string(),
+    )];
+    assert_eq!(cov["state"], "failed", "{cov:#}");
+    assert_eq!(cov["error"]["action"], "lightsail:GetStaticIps");
+    assert_eq!(cov["error"]["code"], "AccessDeniedException");
+    for kind in KINDS {
+        for region in ["us-east-1", "eu-west-1"] {
+            if (kind, region) != ("aws.lightsail.static_ip", "us-east-1") {
+                assert_eq!(cat.state(kind, region), "complete", "{kind} {region}");
+            }
+        }
+    }
+    assert!(!cat
+        .ids()
+        .iter()
+        .any(|i| i.starts_with("aws.lightsail.static_ip:")));
     assert_eq!(c["counts"]["instances"], 3);
     assert_eq!(c["counts"]["created_snapshots"], 2, "{c:#}");
-    let eu = read_json(&snap.join("lightsail/eu-west-1/created_snapshots.json"));
+    let eu = read_json(&snap.join(format!(
+        "lightsail/{ACCOUNT}/eu-west-1/created_snapshots.json"
+    )));
     let blog = &eu["instanceSnapshots"][0];
     assert_eq!(blog["state"], "not created");
     assert_eq!(blog["created"], false);
@@ -745,7 +914,15 @@ async fn regions_without_lightsail_are_skipped_not_errors() {
     assert_eq!(c["counts"]["instances"], 2);
     assert_eq!(c["errors"], json!([]));
     let snap = snapshot_dir(&repo, &meta);
-    assert!(!snap.join("lightsail/af-south-1").exists());
+    assert!(!snap
+        .join(format!("lightsail/{ACCOUNT}/af-south-1"))
+        .exists());
+    // Nothing was listed there: no coverage, so nothing there is "removed" or "complete".
+    let cat = catalog(&snap);
+    for kind in KINDS {
+        assert_eq!(cat.state(kind, "us-east-1"), "complete", "{kind}");
+        assert_eq!(cat.state(kind, "af-south-1"), "none", "{kind}");
+    }
     let reqs = ls.requests();
     assert!(reqs[before..].iter().any(|r| r.operation == "GetRegions"));
     assert!(reqs[before..].iter().all(|r| r.region != "af-south-1"));
@@ -782,7 +959,14 @@ async fn regions_without_lightsail_are_skipped_not_errors() {
     );
     assert!(probes.iter().all(|r| r.status == 0));
     let snap = snapshot_dir(&repo, &meta);
-    assert!(!snap.join("lightsail/af-south-1").exists());
+    assert!(!snap
+        .join(format!("lightsail/{ACCOUNT}/af-south-1"))
+        .exists());
+    let cat = catalog(&snap);
+    for kind in KINDS {
+        assert_eq!(cat.state(kind, "us-east-1"), "complete", "{kind}");
+        assert_eq!(cat.state(kind, "af-south-1"), "none", "{kind}");
+    }
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(
         manifest.contains("lightsail:GetRegions could not be read"),
@@ -794,4 +978,71 @@ async fn regions_without_lightsail_are_skipped_not_errors() {
         ),
         "{manifest}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_stops_part_way_keeps_what_was_read_and_its_coverage_failed() {
+    let emu = Emulator::start().await.unwrap();
+    let ls = LightsailServer::start().await.unwrap();
+    seed(&ls).await;
+    // In front of the stand-in: the second page of GetDisks in us-east-1 (one disk a page) is
+    // denied, so the listing stops after its first disk.
+    let proxy = stub_proxy(&ls.url(), |seen| {
+        let target = seen.header("x-amz-target").unwrap_or("");
+        let region = seen.header("authorization").unwrap_or("");
+        let body = String::from_utf8_lossy(&seen.body);
+        (target.ends_with(".GetDisks") && region.contains("/us-east-1/") && body.contains("pageToken"))
+            .then(|| Canned {
+                status: 400,
+                content_type: "application/x-amz-json-1.1",
+                extra_headers: String::new(),
+                body: json!({
+                    "__type": "AccessDeniedException",
+                    "message": "User: arn:aws:iam::123456789012:user/testing is not authorized to perform: lightsail:GetDisks",
+                })
+                .to_string(),
+            })
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let mut all = vec!["--json", "snapshot", "--label", "stopped"];
+    all.extend_from_slice(REGIONS);
+    let o = command(
+        &repo,
+        &emu.url(),
+        &all,
+        &[("AWS_ENDPOINT_URL_LIGHTSAIL", proxy.as_str())],
+    )
+    .output()
+    .expect("run infrasnap");
+    assert_code(&o, 3);
+    let meta = metadata(&o);
+    let c = &meta["collectors"]["lightsail"];
+    assert_eq!(c["status"], "partial", "{c:#}");
+    let errs = c["errors"].as_array().unwrap();
+    assert_eq!(errs.len(), 1, "{c:#}");
+    assert_eq!(errs[0]["action"], "lightsail:GetDisks");
+    assert_eq!(
+        errs[0]["resource"],
+        "arn:aws:lightsail:us-east-1:123456789012:Disk/*"
+    );
+    assert_eq!(c["counts"]["disks"], 1, "{c:#}");
+
+    // What was read is kept...
+    let snap = snapshot_dir(&repo, &meta);
+    let d = read_json(&snap.join(format!("lightsail/{ACCOUNT}/us-east-1/disks.json")));
+    assert_eq!(names(&d["Items"]), ["data-1"]);
+    let cat = catalog(&snap);
+    cat.get(&rid("aws.lightsail.disk", "us-east-1", "data-1"));
+    assert!(!cat
+        .records
+        .contains_key(&rid("aws.lightsail.disk", "us-east-1", "spare-1")));
+    // ... and the listing is not whole: its coverage failed, with the error.
+    let cov = &cat.coverage[&("aws.lightsail.disk".to_string(), "us-east-1".to_string())];
+    assert_eq!(cov["state"], "failed", "{cov:#}");
+    assert_eq!(cov["error"]["action"], "lightsail:GetDisks");
+    assert_eq!(cov["error"]["code"], "AccessDeniedException");
+    assert_eq!(cat.state("aws.lightsail.disk", "eu-west-1"), "complete");
+    assert_eq!(cat.state("aws.lightsail.instance", "us-east-1"), "complete");
 }

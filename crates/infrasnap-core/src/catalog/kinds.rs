@@ -465,9 +465,14 @@ pub static KINDS: &[KindSpec] = &[
     },
     // ---- API Gateway ----
     KindSpec {
+        // id: the REST API id. Parts: `export_<stage>.json`.
         doc: Some("api_gateway/{account}/{region}/rest_apis/{id}/api.json"),
         default_part: Some("api_gateway/{account}/{region}/rest_apis/{id}/{part}"),
-        sensitive: &["/stages/*/variables/*"],
+        volatile: &["/stages/*/cacheClusterStatus"],
+        sensitive: &[
+            "/stages/*/variables/*",
+            "/stages/*/canarySettings/stageVariableOverrides/*",
+        ],
         ..KindSpec::new(
             "aws.apigateway.rest_api",
             "apigateway",
@@ -476,6 +481,7 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the API id. Part: `export.json`.
         doc: Some("api_gateway/{account}/{region}/http_apis/{id}/api.json"),
         default_part: Some("api_gateway/{account}/{region}/http_apis/{id}/{part}"),
         sensitive: &["/Stages/*/StageVariables/*"],
@@ -487,7 +493,15 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the domain name (`<name>+<domainNameId>` for a private one); one resource holds
+        // the v1 view (`v1`) and the v2 view (`v2`) of it.
         view: Some("api_gateway/{account}/{region}/domain_names.json"),
+        volatile: &[
+            "/v1/domainNameStatus",
+            "/v1/domainNameStatusMessage",
+            "/v2/DomainNameConfigurations/*/DomainNameStatus",
+            "/v2/DomainNameConfigurations/*/DomainNameStatusMessage",
+        ],
         ..KindSpec::new(
             "aws.apigateway.domain_name",
             "apigateway",
@@ -496,6 +510,7 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the usage plan id.
         view: Some("api_gateway/{account}/{region}/usage_plans.json"),
         ..KindSpec::new(
             "aws.apigateway.usage_plan",
@@ -505,6 +520,7 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the API key id (never its value).
         view: Some("api_gateway/{account}/{region}/api_keys.json"),
         volatile: &["/lastUpdatedDate"],
         ..KindSpec::new(
@@ -516,6 +532,7 @@ pub static KINDS: &[KindSpec] = &[
     },
     // ---- Lightsail ----
     KindSpec {
+        // id: the instance name.
         doc: Some("lightsail/{account}/{region}/instances/{id}.json"),
         ..KindSpec::new(
             "aws.lightsail.instance",
@@ -525,10 +542,12 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the disk name.
         view: Some("lightsail/{account}/{region}/disks.json"),
         ..KindSpec::new("aws.lightsail.disk", "lightsail", "disk", Scope::Regional)
     },
     KindSpec {
+        // id: the static IP's name.
         view: Some("lightsail/{account}/{region}/static_ips.json"),
         ..KindSpec::new(
             "aws.lightsail.static_ip",
@@ -538,6 +557,7 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the snapshot name.
         view: Some("lightsail/{account}/{region}/instance_snapshots.json"),
         volatile: &["/progress", "/state"],
         ..KindSpec::new(
@@ -548,12 +568,26 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // id: the snapshot name.
         view: Some("lightsail/{account}/{region}/disk_snapshots.json"),
         volatile: &["/progress", "/state"],
         ..KindSpec::new(
             "aws.lightsail.disk_snapshot",
             "lightsail",
             "disk snapshot",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        // id: `created_snapshots`, one per region (with --lightsail-snapshot): the native
+        // snapshots this run asked for. It names this run, so all of it is volatile: never a
+        // change in a diff.
+        doc: Some("lightsail/{account}/{region}/{id}.json"),
+        volatile: &["/infrasnapSnapshot", "/waitSeconds", "/instanceSnapshots"],
+        ..KindSpec::new(
+            "aws.lightsail.created_snapshots",
+            "lightsail",
+            "native snapshot record",
             Scope::Regional,
         )
     },

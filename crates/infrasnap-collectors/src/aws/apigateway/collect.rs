@@ -1,29 +1,38 @@
 //! Capturing API Gateway, per region of the account scope: REST APIs (v1, rest.rs), HTTP and
 //! WebSocket APIs (v2, http.rs), and the region's custom domain names, usage plans and API keys.
 //!
-//! Layout, under `{prefix}api_gateway/<region>/`:
-//! - `rest_apis/<api id>/api.json`: the API, its stages (variables as fingerprint markers),
-//!   deployments, resources with their methods and integrations, authorizers, request
-//!   validators, models, gateway responses, and which export format each stage gave back;
-//! - `rest_apis/<api id>/export_<stage>.json`: GetExport (`oas30` with the API Gateway
-//!   extensions), as the service returned it (a server may answer Swagger 2.0: `api.json` says);
-//! - `http_apis/<api id>/api.json`: an HTTP or WebSocket API, its routes (and route responses),
-//!   integrations (and integration responses), stages, authorizers, deployments, models;
-//! - `http_apis/<api id>/export.json`: ExportApi (OAS30, with extensions), where available;
-//! - `domain_names.json`: custom domain names (v1 view with base path mappings, v2 view with
-//!   API mappings); `usage_plans.json` (with their keys' ids); `api_keys.json` (never a value).
+//! Every resource is handed to the catalog (`RunContext::put_resource`), which places it
+//! (docs/FORMAT.md section 20; kinds in `infrasnap-core/src/catalog/kinds.rs`):
+//! - `aws.apigateway.rest_api` (id: the REST API id): `api.json`, the API, its stages
+//!   (variables as fingerprint markers), deployments, resources with their methods and
+//!   integrations, authorizers, request validators, models, gateway responses, and which export
+//!   format each stage gave back; parts `export_<stage>.json`: GetExport (`oas30` with the API
+//!   Gateway extensions), as the service returned it (a server may answer Swagger 2.0:
+//!   `api.json` says);
+//! - `aws.apigatewayv2.api` (id: the API id): `api.json`, an HTTP or WebSocket API, its routes
+//!   (and route responses), integrations (and integration responses), stages, authorizers,
+//!   deployments, models; part `export.json`: ExportApi (OAS30, with extensions), where
+//!   available;
+//! - member kinds, shown in the region's views: `aws.apigateway.domain_name` (id: the domain
+//!   name; one resource holds both the v1 view with base path mappings and the v2 view with API
+//!   mappings), `aws.apigateway.usage_plan` (id: the plan id; with its keys' ids),
+//!   `aws.apigateway.api_key` (id: the key id; never a value).
 //!
-//! Every file is pretty JSON with sorted keys and lists sorted by id (or name), redacted by
-//! `redact_json`, so an unchanged API gives byte-identical files. Every call goes through the
-//! account's API Gateway rate limiter; GetResources and the exports also through a slower one.
-//! A failed call is recorded with the IAM action (`apigateway:GET`) and the resource's ARN
-//! (`arn:aws:apigateway:<region>::/restapis/<id>/...`), and the rest goes on.
+//! Every listing is reported as coverage, per region: complete, or failed with the recorded
+//! error. A resource part of which could not be read (an `unreadable` entry) is marked
+//! incomplete. Every document is pretty JSON with sorted keys and lists sorted by id (or name),
+//! redacted by `redact_json`, so an unchanged API gives byte-identical files. Every call goes
+//! through the account's API Gateway rate limiter; GetResources and the exports also through a
+//! slower one. A failed call is recorded with the IAM action (`apigateway:GET`) and the
+//! resource's ARN (`arn:aws:apigateway:<region>::/restapis/<id>/...`), and the rest goes on.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
 use infrasnap_core::store::Stored;
@@ -42,8 +51,16 @@ pub(super) const API_CONCURRENCY: usize = 4;
 /// GetResources and the exports are throttled harder by AWS than the other GETs.
 const SLOW_PER_SECOND: f64 = 2.0;
 
+/// The catalog's kinds (`infrasnap-core/src/catalog/kinds.rs`).
+pub(super) const REST_API: &str = "aws.apigateway.rest_api";
+pub(super) const V2_API: &str = "aws.apigatewayv2.api";
+pub(super) const DOMAIN_NAME: &str = "aws.apigateway.domain_name";
+pub(super) const USAGE_PLAN: &str = "aws.apigateway.usage_plan";
+pub(super) const API_KEY: &str = "aws.apigateway.api_key";
+
 /// One region being captured.
 pub(super) struct RegionCx {
+    pub account: String,
     pub region: String,
     pub cx: Arc<RunContext>,
     pub errors: Arc<ErrorSink>,
@@ -62,22 +79,56 @@ impl RegionCx {
         format!("arn:aws:apigateway:{}::{path}", self.region)
     }
 
-    /// Record a failed call (`op` names the API operation; the message is redacted).
-    pub fn record(&self, op: &str, path: &str, f: &ApiFailure) {
-        self.errors
-            .record(rec_err(self.fp(), op, &self.arn(path), f));
+    /// Record a failed call (`op` names the API operation; the message is redacted); the
+    /// recorded error, for coverage.
+    pub fn record(&self, op: &str, path: &str, f: &ApiFailure) -> RecordedError {
+        let e = rec_err(self.fp(), op, &self.arn(path), f);
+        self.errors.record(e.clone());
+        e
     }
 
-    /// Redact, then write `value` as pretty JSON at `rel`, counting it into `stats`.
-    pub fn write(&self, rel: &str, mut value: Value, stats: &mut Stats) -> bool {
+    /// The id of a resource of `kind` in this region.
+    pub fn id(&self, kind: &str, id: &str) -> ResourceId {
+        ResourceId::new(kind, self.account.as_str(), self.region.as_str(), id)
+    }
+
+    /// Report the listing of `kind` in this region: complete, or failed with `error`.
+    pub fn cover(&self, kind: &str, error: Option<&RecordedError>) {
+        self.cx.cover(kind, &self.account, &self.region, error);
+    }
+
+    /// Redact, then hand `value` over as the document of `id`, counting it into `stats`.
+    pub fn put(&self, id: &ResourceId, mut value: Value, stats: &mut Stats) -> bool {
         redact_json(&mut value, self.fp());
-        match self.cx.put_json(rel, &value) {
+        match self.cx.put_resource(id, None, &value) {
             Ok(st) => {
                 stats.count(&st);
                 true
             }
             Err(e) => {
-                self.errors.record(local_err(rel, e));
+                self.errors.record(local_err(&id.to_string(), e));
+                false
+            }
+        }
+    }
+
+    /// Redact, then store `value` as pretty JSON as part `part` of `id`, counting it.
+    pub fn put_part(
+        &self,
+        id: &ResourceId,
+        part: &str,
+        mut value: Value,
+        stats: &mut Stats,
+    ) -> bool {
+        redact_json(&mut value, self.fp());
+        match self.cx.put_part_json(id, None, part, &value) {
+            Ok(st) => {
+                stats.count(&st);
+                true
+            }
+            Err(e) => {
+                self.errors
+                    .record(local_err(&format!("{id} part {part}"), e));
                 false
             }
         }
@@ -99,11 +150,11 @@ pub(super) fn rec_err(fp: &Fingerprinter, op: &str, arn: &str, f: &ApiFailure) -
     }
 }
 
-fn local_err(rel: &str, e: impl std::fmt::Display) -> RecordedError {
+fn local_err(what: &str, e: impl std::fmt::Display) -> RecordedError {
     RecordedError {
         service: SERVICE.into(),
         action: "write".into(),
-        resource: rel.into(),
+        resource: what.into(),
         code: Some("LocalWriteFailed".into()),
         message: e.to_string(),
     }
@@ -200,19 +251,6 @@ pub(super) fn gone(f: &ApiFailure) -> bool {
     f.code_in(&["NotFoundException"])
 }
 
-/// A stage or API id as a file name part: letters, digits, `-` and `_` kept, the rest `_`.
-pub(super) fn file_part(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Which document format an export is: `("openapi", "3.0.1")`, `("swagger", "2.0")`.
 pub(super) fn export_format(doc: &Value) -> (String, Option<String>) {
     for k in ["openapi", "swagger"] {
@@ -298,6 +336,7 @@ impl ApiGatewayCollector {
             }
             let conf = self.scope.in_region(region);
             let r = RegionCx {
+                account: self.scope.account_id.clone(),
                 region: region.clone(),
                 cx: cx.clone(),
                 errors: errors.clone(),
@@ -373,60 +412,95 @@ impl ApiGatewayCollector {
         row.rest_apis = rest;
         row.http_apis = http;
 
-        let base = self.scope.path(&format!("api_gateway/{}", r.region));
         let mut stats = Stats::default();
-        row.domain_names = self.domain_names(r, &base, &mut stats).await;
-        row.usage_plans = self.usage_plans(r, &base, &mut stats).await;
-        row.api_keys = self.api_keys(r, &base, &mut stats).await;
+        row.domain_names = self.domain_names(r, &mut stats).await;
+        row.usage_plans = self.usage_plans(r, &mut stats).await;
+        row.api_keys = self.api_keys(r, &mut stats).await;
         row.stats.add(stats);
         row
     }
 
-    /// `domain_names.json`: the v1 view (with base path mappings) and the v2 view (with API
-    /// mappings) of the region's custom domain names. None when neither could be listed.
-    async fn domain_names(&self, r: &RegionCx, base: &str, stats: &mut Stats) -> Option<u64> {
+    /// The region's custom domain names, one `aws.apigateway.domain_name` each, holding the v1
+    /// view (with base path mappings) and the v2 view (with API mappings) of it. None when
+    /// neither view could be listed.
+    async fn domain_names(&self, r: &RegionCx, stats: &mut Stats) -> Option<u64> {
         let (v1, v2) = futures::join!(self.v1_domain_names(r), self.v2_domain_names(r));
-        let mut doc = Map::new();
+        let mut halves: DomainHalves = BTreeMap::new();
         let mut unread: Vec<Value> = Vec::new();
-        doc.insert("region".into(), r.region.clone().into());
-        let mut names = std::collections::BTreeSet::new();
         let mut listed = false;
-        match v1 {
-            Ok(v) => {
-                listed = true;
-                for d in &v {
-                    if let Some(n) = d.get("domainName").and_then(Value::as_str) {
-                        names.insert(n.to_string());
+        for (half, res) in [("v1", v1), ("v2", v2)] {
+            match res {
+                Ok(list) => {
+                    r.cover(DOMAIN_NAME, None);
+                    listed = true;
+                    for d in list {
+                        let slot = halves.entry(domain_id(&d)).or_default();
+                        if half == "v1" {
+                            slot.0 = Some(d);
+                        } else {
+                            slot.1 = Some(d);
+                        }
                     }
                 }
-                doc.insert("v1".into(), v.into());
-            }
-            Err(f) => unread.push(unreadable("v1", "GetDomainNames", &f, false)),
-        }
-        match v2 {
-            Ok(v) => {
-                listed = true;
-                for d in &v {
-                    if let Some(n) = d.get("DomainName").and_then(Value::as_str) {
-                        names.insert(n.to_string());
-                    }
+                Err(f) => {
+                    let e = r.record("GetDomainNames", "/domainnames", &f);
+                    r.cover(DOMAIN_NAME, Some(&e));
+                    unread.push(unreadable(half, "GetDomainNames", &f, false));
                 }
-                doc.insert("v2".into(), v.into());
             }
-            Err(f) => unread.push(unreadable("v2", "GetDomainNames", &f, false)),
         }
         if !listed {
             return None;
         }
-        if !unread.is_empty() {
-            doc.insert("unreadable".into(), unread.into());
+        let n = halves.len() as u64;
+        for (id, (v1, v2)) in halves {
+            let name = v1
+                .as_ref()
+                .and_then(|d| d.get("domainName"))
+                .or_else(|| v2.as_ref().and_then(|d| d.get("DomainName")))
+                .cloned()
+                .unwrap_or_else(|| Value::from(id.as_str()));
+            // Its mappings could not be read (noted in the half): not the whole domain name.
+            let half_unread = v1.as_ref().is_some_and(|d| d.get("unreadable").is_some())
+                || v2.as_ref().is_some_and(|d| d.get("Unreadable").is_some());
+            let mut doc = Map::new();
+            doc.insert("domainName".into(), name);
+            if let Some(d) = v1 {
+                doc.insert("v1".into(), d);
+            }
+            if let Some(d) = v2 {
+                doc.insert("v2".into(), d);
+            }
+            let rid = r.id(DOMAIN_NAME, &id);
+            if half_unread {
+                r.cx.mark_incomplete(&rid);
+            }
+            if !unread.is_empty() {
+                // One half could not be listed: what is here is not the whole domain name.
+                doc.insert("unreadable".into(), unread.clone().into());
+                r.cx.mark_incomplete(&rid);
+            }
+            r.put(&rid, Value::Object(doc), stats);
         }
-        r.write(
-            &format!("{base}/domain_names.json"),
-            Value::Object(doc),
-            stats,
-        );
-        Some(names.len() as u64)
+        Some(n)
+    }
+}
+
+/// Domain name id → (its v1 view, its v2 view).
+type DomainHalves = BTreeMap<String, (Option<Value>, Option<Value>)>;
+
+/// The id of a custom domain name: its name, as both APIs show it; a private custom domain name
+/// (v1 only, which has a `domainNameId`) is `<name>+<domainNameId>`, as in its ARN, since a
+/// public and a private one may share a name.
+fn domain_id(d: &Value) -> String {
+    let name = d
+        .get("domainName")
+        .or_else(|| d.get("DomainName"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match d.get("domainNameId").and_then(Value::as_str) {
+        Some(i) if !i.is_empty() => format!("{name}+{i}"),
+        _ => name.to_string(),
     }
 }
 
@@ -540,6 +614,22 @@ mod tests {
     }
 
     #[test]
+    fn domain_ids_are_the_name_or_name_plus_id_for_private_ones() {
+        assert_eq!(
+            domain_id(&json!({"domainName": "api.example.com"})),
+            "api.example.com"
+        );
+        assert_eq!(
+            domain_id(&json!({"DomainName": "api.example.com"})),
+            "api.example.com"
+        );
+        assert_eq!(
+            domain_id(&json!({"domainName": "p.example.com", "domainNameId": "abc123"})),
+            "p.example.com+abc123"
+        );
+    }
+
+    #[test]
     fn export_formats() {
         assert_eq!(
             export_format(&json!({"openapi": "3.0.1"})),
@@ -550,7 +640,5 @@ mod tests {
             ("swagger".to_string(), Some("2.0".to_string()))
         );
         assert_eq!(export_format(&json!({})).0, "unknown");
-        assert_eq!(file_part("prod-1_a"), "prod-1_a");
-        assert_eq!(file_part("a/b c"), "a_b_c");
     }
 }

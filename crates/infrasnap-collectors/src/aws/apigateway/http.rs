@@ -10,7 +10,7 @@ use futures::{stream, StreamExt};
 use serde_json::Value;
 
 use super::collect::{
-    export_format, file_part, gone, unreadable, ApiRow, Doc, RegionCx, Stats, API_CONCURRENCY,
+    export_format, gone, unreadable, ApiRow, Doc, RegionCx, Stats, API_CONCURRENCY, V2_API,
 };
 use super::json::{sort_by_key, v2, Obj};
 use super::rest::Both;
@@ -33,10 +33,12 @@ impl ApiGatewayCollector {
         let mut apis: Vec<Api> = match pages_v2!(self.limits.apigateway, r.v2.get_apis()).await {
             Ok(a) => a,
             Err(f) => {
-                r.record("GetApis", "/apis", &f);
+                let e = r.record("GetApis", "/apis", &f);
+                r.cover(V2_API, Some(&e));
                 return None;
             }
         };
+        r.cover(V2_API, None);
         apis.sort_by(|a, b| a.api_id().cmp(&b.api_id()));
         apis.dedup_by(|a, b| a.api_id() == b.api_id());
         let mut rows: Vec<ApiRow> = stream::iter(apis)
@@ -49,16 +51,12 @@ impl ApiGatewayCollector {
         Some(rows)
     }
 
-    /// One HTTP or WebSocket API: `http_apis/<id>/api.json`, and `export.json` where the
-    /// service offers one. None when it was deleted since it was listed.
+    /// One HTTP or WebSocket API: its document (`api.json`), and the part `export.json` where
+    /// the service offers one. None when it was deleted since it was listed.
     async fn http_api(&self, r: &RegionCx, api: Api) -> Option<ApiRow> {
         let id = api.api_id().unwrap_or_default().to_string();
         let path = format!("/apis/{id}");
-        let dir = self.scope.path(&format!(
-            "api_gateway/{}/http_apis/{}",
-            r.region,
-            file_part(&id)
-        ));
+        let rid = r.id(V2_API, &id);
         let lim = &self.limits.apigateway;
         let kind = api
             .protocol_type()
@@ -159,7 +157,7 @@ impl ApiGatewayCollector {
                 Ok(body) => {
                     let (format, version) = export_format(&body);
                     let mut st = Stats::default();
-                    if r.write(&format!("{dir}/{EXPORT_FILE}"), body, &mut st) {
+                    if r.put_part(&rid, EXPORT_FILE, body, &mut st) {
                         row.exports += 1;
                     }
                     row.stats.add(st);
@@ -197,8 +195,11 @@ impl ApiGatewayCollector {
         if !export.is_null() {
             doc.insert("Export", export);
         }
+        if doc.has_unreadable() {
+            r.cx.mark_incomplete(&rid);
+        }
         let mut st = Stats::default();
-        r.write(&format!("{dir}/api.json"), doc.finish(), &mut st);
+        r.put(&rid, doc.finish(), &mut st);
         row.stats.add(st);
         Some(row)
     }
@@ -298,12 +299,11 @@ impl ApiGatewayCollector {
         })
     }
 
-    /// The v2 view of the region's custom domain names, each with its API mappings.
+    /// The v2 view of the region's custom domain names, each with its API mappings. A failed
+    /// listing is for the caller to record.
     pub(super) async fn v2_domain_names(&self, r: &RegionCx) -> Result<Vec<Value>, ApiFailure> {
         let lim = &self.limits.apigateway;
-        let domains = pages_v2!(lim, r.v2.get_domain_names())
-            .await
-            .inspect_err(|f| r.record("GetDomainNames", "/domainnames", f))?;
+        let domains = pages_v2!(lim, r.v2.get_domain_names()).await?;
         let mut out = Vec::new();
         for d in &domains {
             let name = d.domain_name().unwrap_or_default();

@@ -6,10 +6,11 @@
 
 use aws_sdk_apigateway::types::{RestApi, Stage};
 use futures::{stream, StreamExt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::collect::{
-    export_format, file_part, gone, unreadable, ApiRow, Doc, RegionCx, Stats, API_CONCURRENCY,
+    export_format, gone, unreadable, ApiRow, Doc, RegionCx, Stats, API_CONCURRENCY, API_KEY,
+    REST_API, USAGE_PLAN,
 };
 use super::json::{sort_by_key, v1, Obj};
 use super::ApiGatewayCollector;
@@ -36,10 +37,12 @@ impl ApiGatewayCollector {
             match pages_v1!(self.limits.apigateway, r.v1.get_rest_apis()).await {
                 Ok(a) => a,
                 Err(f) => {
-                    r.record("GetRestApis", "/restapis", &f);
+                    let e = r.record("GetRestApis", "/restapis", &f);
+                    r.cover(REST_API, Some(&e));
                     return None;
                 }
             };
+        r.cover(REST_API, None);
         apis.sort_by(|a, b| a.id().cmp(&b.id()));
         apis.dedup_by(|a, b| a.id() == b.id());
         let mut rows: Vec<ApiRow> = stream::iter(apis)
@@ -52,16 +55,12 @@ impl ApiGatewayCollector {
         Some(rows)
     }
 
-    /// One REST API: `rest_apis/<id>/api.json` and an export per stage. None when it was
-    /// deleted since it was listed.
+    /// One REST API: its document (`api.json`) and an export per stage (parts
+    /// `export_<stage>.json`). None when it was deleted since it was listed.
     async fn rest_api(&self, r: &RegionCx, api: RestApi) -> Option<ApiRow> {
         let id = api.id().unwrap_or_default().to_string();
         let path = format!("/restapis/{id}");
-        let dir = self.scope.path(&format!(
-            "api_gateway/{}/rest_apis/{}",
-            r.region,
-            file_part(&id)
-        ));
+        let rid = r.id(REST_API, &id);
         let lim = &self.limits.apigateway;
         let mut row = ApiRow {
             region: r.region.clone(),
@@ -152,10 +151,10 @@ impl ApiGatewayCollector {
             let export_path = format!("{path}/stages/{stage}/exports/{EXPORT_TYPE}");
             match self.export(r, &id, stage).await {
                 Ok(body) => {
-                    let file = format!("export_{}.json", file_part(stage));
+                    let file = format!("export_{stage}.json");
                     let (format, version) = export_format(&body);
                     let mut st = Stats::default();
-                    if r.write(&format!("{dir}/{file}"), body, &mut st) {
+                    if r.put_part(&rid, &file, body, &mut st) {
                         row.exports += 1;
                     }
                     row.stats.add(st);
@@ -192,8 +191,11 @@ impl ApiGatewayCollector {
             row.export = formats.join(", ");
         }
         doc.insert("exports", sort_by_key(exports, "stageName"));
+        if doc.has_unreadable() {
+            r.cx.mark_incomplete(&rid);
+        }
         let mut st = Stats::default();
-        r.write(&format!("{dir}/api.json"), doc.finish(), &mut st);
+        r.put(&rid, doc.finish(), &mut st);
         row.stats.add(st);
         Some(row)
     }
@@ -222,16 +224,21 @@ impl ApiGatewayCollector {
         })
     }
 
-    /// The v1 view of the region's custom domain names, each with its base path mappings.
+    /// The v1 view of the region's custom domain names, each with its base path mappings. A
+    /// failed listing is for the caller to record.
     pub(super) async fn v1_domain_names(&self, r: &RegionCx) -> Result<Vec<Value>, ApiFailure> {
         let lim = &self.limits.apigateway;
-        let domains = pages_v1!(lim, r.v1.get_domain_names())
-            .await
-            .inspect_err(|f| r.record("GetDomainNames", "/domainnames", f))?;
+        let domains = pages_v1!(lim, r.v1.get_domain_names()).await?;
         let mut out = Vec::new();
         for d in &domains {
             let name = d.domain_name().unwrap_or_default();
-            let res = pages_v1!(lim, r.v1.get_base_path_mappings().domain_name(name)).await;
+            let res = pages_v1!(
+                lim,
+                r.v1.get_base_path_mappings()
+                    .domain_name(name)
+                    .set_domain_name_id(d.domain_name_id().map(str::to_string))
+            )
+            .await;
             match res {
                 Ok(m) => out.push(v1::domain_name(
                     d,
@@ -244,6 +251,7 @@ impl ApiGatewayCollector {
                         &format!("/domainnames/{name}/basepathmappings"),
                         &f,
                     );
+                    // Noted in the domain name; the catalog marks it incomplete.
                     let mut v = v1::domain_name(d, None);
                     if let Value::Object(m) = &mut v {
                         m.insert(
@@ -267,31 +275,26 @@ impl ApiGatewayCollector {
         })
     }
 
-    /// `usage_plans.json`: every usage plan with its keys (ids, types and names; never a
-    /// value). None when the plans could not be listed.
-    pub(super) async fn usage_plans(
-        &self,
-        r: &RegionCx,
-        base: &str,
-        stats: &mut Stats,
-    ) -> Option<u64> {
+    /// Every usage plan, one `aws.apigateway.usage_plan` each, with its keys (ids, types and
+    /// names; never a value). None when the plans could not be listed.
+    pub(super) async fn usage_plans(&self, r: &RegionCx, stats: &mut Stats) -> Option<u64> {
         let lim = &self.limits.apigateway;
         let plans = match pages_v1!(lim, r.v1.get_usage_plans()).await {
             Ok(p) => p,
             Err(f) => {
-                r.record("GetUsagePlans", "/usageplans", &f);
+                let e = r.record("GetUsagePlans", "/usageplans", &f);
+                r.cover(USAGE_PLAN, Some(&e));
                 return None;
             }
         };
-        let mut out = Vec::new();
+        r.cover(USAGE_PLAN, None);
+        let mut n = 0;
         for p in &plans {
             let pid = p.id().unwrap_or_default();
-            match pages_v1!(lim, r.v1.get_usage_plan_keys().usage_plan_id(pid)).await {
-                Ok(k) => out.push(v1::usage_plan(
-                    p,
-                    Some(k.iter().map(v1::usage_plan_key).collect()),
-                )),
-                Err(f) if gone(&f) => {}
+            let rid = r.id(USAGE_PLAN, pid);
+            let doc = match pages_v1!(lim, r.v1.get_usage_plan_keys().usage_plan_id(pid)).await {
+                Ok(k) => v1::usage_plan(p, Some(k.iter().map(v1::usage_plan_key).collect())),
+                Err(f) if gone(&f) => continue,
                 Err(f) => {
                     r.record("GetUsagePlanKeys", &format!("/usageplans/{pid}/keys"), &f);
                     let mut v = v1::usage_plan(p, None);
@@ -301,45 +304,36 @@ impl ApiGatewayCollector {
                             vec![unreadable("keys", "GetUsagePlanKeys", &f, false)].into(),
                         );
                     }
-                    out.push(v);
+                    r.cx.mark_incomplete(&rid);
+                    v
                 }
-            }
+            };
+            r.put(&rid, doc, stats);
+            n += 1;
         }
-        let n = out.len() as u64;
-        let mut doc = Map::new();
-        doc.insert("region".into(), r.region.clone().into());
-        doc.insert("usagePlans".into(), sort_by_key(out, "id"));
-        r.write(
-            &format!("{base}/usage_plans.json"),
-            Value::Object(doc),
-            stats,
-        );
         Some(n)
     }
 
-    /// `api_keys.json`: every API key's id, name, state and stages; never its value.
-    pub(super) async fn api_keys(
-        &self,
-        r: &RegionCx,
-        base: &str,
-        stats: &mut Stats,
-    ) -> Option<u64> {
+    /// Every API key, one `aws.apigateway.api_key` each: id, name, state and stages; never its
+    /// value. None when the keys could not be listed.
+    pub(super) async fn api_keys(&self, r: &RegionCx, stats: &mut Stats) -> Option<u64> {
         let lim = &self.limits.apigateway;
         let keys = match pages_v1!(lim, r.v1.get_api_keys().include_values(false)).await {
             Ok(k) => k,
             Err(f) => {
-                r.record("GetApiKeys", "/apikeys", &f);
+                let e = r.record("GetApiKeys", "/apikeys", &f);
+                r.cover(API_KEY, Some(&e));
                 return None;
             }
         };
-        let n = keys.len() as u64;
-        let mut doc = Map::new();
-        doc.insert("region".into(), r.region.clone().into());
-        doc.insert(
-            "apiKeys".into(),
-            sort_by_key(keys.iter().map(v1::api_key).collect(), "id"),
-        );
-        r.write(&format!("{base}/api_keys.json"), Value::Object(doc), stats);
-        Some(n)
+        r.cover(API_KEY, None);
+        for k in &keys {
+            r.put(
+                &r.id(API_KEY, k.id().unwrap_or_default()),
+                v1::api_key(k),
+                stats,
+            );
+        }
+        Some(keys.len() as u64)
     }
 }

@@ -2,22 +2,28 @@
 //!
 //! First GetRegions (once, in a region the SDK knows to offer Lightsail) tells which of the
 //! scope's regions offer Lightsail at all; the others are skipped with a note, not an error, and
-//! get no call. When GetRegions cannot be read, every region is tried, and a region the SDK does
-//! not list as a Lightsail region whose endpoint does not answer at all (on AWS the name
-//! `lightsail.<region>.amazonaws.com` does not resolve there) is skipped the same way, after
-//! [`PROBE_ATTEMPTS`] attempts.
+//! get no call and no coverage (nothing was listed there). When GetRegions cannot be read, every
+//! region is tried, and a region the SDK does not list as a Lightsail region whose endpoint does
+//! not answer at all (on AWS the name `lightsail.<region>.amazonaws.com` does not resolve there)
+//! is skipped the same way, after [`PROBE_ATTEMPTS`] attempts.
 //!
 //! In each region, a few regions at once, every call after the account's Lightsail rate limiter:
 //! GetInstances, GetDisks, GetStaticIps, GetInstanceSnapshots, GetDiskSnapshots, each paged
-//! (`pageToken`). Each answer is kept as Lightsail sent it (the API's member names) and made
-//! stable by `wire::normalise`. Layout, under `{prefix}lightsail/<region>/`:
-//! - `instances/<name>.json`: one instance (blueprint, bundle, `state`, hardware with its
-//!   attached disks, networking with its open ports, IPs, `isStaticIp`, add-ons, tags);
-//! - `disks.json`, `static_ips.json`, `instance_snapshots.json`, `disk_snapshots.json`;
-//! - with `--lightsail-snapshot`, `created_snapshots.json` (see `native.rs`).
+//! (`pageToken`). Each item is kept as Lightsail sent it (the API's member names), made stable
+//! by `wire::normalise`, and handed to the catalog by its name (docs/FORMAT.md section 21):
+//! - `aws.lightsail.instance`: a document each, `instances/<name>.json` (blueprint, bundle,
+//!   `state`, hardware with its attached disks, networking with its open ports, IPs,
+//!   `isStaticIp`, add-ons, tags);
+//! - member kinds `aws.lightsail.disk`, `.static_ip`, `.instance_snapshot`, `.disk_snapshot`,
+//!   shown in the region's views `disks.json`, `static_ips.json`, `instance_snapshots.json`,
+//!   `disk_snapshots.json`;
+//! - with `--lightsail-snapshot`, `aws.lightsail.created_snapshots` (`created_snapshots.json`,
+//!   see `native.rs`).
 //!
-//! A failed call is recorded with its IAM action (`lightsail:GetInstances`) and the resource, and
-//! the rest goes on.
+//! Every listing is reported as coverage of its kind in the region: complete, or failed with the
+//! recorded error (also when it stopped part way: what was read is kept). A failed call is
+//! recorded with its IAM action (`lightsail:GetInstances`) and the resource, and the rest goes
+//! on.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
@@ -30,18 +36,20 @@ use aws_sdk_lightsail::types::RegionName;
 use aws_sdk_lightsail::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
 use infrasnap_core::store::Stored;
 use serde_json::Value;
 
 use super::native::NativeSnapshot;
-use super::wire::{self, file_name, listing, normalise, Capture};
+use super::wire::{self, normalise, Capture};
 use super::LightsailCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
-/// Top folder of the service in the snapshot tree.
-pub const ROOT: &str = "lightsail";
+/// The catalog's kind (and id) of the record of native snapshots a run made in a region.
+const CREATED_KIND: &str = "aws.lightsail.created_snapshots";
+const CREATED_ID: &str = "created_snapshots";
 /// Regions worked on at once (the rate limiter is the real bound).
 const REGION_CONCURRENCY: usize = 4;
 /// Attempts of the first call in a region not known to offer Lightsail (when GetRegions could
@@ -58,11 +66,11 @@ pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedE
     }
 }
 
-fn write_err(rel: &str, e: impl std::fmt::Display) -> RecordedError {
+fn write_err(what: &str, e: impl std::fmt::Display) -> RecordedError {
     RecordedError {
         service: "lightsail".into(),
         action: "write".into(),
-        resource: rel.into(),
+        resource: what.into(),
         code: Some("LocalWriteFailed".into()),
         message: e.to_string(),
     }
@@ -126,14 +134,14 @@ impl Kind {
             Kind::DiskSnapshots => "DiskSnapshot",
         }
     }
-    /// The file of a whole listing (instances have one file each).
-    fn file(self) -> &'static str {
+    /// The catalog's kind (`infrasnap-core/src/catalog/kinds.rs`).
+    fn catalog(self) -> &'static str {
         match self {
-            Kind::Instances => "instances",
-            Kind::Disks => "disks.json",
-            Kind::StaticIps => "static_ips.json",
-            Kind::InstanceSnapshots => "instance_snapshots.json",
-            Kind::DiskSnapshots => "disk_snapshots.json",
+            Kind::Instances => "aws.lightsail.instance",
+            Kind::Disks => "aws.lightsail.disk",
+            Kind::StaticIps => "aws.lightsail.static_ip",
+            Kind::InstanceSnapshots => "aws.lightsail.instance_snapshot",
+            Kind::DiskSnapshots => "aws.lightsail.disk_snapshot",
         }
     }
     /// The name in the summary's counts.
@@ -203,8 +211,9 @@ impl LightsailCollector {
         self.limits.lightsail.acquire().await;
     }
 
-    pub(super) fn rel(&self, region: &str, rest: &str) -> String {
-        self.scope.path(&format!("{ROOT}/{region}/{rest}"))
+    /// The id of a resource of `kind` (a catalog kind) in `region`.
+    pub(super) fn id(&self, kind: &str, region: &str, id: &str) -> ResourceId {
+        ResourceId::new(kind, self.scope.account_id.as_str(), region, id)
     }
 
     /// `arn:aws:lightsail:<region>:<account>:<Type>/*`: what a listing covers.
@@ -215,20 +224,25 @@ impl LightsailCollector {
         )
     }
 
-    /// Redact and write a JSON document.
+    /// Redact and hand over the document of `id`.
     pub(super) fn put(
         &self,
         cx: &RunContext,
-        rel: &str,
+        id: &ResourceId,
         mut v: Value,
         tally: &mut Tally,
         errors: &ErrorSink,
     ) {
         redact_json(&mut v, cx.fingerprinter());
-        match cx.put_json(rel, &v) {
+        match cx.put_resource(id, None, &v) {
             Ok(st) => tally.add(&st),
-            Err(e) => errors.record(write_err(rel, e)),
+            Err(e) => errors.record(write_err(&id.to_string(), e)),
         }
+    }
+
+    /// Report the listing of `kind` in `region`: complete, or failed with `error`.
+    fn cover(&self, cx: &RunContext, kind: Kind, region: &str, error: Option<&RecordedError>) {
+        cx.cover(kind.catalog(), &self.scope.account_id, region, error);
     }
 
     /// The regions offering Lightsail, from GetRegions, asked in a region the SDK knows to offer
@@ -374,56 +388,42 @@ impl LightsailCollector {
                     return res;
                 }
                 Listed::Failed(f) => {
-                    errors.record(rec_err(
-                        kind.action(),
-                        &self.arn_all(region, kind.arn_type()),
-                        &f,
-                    ));
+                    let e = rec_err(kind.action(), &self.arn_all(region, kind.arn_type()), &f);
+                    errors.record(e.clone());
+                    self.cover(cx, kind, region, Some(&e));
                     continue;
                 }
                 Listed::Items(items, stopped) => (items, stopped),
             };
             res.read_any = true;
             items.iter_mut().for_each(normalise);
-            let mut doc_note = None;
-            if let Some(f) = &stopped {
-                errors.record(rec_err(
-                    kind.action(),
-                    &self.arn_all(region, kind.arn_type()),
-                    f,
-                ));
-                doc_note = Some(format!(
-                    "{} stopped part way: {f}; this list is incomplete",
-                    kind.action()
-                ));
+            match &stopped {
+                // Stopped part way: what was read is kept, the listing is not whole.
+                Some(f) => {
+                    let e = rec_err(kind.action(), &self.arn_all(region, kind.arn_type()), f);
+                    errors.record(e.clone());
+                    self.cover(cx, kind, region, Some(&e));
+                    tracing::warn!(
+                        "{region}: {} stopped part way: {f}; the listing is incomplete",
+                        kind.action()
+                    );
+                }
+                None => self.cover(cx, kind, region, None),
             }
             // The same resource twice (a listing that changed while paged): keep one.
             let mut seen = HashSet::new();
             items.retain(|v| seen.insert(text(v, "name")));
             res.counts.insert(kind.count(), items.len() as u64);
+            for item in &items {
+                let id = self.id(kind.catalog(), region, &text(item, "name"));
+                self.put(cx, &id, item.clone(), &mut res.tally, errors);
+            }
             match kind {
-                Kind::Instances => {
-                    instances_listed = stopped.is_none();
-                    for inst in &items {
-                        let name = text(inst, "name");
-                        let rel = self.rel(region, &format!("instances/{}.json", file_name(&name)));
-                        self.put(cx, &rel, inst.clone(), &mut res.tally, errors);
-                    }
-                    if let Some(n) = doc_note {
-                        tracing::warn!("{region}: {n}");
-                    }
+                Kind::Instances => instances_listed = stopped.is_none(),
+                Kind::InstanceSnapshots if stopped.is_none() => {
+                    snapshots_listed = Some(items.clone());
                 }
-                _ => {
-                    let mut doc = listing(kind.key(), items.clone());
-                    if let Some(n) = doc_note {
-                        doc["incomplete"] = Value::String(n);
-                    }
-                    let rel = self.rel(region, kind.file());
-                    self.put(cx, &rel, doc, &mut res.tally, errors);
-                    if kind == Kind::InstanceSnapshots && stopped.is_none() {
-                        snapshots_listed = Some(items.clone());
-                    }
-                }
+                _ => {}
             }
             lists.insert(kind.key(), items);
         }
@@ -568,10 +568,10 @@ impl LightsailCollector {
                 if r.skipped.is_some() || r.client.is_none() {
                     continue;
                 }
-                let rel = self.rel(&r.region, "created_snapshots.json");
+                let id = self.id(CREATED_KIND, &r.region, CREATED_ID);
                 let doc = self.created_json(&r.created);
                 let mut tally = r.tally;
-                self.put(&cx, &rel, doc, &mut tally, &errors);
+                self.put(&cx, &id, doc, &mut tally, &errors);
                 r.tally = tally;
             }
         }

@@ -5,7 +5,6 @@ mod collect;
 mod native;
 mod wire;
 
-pub use collect::ROOT;
 pub use wire::native_snapshot_name;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SecondsFormat};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::aws::sdk_error::ApiFailure;
 
@@ -95,15 +95,6 @@ pub(super) fn normalise(v: &mut Value) {
     }
 }
 
-/// A whole listing as one document, `{<key>: [items by name]}`.
-pub(super) fn listing(key: &str, mut items: Vec<Value>) -> Value {
-    items.iter_mut().for_each(normalise);
-    items.sort_by(element_order);
-    let mut m = Map::new();
-    m.insert(key.to_string(), Value::Array(items));
-    Value::Object(m)
-}
-
 /// Longest name Lightsail takes for a resource.
 pub(super) const MAX_NAME: usize = 255;
 
@@ -136,25 +127,6 @@ pub fn native_snapshot_name(ours: &str, instance: &str) -> String {
         out.push_str(&hash[..8]);
     }
     out
-}
-
-/// A file name for a resource name (Lightsail names are already safe; this is a guard).
-pub(super) fn file_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with('.') {
-        format!("_{s}")
-    } else {
-        s
-    }
 }
 
 #[cfg(test)]
@@ -209,12 +181,5 @@ mod tests {
         let text = serde_json::to_string(&v).unwrap();
         assert!(text.find("\"createdAt\"").unwrap() < text.find("\"location\"").unwrap());
         assert_eq!(rfc3339(1700000000.0).unwrap(), "2023-11-14T22:13:20Z");
-    }
-
-    #[test]
-    fn file_names_are_guarded() {
-        assert_eq!(file_name("web-1"), "web-1");
-        assert_eq!(file_name("../x"), "_.._x");
-        assert_eq!(file_name(""), "_");
     }
 }
