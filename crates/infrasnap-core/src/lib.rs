@@ -2,7 +2,8 @@
 //!
 //! What lives here: typed ids, the content-addressed blob store, the snapshot repository (staging,
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
-//! MANIFEST.md renderer, verification and progress counters. What must not: any cloud SDK. Its
+//! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
+//! log of snapshots (`diff`). What must not: any cloud SDK. Its
 //! tests run in seconds.
 //!
 //! ```no_run
@@ -16,6 +17,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod ids;

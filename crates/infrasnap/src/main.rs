@@ -26,6 +26,8 @@ pub mod exit {
     pub const PARTIAL: u8 = 3;
     /// `verify` found missing, corrupt or modified files.
     pub const DAMAGED: u8 = 4;
+    /// `diff` found differences (something added, removed or modified).
+    pub const DIFFERENT: u8 = 5;
     /// Interrupted (Ctrl-C); nothing published, the next run resumes.
     pub const INTERRUPTED: u8 = 130;
 }

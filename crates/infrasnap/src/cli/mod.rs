@@ -2,7 +2,9 @@
 
 #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
+mod diff;
 mod list;
+mod log;
 mod show;
 mod snapshot;
 mod verify;
@@ -21,7 +23,8 @@ their metadata, and every bucket setting) into a repository on local disk. Each 
 plain folder you can browse; unchanged objects are linked, not downloaded or stored again.\n\n\
 Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",
     after_help = "Exit codes: 0 done; 1 failed; 2 bad usage; 3 snapshot complete with errors \
-(listed in its MANIFEST.md); 4 verify found damage; 130 interrupted (the next run resumes)."
+(listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 130 interrupted \
+(the next run resumes)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -72,6 +75,10 @@ pub enum Command {
         #[arg(long, conflicts_with = "name")]
         all: bool,
     },
+    /// What changed between two snapshots, resource by resource (exit 5 when something did)
+    Diff(Box<diff::DiffArgs>),
+    /// The history of one resource (an id, or a path in a snapshot) across every snapshot
+    Log(log::LogArgs),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -86,6 +93,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify { name, all } => verify::run(&g, name, all),
         #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
         Command::Demo(a) => demo::run(&g, a).await,
+        Command::Diff(a) => diff::run(&g, *a),
+        Command::Log(a) => log::run(&g, a),
     }
 }
 
@@ -107,4 +116,55 @@ pub fn pick_snapshot(
             Ok(last.name.parse()?)
         }
     }
+}
+
+/// The repository `diff` and `log` read: `--repo` / `INFRASNAP_REPO`, else the config's
+/// `repo =`, else `./snapshots` (as `snapshot` decides).
+pub fn open_repo(
+    g: &Global,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<infrasnap_core::repo::Repository> {
+    let dir = match &g.repo {
+        Some(r) => r.clone(),
+        None => {
+            let cfg = snapshot::load_config(config)?;
+            cfg.repo
+                .as_deref()
+                .map(|p| {
+                    infrasnap_core::config::expand_home(
+                        p,
+                        std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+                    )
+                })
+                .unwrap_or_else(|| PathBuf::from("snapshots"))
+        }
+    };
+    Ok(infrasnap_core::repo::Repository::open(&dir)?)
+}
+
+/// The folder of the snapshot `name`; an unknown name is an error that lists the snapshots.
+pub fn snapshot_dir(
+    repo: &infrasnap_core::repo::Repository,
+    name: &str,
+) -> anyhow::Result<PathBuf> {
+    let parsed: infrasnap_core::ids::SnapshotName = name.parse()?;
+    if repo
+        .snapshot_dir(&parsed)
+        .join("snapshot_metadata.json")
+        .is_file()
+    {
+        return Ok(repo.snapshot_dir(&parsed));
+    }
+    let names: Vec<String> = repo.snapshots()?.into_iter().map(|m| m.name).collect();
+    if names.is_empty() {
+        anyhow::bail!(
+            "no snapshot named `{name}` in `{}`: it has no snapshots yet",
+            repo.root().display()
+        );
+    }
+    anyhow::bail!(
+        "no snapshot named `{name}` in `{}`; the snapshots there are: {}",
+        repo.root().display(),
+        names.join(", ")
+    )
 }
