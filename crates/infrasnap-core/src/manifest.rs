@@ -212,22 +212,23 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         ),
         (
             "iam",
-            "- `iam/<account>/`: roles, customer managed policies, users, groups (no secrets), instance \
-             profiles, identity providers.",
+            "- `iam/<account>/`: roles, customer managed policies, users, groups (no secrets), \
+             instance profiles, identity providers.",
         ),
         (
             "acm",
-            "- `acm_certificates/<account>/<region>/`: each certificate's description and its chain (no \
-             private key).",
+            "- `acm_certificates/<account>/<region>/`: each certificate's description and its \
+             chain (no private key).",
         ),
         (
             "ses",
-            "- `ses/<account>/<region>/`: identities, configuration sets, templates, account status.",
+            "- `ses/<account>/<region>/`: identities, configuration sets, templates, account \
+             status.",
         ),
         (
             "ssm",
-            "- `ssm_parameters/<account>/<region>/`, `secrets_manager/<account>/<region>/`: parameters and secrets \
-             with keyed fingerprints of secret values, never the values.",
+            "- `ssm_parameters/<account>/<region>/`, `secrets_manager/<account>/<region>/`: \
+             parameters and secrets with keyed fingerprints of secret values, never the values.",
         ),
         (
             "cloudfront",

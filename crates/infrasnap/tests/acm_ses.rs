@@ -4,11 +4,16 @@
 //! description asserted field by field, each PEM a certificate chain without a private key.
 //! SES: an email and a domain identity (tags, policy), configuration sets with an event
 //! destination (v1 in moto), a template (v1 in moto), the account status (GetAccount is a 404
-//! in moto: recorded as not available, not an error). A second unchanged snapshot adds no blob.
+//! in moto: recorded as not available, not an error). The catalog lists each certificate by its
+//! id and each SES resource by its name, with complete coverage per region. A second unchanged
+//! snapshot adds no blob and gives every resource the same digest.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
 mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use common::sdk_conf as conf;
 use common::*;
@@ -65,6 +70,53 @@ fn self_signed(cn: &str, days: u32) -> Option<(Vec<u8>, Vec<u8>)> {
             None
         }
     }
+}
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
+fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
+    std::fs::read_to_string(snap.join("catalog").join(file))
+        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog's records by id text (`kind:account:region:id`).
+fn resources(snap: &Path) -> BTreeMap<String, Value> {
+    catalog_lines(snap, "resources.jsonl")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// The ids (`kind:account:region:id`) of the resources of the source's kinds (`aws.acm.`).
+fn ids_of(res: &BTreeMap<String, Value>, prefix: &str) -> Vec<String> {
+    res.keys()
+        .filter(|k| k.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+/// `(kind, region, state)` of every coverage line of kinds starting with `prefix`, sorted.
+fn coverage_of(snap: &Path, prefix: &str) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = catalog_lines(snap, "coverage.jsonl")
+        .into_iter()
+        .filter(|c| c["kind"].as_str().unwrap().starts_with(prefix))
+        .map(|c| {
+            assert_eq!(c["account"], ACCOUNT, "{c:#}");
+            (
+                c["kind"].as_str().unwrap().to_string(),
+                c["region"].as_str().unwrap().to_string(),
+                c["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 fn cert_id(arn: &str) -> &str {
@@ -388,7 +440,7 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
     let snap = snapshot_dir(&repo, &meta);
 
     // --- ACM files.
-    let acm_root = snap.join("acm_certificates");
+    let acm_root = snap.join("acm_certificates").join(ACCOUNT);
     let mut regions: Vec<String> = std::fs::read_dir(&acm_root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -486,10 +538,10 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
     }
 
     // --- SES files.
-    let ses_root = snap.join("ses/eu-west-1");
+    let ses_root = snap.join(format!("ses/{ACCOUNT}/eu-west-1"));
     let ids = read_json(&ses_root.join("identities.json"));
-    assert_eq!(ids["Region"], "eu-west-1");
-    let list = ids["Identities"].as_array().unwrap();
+    assert_eq!(ids.as_object().unwrap().len(), 1, "{ids:#}");
+    let list = ids["Items"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{ids:#}");
     let domain = &list[0];
     assert_eq!(domain["IdentityName"], "example.com");
@@ -514,7 +566,7 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
     assert_eq!(email.get("Tags"), None);
 
     let sets = read_json(&ses_root.join("configuration_sets.json"));
-    let sets = sets["ConfigurationSets"].as_array().unwrap();
+    let sets = sets["Items"].as_array().unwrap();
     let names: Vec<&str> = sets.iter().map(|s| s["Name"].as_str().unwrap()).collect();
     assert_eq!(names, ["marketing", "transactional"]);
     assert_eq!(
@@ -574,9 +626,105 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
     assert_eq!(account.get("SentLast24Hours"), None);
     // Only the asked region for SES.
     assert_eq!(
-        std::fs::read_dir(snap.join("ses")).unwrap().count(),
+        std::fs::read_dir(snap.join("ses").join(ACCOUNT))
+            .unwrap()
+            .count(),
         1,
         "SES is captured in the asked regions only"
+    );
+
+    // --- The catalog: certificates by id, SES resources by name; every listing complete.
+    let res = resources(&snap);
+    let mut certs = vec![
+        format!(
+            "aws.acm.certificate:{ACCOUNT}:eu-west-1:{}",
+            cert_id(&eu_arn)
+        ),
+        format!(
+            "aws.acm.certificate:{ACCOUNT}:us-east-1:{}",
+            cert_id(&us_arn)
+        ),
+    ];
+    if let Some(arn) = &imported {
+        certs.push(format!(
+            "aws.acm.certificate:{ACCOUNT}:eu-west-1:{}",
+            cert_id(arn)
+        ));
+    }
+    certs.sort();
+    assert_eq!(ids_of(&res, "aws.acm."), certs);
+    let r = &res[&format!(
+        "aws.acm.certificate:{ACCOUNT}:eu-west-1:{}",
+        cert_id(&eu_arn)
+    )];
+    assert_eq!(
+        r["path"],
+        format!(
+            "acm_certificates/{ACCOUNT}/eu-west-1/{}.json",
+            cert_id(&eu_arn)
+        )
+    );
+    assert_eq!(
+        r["parts"]["certificate.pem"]["path"],
+        format!(
+            "acm_certificates/{ACCOUNT}/eu-west-1/{}.pem",
+            cert_id(&eu_arn)
+        )
+    );
+    assert_eq!(
+        coverage_of(&snap, "aws.acm."),
+        [
+            (
+                "aws.acm.certificate".into(),
+                "eu-west-1".into(),
+                "complete".into()
+            ),
+            (
+                "aws.acm.certificate".into(),
+                "us-east-1".into(),
+                "complete".into()
+            ),
+        ]
+    );
+    let ses_id = |kind: &str, id: &str| format!("aws.ses.{kind}:{ACCOUNT}:eu-west-1:{id}");
+    assert_eq!(
+        ids_of(&res, "aws.ses."),
+        [
+            ses_id("account", "account"),
+            ses_id("configuration_set", "marketing"),
+            ses_id("configuration_set", "transactional"),
+            ses_id("identity", "example.com"),
+            ses_id("identity", "ops@example.com"),
+            ses_id("template", "welcome"),
+        ]
+    );
+    // Identities and configuration sets are members of their views: no path of their own.
+    assert!(res[&ses_id("identity", "example.com")]
+        .get("path")
+        .is_none());
+    assert_eq!(
+        res[&ses_id("template", "welcome")]["path"],
+        format!("ses/{ACCOUNT}/eu-west-1/templates/welcome.json")
+    );
+    assert_eq!(
+        res[&ses_id("account", "account")]["path"],
+        format!("ses/{ACCOUNT}/eu-west-1/account.json")
+    );
+    let complete = |kind: &str| {
+        (
+            format!("aws.ses.{kind}"),
+            "eu-west-1".to_string(),
+            "complete".to_string(),
+        )
+    };
+    assert_eq!(
+        coverage_of(&snap, "aws.ses."),
+        [
+            complete("account"),
+            complete("configuration_set"),
+            complete("identity"),
+            complete("template"),
+        ]
     );
 
     // --- MANIFEST.md sections.
@@ -616,6 +764,13 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
     }
     assert_eq!(blob_count(&repo), blobs);
     let snap2 = snapshot_dir(&repo, &meta2);
+    let digests = |snap: &Path| -> BTreeMap<String, Value> {
+        resources(snap)
+            .into_iter()
+            .map(|(id, r)| (id, r["digest"].clone()))
+            .collect()
+    };
+    assert_eq!(digests(&snap), digests(&snap2));
     for root in [&acm_root, &snap.join("ses")] {
         for f in walk_files(root) {
             let rel = f.strip_prefix(&snap).unwrap();
@@ -663,8 +818,8 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
         );
     }
     let snap3 = snapshot_dir(&repo, meta3);
-    let sets3 = read_json(&snap3.join("ses/eu-west-1/configuration_sets.json"));
-    let tx3 = &sets3["ConfigurationSets"][1];
+    let sets3 = read_json(&snap3.join(format!("ses/{ACCOUNT}/eu-west-1/configuration_sets.json")));
+    let tx3 = &sets3["Items"][1];
     assert_eq!(tx3["Name"], "transactional");
     assert_eq!(tx3["EventDestinations"], tx["EventDestinations"]);
     assert_eq!(
@@ -672,5 +827,23 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
         json!([{"Action": "ses:GetConfigurationSet"}]),
         "{tx3:#}"
     );
-    assert!(snap3.join("ses/eu-west-1/templates/welcome.json").is_file());
+    assert!(snap3
+        .join(format!("ses/{ACCOUNT}/eu-west-1/templates/welcome.json"))
+        .is_file());
+    // A set whose GetConfigurationSet failed is incomplete: not comparable, not "modified".
+    let res3 = resources(&snap3);
+    for set in ["marketing", "transactional"] {
+        assert_eq!(
+            res3[&ses_id("configuration_set", set)]["incomplete"],
+            true,
+            "{set}"
+        );
+    }
+    assert!(res3[&ses_id("identity", "example.com")]
+        .get("incomplete")
+        .is_none());
+    assert_eq!(
+        coverage_of(&snap3, "aws.ses.configuration_set"),
+        [complete("configuration_set")]
+    );
 }

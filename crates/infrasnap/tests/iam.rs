@@ -1,14 +1,19 @@
 //! IAM end to end: the real binary against moto. Roles with a trust policy, inline and attached
 //! policies, a permissions boundary and tags; a customer managed policy with two versions; a user
 //! in a group with an access key, a login profile and an MFA device; an instance profile; OIDC and
-//! SAML providers. Everything asserted field by field from the files under `iam/`; the secret
-//! access key appears nowhere under the repository or in any output; a second snapshot adds no
-//! blob. A second test: a user denied iam:* gets exit 3 with the IAM denials recorded, while S3
-//! is complete.
+//! SAML providers. Everything asserted field by field from the files under `iam/<account>/`; the
+//! catalog lists each resource by its name, with complete coverage; the secret access key appears
+//! nowhere under the repository or in any output; a second snapshot adds no blob and gives every
+//! resource the same digest. A second test: a user denied iam:* gets exit 3 with the IAM denials
+//! recorded and every IAM listing covered as failed, while S3 is complete. A third: denied only
+//! the authorization details, the per-entity calls give the same documents and full coverage.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
 mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
@@ -16,6 +21,55 @@ use aws_sdk_iam::types::{PolicyScopeType, Tag};
 use aws_sdk_iam::Client;
 use common::*;
 use serde_json::{json, Value};
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// Every IAM kind, each listed once per account.
+const KINDS: [&str; 7] = [
+    "aws.iam.group",
+    "aws.iam.instance_profile",
+    "aws.iam.oidc_provider",
+    "aws.iam.policy",
+    "aws.iam.role",
+    "aws.iam.saml_provider",
+    "aws.iam.user",
+];
+
+/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
+fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
+    std::fs::read_to_string(snap.join("catalog").join(file))
+        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog's IAM records by id text (`kind:account::id`).
+fn resources(snap: &Path) -> BTreeMap<String, Value> {
+    catalog_lines(snap, "resources.jsonl")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .filter(|(id, _)| id.starts_with("aws.iam."))
+        .collect()
+}
+
+/// The IAM coverage lines by kind: `(state, error)`; each is account-wide (region "").
+fn coverage(snap: &Path) -> BTreeMap<String, (String, Value)> {
+    catalog_lines(snap, "coverage.jsonl")
+        .into_iter()
+        .filter(|c| c["kind"].as_str().unwrap().starts_with("aws.iam."))
+        .map(|c| {
+            assert_eq!(c["account"], ACCOUNT, "{c:#}");
+            assert_eq!(c["region"], "", "{c:#}");
+            (
+                c["kind"].as_str().unwrap().to_string(),
+                (c["state"].as_str().unwrap().to_string(), c["error"].clone()),
+            )
+        })
+        .collect()
+}
 
 async fn iam(endpoint: &str) -> Client {
     let shared = aws_config::defaults(BehaviorVersion::latest())
@@ -238,7 +292,7 @@ async fn iam_estate_is_captured_field_by_field() {
     assert_eq!(col["counts"]["users"], 2);
     assert_eq!(col["counts"]["groups"], 1);
     let snap = snapshot_dir(&repo, &meta);
-    let dir = snap.join("iam");
+    let dir = snap.join("iam").join(ACCOUNT);
 
     // Role.
     let role = read_json(&dir.join("roles/app-role.json"));
@@ -365,7 +419,7 @@ async fn iam_estate_is_captured_field_by_field() {
 
     // Instance profiles and identity providers.
     let ip = read_json(&dir.join("instance_profiles.json"));
-    let ips = ip["InstanceProfiles"].as_array().unwrap();
+    let ips = ip["Items"].as_array().unwrap();
     assert_eq!(ips.len(), 1);
     assert_eq!(ips[0]["InstanceProfileName"], "app-profile");
     assert_eq!(
@@ -378,7 +432,7 @@ async fn iam_estate_is_captured_field_by_field() {
         "arn:aws:iam::123456789012:role/service/app-role"
     );
     let oidc = read_json(&dir.join("oidc_providers.json"));
-    let oidc = &oidc["OpenIDConnectProviders"][0];
+    let oidc = &oidc["Items"][0];
     assert_eq!(
         oidc["Arn"],
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -394,12 +448,52 @@ async fn iam_estate_is_captured_field_by_field() {
     );
     assert_eq!(oidc["Tags"], json!([{"Key": "ci", "Value": "github"}]));
     let saml = read_json(&dir.join("saml_providers.json"));
-    let saml = &saml["SAMLProviders"][0];
+    let saml = &saml["Items"][0];
     assert_eq!(
         saml["Arn"],
         "arn:aws:iam::123456789012:saml-provider/corp-idp"
     );
     assert_eq!(saml["SAMLMetadataDocument"], SAML_META);
+
+    // The catalog: every resource by its name (a provider by its ARN's name), every listing
+    // complete.
+    let res = resources(&snap);
+    let ids: Vec<&str> = res.keys().map(String::as_str).collect();
+    let expected: Vec<String> = [
+        ("group", "devs"),
+        ("instance_profile", "app-profile"),
+        ("oidc_provider", "token.actions.githubusercontent.com"),
+        ("policy", "app-read"),
+        ("policy", "boundary"),
+        ("role", "app-role"),
+        ("role", "plain"),
+        ("saml_provider", "corp-idp"),
+        ("user", "alice"),
+        ("user", "bob"),
+    ]
+    .iter()
+    .map(|(k, id)| format!("aws.iam.{k}:{ACCOUNT}::{id}"))
+    .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        res[&format!("aws.iam.role:{ACCOUNT}::app-role")]["path"],
+        format!("iam/{ACCOUNT}/roles/app-role.json")
+    );
+    assert_eq!(
+        res[&format!("aws.iam.user:{ACCOUNT}::alice")]["path"],
+        format!("iam/{ACCOUNT}/users/alice.json")
+    );
+    assert!(
+        res[&format!("aws.iam.instance_profile:{ACCOUNT}::app-profile")]
+            .get("path")
+            .is_none()
+    );
+    assert!(res.values().all(|r| r.get("incomplete").is_none()));
+    let cov = coverage(&snap);
+    assert_eq!(cov.keys().map(String::as_str).collect::<Vec<_>>(), KINDS);
+    for (kind, (state, _)) in &cov {
+        assert_eq!(state, "complete", "{kind}");
+    }
 
     // The manifest has a table per kind.
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
@@ -429,6 +523,14 @@ async fn iam_estate_is_captured_field_by_field() {
     let v2: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v2["metadata"]["collectors"]["iam"]["blobs_new"], 0);
     assert_eq!(blob_count(&repo), blobs, "a second snapshot added blobs");
+    let digests = |snap: &Path| -> BTreeMap<String, Value> {
+        resources(snap)
+            .into_iter()
+            .map(|(id, r)| (id, r["digest"].clone()))
+            .collect()
+    };
+    let snap2 = snapshot_dir(&repo, &v2["metadata"]);
+    assert_eq!(digests(&snap), digests(&snap2));
     let o = infrasnap(&repo, &emu.url(), &["list"]);
     outputs.push(stdout(&o));
     outputs.push(stderr(&o));
@@ -560,7 +662,24 @@ async fn denied_iam_is_recorded_and_s3_is_complete() {
         std::fs::read(snap.join("s3_buckets/site/index.html")).unwrap(),
         b"<h1>hi</h1>"
     );
-    assert!(!snap.join("iam/roles/hidden.json").exists());
+    assert!(!snap
+        .join(format!("iam/{ACCOUNT}/roles/hidden.json"))
+        .exists());
+    // Every IAM listing failed: a diff calls what is missing "not comparable", not "removed".
+    assert!(resources(&snap).is_empty());
+    let cov = coverage(&snap);
+    assert_eq!(cov.keys().map(String::as_str).collect::<Vec<_>>(), KINDS);
+    for (kind, (state, error)) in &cov {
+        assert_eq!(state, "failed", "{kind}");
+        assert_eq!(error["service"], "iam", "{kind}: {error:#}");
+        assert_eq!(error["code"], "AccessDenied", "{kind}: {error:#}");
+    }
+    assert_eq!(cov["aws.iam.role"].1["action"], "iam:ListRoles");
+    assert_eq!(cov["aws.iam.group"].1["action"], "iam:ListGroups");
+    assert_eq!(
+        cov["aws.iam.saml_provider"].1["action"],
+        "iam:ListSAMLProviders"
+    );
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(manifest.contains("complete with errors"), "{manifest}");
     assert!(
@@ -616,7 +735,8 @@ async fn denied_authorization_details_falls_back_to_per_entity_calls() {
     let tmp = tempfile::tempdir().unwrap();
     let full_repo = tmp.path().join("full");
     let full = snapshot(&full_repo, &emu.url(), &["--only", "iam"]);
-    let full_dir = snapshot_dir(&full_repo, &full).join("iam");
+    let full_snap = snapshot_dir(&full_repo, &full);
+    let full_dir = full_snap.join("iam").join(ACCOUNT);
 
     let r = raw_post(&emu.moto.url(), "/moto-api/reset-auth", "0");
     assert!(r.contains("200"), "{r}");
@@ -647,7 +767,18 @@ async fn denied_authorization_details_falls_back_to_per_entity_calls() {
             "{k}"
         );
     }
-    let dir = snapshot_dir(&repo, meta).join("iam");
+    let snap = snapshot_dir(&repo, meta);
+    let dir = snap.join("iam").join(ACCOUNT);
+    // The same resources, every listing complete (through the per-entity calls).
+    assert_eq!(
+        resources(&snap).keys().collect::<Vec<_>>(),
+        resources(&full_snap).keys().collect::<Vec<_>>()
+    );
+    let cov = coverage(&snap);
+    assert_eq!(cov.keys().map(String::as_str).collect::<Vec<_>>(), KINDS);
+    for (kind, (state, _)) in &cov {
+        assert_eq!(state, "complete", "{kind}");
+    }
     for f in [
         "roles/app-role.json",
         "roles/plain.json",

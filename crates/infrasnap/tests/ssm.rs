@@ -4,12 +4,15 @@
 //! Planted secret values (made at run time) appear nowhere under the repository (every file's
 //! bytes, blobs included) nor in stdout or stderr; a String parameter holding an AWS access key
 //! is redacted; a value's fingerprint is stable across unchanged snapshots and changes with the
-//! value; a second unchanged snapshot adds no blob.
+//! value; a second unchanged snapshot adds no blob and gives every resource the same digest.
+//! The catalog lists each parameter and secret by name, with coverage per region: complete, or
+//! failed where the listing is denied.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use aws_sdk_secretsmanager::primitives::Blob;
@@ -46,6 +49,50 @@ async fn tag_param(c: &aws_sdk_ssm::Client, name: &str, tags: &[(&str, &str)]) {
         r = r.tags(Tag::builder().key(*k).value(*v).build().unwrap());
     }
     r.send().await.unwrap();
+}
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
+fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
+    std::fs::read_to_string(snap.join("catalog").join(file))
+        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog's records by id text (`kind:account:region:id`).
+fn resources(snap: &Path) -> BTreeMap<String, Value> {
+    catalog_lines(snap, "resources.jsonl")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// The coverage state of `kind` in `region` (`complete`/`failed`), and its error.
+#[track_caller]
+fn coverage(snap: &Path, kind: &str, region: &str) -> (String, Value) {
+    let c = catalog_lines(snap, "coverage.jsonl")
+        .into_iter()
+        .find(|c| c["kind"] == kind && c["account"] == ACCOUNT && c["region"] == region)
+        .unwrap_or_else(|| panic!("no coverage of {kind} in {region}"));
+    (c["state"].as_str().unwrap().to_string(), c["error"].clone())
+}
+
+/// The ids (`kind:account:region:id`) of the resources of `kind` in a catalog.
+fn ids_of(res: &BTreeMap<String, Value>, kind: &str) -> Vec<String> {
+    res.keys()
+        .filter(|k| k.starts_with(&format!("{kind}:")))
+        .cloned()
+        .collect()
+}
+
+/// The path of a view or document of this account: `<folder>/<account>/<region>/<file>`.
+fn at(folder: &str, region: &str, file: &str) -> String {
+    format!("{folder}/{ACCOUNT}/{region}/{file}")
 }
 
 /// The entry named `name` of a list of objects.
@@ -288,10 +335,10 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     assert_eq!(c["counts"]["value_fingerprints"], 4, "{c:#}");
     let snap = snapshot_dir(&repo, meta);
 
-    // --- parameters, us-east-1.
-    let pu = read_json(&snap.join("ssm_parameters/us-east-1/parameters.json"));
-    assert_eq!(pu["Region"], "us-east-1");
-    let params = &pu["Parameters"];
+    // --- parameters, us-east-1: the view of the region's members, `{"Items": [...]}`.
+    let pu = read_json(&snap.join(at("ssm_parameters", "us-east-1", "parameters.json")));
+    assert_eq!(pu.as_object().unwrap().len(), 1, "{pu:#}");
+    let params = &pu["Items"];
     let names: Vec<&str> = params
         .as_array()
         .unwrap()
@@ -345,8 +392,8 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     assert_eq!(deploy["ValueRedacted"], true);
 
     // --- parameters, eu-west-1.
-    let pe = read_json(&snap.join("ssm_parameters/eu-west-1/parameters.json"));
-    let pe = &pe["Parameters"];
+    let pe = read_json(&snap.join(at("ssm_parameters", "eu-west-1", "parameters.json")));
+    let pe = &pe["Items"];
     assert_eq!(pe.as_array().unwrap().len(), 2, "{pe:#}");
     let tok = entry(pe, "/svc/api_token");
     assert_eq!(tok["Type"], "SecureString");
@@ -357,9 +404,9 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     assert_eq!(greeting["Tags"], json!([{"Key": "lang", "Value": "en"}]));
 
     // --- secrets.
-    let su = read_json(&snap.join("secrets_manager/us-east-1/secrets.json"));
-    assert_eq!(su["Region"], "us-east-1");
-    let db = entry(&su["Secrets"], "prod/db");
+    let su = read_json(&snap.join(at("secrets_manager", "us-east-1", "secrets.json")));
+    assert_eq!(su.as_object().unwrap().len(), 1, "{su:#}");
+    let db = entry(&su["Items"], "prod/db");
     assert_eq!(db["ARN"], db_secret_arn.as_str());
     assert_eq!(db["Description"], "prod database credentials");
     assert_eq!(
@@ -377,12 +424,67 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     );
     assert_eq!(db["ResourcePolicy"], policy, "{db:#}");
     assert!(db.get("Value").is_none() && db.get("SecretString").is_none());
-    let se = read_json(&snap.join("secrets_manager/eu-west-1/secrets.json"));
-    let sk = entry(&se["Secrets"], "signing-key");
+    let se = read_json(&snap.join(at("secrets_manager", "eu-west-1", "secrets.json")));
+    let sk = entry(&se["Items"], "signing-key");
     assert_eq!(sk["ValueType"], "SecretBinary");
     assert_eq!(sk["Tags"], json!([{"Key": "purpose", "Value": "jwt"}]));
     let sk_fp = sk["ValueFingerprint"].as_str().unwrap().to_string();
-    assert_eq!(se["Secrets"].as_array().unwrap().len(), 1);
+    assert_eq!(se["Items"].as_array().unwrap().len(), 1);
+    // LastAccessedDate is kept apart, in the region's `last_accessed` resource.
+    assert!(db.get("LastAccessedDate").is_none(), "{db:#}");
+    let la = read_json(&snap.join(at("secrets_manager", "us-east-1", "last_accessed.json")));
+    assert_eq!(la["Region"], "us-east-1", "{la:#}");
+    assert!(la["LastAccessedDate"].is_object(), "{la:#}");
+
+    // --- the catalog: one record per parameter and secret, by name; coverage per region.
+    let res = resources(&snap);
+    let p_ids = ids_of(&res, "aws.ssm.parameter");
+    let expected: Vec<String> = [
+        ("eu-west-1", "/svc/api_token"),
+        ("eu-west-1", "greeting"),
+        ("us-east-1", "/app/prod/db_host"),
+        ("us-east-1", "/app/prod/db_password"),
+        ("us-east-1", "/app/prod/deploy_config"),
+        ("us-east-1", "/app/prod/hosts"),
+    ]
+    .iter()
+    .map(|(r, n)| format!("aws.ssm.parameter:{ACCOUNT}:{r}:{n}"))
+    .collect();
+    assert_eq!(p_ids, expected);
+    let s_ids = ids_of(&res, "aws.secretsmanager.secret");
+    assert_eq!(
+        s_ids,
+        [
+            format!("aws.secretsmanager.secret:{ACCOUNT}:eu-west-1:signing-key"),
+            format!("aws.secretsmanager.secret:{ACCOUNT}:us-east-1:prod/db"),
+        ]
+    );
+    // Members of a view: in the store and the catalog, no tree path of their own.
+    for id in p_ids.iter().chain(&s_ids) {
+        let r = &res[id];
+        assert!(r.get("path").is_none(), "{r:#}");
+        assert_eq!(r["blob"].as_str().unwrap().len(), 64, "{r:#}");
+        assert!(r.get("incomplete").is_none(), "{r:#}");
+    }
+    let la_rec =
+        &res[&format!("aws.secretsmanager.last_accessed:{ACCOUNT}:us-east-1:last_accessed")];
+    assert_eq!(
+        la_rec["path"],
+        at("secrets_manager", "us-east-1", "last_accessed.json")
+    );
+    for kind in [
+        "aws.ssm.parameter",
+        "aws.secretsmanager.secret",
+        "aws.secretsmanager.last_accessed",
+    ] {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert_eq!(
+                coverage(&snap, kind, region).0,
+                "complete",
+                "{kind} {region}"
+            );
+        }
+    }
 
     // --- MANIFEST.md has the section.
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
@@ -399,17 +501,25 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     assert_eq!(c2["blobs_new"], 0, "{c2:#}");
     let snap2 = snapshot_dir(&repo, &second.meta);
     for rel in [
-        "ssm_parameters/us-east-1/parameters.json",
-        "ssm_parameters/eu-west-1/parameters.json",
-        "secrets_manager/us-east-1/secrets.json",
-        "secrets_manager/eu-west-1/secrets.json",
+        at("ssm_parameters", "us-east-1", "parameters.json"),
+        at("ssm_parameters", "eu-west-1", "parameters.json"),
+        at("secrets_manager", "us-east-1", "secrets.json"),
+        at("secrets_manager", "eu-west-1", "secrets.json"),
     ] {
         assert_eq!(
-            std::fs::read(snap.join(rel)).unwrap(),
-            std::fs::read(snap2.join(rel)).unwrap(),
+            std::fs::read(snap.join(&rel)).unwrap(),
+            std::fs::read(snap2.join(&rel)).unwrap(),
             "{rel} changed"
         );
     }
+    // The same resources, with the same digests.
+    let digests = |snap: &Path| -> BTreeMap<String, Value> {
+        resources(snap)
+            .into_iter()
+            .map(|(id, r)| (id, r["digest"].clone()))
+            .collect()
+    };
+    assert_eq!(digests(&snap), digests(&snap2));
     // Only the snapshot's own records (metadata, manifest, index) may be new.
     let added = blob_count(&repo) - blobs;
     let own = second.meta["collectors"]
@@ -460,24 +570,34 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
         assert_eq!(names.len(), 1, "{names:?}");
         repo.join(&names[0])
     };
-    let pu3 = read_json(&snap3.join("ssm_parameters/us-east-1/parameters.json"));
-    let pw3 = entry(&pu3["Parameters"], "/app/prod/db_password");
+    let pu3 = read_json(&snap3.join(at("ssm_parameters", "us-east-1", "parameters.json")));
+    let pw3 = entry(&pu3["Items"], "/app/prod/db_password");
     assert_eq!(pw3["Version"], 2);
     assert_ne!(pw3["ValueFingerprint"], pw_fp.as_str());
     assert!(pw3["ValueFingerprint"].as_str().unwrap().starts_with("fp:"));
-    let pe3 = read_json(&snap3.join("ssm_parameters/eu-west-1/parameters.json"));
+    let pe3 = read_json(&snap3.join(at("ssm_parameters", "eu-west-1", "parameters.json")));
     assert_eq!(
-        entry(&pe3["Parameters"], "/svc/api_token")["ValueFingerprint"],
+        entry(&pe3["Items"], "/svc/api_token")["ValueFingerprint"],
         tok_fp.as_str()
     );
-    let su3 = read_json(&snap3.join("secrets_manager/us-east-1/secrets.json"));
-    let db3 = entry(&su3["Secrets"], "prod/db");
+    let su3 = read_json(&snap3.join(at("secrets_manager", "us-east-1", "secrets.json")));
+    let db3 = entry(&su3["Items"], "prod/db");
     assert_ne!(db3["ValueFingerprint"], db_fp.as_str());
     assert_ne!(db3["ValueVersionId"], db_version.as_str());
-    let se3 = read_json(&snap3.join("secrets_manager/eu-west-1/secrets.json"));
+    let se3 = read_json(&snap3.join(at("secrets_manager", "eu-west-1", "secrets.json")));
     assert_eq!(
-        entry(&se3["Secrets"], "signing-key")["ValueFingerprint"],
+        entry(&se3["Items"], "signing-key")["ValueFingerprint"],
         sk_fp.as_str()
+    );
+    // Exactly the two changed values changed digests.
+    let (d2, d3) = (digests(&snap2), digests(&snap3));
+    let changed: Vec<&String> = d2.keys().filter(|id| d2[*id] != d3[*id]).collect();
+    assert_eq!(
+        changed,
+        [
+            &format!("aws.secretsmanager.secret:{ACCOUNT}:us-east-1:prod/db"),
+            &format!("aws.ssm.parameter:{ACCOUNT}:us-east-1:/app/prod/db_password"),
+        ]
     );
     // Same value, same fingerprint: putting the old password back gives the old fingerprint.
     put_param(
@@ -491,9 +611,9 @@ async fn parameters_and_secrets_are_captured_without_their_values() {
     .await;
     let fourth = run(&repo, &emu.url(), "fourth", true);
     let snap4 = snapshot_dir(&repo, &fourth.meta);
-    let pu4 = read_json(&snap4.join("ssm_parameters/us-east-1/parameters.json"));
+    let pu4 = read_json(&snap4.join(at("ssm_parameters", "us-east-1", "parameters.json")));
     assert_eq!(
-        entry(&pu4["Parameters"], "/app/prod/db_password")["ValueFingerprint"],
+        entry(&pu4["Items"], "/app/prod/db_password")["ValueFingerprint"],
         pw_fp.as_str()
     );
 
@@ -671,38 +791,83 @@ async fn denied_decryption_and_reads_are_recorded_and_the_rest_is_captured() {
     assert_eq!(c["counts"]["value_fingerprints"], 2, "{c:#}");
 
     let snap = snapshot_dir(&repo, meta);
-    let p = read_json(&snap.join("ssm_parameters/us-east-1/parameters.json"));
-    let locked = entry(&p["Parameters"], "/locked/key");
+    let p = read_json(&snap.join(at("ssm_parameters", "us-east-1", "parameters.json")));
+    let locked = entry(&p["Items"], "/locked/key");
     assert!(locked.get("ValueFingerprint").is_none(), "{locked:#}");
     assert!(locked.get("Value").is_none(), "{locked:#}");
     assert_eq!(
         locked["Unreadable"],
         json!([{"Field": "Value", "Action": "ssm:GetParameter", "Code": "AccessDeniedException"}])
     );
-    let open = entry(&p["Parameters"], "/open/key");
+    let open = entry(&p["Items"], "/open/key");
     assert!(open["ValueFingerprint"]
         .as_str()
         .unwrap()
         .starts_with("fp:"));
-    assert_eq!(entry(&p["Parameters"], "/open/plain")["Value"], "plain");
-    let s = read_json(&snap.join("secrets_manager/us-east-1/secrets.json"));
-    let ls = entry(&s["Secrets"], "locked-secret");
+    assert_eq!(entry(&p["Items"], "/open/plain")["Value"], "plain");
+    let s = read_json(&snap.join(at("secrets_manager", "us-east-1", "secrets.json")));
+    let ls = entry(&s["Items"], "locked-secret");
     assert!(ls.get("ValueFingerprint").is_none(), "{ls:#}");
     assert_eq!(
         ls["Unreadable"][0]["Action"],
         "secretsmanager:GetSecretValue"
     );
-    let os = entry(&s["Secrets"], "open-secret");
+    let os = entry(&s["Items"], "open-secret");
     assert!(os["ValueFingerprint"].as_str().unwrap().starts_with("fp:"));
     assert_eq!(
         os["Unreadable"][0]["Action"],
         "secretsmanager:GetResourcePolicy"
     );
-    // Not listed: no file rather than an empty one.
-    assert!(!snap.join("secrets_manager/eu-west-1/secrets.json").exists());
-    assert!(snap
-        .join("ssm_parameters/eu-west-1/parameters.json")
+    // Not listed: no view, and the coverage says the listing failed (a diff calls the region's
+    // secrets "not comparable", never "removed").
+    assert!(!snap
+        .join(at("secrets_manager", "eu-west-1", "secrets.json"))
         .exists());
+    let (state, error) = coverage(&snap, "aws.secretsmanager.secret", "eu-west-1");
+    assert_eq!(state, "failed");
+    assert_eq!(error["action"], "secretsmanager:ListSecrets", "{error:#}");
+    assert_eq!(error["code"], "AccessDeniedException", "{error:#}");
+    assert_eq!(
+        coverage(&snap, "aws.secretsmanager.last_accessed", "eu-west-1").0,
+        "failed"
+    );
+    // Listed, and none there: no view either, but a complete listing.
+    assert!(!snap
+        .join(at("ssm_parameters", "eu-west-1", "parameters.json"))
+        .exists());
+    for (kind, region) in [
+        ("aws.ssm.parameter", "eu-west-1"),
+        ("aws.ssm.parameter", "us-east-1"),
+        ("aws.secretsmanager.secret", "us-east-1"),
+    ] {
+        assert_eq!(
+            coverage(&snap, kind, region).0,
+            "complete",
+            "{kind} {region}"
+        );
+    }
+    // What a denied read left out makes the resource incomplete; the rest is whole.
+    let res = resources(&snap);
+    for (id, incomplete) in [
+        (
+            format!("aws.ssm.parameter:{ACCOUNT}:us-east-1:/locked/key"),
+            true,
+        ),
+        (
+            format!("aws.ssm.parameter:{ACCOUNT}:us-east-1:/open/key"),
+            false,
+        ),
+        (
+            format!("aws.secretsmanager.secret:{ACCOUNT}:us-east-1:locked-secret"),
+            true,
+        ),
+        (
+            format!("aws.secretsmanager.secret:{ACCOUNT}:us-east-1:open-secret"),
+            true,
+        ),
+    ] {
+        assert_eq!(res[&id].get("incomplete").is_some(), incomplete, "{id}");
+    }
     let manifest = std::fs::read_to_string(snap.join("MANIFEST.md")).unwrap();
     assert!(
         manifest.contains("secretsmanager:GetSecretValue"),

@@ -448,9 +448,11 @@ pub static KINDS: &[KindSpec] = &[
     },
     // ---- SSM and Secrets Manager ----
     KindSpec {
+        // No `sensitive` pointer: a String or StringList value is configuration, handed over
+        // with its secret-shaped parts (or, for a secret-named parameter, the whole value)
+        // already replaced by markers; a SecureString value never comes (ValueFingerprint).
         view: Some("ssm_parameters/{account}/{region}/parameters.json"),
         volatile: &["/LastModifiedDate"],
-        sensitive: &["/Value"],
         ..KindSpec::new("aws.ssm.parameter", "ssm", "parameter", Scope::Regional)
     },
     KindSpec {
@@ -460,6 +462,18 @@ pub static KINDS: &[KindSpec] = &[
             "aws.secretsmanager.secret",
             "ssm",
             "secret",
+            Scope::Regional,
+        )
+    },
+    KindSpec {
+        // id: `last_accessed`; one per region with secrets: `{"Region", "LastAccessedDate":
+        // {name: date}}`. Reading a secret's value (a snapshot does) moves it: volatile.
+        doc: Some("secrets_manager/{account}/{region}/{id}.json"),
+        volatile: &["/LastAccessedDate"],
+        ..KindSpec::new(
+            "aws.secretsmanager.last_accessed",
+            "ssm",
+            "secret access dates",
             Scope::Regional,
         )
     },

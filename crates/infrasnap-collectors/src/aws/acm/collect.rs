@@ -4,12 +4,14 @@
 //! chain (GetCertificate). Never a private key: ExportCertificate is not called, and a PEM that
 //! holds a private key block is refused.
 //!
-//! Layout, under `{prefix}acm_certificates/<region>/`:
+//! Each certificate is a resource `aws.acm.certificate` (id: the certificate id, the UUID at the
+//! end of its ARN), placed by the catalog under `acm_certificates/<account>/<region>/`:
 //! - `<cert id>.json`: the description and tags, keys sorted, lists sorted, byte-identical across
 //!   snapshots of an unchanged certificate;
-//! - `<cert id>.pem`: the certificate, then its chain.
+//! - `<cert id>.pem`: part `certificate.pem`, the certificate, then its chain.
 //!
-//! A failed call is recorded with its IAM action and the certificate's ARN, and the rest goes on.
+//! Every ListCertificates is reported as coverage, per region. A failed call is recorded with its
+//! IAM action and the certificate's ARN, and the rest goes on.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
 use infrasnap_core::store::Stored;
@@ -37,6 +40,10 @@ const CERT_CONCURRENCY: usize = 4;
 const EXPIRING_SOON_DAYS: i64 = 30;
 /// The region CloudFront takes its certificates from.
 const CLOUDFRONT_REGION: &str = "us-east-1";
+/// The catalog kind of a certificate.
+const KIND: &str = "aws.acm.certificate";
+/// The part holding the certificate and its chain.
+const PEM_PART: &str = "certificate.pem";
 
 fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
     RecordedError {
@@ -268,10 +275,7 @@ pub(crate) fn pem_text(cert: Option<&str>, chain: Option<&str>) -> Option<String
 
 /// The id at the end of a certificate ARN (`arn:aws:acm:<region>:<account>:certificate/<id>`).
 fn cert_id(arn: &str) -> String {
-    arn.rsplit('/')
-        .next()
-        .unwrap_or(arn)
-        .replace(['/', '\\', ':'], "_")
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
 }
 
 #[derive(Debug, Default)]
@@ -326,6 +330,7 @@ impl AcmCollector {
         let mut report = CollectorReport::default();
         let regions = self.acm_regions();
 
+        let account = self.scope.account_id.as_str();
         let mut work: Vec<(String, Client, String)> = Vec::new();
         let mut listed_regions = 0usize;
         for region in &regions {
@@ -333,18 +338,20 @@ impl AcmCollector {
             match self.list_certificates(&client).await {
                 Ok(arns) => {
                     listed_regions += 1;
+                    cx.cover(KIND, account, region, None);
                     for a in arns {
                         work.push((region.clone(), client.clone(), a));
                     }
                 }
-                Err(f) => errors.record(rec_err(
-                    "acm:ListCertificates",
-                    &format!(
-                        "arn:aws:acm:{region}:{}:certificate/*",
-                        self.scope.account_id
-                    ),
-                    &f,
-                )),
+                Err(f) => {
+                    let e = rec_err(
+                        "acm:ListCertificates",
+                        &format!("arn:aws:acm:{region}:{account}:certificate/*"),
+                        &f,
+                    );
+                    cx.cover(KIND, account, region, Some(&e));
+                    errors.record(e);
+                }
             }
         }
         progress.add(&progress.units_total, work.len() as u64);
@@ -487,7 +494,7 @@ impl AcmCollector {
             }
         };
         let id = cert_id(arn);
-        let base = self.scope.path(&format!("acm_certificates/{region}/{id}"));
+        let rid = ResourceId::new(KIND, &self.scope.account_id, region, &id);
         let mut out = CertOutcome {
             region: region.to_string(),
             id: id.clone(),
@@ -567,12 +574,16 @@ impl AcmCollector {
             }
         }
         redact_json(&mut json, cx.fingerprinter());
-        match cx.put_json(&format!("{base}.json"), &json) {
+        match cx.put_resource(&rid, None, &json) {
             Ok(st) => out.count(&st),
             Err(e) => errors.record(local_err(arn, e)),
         }
+        if json.get("Unreadable").is_some() {
+            // A call about it failed: its content is not comparable with another snapshot's.
+            cx.mark_incomplete(&rid);
+        }
         if let Some(p) = pem {
-            match cx.put_file(&format!("{base}.pem"), p.as_bytes()) {
+            match cx.put_part(&rid, None, PEM_PART, p.as_bytes()) {
                 Ok(st) => out.count(&st),
                 Err(e) => errors.record(local_err(arn, e)),
             }

@@ -11,6 +11,13 @@
 //! - ListInstanceProfiles (+ GetInstanceProfile, for tags), ListOpenIDConnectProviders
 //!   (+ GetOpenIDConnectProvider), ListSAMLProviders (+ GetSAMLProvider).
 //!
+//! Resources handed to the catalog, ids being IAM's names: `aws.iam.role`, `aws.iam.policy`,
+//! `aws.iam.user`, `aws.iam.group` (`iam/<account>/{roles,policies,users,groups}/<name>.json`),
+//! and the member kinds `aws.iam.instance_profile` (id: its name), `aws.iam.oidc_provider` and
+//! `aws.iam.saml_provider` (id: the ARN after `oidc-provider/` / `saml-provider/`), whose views
+//! the core writes (`instance_profiles.json`, `oidc_providers.json`, `saml_providers.json`).
+//! Every kind's listing is reported as coverage (account-wide: region "").
+//!
 //! Never read: secret access keys (no call returns them), passwords, SAML private keys.
 //! A failed call is recorded with its IAM action and resource, and the rest goes on.
 
@@ -25,17 +32,23 @@ use aws_sdk_iam::types::{
 use aws_sdk_iam::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::store::Stored;
 use serde_json::{json, Map, Value};
 
 use super::doc::{self, date, opt_date, policy_document, tags};
-use super::fallback::Notes;
+use super::fallback::{Listed, Notes};
 use super::IamCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
-/// Top folder of the service in the snapshot tree.
-pub const ROOT: &str = "iam";
+const ROLE: &str = "aws.iam.role";
+const POLICY: &str = "aws.iam.policy";
+const USER: &str = "aws.iam.user";
+const GROUP: &str = "aws.iam.group";
+const INSTANCE_PROFILE: &str = "aws.iam.instance_profile";
+const OIDC_PROVIDER: &str = "aws.iam.oidc_provider";
+const SAML_PROVIDER: &str = "aws.iam.saml_provider";
 /// Per-entity work at once (the rate limiter is the real bound).
 const CONCURRENCY: usize = 4;
 
@@ -84,24 +97,6 @@ pub(super) struct Details {
     pub users: Vec<UserDetail>,
     pub groups: Vec<GroupDetail>,
     pub policies: Vec<ManagedPolicyDetail>,
-}
-
-/// A file name for an IAM name (names are `[\w+=,.@-]`; anything else is escaped).
-fn file_name(name: &str) -> String {
-    let mut o = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
-            o.push(c);
-        } else {
-            for b in c.to_string().bytes() {
-                o.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    if o.starts_with('.') {
-        o.replace_range(0..1, "%2E");
-    }
-    o
 }
 
 fn attached(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Value {
@@ -184,28 +179,75 @@ impl IamCollector {
         self.limits.iam.acquire().await;
     }
 
-    fn rel(&self, rest: &str) -> String {
-        self.scope.path(&format!("{ROOT}/{rest}"))
-    }
-
     pub(super) fn arn(&self, kind: &str, name: &str) -> String {
         format!("arn:aws:iam::{}:{kind}/{name}", self.scope.account_id)
     }
 
-    /// Redact, compact and store one file.
-    fn put(&self, cx: &RunContext, rel: &str, v: Value, tally: &mut Tally, errors: &ErrorSink) {
+    /// The id of the IAM resource `name` of `kind` in this account.
+    fn id(&self, kind: &str, name: &str) -> ResourceId {
+        ResourceId::new(kind, &self.scope.account_id, "", name)
+    }
+
+    /// Compact, redact (keeping IAM's identifiers) and hand over one resource's document.
+    fn put(
+        &self,
+        cx: &RunContext,
+        id: &ResourceId,
+        v: Value,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
         let mut v = compact(v);
         doc::redact(&mut v, cx.fingerprinter());
-        match cx.put_json(rel, &v) {
+        match cx.put_resource(id, None, &v) {
             Ok(st) => tally.add(&st),
             Err(e) => errors.record(RecordedError {
                 service: "iam".into(),
                 action: "write".into(),
-                resource: rel.to_string(),
+                resource: id.to_string(),
                 code: Some("LocalWriteFailed".into()),
                 message: e.to_string(),
             }),
         }
+        if v.get("Unreadable").is_some() {
+            // A call about it failed: not comparable with another snapshot's document.
+            cx.mark_incomplete(id);
+        }
+    }
+
+    /// Hand over the members listed for a member kind (`(id, document)` pairs) and report the
+    /// listing (its IAM action and ARN kind name the error). The number of members, or None
+    /// when the listing failed.
+    fn members(
+        &self,
+        cx: &RunContext,
+        kind: &str,
+        result: Result<Vec<(String, Value)>, ApiFailure>,
+        (action, arn_kind): (&str, &str),
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) -> Option<u64> {
+        match result {
+            Ok(items) => {
+                self.cover(cx, kind, None);
+                let n = items.len() as u64;
+                for (id, v) in items {
+                    self.put(cx, &self.id(kind, &id), v, tally, errors);
+                }
+                Some(n)
+            }
+            Err(f) => {
+                let e = rec_err(action, &self.arn(arn_kind, "*"), &f);
+                self.cover(cx, kind, Some(&e));
+                errors.record(e);
+                None
+            }
+        }
+    }
+
+    /// Report the listing of `kind`: complete, or failed with `error`.
+    fn cover(&self, cx: &RunContext, kind: &str, error: Option<&RecordedError>) {
+        cx.cover(kind, &self.scope.account_id, "", error);
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
@@ -218,40 +260,43 @@ impl IamCollector {
         let mut listed = 0usize;
 
         // The authorization details: most of what is captured, in few calls.
-        let details = match self.details(&client).await {
+        let (details, details_err) = match self.details(&client).await {
             Ok(d) => {
                 listed += 1;
-                Some(d)
+                (Some(d), None)
             }
             Err(f) => {
-                errors.record(rec_err("iam:GetAccountAuthorizationDetails", "*", &f));
-                None
+                let e = rec_err("iam:GetAccountAuthorizationDetails", "*", &f);
+                errors.record(e.clone());
+                (None, Some(e))
             }
         };
 
-        let roles = match self.list_roles(&client).await {
+        let (roles, roles_err) = match self.list_roles(&client).await {
             Ok(r) => {
                 listed += 1;
-                Some(r)
+                (Some(r), None)
             }
             Err(f) => {
-                errors.record(rec_err("iam:ListRoles", &self.arn("role", "*"), &f));
-                None
+                let e = rec_err("iam:ListRoles", &self.arn("role", "*"), &f);
+                errors.record(e.clone());
+                (None, Some(e))
             }
         };
-        let users = match self.list_users(&client).await {
+        let (users, users_err) = match self.list_users(&client).await {
             Ok(u) => {
                 listed += 1;
-                Some(u)
+                (Some(u), None)
             }
             Err(f) => {
-                errors.record(rec_err("iam:ListUsers", &self.arn("user", "*"), &f));
-                None
+                let e = rec_err("iam:ListUsers", &self.arn("user", "*"), &f);
+                errors.record(e.clone());
+                (None, Some(e))
             }
         };
         // Denied the authorization details: the same from per-entity calls.
-        let (details, notes) = match details {
-            Some(d) => (d, Notes::new()),
+        let (details, notes, fallback) = match details {
+            Some(d) => (d, Notes::new(), Listed::default()),
             None => {
                 self.details_fallback(
                     &client,
@@ -263,6 +308,13 @@ impl IamCollector {
                 .await
             }
         };
+        // Coverage: a kind is known whole when the authorization details answered, or else its
+        // own listing did (ListRoles, ListUsers, ListGroups, ListPolicies).
+        let own_listing = |own: Option<RecordedError>| own.filter(|_| details_err.is_some());
+        self.cover(&cx, ROLE, own_listing(roles_err).as_ref());
+        self.cover(&cx, USER, own_listing(users_err).as_ref());
+        self.cover(&cx, GROUP, own_listing(fallback.groups).as_ref());
+        self.cover(&cx, POLICY, own_listing(fallback.policies).as_ref());
         let no_notes: Vec<Value> = Vec::new();
         let total = details.roles.len().max(roles.as_ref().map_or(0, Vec::len))
             + details.users.len().max(users.as_ref().map_or(0, Vec::len))
@@ -286,13 +338,7 @@ impl IamCollector {
             for (name, (listed_role, detail)) in &by_name {
                 let n = notes.get(&format!("role/{name}")).unwrap_or(&no_notes);
                 let (v, row) = role_json(name, *listed_role, *detail, n, roles.is_none());
-                self.put(
-                    &cx,
-                    &self.rel(&format!("roles/{}.json", file_name(name))),
-                    v,
-                    &mut tally,
-                    &errors,
-                );
+                self.put(&cx, &self.id(ROLE, name), v, &mut tally, &errors);
                 role_rows.push(row);
                 progress.add(&progress.units_done, 1);
             }
@@ -314,13 +360,7 @@ impl IamCollector {
                 .await;
             done.sort_by(|a, b| a.0.cmp(&b.0));
             for (name, v, row) in done {
-                self.put(
-                    &cx,
-                    &self.rel(&format!("policies/{}.json", file_name(&name))),
-                    v,
-                    &mut tally,
-                    &errors,
-                );
+                self.put(&cx, &self.id(POLICY, &name), v, &mut tally, &errors);
                 policy_rows.push(row);
                 progress.add(&progress.units_done, 1);
             }
@@ -362,13 +402,7 @@ impl IamCollector {
                 .await;
             done.sort_by(|a, b| a.0.cmp(&b.0));
             for (name, v, row) in done {
-                self.put(
-                    &cx,
-                    &self.rel(&format!("users/{}.json", file_name(&name))),
-                    v,
-                    &mut tally,
-                    &errors,
-                );
+                self.put(&cx, &self.id(USER, &name), v, &mut tally, &errors);
                 user_rows.push(row);
                 progress.add(&progress.units_done, 1);
             }
@@ -399,72 +433,31 @@ impl IamCollector {
                     extra: m.len().to_string(),
                     last_used: String::new(),
                 });
-                self.put(
-                    &cx,
-                    &self.rel(&format!("groups/{}.json", file_name(&name))),
-                    v,
-                    &mut tally,
-                    &errors,
-                );
+                self.put(&cx, &self.id(GROUP, &name), v, &mut tally, &errors);
                 progress.add(&progress.units_done, 1);
             }
         }
 
-        // Instance profiles, identity providers.
+        // Instance profiles, identity providers: member kinds, one resource each; the core
+        // writes their views.
         let mut counts_extra = Vec::new();
-        match self.instance_profiles(&client, &errors).await {
-            Ok(v) => {
-                listed += 1;
-                counts_extra.push(("instance_profiles", v.len() as u64));
-                self.put(
-                    &cx,
-                    &self.rel("instance_profiles.json"),
-                    json!({"InstanceProfiles": v}),
-                    &mut tally,
-                    &errors,
-                );
-            }
-            Err(f) => errors.record(rec_err(
-                "iam:ListInstanceProfiles",
-                &self.arn("instance-profile", "*"),
-                &f,
-            )),
+        let r = self.instance_profiles(&client, &errors).await;
+        let l = ("iam:ListInstanceProfiles", "instance-profile");
+        if let Some(n) = self.members(&cx, INSTANCE_PROFILE, r, l, &mut tally, &errors) {
+            listed += 1;
+            counts_extra.push(("instance_profiles", n));
         }
-        match self.oidc_providers(&client, &errors).await {
-            Ok(v) => {
-                listed += 1;
-                counts_extra.push(("oidc_providers", v.len() as u64));
-                self.put(
-                    &cx,
-                    &self.rel("oidc_providers.json"),
-                    json!({"OpenIDConnectProviders": v}),
-                    &mut tally,
-                    &errors,
-                );
-            }
-            Err(f) => errors.record(rec_err(
-                "iam:ListOpenIDConnectProviders",
-                &self.arn("oidc-provider", "*"),
-                &f,
-            )),
+        let r = self.oidc_providers(&client, &errors).await;
+        let l = ("iam:ListOpenIDConnectProviders", "oidc-provider");
+        if let Some(n) = self.members(&cx, OIDC_PROVIDER, r, l, &mut tally, &errors) {
+            listed += 1;
+            counts_extra.push(("oidc_providers", n));
         }
-        match self.saml_providers(&client, &errors).await {
-            Ok(v) => {
-                listed += 1;
-                counts_extra.push(("saml_providers", v.len() as u64));
-                self.put(
-                    &cx,
-                    &self.rel("saml_providers.json"),
-                    json!({"SAMLProviders": v}),
-                    &mut tally,
-                    &errors,
-                );
-            }
-            Err(f) => errors.record(rec_err(
-                "iam:ListSAMLProviders",
-                &self.arn("saml-provider", "*"),
-                &f,
-            )),
+        let r = self.saml_providers(&client, &errors).await;
+        let l = ("iam:ListSAMLProviders", "saml-provider");
+        if let Some(n) = self.members(&cx, SAML_PROVIDER, r, l, &mut tally, &errors) {
+            listed += 1;
+            counts_extra.push(("saml_providers", n));
         }
 
         let s = &mut report.summary;
@@ -909,11 +902,12 @@ impl IamCollector {
         (name, v, row)
     }
 
+    /// Instance profiles by name.
     async fn instance_profiles(
         &self,
         client: &Client,
         errors: &ErrorSink,
-    ) -> Result<Vec<Value>, ApiFailure> {
+    ) -> Result<Vec<(String, Value)>, ApiFailure> {
         let mut all = Vec::new();
         let mut marker: Option<String> = None;
         let mut seen = BTreeSet::new();
@@ -964,7 +958,7 @@ impl IamCollector {
                 .map(|r| (r.role_name().to_string(), r.arn().to_string()))
                 .collect();
             roles.sort();
-            out.push(json!({
+            out.push((name.clone(), json!({
                 "InstanceProfileName": name,
                 "InstanceProfileId": p.instance_profile_id(),
                 "Arn": p.arn(),
@@ -973,16 +967,18 @@ impl IamCollector {
                 "Roles": roles.into_iter().map(|(n, a)| json!({"RoleName": n, "Arn": a})).collect::<Vec<_>>(),
                 "Tags": tag_v,
                 "Unreadable": unread,
-            }));
+            })));
         }
         Ok(out)
     }
 
+    /// OIDC providers by id (the ARN after `oidc-provider/`: the provider's URL without
+    /// `https://`).
     async fn oidc_providers(
         &self,
         client: &Client,
         errors: &ErrorSink,
-    ) -> Result<Vec<Value>, ApiFailure> {
+    ) -> Result<Vec<(String, Value)>, ApiFailure> {
         self.limit().await;
         let r = client
             .list_open_id_connect_providers()
@@ -998,6 +994,7 @@ impl IamCollector {
         arns.dedup();
         let mut out = Vec::new();
         for arn in arns {
+            let id = arn_name(&arn, "oidc-provider/");
             self.limit().await;
             match client
                 .get_open_id_connect_provider()
@@ -1010,33 +1007,40 @@ impl IamCollector {
                     ids.sort();
                     let mut th = r.thumbprint_list().to_vec();
                     th.sort();
-                    out.push(json!({
-                        "Arn": arn,
-                        "Url": r.url(),
-                        "ClientIDList": ids,
-                        "ThumbprintList": th,
-                        "CreateDate": opt_date(r.create_date()),
-                        "Tags": tags(r.tags()),
-                    }));
+                    out.push((
+                        id,
+                        json!({
+                            "Arn": arn,
+                            "Url": r.url(),
+                            "ClientIDList": ids,
+                            "ThumbprintList": th,
+                            "CreateDate": opt_date(r.create_date()),
+                            "Tags": tags(r.tags()),
+                        }),
+                    ));
                 }
                 Err(e) => {
                     let f = describe(&e);
                     errors.record(rec_err("iam:GetOpenIDConnectProvider", &arn, &f));
-                    out.push(json!({
-                        "Arn": arn,
-                        "Unreadable": [unreadable("*", "iam:GetOpenIDConnectProvider", &f)],
-                    }));
+                    out.push((
+                        id,
+                        json!({
+                            "Arn": arn,
+                            "Unreadable": [unreadable("*", "iam:GetOpenIDConnectProvider", &f)],
+                        }),
+                    ));
                 }
             }
         }
         Ok(out)
     }
 
+    /// SAML providers by name (the ARN after `saml-provider/`).
     async fn saml_providers(
         &self,
         client: &Client,
         errors: &ErrorSink,
-    ) -> Result<Vec<Value>, ApiFailure> {
+    ) -> Result<Vec<(String, Value)>, ApiFailure> {
         self.limit().await;
         let r = client
             .list_saml_providers()
@@ -1048,9 +1052,10 @@ impl IamCollector {
         let mut out = Vec::new();
         for p in list {
             let arn = p.arn().unwrap_or_default().to_string();
+            let id = arn_name(&arn, "saml-provider/");
             self.limit().await;
             match client.get_saml_provider().saml_provider_arn(&arn).send().await {
-                Ok(r) => out.push(json!({
+                Ok(r) => out.push((id, json!({
                     "Arn": arn,
                     "SAMLProviderUUID": r.saml_provider_uuid(),
                     "CreateDate": opt_date(r.create_date().or(p.create_date())),
@@ -1058,20 +1063,29 @@ impl IamCollector {
                     "AssertionEncryptionMode": r.assertion_encryption_mode().map(|m| m.as_str().to_string()),
                     "SAMLMetadataDocument": r.saml_metadata_document(),
                     "Tags": tags(r.tags()),
-                })),
+                }))),
                 Err(e) => {
                     let f = describe(&e);
                     errors.record(rec_err("iam:GetSAMLProvider", &arn, &f));
-                    out.push(json!({
+                    out.push((id, json!({
                         "Arn": arn,
                         "CreateDate": opt_date(p.create_date()),
                         "ValidUntil": opt_date(p.valid_until()),
                         "Unreadable": [unreadable("*", "iam:GetSAMLProvider", &f)],
-                    }));
+                    })));
                 }
             }
         }
         Ok(out)
+    }
+}
+
+/// The name in an identity provider's ARN: what follows `marker`
+/// (`arn:aws:iam::<account>:saml-provider/corp-idp` → `corp-idp`), or the whole ARN.
+fn arn_name(arn: &str, marker: &str) -> String {
+    match arn.split_once(marker) {
+        Some((_, name)) if !name.is_empty() => name.to_string(),
+        _ => arn.to_string(),
     }
 }
 

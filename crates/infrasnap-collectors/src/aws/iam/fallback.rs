@@ -13,6 +13,7 @@ use aws_sdk_iam::types::{
 };
 use aws_sdk_iam::Client;
 use infrasnap_core::engine::ErrorSink;
+use infrasnap_core::metadata::RecordedError;
 use serde_json::Value;
 
 use super::collect::{rec_err, unreadable, Details};
@@ -21,6 +22,14 @@ use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// Per-entity notes (`"role/<name>"`, `"user/<name>"`, `"group/<name>"`) of what could not be read.
 pub type Notes = BTreeMap<String, Vec<Value>>;
+
+/// How the fallback's own listings went: the error of ListGroups and of ListPolicies (None: read
+/// whole).
+#[derive(Default)]
+pub struct Listed {
+    pub groups: Option<RecordedError>,
+    pub policies: Option<RecordedError>,
+}
 
 impl IamCollector {
     /// Details from per-entity calls, for the roles and users already listed.
@@ -31,8 +40,9 @@ impl IamCollector {
         users: &[User],
         errors: &ErrorSink,
         listed: &mut usize,
-    ) -> (Details, Notes) {
+    ) -> (Details, Notes, Listed) {
         let mut d = Details::default();
+        let mut how = Listed::default();
         let mut notes = Notes::new();
         let mut note = |key: String, field: &str, action: &str, res: &str, f: &ApiFailure| {
             errors.record(rec_err(action, res, f));
@@ -274,7 +284,9 @@ impl IamCollector {
                 }
             }
             Err(f) => {
-                errors.record(rec_err("iam:ListGroups", &all_groups, &f));
+                let e = rec_err("iam:ListGroups", &all_groups, &f);
+                errors.record(e.clone());
+                how.groups = Some(e);
             }
         }
 
@@ -303,10 +315,12 @@ impl IamCollector {
                 }
             }
             Err(f) => {
-                errors.record(rec_err("iam:ListPolicies", &self.arn("policy", "*"), &f));
+                let e = rec_err("iam:ListPolicies", &self.arn("policy", "*"), &f);
+                errors.record(e.clone());
+                how.policies = Some(e);
             }
         }
-        (d, notes)
+        (d, notes, how)
     }
 
     async fn inline_role(

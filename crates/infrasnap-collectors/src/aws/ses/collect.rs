@@ -7,9 +7,13 @@
 //! - templates (ListEmailTemplates + GetEmailTemplate, else v1 ListTemplates + GetTemplate);
 //! - the account's sending status (GetAccount; "not available" when the endpoint lacks it).
 //!
-//! Layout, under `{prefix}ses/<region>/`: `identities.json`, `configuration_sets.json`,
-//! `templates/<name>.json`, `account.json`. Whatever changes by itself (sent in the last 24
-//! hours, last verification check) is left out, so an unchanged setup gives the same bytes.
+//! Resources handed to the catalog (ids are SES's names): `aws.ses.identity` and
+//! `aws.ses.configuration_set` (member kinds: the core writes their views
+//! `ses/<account>/<region>/identities.json` and `configuration_sets.json`),
+//! `aws.ses.template` (`templates/<name>.json`) and `aws.ses.account` (id `account`,
+//! `account.json`). Every listing is reported as coverage, per region. Whatever changes by
+//! itself (sent in the last 24 hours, last verification check) is left out, so an unchanged
+//! setup gives the same bytes.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -19,6 +23,7 @@ use std::time::Instant;
 use aws_sdk_ses::Client as V1;
 use aws_sdk_sesv2::Client as V2;
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
 use infrasnap_core::store::Stored;
@@ -26,6 +31,13 @@ use serde_json::{Map, Value};
 
 use super::SesCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+const IDENTITY: &str = "aws.ses.identity";
+const CONFIGURATION_SET: &str = "aws.ses.configuration_set";
+const TEMPLATE: &str = "aws.ses.template";
+const ACCOUNT: &str = "aws.ses.account";
+/// The id of the one `aws.ses.account` resource of a region.
+const ACCOUNT_ID: &str = "account";
 
 fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
     RecordedError {
@@ -277,6 +289,8 @@ struct RegionOutcome {
     configuration_sets: u64,
     templates: u64,
     sending: String,
+    /// GetAccount failed (not merely unsupported): the account document is incomplete.
+    account_failed: bool,
     bytes_total: u64,
     bytes_new: u64,
     blobs_new: u64,
@@ -297,8 +311,24 @@ struct Ctx<'a> {
     v2: V2,
     v1: V1,
     region: &'a str,
+    account: &'a str,
     errors: &'a ErrorSink,
-    base: String,
+}
+
+impl Ctx<'_> {
+    fn id(&self, kind: &str, id: &str) -> ResourceId {
+        ResourceId::new(kind, self.account, self.region, id)
+    }
+
+    /// Record a failed listing of `kind`: the error, and the kind's coverage in this region.
+    fn listing_failed(&self, kind: &str, e: RecordedError) {
+        self.cx.cover(kind, self.account, self.region, Some(&e));
+        self.errors.record(e);
+    }
+
+    fn listed(&self, kind: &str) {
+        self.cx.cover(kind, self.account, self.region, None);
+    }
 }
 
 impl SesCollector {
@@ -332,8 +362,8 @@ impl SesCollector {
                 v2: V2::new(&conf),
                 v1: V1::new(&conf),
                 region,
+                account: &self.scope.account_id,
                 errors: &errors,
-                base: self.scope.path(&format!("ses/{region}/")),
             };
             outcomes.push(self.region(&c).await);
             progress.add(&progress.units_done, 1);
@@ -374,11 +404,16 @@ impl SesCollector {
         report
     }
 
-    fn put(&self, c: &Ctx<'_>, out: &mut RegionOutcome, rel: &str, mut v: Value, res: &str) {
+    /// Redact and hand over one resource's document.
+    fn put(&self, c: &Ctx<'_>, out: &mut RegionOutcome, id: &ResourceId, mut v: Value, res: &str) {
         redact_json(&mut v, c.cx.fingerprinter());
-        match c.cx.put_json(&format!("{}{rel}", c.base), &v) {
+        match c.cx.put_resource(id, None, &v) {
             Ok(st) => out.count(&st),
             Err(e) => c.errors.record(local_err(res, e)),
+        }
+        if v.get("Unreadable").is_some() {
+            // A call about it failed: not comparable with another snapshot's document.
+            c.cx.mark_incomplete(id);
         }
     }
 
@@ -389,61 +424,63 @@ impl SesCollector {
             ..Default::default()
         };
         match self.identities(c, &mut out).await {
-            Ok(v) => {
+            Ok(list) => {
                 out.listed_any = true;
-                self.put(
-                    c,
-                    &mut out,
-                    "identities.json",
-                    v,
-                    &self.arn(c.region, "identity", "*"),
-                );
+                c.listed(IDENTITY);
+                for (name, v) in list {
+                    let res = self.arn(c.region, "identity", &name);
+                    self.put(c, &mut out, &c.id(IDENTITY, &name), v, &res);
+                }
             }
             // No answer at all (SES is not offered in the region, or the network is down): the
-            // one error recorded says so; the other calls would only repeat it.
-            Err(true) => {
+            // one error recorded says so; the other calls would only repeat it, and nothing of
+            // the region is comparable.
+            Err((e, true)) => {
+                for kind in [CONFIGURATION_SET, TEMPLATE, ACCOUNT] {
+                    c.cx.cover(kind, c.account, c.region, Some(&e));
+                }
+                c.listing_failed(IDENTITY, e);
                 out.sending = "no answer".into();
                 return out;
             }
-            Err(false) => {}
+            Err((e, false)) => c.listing_failed(IDENTITY, e),
         }
-        if let Some(v) = self.configuration_sets(c, &mut out).await {
+        if let Some(list) = self.configuration_sets(c, &mut out).await {
             out.listed_any = true;
-            self.put(
-                c,
-                &mut out,
-                "configuration_sets.json",
-                v,
-                &self.arn(c.region, "configuration-set", "*"),
-            );
+            c.listed(CONFIGURATION_SET);
+            for (name, v) in list {
+                let res = self.arn(c.region, "configuration-set", &name);
+                self.put(c, &mut out, &c.id(CONFIGURATION_SET, &name), v, &res);
+            }
         }
         if let Some(templates) = self.templates(c).await {
             out.listed_any = true;
+            c.listed(TEMPLATE);
             out.templates = templates.len() as u64;
             for (name, v) in templates {
-                let file = name.replace(['/', '\\'], "_");
-                self.put(
-                    c,
-                    &mut out,
-                    &format!("templates/{file}.json"),
-                    v,
-                    &self.arn(c.region, "template", &name),
-                );
+                let res = self.arn(c.region, "template", &name);
+                self.put(c, &mut out, &c.id(TEMPLATE, &name), v, &res);
             }
         }
+        // The account's settings: always one resource (`Available: false` when unreadable).
+        c.listed(ACCOUNT);
         let account = self.account(c, &mut out).await;
-        self.put(
-            c,
-            &mut out,
-            "account.json",
-            account,
-            &format!("arn:aws:ses:{}:{}:account", c.region, self.scope.account_id),
-        );
+        let res = format!("arn:aws:ses:{}:{}:account", c.region, c.account);
+        let id = c.id(ACCOUNT, ACCOUNT_ID);
+        self.put(c, &mut out, &id, account, &res);
+        if out.account_failed {
+            c.cx.mark_incomplete(&id);
+        }
         out
     }
 
-    /// `identities.json`; Err(true) when SES did not answer at all (no HTTP response).
-    async fn identities(&self, c: &Ctx<'_>, out: &mut RegionOutcome) -> Result<Value, bool> {
+    /// Each identity's document by name (the members of `identities.json`); on a failed
+    /// listing its error, and true when SES did not answer at all (no HTTP response).
+    async fn identities(
+        &self,
+        c: &Ctx<'_>,
+        out: &mut RegionOutcome,
+    ) -> Result<Vec<(String, Value)>, (RecordedError, bool)> {
         let mut listed: BTreeMap<String, aws_sdk_sesv2::types::IdentityInfo> = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
@@ -470,12 +507,12 @@ impl SesCollector {
                 }
                 Err(e) => {
                     let f = describe(&e);
-                    c.errors.record(rec_err(
+                    let e = rec_err(
                         "ses:ListEmailIdentities",
                         &self.arn(c.region, "identity", "*"),
                         &f,
-                    ));
-                    return Err(f.status.is_none() && f.code.is_none());
+                    );
+                    return Err((e, f.status.is_none() && f.code.is_none()));
                 }
             }
         }
@@ -583,16 +620,19 @@ impl SesCollector {
                     ));
                 }
             }
-            list.push(obj(fields));
+            list.push((name.clone(), obj(fields)));
         }
         out.identities = list.len() as u64;
-        Ok(obj(vec![
-            ("Region", st(c.region)),
-            ("Identities", Value::Array(list)),
-        ]))
+        Ok(list)
     }
 
-    async fn configuration_sets(&self, c: &Ctx<'_>, out: &mut RegionOutcome) -> Option<Value> {
+    /// Each configuration set's document by name (the members of `configuration_sets.json`);
+    /// None when they could not be listed (recorded, and covered as failed).
+    async fn configuration_sets(
+        &self,
+        c: &Ctx<'_>,
+        out: &mut RegionOutcome,
+    ) -> Option<Vec<(String, Value)>> {
         let mut names = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -614,11 +654,14 @@ impl SesCollector {
                     }
                 }
                 Err(e) => {
-                    c.errors.record(rec_err(
-                        "ses:ListConfigurationSets",
-                        &self.arn(c.region, "configuration-set", "*"),
-                        &describe(&e),
-                    ));
+                    c.listing_failed(
+                        CONFIGURATION_SET,
+                        rec_err(
+                            "ses:ListConfigurationSets",
+                            &self.arn(c.region, "configuration-set", "*"),
+                            &describe(&e),
+                        ),
+                    );
                     return None;
                 }
             }
@@ -721,13 +764,10 @@ impl SesCollector {
                 }
             }
             fields.push(("Unreadable", Value::Array(unreadable)));
-            list.push(obj(fields));
+            list.push((name.clone(), obj(fields)));
         }
         out.configuration_sets = list.len() as u64;
-        Some(obj(vec![
-            ("Region", st(c.region)),
-            ("ConfigurationSets", Value::Array(list)),
-        ]))
+        Some(list)
     }
 
     /// Event destinations: SESv2, else v1 DescribeConfigurationSet.
@@ -775,7 +815,8 @@ impl SesCollector {
             .map_err(|e| ("ses:DescribeConfigurationSet", describe(&e)))
     }
 
-    /// Templates by name: SESv2, else v1. None when they could not be listed.
+    /// Templates by name: SESv2, else v1. None when they could not be listed (recorded, and
+    /// covered as failed).
     async fn templates(&self, c: &Ctx<'_>) -> Option<BTreeMap<String, Value>> {
         let all = self.arn(c.region, "template", "*");
         // v2 first; `v1` becomes true when the endpoint does not know the v2 calls.
@@ -810,7 +851,7 @@ impl SesCollector {
                         v1 = true;
                         break;
                     }
-                    c.errors.record(rec_err("ses:ListEmailTemplates", &all, &f));
+                    c.listing_failed(TEMPLATE, rec_err("ses:ListEmailTemplates", &all, &f));
                     return None;
                 }
             }
@@ -841,8 +882,10 @@ impl SesCollector {
                         }
                     }
                     Err(e) => {
-                        c.errors
-                            .record(rec_err("ses:ListTemplates", &all, &describe(&e)));
+                        c.listing_failed(
+                            TEMPLATE,
+                            rec_err("ses:ListTemplates", &all, &describe(&e)),
+                        );
                         return None;
                     }
                 }
@@ -982,6 +1025,7 @@ impl SesCollector {
                         }
                     )
                 } else {
+                    out.account_failed = true;
                     c.errors.record(rec_err("ses:GetAccount", &res, &f));
                     format!(
                         "GetAccount failed ({})",

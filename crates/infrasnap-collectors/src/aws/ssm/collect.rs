@@ -1,13 +1,16 @@
 //! Capturing SSM Parameter Store and Secrets Manager: per region of the account scope, every
 //! parameter (parameters.rs) and every secret (secrets.rs), never a secret value in any form.
 //!
-//! Layout, under `{prefix}`:
-//! - `ssm_parameters/<region>/parameters.json`: every parameter, sorted by name;
-//! - `secrets_manager/<region>/secrets.json`: every secret, sorted by name;
-//! - `secrets_manager/<region>/last_accessed.json`: each secret's LastAccessedDate (apart, as
-//!   reading a secret's value, this snapshot included, moves it).
+//! Each parameter is a resource `aws.ssm.parameter` (id: its name) and each secret a resource
+//! `aws.secretsmanager.secret` (id: its name), handed to the catalog; the core writes the views
+//! `ssm_parameters/<account>/<region>/parameters.json` and
+//! `secrets_manager/<account>/<region>/secrets.json` (`{"Items": [...]}`, sorted by name). Each
+//! secret's LastAccessedDate is kept apart, in the region's `aws.secretsmanager.last_accessed`
+//! resource (`secrets_manager/<account>/<region>/last_accessed.json`), as reading a secret's
+//! value, this snapshot included, moves it. Every listing (DescribeParameters, ListSecrets) is
+//! reported as coverage, per region.
 //!
-//! Both files are pretty JSON with sorted keys and sorted lists, so an unchanged region gives
+//! Documents are JSON with sorted keys and sorted lists, so an unchanged region gives
 //! byte-identical files (and no new blob). String and StringList values are stored after
 //! redaction of known secret shapes (and of the whole value when the parameter's name is
 //! secret-like); SecureString values and secret values only as `ValueFingerprint`, the

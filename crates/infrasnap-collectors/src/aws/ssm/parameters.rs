@@ -9,6 +9,7 @@ use aws_sdk_ssm::types::{ParameterMetadata, ParameterType, ResourceTypeForTaggin
 use aws_sdk_ssm::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::secrets::{redact_json, Fingerprinter, Sensitive};
 use serde_json::{json, Map, Value};
 
@@ -19,6 +20,8 @@ use super::SsmCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 const SERVICE: &str = "ssm";
+/// The catalog kind of a parameter (id: its name).
+const KIND: &str = "aws.ssm.parameter";
 /// GetParameters takes at most 10 names.
 const VALUE_BATCH: usize = 10;
 
@@ -46,19 +49,23 @@ impl SsmCollector {
         let fp = cx.fingerprinter();
         let client = Client::new(&self.scope.in_region(region));
         let mut out = Outcome::default();
+        let account = self.scope.account_id.as_str();
         let metas = match self.describe_parameters(&client).await {
             Ok(m) => m,
             Err(f) => {
-                errors.record(rec_err(
+                let e = rec_err(
                     fp,
                     SERVICE,
                     "ssm:DescribeParameters",
-                    &format!("arn:aws:ssm:{region}:{}:*", self.scope.account_id),
+                    &format!("arn:aws:ssm:{region}:{account}:*"),
                     &f,
-                ));
+                );
+                cx.cover(KIND, account, region, Some(&e));
+                errors.record(e);
                 return out;
             }
         };
+        cx.cover(KIND, account, region, None);
         out.listed = true;
 
         // Values, in batches of 10 (WithDecryption: SecureStrings are fingerprinted, so the
@@ -111,6 +118,7 @@ impl SsmCollector {
             .collect()
             .await;
 
+        // One resource per parameter; the core writes the region's `parameters.json` view.
         for e in &entries {
             out.items += 1;
             if e["Type"] == "SecureString" {
@@ -119,14 +127,16 @@ impl SsmCollector {
             if e.get("ValueFingerprint").is_some() {
                 out.fingerprints += 1;
             }
-        }
-        let doc = json!({ "Region": region, "Parameters": entries });
-        let rel = self
-            .scope
-            .path(&format!("ssm_parameters/{region}/parameters.json"));
-        match cx.put_json(&rel, &doc) {
-            Ok(st) => out.count(&st),
-            Err(e) => errors.record(local_err(SERVICE, &rel, e)),
+            let name = e["Name"].as_str().unwrap_or_default();
+            let id = ResourceId::new(KIND, account, region, name);
+            if e.get("Unreadable").is_some() {
+                // A call about it failed: not comparable with another snapshot's document.
+                cx.mark_incomplete(&id);
+            }
+            match cx.put_resource(&id, None, e) {
+                Ok(st) => out.count(&st),
+                Err(err) => errors.record(local_err(SERVICE, &id.to_string(), err)),
+            }
         }
         out
     }

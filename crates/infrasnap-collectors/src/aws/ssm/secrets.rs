@@ -8,6 +8,7 @@ use aws_sdk_secretsmanager::types::SecretListEntry;
 use aws_sdk_secretsmanager::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::secrets::{redact_json, Fingerprinter, Sensitive};
 use serde_json::{json, Map, Value};
 
@@ -18,6 +19,11 @@ use super::SsmCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 const SERVICE: &str = "secretsmanager";
+/// The catalog kind of a secret (id: its name).
+const KIND: &str = "aws.secretsmanager.secret";
+/// The region's LastAccessedDate of every secret: one resource, id [`ACCESSED_ID`].
+const ACCESSED_KIND: &str = "aws.secretsmanager.last_accessed";
+const ACCESSED_ID: &str = "last_accessed";
 
 impl SsmCollector {
     pub(super) async fn secrets(
@@ -29,22 +35,25 @@ impl SsmCollector {
         let fp = cx.fingerprinter();
         let client = Client::new(&self.scope.in_region(region));
         let mut out = Outcome::default();
+        let account = self.scope.account_id.as_str();
         let list = match self.list_secrets(&client).await {
             Ok(l) => l,
             Err(f) => {
-                errors.record(rec_err(
+                let e = rec_err(
                     fp,
                     SERVICE,
                     "secretsmanager:ListSecrets",
-                    &format!(
-                        "arn:aws:secretsmanager:{region}:{}:secret:*",
-                        self.scope.account_id
-                    ),
+                    &format!("arn:aws:secretsmanager:{region}:{account}:secret:*"),
                     &f,
-                ));
+                );
+                cx.cover(KIND, account, region, Some(&e));
+                cx.cover(ACCESSED_KIND, account, region, Some(&e));
+                errors.record(e);
                 return out;
             }
         };
+        cx.cover(KIND, account, region, None);
+        cx.cover(ACCESSED_KIND, account, region, None);
         out.listed = true;
 
         let done: Vec<(Value, String, Option<Value>)> = stream::iter(list)
@@ -63,38 +72,40 @@ impl SsmCollector {
             .collect()
             .await;
         // LastAccessedDate changes whenever anything reads the secret (this snapshot included:
-        // AWS keeps it to the day), so it goes in a file of its own and secrets.json stays
-        // byte-identical while the secrets do not change.
+        // AWS keeps it to the day), so it is not in the secret's document: the region's dates
+        // are one resource of their own (`last_accessed.json`), volatile by declaration, and
+        // `secrets.json` stays byte-identical while the secrets do not change.
         let mut accessed = Map::new();
-        let mut entries: Vec<Value> = Vec::with_capacity(done.len());
         for (v, name, at) in done {
+            out.items += 1;
+            if v.get("ValueFingerprint").is_some() {
+                out.fingerprints += 1;
+            }
             if let Some(at) = at {
                 accessed.insert(name, at);
             }
-            entries.push(v);
-        }
-        for e in &entries {
-            out.items += 1;
-            if e.get("ValueFingerprint").is_some() {
-                out.fingerprints += 1;
+            // A secret's name is unique in its region (a name scheduled for deletion cannot be
+            // taken again); the ARN only when a server leaves the name out.
+            let key = match v["Name"].as_str() {
+                Some(n) if !n.is_empty() => n.to_string(),
+                _ => v["ARN"].as_str().unwrap_or_default().to_string(),
+            };
+            let id = ResourceId::new(KIND, account, region, key);
+            if v.get("Unreadable").is_some() {
+                // A call about it failed: not comparable with another snapshot's document.
+                cx.mark_incomplete(&id);
+            }
+            match cx.put_resource(&id, None, &v) {
+                Ok(st) => out.count(&st),
+                Err(e) => errors.record(local_err(SERVICE, &id.to_string(), e)),
             }
         }
-        let doc = json!({ "Region": region, "Secrets": entries });
-        let rel = self
-            .scope
-            .path(&format!("secrets_manager/{region}/secrets.json"));
-        match cx.put_json(&rel, &doc) {
-            Ok(st) => out.count(&st),
-            Err(e) => errors.record(local_err(SERVICE, &rel, e)),
-        }
-        if !accessed.is_empty() {
+        if out.items > 0 {
             let doc = json!({ "Region": region, "LastAccessedDate": accessed });
-            let rel = self
-                .scope
-                .path(&format!("secrets_manager/{region}/last_accessed.json"));
-            match cx.put_json(&rel, &doc) {
+            let id = ResourceId::new(ACCESSED_KIND, account, region, ACCESSED_ID);
+            match cx.put_resource(&id, None, &doc) {
                 Ok(st) => out.count(&st),
-                Err(e) => errors.record(local_err(SERVICE, &rel, e)),
+                Err(e) => errors.record(local_err(SERVICE, &id.to_string(), e)),
             }
         }
         out
