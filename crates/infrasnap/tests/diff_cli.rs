@@ -188,10 +188,66 @@ async fn diff_and_log_of_two_s3_snapshots() {
     );
     assert_code(&o, 1);
     assert!(stderr(&o).contains("aws.s3.bucket"), "{}", stderr(&o));
-    let o = infrasnap(&repo, &url, &["diff", "one", "--live"]);
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "--live", "--kind", "aws.s3.bukket"],
+    );
     assert_code(&o, 1);
-    assert!(stderr(&o).contains("not yet available"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("aws.s3.bucket"), "{}", stderr(&o));
 
     // Reading changed nothing.
     assert_eq!(before, tree_state(&repo));
+
+    // Against the estate as it is now: one object changed live since `two`. The scratch capture
+    // is compared and removed: no snapshot is published, no staging folder is left.
+    put(&s3, "site", "about.html", b"<p>about us</p>\n").await;
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["--json", "diff", "two", "--live", "--kind", "aws.s3.*"],
+    );
+    assert_code(&o, 5);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
+    let bucket = &v["kinds"][0]["resources"][0];
+    assert_eq!(bucket["objects"]["changed"], 1, "{v:#}");
+    assert_eq!(
+        bucket["objects"]["changes"][0]["key"], "about.html",
+        "{v:#}"
+    );
+    let o = infrasnap(&repo, &url, &["--json", "list"]);
+    let listed = stdout(&o);
+    assert!(
+        listed.contains("\"one\"") && listed.contains("\"two\""),
+        "{listed}"
+    );
+    let tmp_dir = repo.join(".infrasnap/tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with("staging-")),
+        "{left:?}"
+    );
+    let snapshots = std::fs::read_dir(&repo)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(snapshots, 2);
+    // With --live, a resource pattern right after A (where B would be) selects.
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "two", "--live", "other-*", "--kind", "aws.s3.*"],
+    );
+    assert_code(&o, 0);
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "two", "--live", "site", "--kind", "aws.s3.*"],
+    );
+    assert_code(&o, 5);
 }

@@ -93,7 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify { name, all } => verify::run(&g, name, all),
         #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
         Command::Demo(a) => demo::run(&g, a).await,
-        Command::Diff(a) => diff::run(&g, *a),
+        Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
     }
 }
