@@ -53,7 +53,8 @@ pub struct KindSpec {
     pub index: Option<&'static str>,
     /// Members left out of a diff: stamps the API moves by itself, status counters.
     pub volatile: &'static [&'static str],
-    /// Parts left out of a diff (their content is volatile by nature: status, statistics).
+    /// Parts left out of a diff (their content is volatile by nature: status, statistics; or
+    /// shown by other resources). Globs (`*.zone`) allowed.
     pub volatile_parts: &'static [&'static str],
     /// Members whose string values are secrets: replaced by their marker when written.
     pub sensitive: &'static [&'static str],
@@ -290,6 +291,9 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         doc: Some("route53_zones/{account}/{label}_{id}/zone.json"),
         default_part: Some("route53_zones/{account}/{label}_{id}/{part}"),
+        // records.json and the BIND file show the zone's record sets, which a diff compares one
+        // by one (aws.route53.record_set).
+        volatile_parts: &["records.json", "*.zone"],
         sets: &["/Tags", "/VPCs", "/DelegationSet/NameServers"],
         ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)
     },

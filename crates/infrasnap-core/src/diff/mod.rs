@@ -445,7 +445,7 @@ pub fn compare(
     let table = x.id.kind == "aws.dynamodb.table";
     let names: BTreeSet<&String> = x.parts.keys().chain(y.parts.keys()).collect();
     for n in names {
-        if volatile.contains(&n.as_str()) || (table && items::is_data_part(n)) {
+        if volatile.iter().any(|v| select::glob(v, n)) || (table && items::is_data_part(n)) {
             continue;
         }
         let state = |r: &CatalogRecord| {
@@ -537,6 +537,9 @@ pub fn compare(
             }
         }
     }
+    // Any other kind: what is partial is the document and its parts themselves (a call that
+    // failed, listed in its `Unreadable`), so what differs may be that and nothing else.
+    let mut partly_read = None;
     if let (false, false, Some(s)) = (x.id.kind == side::BUCKET, table, partial) {
         d.notes.push(format!(
             "part of its content could not be read in snapshot `{}`, so its parts are not all \
@@ -544,10 +547,19 @@ pub fn compare(
             s.name
         ));
         content_not_comparable = true;
+        partly_read = Some(s);
     }
     let differs =
         !d.changes.is_empty() || !d.parts.is_empty() || d.objects.is_some() || d.items.is_some();
     if differs {
+        if let Some(s) = partly_read {
+            d.status = Status::NotComparable;
+            d.reason = Some(format!(
+                "it could not be read whole in snapshot `{}`; the differences listed may come \
+                 from that",
+                s.name
+            ));
+        }
         return Ok(Some(d));
     }
     if content_not_comparable {
