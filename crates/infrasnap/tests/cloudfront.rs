@@ -6,7 +6,13 @@
 //! value appears nowhere under the repository or in the output; a second snapshot of the
 //! unchanged estate adds no blob. A second test: denied calls (a small proxy in front of moto
 //! answers AccessDenied) are recorded with their exact action and resource, GetDistributionConfig
-//! stands in for a denied GetDistribution, and the rest is captured (exit 3).
+//! stands in for a denied GetDistribution, a denied listing is failed coverage, and the rest is
+//! captured (exit 3).
+//!
+//! The catalog is asserted too: one record per distribution (id = its Id, part `status.json`), per
+//! function (id = its name, part `code.js`), per member of the account-wide kinds (shown through
+//! their views), and the account's distribution summary (part `distribution_summary.csv`);
+//! every listing covered; an unchanged estate keeps every digest.
 //!
 //! moto gaps met (shared/notes/moto-server.md): its read-back drops S3OriginConfig,
 //! OriginAccessControlId and FunctionAssociations, so those are not asserted from the snapshot;
@@ -30,6 +36,55 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfront::Client;
 use common::*;
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+
+/// The account's CloudFront folder in snapshot `snap`.
+fn cf_root(snap: &Path) -> std::path::PathBuf {
+    snap.join(format!("cloudfront_distributions/{ACCOUNT}"))
+}
+
+/// The catalog records of snapshot `snap`, by id.
+fn catalog(snap: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+/// The coverage of snapshot `snap`: kind (without `aws.cloudfront.`) -> state, with the failed
+/// listing's action.
+fn coverage(snap: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(snap.join("catalog/coverage.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|c| {
+            assert_eq!(c["account"], ACCOUNT, "{c}");
+            assert_eq!(c["region"], "", "{c}");
+            let kind = c["kind"].as_str().unwrap();
+            let state = match c["error"]["action"].as_str() {
+                Some(a) => format!("{} {a}", c["state"].as_str().unwrap()),
+                None => c["state"].as_str().unwrap().to_string(),
+            };
+            (
+                kind.trim_start_matches("aws.cloudfront.").to_string(),
+                state,
+            )
+        })
+        .collect()
+}
+
+fn cf_id(kind: &str, id: &str) -> String {
+    format!("aws.cloudfront.{kind}:{ACCOUNT}::{id}")
+}
 
 async fn cf(endpoint: &str) -> Client {
     let shared = aws_config::defaults(BehaviorVersion::latest())
@@ -287,7 +342,7 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
     assert_eq!(col["counts"]["origin_access_controls"], 1, "{col:#}");
     assert_eq!(col["errors"].as_array().map(Vec::len), Some(0), "{col:#}");
     let snap = snapshot_dir(&repo, &meta);
-    let root = snap.join("cloudfront_distributions");
+    let root = cf_root(&snap);
 
     // --- The production distribution, field by field.
     let d = read_json(&root.join(format!("{prod_id}.json")));
@@ -437,7 +492,10 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
         "{fj:#}"
     );
     assert_eq!(dev["FunctionConfig"]["Runtime"], "cloudfront-js-2.0");
-    assert_eq!(dev["CodeFile"], "functions/add-index.js");
+    assert_eq!(
+        dev["CodeFile"],
+        format!("cloudfront_distributions/{ACCOUNT}/functions/add-index.js")
+    );
     if let Some(live) = fj["Stages"].get("LIVE") {
         let live_code = std::fs::read(root.join("functions/add-index.live.js")).unwrap();
         assert_eq!(live_code, FUNCTION_CODE.as_bytes(), "{live:#}");
@@ -451,7 +509,7 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
         "{aj:#}"
     );
     assert!(
-        manifest.contains("`cloudfront_distributions/functions/basic-auth.js` holds 1 value(s) shaped like secrets"),
+        manifest.contains(&format!("`cloudfront_distributions/{ACCOUNT}/functions/basic-auth.js` holds 1 value(s) shaped like secrets")),
         "{manifest}"
     );
     assert!(fj["Stages"]["DEVELOPMENT"].get("SecretsInCode").is_none());
@@ -471,6 +529,61 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
         )),
         "{manifest}"
     );
+
+    // --- The catalog: each distribution, function, OAC and the summary, with their parts.
+    let cat = catalog(&snap);
+    let mut want_ids = vec![
+        cf_id("distribution", &prod_id),
+        cf_id("distribution", &staging_id),
+        cf_id("distribution_summary", "distribution_summary"),
+        cf_id("function", "add-index"),
+        cf_id("function", "basic-auth"),
+        cf_id("origin_access_control", &oac_id),
+    ];
+    want_ids.sort();
+    assert_eq!(cat.keys().cloned().collect::<Vec<_>>(), want_ids);
+    let rel = format!("cloudfront_distributions/{ACCOUNT}");
+    let p = &cat[&cf_id("distribution", &prod_id)];
+    assert_eq!(p["path"], format!("{rel}/{prod_id}.json"));
+    assert_eq!(
+        p["parts"]["status.json"]["path"],
+        format!("{rel}/{prod_id}.status.json")
+    );
+    let s = &cat[&cf_id("distribution_summary", "distribution_summary")];
+    assert!(s.get("path").is_none(), "{s:#}");
+    assert_eq!(
+        s["parts"]["distribution_summary.csv"]["path"],
+        format!("{rel}/distribution_summary.csv")
+    );
+    let f = &cat[&cf_id("function", "add-index")];
+    assert_eq!(f["path"], format!("{rel}/functions/add-index.json"));
+    assert_eq!(
+        f["parts"]["code.js"]["path"],
+        format!("{rel}/functions/add-index.js")
+    );
+    let o = &cat[&cf_id("origin_access_control", &oac_id)];
+    assert!(o.get("path").is_none(), "{o:#}");
+    // Every listing is covered; those moto does not offer are complete with nothing in them.
+    let cov = coverage(&snap);
+    for kind in [
+        "distribution",
+        "distribution_summary",
+        "function",
+        "origin_access_control",
+        "origin_access_identity",
+        "cache_policy",
+        "origin_request_policy",
+        "response_headers_policy",
+        "key_group",
+        "public_key",
+    ] {
+        assert_eq!(
+            cov.get(kind).map(String::as_str),
+            Some("complete"),
+            "{kind}: {cov:#?}"
+        );
+    }
+    assert_eq!(cov.len(), 10, "{cov:#?}");
 
     // --- The secret is nowhere under the repository.
     for f in walk_files(&repo) {
@@ -497,6 +610,15 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
     assert_eq!(meta2["collectors"]["cloudfront"]["bytes_new"], 0);
     assert_eq!(blob_count(&repo), blobs);
     let snap2 = snapshot_dir(&repo, &meta2);
+    let cat2 = catalog(&snap2);
+    assert_eq!(
+        cat2.keys().collect::<Vec<_>>(),
+        cat.keys().collect::<Vec<_>>()
+    );
+    for (id, r) in &cat {
+        assert_eq!(cat2[id]["digest"], r["digest"], "{id}");
+        assert_eq!(cat2[id]["parts"], r["parts"], "{id}");
+    }
     for f in walk_files(&root) {
         let rel = f.strip_prefix(&snap).unwrap();
         assert_eq!(
@@ -636,6 +758,8 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
             denied("GET", "/2020-05-31/tagging".to_string()),
             // GetFunction (DescribeFunction is /function/<name>/describe).
             denied("GET", "/2020-05-31/function/rewrite?".to_string()),
+            // ListKeyGroups: a listing that fails.
+            denied("GET", "/2020-05-31/key-group".to_string()),
         ],
     )
     .await;
@@ -685,6 +809,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
             "cloudfront:ListTagsForResource".to_string(),
             beta_arn.clone(),
         ),
+        ("cloudfront:ListKeyGroups".to_string(), "*".to_string()),
     ]
     .into_iter()
     .map(|(a, r)| (a, r, "AccessDenied".to_string()))
@@ -693,7 +818,17 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     assert_eq!(errors, want);
 
     let snap = snapshot_dir(&repo, meta);
-    let root = snap.join("cloudfront_distributions");
+    let root = cf_root(&snap);
+    // The failed listing is failed coverage (and no view); denied calls on listed resources
+    // leave theirs complete.
+    let cov = coverage(&snap);
+    assert_eq!(cov["key_group"], "failed cloudfront:ListKeyGroups");
+    assert_eq!(cov["distribution"], "complete");
+    assert_eq!(cov["function"], "complete");
+    assert!(!root.join("key_groups.json").exists());
+    let cat = catalog(&snap);
+    assert!(cat.contains_key(&cf_id("distribution", &alpha)));
+    assert!(cat.contains_key(&cf_id("function", "rewrite")));
     // alpha: the config through GetDistributionConfig, with its ETag; the gaps marked.
     let a = read_json(&root.join(format!("{alpha}.json")));
     assert_eq!(a["DistributionConfig"]["Comment"], "alpha site", "{a:#}");
@@ -723,6 +858,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     let f = read_json(&root.join("functions/rewrite.json"));
     assert_eq!(f["Stages"]["DEVELOPMENT"]["Error"]["Code"], "AccessDenied");
     assert!(!root.join("functions/rewrite.js").exists());
+    assert!(cat[&cf_id("function", "rewrite")].get("parts").is_none());
     let csv = std::fs::read_to_string(root.join("distribution_summary.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
 
@@ -811,7 +947,31 @@ async fn policies_identities_and_keys_are_captured_from_aws_shaped_answers() {
     assert_eq!(counts["key_groups"], 1);
     assert_eq!(counts["public_keys"], 2);
     assert_eq!(counts["distributions"], 0);
-    let root = snapshot_dir(&repo, meta).join("cloudfront_distributions");
+    let snap = snapshot_dir(&repo, meta);
+    let root = cf_root(&snap);
+    // Each member in the catalog by its Id, and each listing complete.
+    let cat = catalog(&snap);
+    for (kind, id) in [
+        ("cache_policy", "cp-1"),
+        ("cache_policy", "cp-2"),
+        ("origin_request_policy", "orp-1"),
+        ("response_headers_policy", "rhp-1"),
+        ("origin_access_identity", "E2QWRUHAPOMQZL"),
+        ("key_group", "kg-1"),
+        ("public_key", "K2JCJMDEHXQW5F"),
+        ("public_key", "K3OTHERKEY0002"),
+    ] {
+        let r = &cat[&cf_id(kind, id)];
+        assert!(r.get("path").is_none(), "{r:#}");
+    }
+    let cov = coverage(&snap);
+    assert!(cov.values().all(|s| s == "complete"), "{cov:#?}");
+    assert_eq!(cov.len(), 10, "{cov:#?}");
+    // No distribution: the summary is the header alone.
+    assert_eq!(
+        std::fs::read_to_string(root.join("distribution_summary.csv")).unwrap(),
+        "id,domain,aliases,enabled,origins\r\n"
+    );
 
     let cp = read_json(&root.join("cache_policies.json"));
     let items = cp["Items"].as_array().unwrap();

@@ -7,8 +7,15 @@
 //! moto hands out code locations nobody can download from; the emulator's proxy stands in for
 //! the presigned URLs (infrasnap-emulator/src/lambda_code.rs) and counts downloads, so the tests
 //! see that an unchanged second snapshot downloads no code and adds no blob, and that a changed
-//! function's code is downloaded again. A zip that fails its SHA-256 is retried once and never
-//! stored; a denied call is recorded and the rest is captured.
+//! function's code is downloaded again, and that the zips a format-1 snapshot lists in its
+//! per-region index files are reused too. A zip that fails its SHA-256 is retried once and never
+//! stored; a denied call is recorded and the rest is captured; a denied ListFunctions leaves its
+//! region's coverage failed.
+//!
+//! The catalog (`catalog/resources.jsonl`, `catalog/coverage.jsonl`) is asserted too: one record
+//! per function (id = its name) and per layer version in use (id = `<layer>:<version>`), with
+//! their parts and index files; ListFunctions covered per region; unchanged resources keep their
+//! digests.
 
 // common/mod.rs re-exports helpers this test does not use.
 #[allow(unused_imports)]
@@ -38,6 +45,66 @@ fn python(text: &str) -> Vec<u8> {
 
 fn arn(region: &str, name: &str) -> String {
     format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")
+}
+
+/// The folder of one region's functions in snapshot `snap`.
+fn region_dir(snap: &Path, region: &str) -> PathBuf {
+    snap.join(format!("lambda_functions/{ACCOUNT}/{region}"))
+}
+
+/// The catalog records of snapshot `snap`, by id.
+fn catalog(snap: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+/// The coverage lines of snapshot `snap` of `kind`: `(region, state)`, with the error's action.
+fn coverage(snap: &Path, kind: &str) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> =
+        std::fs::read_to_string(snap.join("catalog/coverage.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|c| c["kind"] == kind)
+            .map(|c| {
+                assert_eq!(c["account"], ACCOUNT, "{c}");
+                (
+                    c["region"].as_str().unwrap().to_string(),
+                    c["state"].as_str().unwrap().to_string(),
+                    c["error"]["action"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+    out.sort();
+    out
+}
+
+fn function_id(region: &str, name: &str) -> String {
+    format!("aws.lambda.function:{ACCOUNT}:{region}:{name}")
+}
+
+/// Every line of the zip index files under `index/lambda_functions/<account>/` of `snap`.
+fn index_lines(snap: &Path) -> Vec<Value> {
+    let dir = snap.join(format!("index/lambda_functions/{ACCOUNT}"));
+    if !dir.exists() {
+        return Vec::new();
+    }
+    walk_files(&dir)
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn is_marker(v: &Value) -> bool {
@@ -421,8 +488,8 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     assert_eq!(c["counts"]["code_linked"], 0, "{c:#}");
     assert_eq!(standin.downloads(), 6);
     let snap1 = repo.join("first");
-    let us_dir = snap1.join("lambda_functions/us-east-1");
-    let eu_dir = snap1.join("lambda_functions/eu-west-1");
+    let us_dir = region_dir(&snap1, "us-east-1");
+    let eu_dir = region_dir(&snap1, "eu-west-1");
 
     // Zips, byte for byte.
     for (dir, name, zip) in [
@@ -436,11 +503,11 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     }
     assert!(!eu_dir.join("function_code/eu-image.zip").exists());
     assert_eq!(
-        std::fs::read(us_dir.join("layers/shared-libs/1.zip")).unwrap(),
+        std::fs::read(us_dir.join("layers/shared-libs%3A1.zip")).unwrap(),
         layer1_zip
     );
     assert_eq!(
-        std::fs::read(us_dir.join("layers/shared-libs/2.zip")).unwrap(),
+        std::fs::read(us_dir.join("layers/shared-libs%3A2.zip")).unwrap(),
         layer2_zip
     );
 
@@ -574,7 +641,7 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     assert_eq!(r["Layers"], json!([layer2]));
 
     // The layer versions: described once each, zip stored once though two functions use v2.
-    let l2 = read_json(&us_dir.join("layers/shared-libs/2.json"));
+    let l2 = read_json(&us_dir.join("layers/shared-libs%3A2.json"));
     assert_eq!(l2["LayerVersionArn"], layer2);
     assert_eq!(l2["Version"], 2);
     assert_eq!(l2["Description"], "shared python libraries");
@@ -582,25 +649,104 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     assert_eq!(l2["Content"]["CodeSha256"], layer2_sha);
     assert_eq!(l2["Content"]["CodeSize"], layer2_zip.len());
     assert!(l2["Content"].get("Location").is_none());
-    let l1 = read_json(&us_dir.join("layers/shared-libs/1.json"));
+    let l1 = read_json(&us_dir.join("layers/shared-libs%3A1.json"));
     assert_eq!(l1["Content"]["CodeSha256"], layer1_sha);
-    let index =
-        std::fs::read_to_string(snap1.join("index/lambda_functions/us-east-1.jsonl")).unwrap();
-    let lines: Vec<Value> = index
+    // One index file per zip: the function's or the layer version's own, one line each.
+    let layer2_index = snap1.join(format!(
+        "index/lambda_functions/{ACCOUNT}/us-east-1/layers/shared-libs%3A2.jsonl"
+    ));
+    let index = std::fs::read_to_string(&layer2_index).unwrap();
+    let layer2_lines: Vec<Value> = index
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 5, "{index}");
-    let layer2_lines: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["path"] == "lambda_functions/us-east-1/layers/shared-libs/2.zip")
-        .collect();
     assert_eq!(layer2_lines.len(), 1, "{index}");
+    assert_eq!(
+        layer2_lines[0]["path"],
+        format!("lambda_functions/{ACCOUNT}/us-east-1/layers/shared-libs%3A2.zip")
+    );
     assert_eq!(layer2_lines[0]["code_sha256"], layer2_sha);
     assert_eq!(layer2_lines[0]["arn"], layer2);
-    assert!(walk_files(&us_dir.join("layers"))
+    let lines = index_lines(&snap1);
+    assert_eq!(lines.len(), 6, "{lines:#?}");
+    for l in &lines {
+        let zip = snap1.join(l["path"].as_str().unwrap());
+        assert_eq!(
+            std::fs::metadata(&zip).unwrap().len(),
+            l["size"].as_u64().unwrap()
+        );
+    }
+    let mut layer_files: Vec<String> = walk_files(&us_dir.join("layers"))
         .iter()
-        .all(|p| p.starts_with(us_dir.join("layers/shared-libs"))));
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    layer_files.sort();
+    assert_eq!(
+        layer_files,
+        [
+            "shared-libs%3A1.json",
+            "shared-libs%3A1.zip",
+            "shared-libs%3A2.json",
+            "shared-libs%3A2.zip"
+        ]
+    );
+
+    // The catalog: every function and layer version in use, with its parts and index file.
+    let cat1 = catalog(&snap1);
+    let mut ids: Vec<&str> = cat1.keys().map(String::as_str).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            function_id("eu-west-1", "eu-image"),
+            function_id("eu-west-1", "eu-zip"),
+            function_id("us-east-1", "api-handler"),
+            function_id("us-east-1", "reporter"),
+            function_id("us-east-1", "worker"),
+            format!("aws.lambda.layer_version:{ACCOUNT}:us-east-1:shared-libs:1"),
+            format!("aws.lambda.layer_version:{ACCOUNT}:us-east-1:shared-libs:2"),
+        ]
+    );
+    let api_rec = &cat1[&function_id("us-east-1", "api-handler")];
+    let us_rel = format!("lambda_functions/{ACCOUNT}/us-east-1");
+    assert_eq!(
+        api_rec["path"],
+        format!("{us_rel}/function_config/api-handler.json")
+    );
+    assert_eq!(
+        api_rec["parts"]["code.zip"]["path"],
+        format!("{us_rel}/function_code/api-handler.zip")
+    );
+    assert_eq!(api_rec["parts"]["code.zip"]["size"], api_zip.len());
+    assert_eq!(
+        api_rec["parts"]["env.json"]["path"],
+        format!("{us_rel}/function_env_vars/api-handler.json")
+    );
+    assert_eq!(
+        api_rec["index"],
+        format!("index/lambda_functions/{ACCOUNT}/us-east-1/api-handler.jsonl")
+    );
+    let image_rec = &cat1[&function_id("eu-west-1", "eu-image")];
+    assert!(image_rec.get("parts").is_none(), "{image_rec:#}");
+    assert!(image_rec.get("index").is_none(), "{image_rec:#}");
+    let layer_rec = &cat1[&format!("aws.lambda.layer_version:{ACCOUNT}:us-east-1:shared-libs:2")];
+    assert_eq!(
+        layer_rec["path"],
+        format!("{us_rel}/layers/shared-libs%3A2.json")
+    );
+    assert_eq!(
+        layer_rec["parts"]["code.zip"]["path"],
+        format!("{us_rel}/layers/shared-libs%3A2.zip")
+    );
+    // ListFunctions, in both regions; layer versions are not listed, so not covered.
+    assert_eq!(
+        coverage(&snap1, "aws.lambda.function"),
+        [
+            ("eu-west-1".into(), "complete".into(), String::new()),
+            ("us-east-1".into(), "complete".into(), String::new()),
+        ]
+    );
+    assert_eq!(coverage(&snap1, "aws.lambda.layer_version"), []);
 
     // eu-west-1: the image function records its image, no code.
     let img = read_json(&eu_dir.join("function_config/eu-image.json"));
@@ -648,6 +794,15 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
         tree(&repo.join("second/lambda_functions")),
         "an unchanged estate gave different files"
     );
+    let cat2 = catalog(&repo.join("second"));
+    assert_eq!(
+        cat2.keys().collect::<Vec<_>>(),
+        cat1.keys().collect::<Vec<_>>()
+    );
+    for (id, r) in &cat1 {
+        assert_eq!(cat2[id]["digest"], r["digest"], "{id}");
+        assert_eq!(cat2[id]["parts"], r["parts"], "{id}");
+    }
 
     // ---------------------------------------------------------------- changed code
     let worker_zip2 = python("worker, second release");
@@ -668,7 +823,7 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     assert_eq!(c3["counts"]["code_downloaded"], 1, "{c3:#}");
     assert_eq!(c3["counts"]["code_linked"], 5, "{c3:#}");
     assert_eq!(standin.downloads(), 7);
-    let us3 = repo.join("third/lambda_functions/us-east-1");
+    let us3 = region_dir(&repo.join("third"), "us-east-1");
     assert_eq!(
         std::fs::read(us3.join("function_code/worker.zip")).unwrap(),
         worker_zip2
@@ -677,6 +832,11 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
         read_json(&us3.join("function_config/worker.json"))["CodeSha256"],
         worker_sha2
     );
+    let cat3 = catalog(&repo.join("third"));
+    let worker = function_id("us-east-1", "worker");
+    assert_ne!(cat3[&worker]["digest"], cat1[&worker]["digest"]);
+    let api = function_id("us-east-1", "api-handler");
+    assert_eq!(cat3[&api]["digest"], cat1[&api]["digest"]);
     assert_eq!(
         std::fs::read(us3.join("function_code/api-handler.zip")).unwrap(),
         api_zip
@@ -714,7 +874,7 @@ async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored(
     let first = run(&repo, &url, "first", true);
     assert_ok(&first);
     assert_eq!(standin.downloads(), 2);
-    let dir = repo.join("first/lambda_functions/us-east-1");
+    let dir = region_dir(&repo.join("first"), "us-east-1");
     assert_eq!(
         std::fs::read(dir.join("function_code/single.zip")).unwrap(),
         zip1
@@ -739,7 +899,7 @@ async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored(
     assert_eq!(errors[0]["action"], "lambda:GetFunction");
     assert_eq!(errors[0]["resource"], arn("us-east-1", "single"));
     assert_eq!(errors[0]["code"], "ChecksumMismatch");
-    let dir2 = repo.join("second/lambda_functions/us-east-1");
+    let dir2 = region_dir(&repo.join("second"), "us-east-1");
     assert!(!dir2.join("function_code/single.zip").exists());
     let f = read_json(&dir2.join("function_config/single.json"));
     assert_eq!(
@@ -757,19 +917,88 @@ async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored(
             p.display()
         );
     }
-    // The index lists no zip for it, so the next run downloads it.
-    let index = std::fs::read_to_string(repo.join("second/index/lambda_functions/us-east-1.jsonl"))
-        .unwrap();
-    assert!(index.is_empty(), "{index}");
+    // No index line for it (so the next run downloads it), no part in the catalog.
+    assert_eq!(index_lines(&repo.join("second")), Vec::<Value>::new());
+    let rec = &catalog(&repo.join("second"))[&function_id("us-east-1", "single")];
+    assert!(rec.get("parts").is_none(), "{rec:#}");
 
     let third = run(&repo, &url, "third", true);
     assert_ok(&third);
     assert_eq!(standin.downloads(), 5);
     assert_eq!(
-        std::fs::read(repo.join("third/lambda_functions/us-east-1/function_code/single.zip"))
-            .unwrap(),
+        std::fs::read(
+            region_dir(&repo.join("third"), "us-east-1").join("function_code/single.zip")
+        )
+        .unwrap(),
         zip2
     );
+}
+
+/// Make snapshot `snap` look like format 1 for Lambda: no catalog, and its zip index lines in one
+/// file per region at `legacy_rel` (`{region}` filled in).
+fn make_format_1(snap: &Path, legacy_rel: &str) {
+    let lines = index_lines(snap);
+    assert!(!lines.is_empty());
+    std::fs::remove_dir_all(snap.join("catalog")).unwrap();
+    std::fs::remove_dir_all(snap.join(format!("index/lambda_functions/{ACCOUNT}"))).unwrap();
+    let mut by_region: BTreeMap<String, String> = BTreeMap::new();
+    for l in lines {
+        let region = l["arn"].as_str().unwrap().split(':').nth(3).unwrap();
+        let text = by_region.entry(region.to_string()).or_default();
+        text.push_str(&serde_json::to_string(&l).unwrap());
+        text.push('\n');
+    }
+    for (region, text) in by_region {
+        let p = snap.join(legacy_rel.replace("{region}", &region));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zips_listed_by_format_1_snapshots_are_linked_not_downloaded() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let us = aws_sdk_lambda::Client::new(&conf(&url, "us-east-1").await);
+    let role = lambda_role(&url).await;
+    let zip = python("legacy");
+    create_zip_function(&us, &role, "legacy", &zip, &[], &[]).await;
+    let standin = emu.proxy.lambda_code();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    let first = run(&repo, &url, "first", true);
+    assert_ok(&first);
+    assert_eq!(standin.downloads(), 1);
+
+    // One account: `index/lambda_functions/<region>.jsonl`.
+    make_format_1(&repo.join("first"), "index/lambda_functions/{region}.jsonl");
+    let second = run(&repo, &url, "second", true);
+    assert_ok(&second);
+    let c = &second.meta["collectors"]["lambda"];
+    assert_eq!(c["counts"]["code_linked"], 1, "{c:#}");
+    assert_eq!(c["counts"]["code_downloaded"], 0, "{c:#}");
+    assert_eq!(standin.downloads(), 1);
+
+    // Several accounts: `index/aws_accounts/<account>/lambda_functions/<region>.jsonl`.
+    make_format_1(
+        &repo.join("second"),
+        &format!("index/aws_accounts/{ACCOUNT}/lambda_functions/{{region}}.jsonl"),
+    );
+    let third = run(&repo, &url, "third", true);
+    assert_ok(&third);
+    let c = &third.meta["collectors"]["lambda"];
+    assert_eq!(c["counts"]["code_linked"], 1, "{c:#}");
+    assert_eq!(standin.downloads(), 1);
+    assert_eq!(
+        std::fs::read(
+            region_dir(&repo.join("third"), "us-east-1").join("function_code/legacy.zip")
+        )
+        .unwrap(),
+        zip
+    );
+    // The new snapshot lists the zip in the function's own index file again.
+    assert_eq!(index_lines(&repo.join("third")).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -803,7 +1032,8 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
         .await
         .unwrap();
 
-    // GetFunction of worker and GetPolicy of api are denied.
+    // GetFunction of worker and GetPolicy of api are denied; so is ListFunctions in eu-west-1
+    // (the region is in the signature's scope).
     let deny = [
         ("GET", "/2015-03-31/functions/worker", "lambda:GetFunction"),
         (
@@ -814,8 +1044,12 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     ];
     let stub = stub_proxy(&url, move |r| {
         let path = r.path.split('?').next().unwrap_or("");
-        deny.iter()
-            .find(|(m, p, _)| *m == r.method && *p == path)
+        let eu = r
+            .header("authorization")
+            .is_some_and(|a| a.contains("/eu-west-1/lambda/"));
+        let list = (eu && r.method == "GET" && path == "/2015-03-31/functions")
+            .then_some(&("GET", "/2015-03-31/functions", "lambda:ListFunctions"));
+        list.or_else(|| deny.iter().find(|(m, p, _)| *m == r.method && *p == path))
             .map(|(_, _, action)| Canned {
                 status: 403,
                 content_type: "application/json",
@@ -840,7 +1074,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
             "--only",
             "lambda",
             "--regions",
-            "us-east-1",
+            "us-east-1,eu-west-1",
         ],
     );
     assert_code(&o, 3);
@@ -873,10 +1107,41 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
                 arn("us-east-1", "api"),
                 "AccessDeniedException".to_string()
             ),
+            (
+                "lambda:ListFunctions".to_string(),
+                format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:*"),
+                "AccessDeniedException".to_string()
+            ),
         ]
     );
 
-    let dir = repo.join("denied/lambda_functions/us-east-1");
+    // The denied listing is failed coverage; the other is complete, denied calls on its
+    // functions notwithstanding.
+    let snap = repo.join("denied");
+    assert_eq!(
+        coverage(&snap, "aws.lambda.function"),
+        [
+            (
+                "eu-west-1".into(),
+                "failed".into(),
+                "lambda:ListFunctions".into()
+            ),
+            ("us-east-1".into(), "complete".into(), String::new()),
+        ]
+    );
+    let cat = catalog(&snap);
+    assert_eq!(
+        cat.keys().collect::<Vec<_>>(),
+        [
+            &function_id("us-east-1", "api"),
+            &function_id("us-east-1", "worker")
+        ]
+    );
+    let w = &cat[&function_id("us-east-1", "worker")];
+    assert!(w["parts"].get("code.zip").is_none(), "{w:#}");
+    assert!(w["parts"].get("env.json").is_some(), "{w:#}");
+
+    let dir = region_dir(&snap, "us-east-1");
     // api: everything but its policy.
     assert_eq!(
         std::fs::read(dir.join("function_code/api.zip")).unwrap(),

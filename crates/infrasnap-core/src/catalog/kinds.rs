@@ -221,6 +221,20 @@ pub static KINDS: &[KindSpec] = &[
         )
     },
     KindSpec {
+        // One per account, id `distribution_summary`: ListDistributions' essentials (id, domain,
+        // aliases, enabled, origins) as a document (store and catalog only) and as a CSV part.
+        parts: &[(
+            "distribution_summary.csv",
+            "cloudfront_distributions/{account}/{id}.csv",
+        )],
+        ..KindSpec::new(
+            "aws.cloudfront.distribution_summary",
+            "cloudfront",
+            "distribution summary",
+            Scope::Account,
+        )
+    },
+    KindSpec {
         view: Some("cloudfront_distributions/{account}/cache_policies.json"),
         volatile: &["/LastModifiedTime"],
         ..KindSpec::new(
@@ -659,10 +673,12 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for k in KINDS {
             assert!(seen.insert(k.kind), "{} declared twice", k.kind);
-            // Every kind shows in the tree, by a file or a view; record sets through their zone's
-            // `records.json` part.
+            // Shown in the tree by a document, a view or its parts (record sets: by their zone).
             assert!(
-                k.doc.is_some() || k.view.is_some() || k.kind == "aws.route53.record_set",
+                k.doc.is_some()
+                    || k.view.is_some()
+                    || !k.parts.is_empty()
+                    || k.kind == "aws.route53.record_set",
                 "{}",
                 k.kind
             );

@@ -9,12 +9,28 @@
 //!   ListPublicKeys: each paged, its summaries written whole;
 //! - ListFunctions (paged), and GetFunction per function and stage listed (code, ETag).
 //!
-//! Every JSON file is the service's own XML answer turned into API-shaped JSON (xml.rs), with
-//! keys sorted, so an unchanged resource gives a byte-identical file. Volatile distribution fields
-//! go to `<id>.status.json`. Origin custom header values are replaced by their markers, then
-//! every document goes through `redact_json`. A failed call is recorded with its IAM action and
-//! resource, and the rest goes on. A list call that answers HTTP 404 (a kind of resource the
-//! endpoint does not offer) is written as unavailable, with a note, not as an error.
+//! Every document is the service's own XML answer turned into API-shaped JSON (xml.rs), with
+//! keys sorted, so an unchanged resource gives a byte-identical document. Origin custom header
+//! values are replaced by their markers, then every document goes through `redact_json`. A failed
+//! call is recorded with its IAM action and resource, and the rest goes on.
+//!
+//! Resources handed to the catalog (paths from `catalog/kinds.rs`, docs/FORMAT.md section 19),
+//! all account-wide:
+//! - `aws.cloudfront.distribution`, id = the distribution's Id; part `status.json` (the volatile
+//!   fields: status, last modified time, invalidations in progress);
+//! - `aws.cloudfront.distribution_summary`, id `distribution_summary`: the rows of
+//!   `distribution_summary.csv` (its part);
+//! - `aws.cloudfront.function`, id = the function's name; parts `code.js` (DEVELOPMENT, or LIVE
+//!   when that is the only stage) and `live.js`;
+//! - member kinds, shown through their views (`{"Items": [...]}` in id order): cache, origin
+//!   request and response headers policies (by their Id), origin access controls and identities,
+//!   key groups, public keys. A listing that answers HTTP 404 on its first page (a kind the
+//!   endpoint does not offer) is covered as complete with nothing in it, and its view file says
+//!   `{"Unavailable": "..."}`, with a note in the manifest; a complete listing with nothing in it
+//!   gets the view `{"Items": []}`.
+//!
+//! Every listing is reported as coverage: complete, or failed with the recorded error (a listing
+//! that stopped part way is failed; what it listed is still captured).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
@@ -27,7 +43,9 @@ use aws_sdk_cloudfront::types::{
 };
 use aws_sdk_cloudfront::Client;
 use futures::{stream, StreamExt};
+use infrasnap_core::catalog::{doc_path, view_path};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::{find_secrets, is_marker, redact_json, Fingerprinter};
 use infrasnap_core::store::Stored;
@@ -37,8 +55,12 @@ use super::xml;
 use super::CloudFrontCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
-/// Top folder of the service in the snapshot tree.
-pub const ROOT: &str = "cloudfront_distributions";
+/// The kinds this collector hands to the catalog.
+pub const DISTRIBUTION: &str = "aws.cloudfront.distribution";
+pub const DISTRIBUTION_SUMMARY: &str = "aws.cloudfront.distribution_summary";
+pub const FUNCTION: &str = "aws.cloudfront.function";
+/// The id of the one `aws.cloudfront.distribution_summary` of an account.
+const SUMMARY_ID: &str = "distribution_summary";
 /// Distributions and functions worked on at once (the rate limiter is the real bound).
 const CONCURRENCY: usize = 4;
 
@@ -199,37 +221,75 @@ impl CloudFrontCollector {
         self.limits.cloudfront.acquire().await;
     }
 
-    fn rel(&self, rest: &str) -> String {
-        self.scope.path(&format!("{ROOT}/{rest}"))
+    /// The id of the account-wide resource `id` of `kind`.
+    fn id(&self, kind: &str, id: &str) -> ResourceId {
+        ResourceId::new(kind, &self.scope.account_id, "", id)
     }
 
-    /// Redact and write a JSON document.
+    /// Redact `v` and hand it over as the document of `id`.
     fn put(
         &self,
         cx: &RunContext,
-        rest: &str,
+        id: &ResourceId,
         mut v: Value,
         tally: &mut Tally,
         errors: &ErrorSink,
     ) {
         redact_json(&mut v, cx.fingerprinter());
-        let rel = self.rel(rest);
-        match cx.put_json(&rel, &v) {
+        match cx.put_resource(id, None, &v) {
             Ok(st) => tally.add(&st),
-            Err(e) => errors.record(write_err(&rel, e)),
+            Err(e) => errors.record(write_err(&id.to_string(), e)),
         }
     }
 
-    fn put_bytes(
+    /// Redact `v` and hand it over as part `part` of `id`.
+    fn put_part_json(
         &self,
         cx: &RunContext,
-        rest: &str,
+        id: &ResourceId,
+        part: &str,
+        mut v: Value,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        redact_json(&mut v, cx.fingerprinter());
+        match cx.put_part_json(id, None, part, &v) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(&format!("{id} {part}"), e)),
+        }
+    }
+
+    fn put_part(
+        &self,
+        cx: &RunContext,
+        id: &ResourceId,
+        part: &str,
         bytes: &[u8],
         tally: &mut Tally,
         errors: &ErrorSink,
     ) {
-        let rel = self.rel(rest);
-        match cx.put_file(&rel, bytes) {
+        match cx.put_part(id, None, part, bytes) {
+            Ok(st) => tally.add(&st),
+            Err(e) => errors.record(write_err(&format!("{id} {part}"), e)),
+        }
+    }
+
+    /// The view file of member kind `kind` when the run hands over no member of it (the core
+    /// writes views from members only): `{"Items": []}` for a complete empty listing, or
+    /// `{"Unavailable": ...}`. Its path comes from the kind's `view` template.
+    fn put_empty_view(
+        &self,
+        cx: &RunContext,
+        kind: &str,
+        v: Value,
+        tally: &mut Tally,
+        errors: &ErrorSink,
+    ) {
+        // A view's template has no `{id}`: any id of the kind renders it.
+        let Some(rel) = view_path(&self.id(kind, "-")) else {
+            return;
+        };
+        match cx.put_json(&rel, &v) {
             Ok(st) => tally.add(&st),
             Err(e) => errors.record(write_err(&rel, e)),
         }
@@ -310,15 +370,24 @@ impl CloudFrontCollector {
                 }
             })
             .await;
+        let account = self.scope.account_id.clone();
         let summaries = match listed {
             Listed::Items(items, err) => {
-                if let Some(f) = err {
-                    errors.record(rec_err("cloudfront:ListDistributions", "*", &f));
+                let e = err.map(|f| rec_err("cloudfront:ListDistributions", "*", &f));
+                for kind in [DISTRIBUTION, DISTRIBUTION_SUMMARY] {
+                    cx.cover(kind, &account, "", e.as_ref());
+                }
+                if let Some(e) = e {
+                    errors.record(e);
                 }
                 Some(items)
             }
             Listed::Unavailable(f) | Listed::Failed(f) => {
-                errors.record(rec_err("cloudfront:ListDistributions", "*", &f));
+                let e = rec_err("cloudfront:ListDistributions", "*", &f);
+                for kind in [DISTRIBUTION, DISTRIBUTION_SUMMARY] {
+                    cx.cover(kind, &account, "", Some(&e));
+                }
+                errors.record(e);
                 None
             }
         };
@@ -349,6 +418,21 @@ impl CloudFrontCollector {
                 .collect()
                 .await;
             rows.sort_by(|a, b| a.id.cmp(&b.id));
+            // The summary: its rows as a document, and the CSV.
+            let summary = self.id(DISTRIBUTION_SUMMARY, SUMMARY_ID);
+            let doc: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id,
+                        "domain": r.domain,
+                        "aliases": r.aliases,
+                        "enabled": r.enabled,
+                        "origins": r.origins,
+                    })
+                })
+                .collect();
+            self.put(&cx, &summary, json!({ "Rows": doc }), &mut tally, &errors);
             let mut csv = String::from("id,domain,aliases,enabled,origins\r\n");
             for r in &rows {
                 csv.push_str(&format!(
@@ -360,8 +444,9 @@ impl CloudFrontCollector {
                     csv_field(&r.origins.join(";")),
                 ));
             }
-            self.put_bytes(
+            self.put_part(
                 &cx,
+                &summary,
                 "distribution_summary.csv",
                 csv.as_bytes(),
                 &mut tally,
@@ -375,6 +460,7 @@ impl CloudFrontCollector {
 
         // --- Account-wide kinds, each a file of summaries.
         struct Kind {
+            kind: &'static str,
             file: &'static str,
             count: &'static str,
             action: &'static str,
@@ -382,42 +468,49 @@ impl CloudFrontCollector {
         }
         let kinds = [
             Kind {
+                kind: "aws.cloudfront.origin_access_control",
                 file: "origin_access_controls.json",
                 count: "origin_access_controls",
                 action: "cloudfront:ListOriginAccessControls",
                 sort_key: "/Id",
             },
             Kind {
+                kind: "aws.cloudfront.origin_access_identity",
                 file: "origin_access_identities.json",
                 count: "origin_access_identities",
                 action: "cloudfront:ListCloudFrontOriginAccessIdentities",
                 sort_key: "/Id",
             },
             Kind {
+                kind: "aws.cloudfront.cache_policy",
                 file: "cache_policies.json",
                 count: "cache_policies",
                 action: "cloudfront:ListCachePolicies",
                 sort_key: "/CachePolicy/Id",
             },
             Kind {
+                kind: "aws.cloudfront.origin_request_policy",
                 file: "origin_request_policies.json",
                 count: "origin_request_policies",
                 action: "cloudfront:ListOriginRequestPolicies",
                 sort_key: "/OriginRequestPolicy/Id",
             },
             Kind {
+                kind: "aws.cloudfront.response_headers_policy",
                 file: "response_headers_policies.json",
                 count: "response_headers_policies",
                 action: "cloudfront:ListResponseHeadersPolicies",
                 sort_key: "/ResponseHeadersPolicy/Id",
             },
             Kind {
+                kind: "aws.cloudfront.key_group",
                 file: "key_groups.json",
                 count: "key_groups",
                 action: "cloudfront:ListKeyGroups",
                 sort_key: "/KeyGroup/Id",
             },
             Kind {
+                kind: "aws.cloudfront.public_key",
                 file: "public_keys.json",
                 count: "public_keys",
                 action: "cloudfront:ListPublicKeys",
@@ -471,12 +564,28 @@ impl CloudFrontCollector {
                     kinds_read += 1;
                     sort_items(&mut items, k.sort_key);
                     let n = items.len() as u64;
-                    let mut doc = json!({ "Items": items });
-                    if let Some(f) = err {
-                        doc["Incomplete"] = Value::String(f.to_string());
-                        errors.record(rec_err(k.action, "*", &f));
+                    let e = err.map(|f| rec_err(k.action, "*", &f));
+                    cx.cover(k.kind, &account, "", e.as_ref());
+                    let complete = e.is_none();
+                    if let Some(e) = e {
+                        errors.record(e);
                     }
-                    self.put(&cx, k.file, doc, &mut tally, &errors);
+                    for item in items {
+                        let id = str_at(&item, k.sort_key);
+                        if id.is_empty() {
+                            errors.record(rec_err(
+                                k.action,
+                                "*",
+                                &failure(&format!("an item without {}", k.sort_key)),
+                            ));
+                            continue;
+                        }
+                        self.put(&cx, &self.id(k.kind, &id), item, &mut tally, &errors);
+                    }
+                    if n == 0 && complete {
+                        let empty = json!({ "Items": [] });
+                        self.put_empty_view(&cx, k.kind, empty, &mut tally, &errors);
+                    }
                     counts.insert(k.count.into(), n);
                     if k.count.ends_with("_policies") {
                         policies += n;
@@ -493,15 +602,16 @@ impl CloudFrontCollector {
                             .unwrap_or_default()
                     );
                     notes.push(format!("`{}`: {why}.", k.file));
-                    self.put(
-                        &cx,
-                        k.file,
-                        json!({ "Unavailable": why }),
-                        &mut tally,
-                        &errors,
-                    );
+                    // Not offered: none of them there, so the listing is complete.
+                    cx.cover(k.kind, &account, "", None);
+                    let doc = json!({ "Unavailable": why });
+                    self.put_empty_view(&cx, k.kind, doc, &mut tally, &errors);
                 }
-                Listed::Failed(f) => errors.record(rec_err(k.action, "*", &f)),
+                Listed::Failed(f) => {
+                    let e = rec_err(k.action, "*", &f);
+                    cx.cover(k.kind, &account, "", Some(&e));
+                    errors.record(e);
+                }
             }
         }
         counts.insert("policies".into(), policies);
@@ -544,9 +654,7 @@ impl CloudFrontCollector {
             m.push("\nDistributions: could not be listed.".into());
         }
         match functions {
-            Some(n) => m.push(format!(
-                "\nCloudFront Functions: {n} (`{ROOT}/functions/`)."
-            )),
+            Some(n) => m.push(format!("\nCloudFront Functions: {n}.")),
             None => m.push("\nCloudFront Functions: could not be listed.".into()),
         }
         for n in notes {
@@ -566,6 +674,7 @@ impl CloudFrontCollector {
         errors: &ErrorSink,
     ) -> Option<DistRow> {
         let id = str_at(&summary, "/Id");
+        let rid = self.id(DISTRIBUTION, &id);
         let mut part_errors: Vec<Value> = Vec::new();
         let mut fail = |re: RecordedError| {
             part_errors.push(json!({
@@ -733,16 +842,11 @@ impl CloudFrontCollector {
             }
         }
         let mut tally = Tally::default();
-        self.put(
+        self.put(cx, &rid, Value::Object(doc), &mut tally, errors);
+        self.put_part_json(
             cx,
-            &format!("{id}.json"),
-            Value::Object(doc),
-            &mut tally,
-            errors,
-        );
-        self.put(
-            cx,
-            &format!("{id}.status.json"),
+            &rid,
+            "status.json",
             Value::Object(status),
             &mut tally,
             errors,
@@ -750,10 +854,9 @@ impl CloudFrontCollector {
         Some(DistRow { tally, ..row })
     }
 
-    /// CloudFront Functions: `functions/<name>.json` (the summary of every stage listed, with
-    /// each stage's ETag), `functions/<name>.js` (DEVELOPMENT code; LIVE when that is the only
-    /// stage) and `functions/<name>.live.js` (LIVE code). Returns how many functions, or None
-    /// when they could not be listed.
+    /// CloudFront Functions: each a document (the summary of every stage listed, with each
+    /// stage's ETag), part `code.js` (DEVELOPMENT code; LIVE when that is the only stage) and part
+    /// `live.js` (LIVE code). Returns how many functions, or None when they could not be listed.
     async fn functions(
         &self,
         cx: &RunContext,
@@ -778,15 +881,20 @@ impl CloudFrontCollector {
                 }
             })
             .await;
+        let account = &self.scope.account_id;
         let items = match listed {
             Listed::Items(items, err) => {
-                if let Some(f) = err {
-                    errors.record(rec_err("cloudfront:ListFunctions", "*", &f));
+                let e = err.map(|f| rec_err("cloudfront:ListFunctions", "*", &f));
+                cx.cover(FUNCTION, account, "", e.as_ref());
+                if let Some(e) = e {
+                    errors.record(e);
                 }
                 items
             }
             Listed::Unavailable(f) | Listed::Failed(f) => {
-                errors.record(rec_err("cloudfront:ListFunctions", "*", &f));
+                let e = rec_err("cloudfront:ListFunctions", "*", &f);
+                cx.cover(FUNCTION, account, "", Some(&e));
+                errors.record(e);
                 return None;
             }
         };
@@ -832,6 +940,7 @@ impl CloudFrontCollector {
         tally: &mut Tally,
     ) -> Vec<String> {
         let mut notes = Vec::new();
+        let id = self.id(FUNCTION, name);
         let only_live = !stages.contains_key("DEVELOPMENT");
         let mut doc = serde_json::Map::new();
         doc.insert("Name".into(), Value::String(name.to_string()));
@@ -848,12 +957,13 @@ impl CloudFrontCollector {
             match got {
                 Ok(out) => {
                     let code = out.function_code().map(|b| b.as_ref()).unwrap_or_default();
-                    let file = if stage == "LIVE" && !only_live {
-                        format!("functions/{name}.live.js")
+                    let part = if stage == "LIVE" && !only_live {
+                        "live.js"
                     } else {
-                        format!("functions/{name}.js")
+                        "code.js"
                     };
-                    self.put_bytes(cx, &file, code, tally, errors);
+                    self.put_part(cx, &id, part, code, tally, errors);
+                    let file = cx.part_path(&id, None, part).unwrap_or_default();
                     // Code is kept byte for byte (it is what a restore deploys); what looks
                     // like a secret in it is pointed out, not rewritten.
                     let found: Vec<Value> = std::str::from_utf8(code)
@@ -864,8 +974,9 @@ impl CloudFrontCollector {
                         .collect();
                     if !found.is_empty() {
                         notes.push(format!(
-                            "`{ROOT}/{file}` holds {} value(s) shaped like secrets (kept as code, lines in `functions/{name}.json`).",
-                            found.len()
+                            "`{file}` holds {} value(s) shaped like secrets (kept as code, lines in `{}`).",
+                            found.len(),
+                            doc_path(&id, None).ok().flatten().unwrap_or_default()
                         ));
                     }
                     if let Value::Object(m) = &mut entry {
@@ -899,13 +1010,7 @@ impl CloudFrontCollector {
             stage_docs.insert(stage, entry);
         }
         doc.insert("Stages".into(), Value::Object(stage_docs));
-        self.put(
-            cx,
-            &format!("functions/{name}.json"),
-            Value::Object(doc),
-            tally,
-            errors,
-        );
+        self.put(cx, &id, Value::Object(doc), tally, errors);
         notes
     }
 }

@@ -1,18 +1,11 @@
-//! CloudFront (global): distributions, origin access, functions, policies, key groups.
-//!
-//! Layout (under the account's prefix), see collect.rs for the calls:
-//! - `cloudfront_distributions/<id>.json`: the DistributionConfig with its ETag, ARN, domain
-//!   name and tags; `<id>.status.json`: status, last modified time, invalidations in progress;
-//! - `cloudfront_distributions/distribution_summary.csv`: id, domain, aliases, enabled, origins;
-//! - `origin_access_controls.json`, `origin_access_identities.json`, `cache_policies.json`,
-//!   `origin_request_policies.json`, `response_headers_policies.json` (custom ones),
-//!   `key_groups.json`, `public_keys.json`;
-//! - `functions/<name>.js` (and `.live.js`) with `functions/<name>.json`.
+//! CloudFront (global, one per account): distributions, origin access, functions, policies, key
+//! groups. collect.rs lists the calls and the resource kinds handed to the catalog; where each
+//! lands is `catalog/kinds.rs`'s (`cloudfront_distributions/<account>/...`).
 
 mod collect;
 mod xml;
 
-pub use collect::{csv_field, redact_origin_headers, ROOT};
+pub use collect::{csv_field, redact_origin_headers, DISTRIBUTION, DISTRIBUTION_SUMMARY, FUNCTION};
 
 use std::sync::Arc;
 

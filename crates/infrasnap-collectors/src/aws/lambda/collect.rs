@@ -2,24 +2,32 @@
 //! as the API answers it (the raw JSON of each call, so fields this code does not know yet are
 //! kept), its code, its layers, and everything attached to it.
 //!
-//! Layout, under `{prefix}lambda_functions/<region>/`:
-//! - `function_config/<name>.json`: GetFunction's `Configuration` (environment values replaced by
-//!   markers), `Code` (without the presigned `Location`), `CodeSha256`, `Layers` (version ARNs),
-//!   `Tags`, `ReservedConcurrentExecutions`, `ProvisionedConcurrencyConfigs`, `Versions`,
-//!   `Aliases`, `Policy` (decoded), `EventSourceMappings`, `FunctionUrlConfigs`,
-//!   `CodeSigningConfig`, and `Unreadable` for calls that failed. Keys sorted, lists sorted,
-//!   volatile fields left out: an unchanged function gives a byte-identical file.
-//! - `function_code/<name>.zip`: the deployment package, byte for byte, checked against
-//!   `CodeSha256`. Container-image functions have none (their image URI is in the config).
-//! - `function_env_vars/<name>.json`: the environment variable names, each value replaced by its
-//!   keyed fingerprint marker. Values are never written anywhere.
-//! - `layers/<layer>/<version>.zip` and `.json`: every layer version a function uses, once.
+//! Resources handed to the catalog (paths from `catalog/kinds.rs`, docs/FORMAT.md section 22):
+//! - `aws.lambda.function`, id = the function name. Its document is GetFunction's
+//!   `Configuration` (environment values replaced by markers), `Code` (without the presigned
+//!   `Location`), `CodeSha256`, `Layers` (version ARNs), `Tags`, `ReservedConcurrentExecutions`,
+//!   `ProvisionedConcurrencyConfigs`, `Versions`, `Aliases`, `Policy` (decoded),
+//!   `EventSourceMappings`, `FunctionUrlConfigs`, `CodeSigningConfig`, and `Unreadable` for calls
+//!   that failed. Keys sorted, lists sorted, volatile fields left out: an unchanged function gives
+//!   a byte-identical document. Parts: `code.zip` (the deployment package, byte for byte, checked
+//!   against `CodeSha256`; container-image functions have none) and `env.json` (the environment
+//!   variable names, each value replaced by its keyed fingerprint marker; values are never
+//!   written anywhere).
+//! - `aws.lambda.layer_version`: every layer version a function uses, once; id
+//!   `<layer name>:<version>` for the account's own layers, the layer version ARN for another
+//!   account's. Its document is GetLayerVersion's answer; part `code.zip`.
 //!
 //! The zip is downloaded from the presigned `Code.Location` right after GetFunction (the URL
 //! expires), streamed into the blob store while its SHA-256 is computed, and kept only when it
 //! matches `CodeSha256` (one retry, then an error). A zip or layer whose `CodeSha256` an earlier
-//! snapshot already holds is linked, not downloaded: `index/{prefix}lambda_functions/<region>.jsonl`
-//! lists each zip with its `code_sha256`, and the next run reads those lines.
+//! snapshot already holds is linked, not downloaded: each zip has a line with its `code_sha256`
+//! in its resource's index file (the kind's `index` template), and the next run reads the index
+//! files of every function and layer version the earlier snapshots' catalogs list (and, for
+//! format-1 snapshots, their per-region index files).
+//!
+//! Coverage: ListFunctions, per region. Layer versions are not listed (only those in use are
+//! captured), so their kind has no coverage: one that is gone is "not comparable", never
+//! "removed".
 //!
 //! Every Lambda API call waits for the Lambda rate limiter. A failed call is recorded with its IAM
 //! action and the function's ARN, and the rest goes on.
@@ -33,9 +41,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_lambda::Client;
 use base64::Engine;
 use futures::{stream, StreamExt};
+use infrasnap_core::catalog::Catalog;
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
-use infrasnap_core::ids::BlobId;
-use infrasnap_core::index::{read_all, IndexWriter};
+use infrasnap_core::ids::{BlobId, ResourceId};
+use infrasnap_core::index::read_all;
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
@@ -48,8 +57,9 @@ use super::LambdaCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
 use sha2::{Digest, Sha256};
 
-/// Top folder of the service in the snapshot tree.
-pub const ROOT: &str = "lambda_functions";
+/// The kinds this collector hands to the catalog.
+pub const FUNCTION: &str = "aws.lambda.function";
+pub const LAYER_VERSION: &str = "aws.lambda.layer_version";
 /// Functions (and layer versions) worked on at once; the rate limiter is the real bound.
 const CONCURRENCY: usize = 4;
 /// Attempts per code download (a checksum mismatch or a broken transfer is retried once).
@@ -238,23 +248,8 @@ pub(crate) fn parse_layer_arn(arn: &str) -> Option<LayerRef> {
     })
 }
 
-/// A function name as a file name: Lambda allows `[A-Za-z0-9_-]`; anything else is `%XX`.
-fn file_name(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out.starts_with('.') {
-        out.replace_range(..1, "%2E");
-    }
-    out
-}
-
-/// One line of `index/{prefix}lambda_functions/<region>.jsonl`: a zip in the tree.
+/// One line of a function's or layer version's index file (and of the per-region index files of
+/// format-1 snapshots): a zip in the tree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CodeRecord {
     pub path: String,
@@ -343,8 +338,8 @@ struct Shared {
     progress: Arc<CollectorProgress>,
     /// `CodeSha256` -> a stored blob with that content (earlier snapshots, then this run).
     known: Mutex<HashMap<String, (BlobId, u64)>>,
-    /// The index of zips, per region.
-    indexes: HashMap<String, Mutex<Option<IndexWriter>>>,
+    /// Index files (relative to a snapshot folder) whose earlier copies were read into `known`.
+    learned: Mutex<HashSet<String>>,
 }
 
 impl Shared {
@@ -353,13 +348,30 @@ impl Shared {
         self.cx.repo.store().contains(&k.0).then_some(k)
     }
 
-    fn index(&self, region: &str, rec: &CodeRecord) -> Result<(), String> {
-        let Some(w) = self.indexes.get(region) else {
-            return Err(format!("no index for region {region}"));
-        };
-        match w.lock().expect("index lock").as_mut() {
-            Some(w) => w.append(rec).map_err(|e| e.to_string()),
-            None => Err(format!("the index of {region} is closed")),
+    /// Read the earlier snapshots' copies of the index file `rel` into `known` (once per run).
+    fn learn(&self, rel: &str) {
+        if !self
+            .learned
+            .lock()
+            .expect("learned lock")
+            .insert(rel.to_string())
+        {
+            return;
+        }
+        let mut known = self.known.lock().expect("known lock");
+        for p in self.cx.previous_indexes(rel) {
+            if let Ok(recs) = read_all::<CodeRecord>(&p) {
+                for r in recs {
+                    known.insert(r.code_sha256, (r.blob, r.size));
+                }
+            }
+        }
+    }
+
+    /// Read the earlier index file of resource `id`, if its kind has one.
+    fn learn_resource(&self, id: &ResourceId) {
+        if let Ok(Some(rel)) = self.cx.resource_index_path(id) {
+            self.learn(&rel);
         }
     }
 }
@@ -370,15 +382,45 @@ impl LambdaCollector {
         self.key()
     }
 
-    fn index_rel(&self, region: &str) -> String {
-        format!(
-            "index/{}",
-            self.scope.path(&format!("{ROOT}/{region}.jsonl"))
-        )
+    fn function_id(&self, region: &str, name: &str) -> ResourceId {
+        ResourceId::new(FUNCTION, &self.scope.account_id, region, name)
     }
 
-    fn region_dir(&self, region: &str) -> String {
-        self.scope.path(&format!("{ROOT}/{region}"))
+    /// A layer version's id: `<layer name>:<version>` for the account's own layers, the layer
+    /// version ARN for another account's (shared or public).
+    fn layer_id(&self, region: &str, arn: &str, r: &LayerRef) -> ResourceId {
+        let id = if r.account == self.scope.account_id {
+            format!("{}:{}", r.name, r.version)
+        } else {
+            arn.to_string()
+        };
+        ResourceId::new(LAYER_VERSION, &self.scope.account_id, region, id)
+    }
+
+    /// Where earlier snapshots list their zips: the index files of the functions and layer
+    /// versions of this account their catalogs list, and for format-1 snapshots (no catalog) the
+    /// per-region index files, at the top or under `aws_accounts/<account>/`. Killed stagings
+    /// have no catalog yet: the index files of the functions listed now are read on top.
+    fn learn_previous(&self, shared: &Shared, regions: &[String]) {
+        let account = &self.scope.account_id;
+        for region in regions {
+            shared.learn(&format!("index/lambda_functions/{region}.jsonl"));
+            shared.learn(&format!(
+                "index/aws_accounts/{account}/lambda_functions/{region}.jsonl"
+            ));
+        }
+        for dir in &shared.cx.previous {
+            let Ok(Some(catalog)) = Catalog::open(dir) else {
+                continue;
+            };
+            for r in &catalog.records {
+                let mine = (r.id.kind == FUNCTION || r.id.kind == LAYER_VERSION)
+                    && &r.id.account == account;
+                if let (true, Some(index)) = (mine, &r.index) {
+                    shared.learn(index);
+                }
+            }
+        }
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
@@ -402,32 +444,15 @@ impl LambdaCollector {
         };
 
         // Zips earlier snapshots hold, by CodeSha256 (later snapshots win).
-        let mut known = HashMap::new();
-        let mut indexes = HashMap::new();
-        for region in &regions {
-            let rel = self.index_rel(region);
-            for p in cx.previous_indexes(&rel) {
-                if let Ok(recs) = read_all::<CodeRecord>(&p) {
-                    for r in recs {
-                        known.insert(r.code_sha256, (r.blob, r.size));
-                    }
-                }
-            }
-            match cx.tree_path(&rel).and_then(|p| IndexWriter::create(&p)) {
-                Ok(w) => {
-                    indexes.insert(region.clone(), Mutex::new(Some(w)));
-                }
-                Err(e) => errors.record(local_err(&rel, e)),
-            }
-        }
         let shared = Arc::new(Shared {
             cx: cx.clone(),
             http,
             errors: errors.clone(),
             progress: progress.clone(),
-            known: Mutex::new(known),
-            indexes,
+            known: Mutex::new(HashMap::new()),
+            learned: Mutex::new(HashSet::new()),
         });
+        self.learn_previous(&shared, &regions);
 
         // Functions of every region.
         let mut work: Vec<(String, Client, String)> = Vec::new();
@@ -436,21 +461,25 @@ impl LambdaCollector {
         for region in &regions {
             let client = Client::new(&self.scope.in_region(region));
             clients.insert(region.clone(), client.clone());
+            let account = &self.scope.account_id;
             match self.list_functions(&client).await {
                 Ok(names) => {
                     listed_regions += 1;
+                    cx.cover(FUNCTION, account, region, None);
                     for n in names {
+                        shared.learn_resource(&self.function_id(region, &n));
                         work.push((region.clone(), client.clone(), n));
                     }
                 }
-                Err(f) => errors.record(rec_err(
-                    "lambda:ListFunctions",
-                    &format!(
-                        "arn:aws:lambda:{region}:{}:function:*",
-                        self.scope.account_id
-                    ),
-                    &f,
-                )),
+                Err(f) => {
+                    let e = rec_err(
+                        "lambda:ListFunctions",
+                        &format!("arn:aws:lambda:{region}:{account}:function:*"),
+                        &f,
+                    );
+                    cx.cover(FUNCTION, account, region, Some(&e));
+                    errors.record(e);
+                }
             }
         }
         progress.add(&progress.units_total, work.len() as u64);
@@ -493,14 +522,6 @@ impl LambdaCollector {
             .collect()
             .await;
         layers.sort_by(|a, b| (&a.region, &a.arn).cmp(&(&b.region, &b.arn)));
-
-        for (region, w) in &shared.indexes {
-            if let Some(w) = w.lock().expect("index lock").take() {
-                if let Err(e) = w.finish() {
-                    errors.record(local_err(&self.index_rel(region), e));
-                }
-            }
-        }
 
         let mut tally = Tally::default();
         for f in &functions {
@@ -628,8 +649,7 @@ impl LambdaCollector {
             "arn:aws:lambda:{region}:{}:function:{name}",
             self.scope.account_id
         );
-        let dir = self.region_dir(region);
-        let file = file_name(name);
+        let id = self.function_id(region, name);
         let mut tally = Tally::default();
         let mut unreadable: Vec<Value> = Vec::new();
         let mut fail = |field: &str, action: &str, resource: &str, f: &ApiFailure| {
@@ -724,16 +744,14 @@ impl LambdaCollector {
         if package == "Image" {
             code_state = CodeState::Image;
         } else if got_function {
-            let rel = format!("{dir}/function_code/{file}.zip");
             match self
                 .zip(
                     shared,
-                    region,
+                    &id,
                     &arn,
                     "lambda:GetFunction",
                     sha.as_deref(),
                     location.as_deref(),
-                    &rel,
                     &mut tally,
                 )
                 .await
@@ -1004,7 +1022,7 @@ impl LambdaCollector {
         }
         let mut doc = canonical(Value::Object(doc));
         redact_json(&mut doc, fp);
-        match cx.put_json(&format!("{dir}/function_config/{file}.json"), &doc) {
+        match cx.put_resource(&id, None, &doc) {
             Ok(st) => tally.add(&st),
             Err(e) => shared.errors.record(local_err(&arn, e)),
         }
@@ -1015,7 +1033,7 @@ impl LambdaCollector {
                 "Region": region,
                 "Variables": vars,
             });
-            match cx.put_json(&format!("{dir}/function_env_vars/{file}.json"), &doc) {
+            match cx.put_part_json(&id, None, "env.json", &doc) {
                 Ok(st) => tally.add(&st),
                 Err(e) => shared.errors.record(local_err(&arn, e)),
             }
@@ -1033,7 +1051,7 @@ impl LambdaCollector {
         })
     }
 
-    /// One layer version: its description (`<version>.json`) and its zip (`<version>.zip`).
+    /// One layer version: its description (the document) and its zip (part `code.zip`).
     async fn layer(
         &self,
         shared: &Shared,
@@ -1050,13 +1068,7 @@ impl LambdaCollector {
             ));
             return None;
         };
-        // Another account's layer (shared or public) gets its account in the folder name.
-        let folder = if r.account == self.scope.account_id {
-            r.name.clone()
-        } else {
-            format!("{}~{}", r.name, r.account)
-        };
-        let base = format!("{}/layers/{folder}/{}", self.region_dir(region), r.version);
+        let id = self.layer_id(region, arn, &r);
         let mut out = LayerOutcome {
             region: region.to_string(),
             arn: arn.to_string(),
@@ -1084,12 +1096,11 @@ impl LambdaCollector {
                 match self
                     .zip(
                         shared,
-                        region,
+                        &id,
                         arn,
                         "lambda:GetLayerVersion",
                         sha.as_deref(),
                         location.as_deref(),
-                        &format!("{base}.zip"),
                         &mut tally,
                     )
                     .await
@@ -1121,28 +1132,29 @@ impl LambdaCollector {
         };
         let mut doc = canonical(doc);
         redact_json(&mut doc, cx.fingerprinter());
-        match cx.put_json(&format!("{base}.json"), &doc) {
+        match cx.put_resource(&id, None, &doc) {
             Ok(st) => out.tally.add(&st),
             Err(e) => shared.errors.record(local_err(arn, e)),
         }
         Some(out)
     }
 
-    /// Place the zip whose CodeSha256 is `sha` at `rel`: linked when a stored blob has that
-    /// CodeSha256, else downloaded from `location` and checked. Listed in the region's index.
+    /// Place the zip whose CodeSha256 is `sha` as part `code.zip` of `id`: linked when a stored
+    /// blob has that CodeSha256, else downloaded from `location` and checked. Listed in the
+    /// resource's index file with its CodeSha256.
     #[allow(clippy::too_many_arguments)]
     async fn zip(
         &self,
         shared: &Shared,
-        region: &str,
+        id: &ResourceId,
         arn: &str,
         action: &'static str,
         sha: Option<&str>,
         location: Option<&str>,
-        rel: &str,
         tally: &mut Tally,
     ) -> Result<CodeState, (&'static str, ApiFailure)> {
         let local = |e: String| ("write", failure("LocalWriteFailed", &e));
+        let cx = &shared.cx;
         let sha = sha.ok_or((
             action,
             failure(
@@ -1150,11 +1162,13 @@ impl LambdaCollector {
                 "the answer has no CodeSha256: the code cannot be checked and is not stored",
             ),
         ))?;
+        let rel = cx
+            .part_path(id, None, "code.zip")
+            .map_err(|e| local(e.to_string()))?;
+        shared.learn_resource(id);
         let (blob, size, state) = match shared.known_blob(sha) {
             Some((blob, size)) => {
-                shared
-                    .cx
-                    .link_blob(&blob, rel)
+                cx.link_blob(&blob, &rel)
                     .map_err(|e| local(e.to_string()))?;
                 tally.bytes_total += size;
                 tally.linked += 1;
@@ -1169,9 +1183,7 @@ impl LambdaCollector {
                     .download(shared, url, sha)
                     .await
                     .map_err(|f| (action, f))?;
-                shared
-                    .cx
-                    .link_blob(&st.id, rel)
+                cx.link_blob(&st.id, &rel)
                     .map_err(|e| local(e.to_string()))?;
                 tally.add(&st);
                 tally.downloaded += 1;
@@ -1183,18 +1195,20 @@ impl LambdaCollector {
                 (st.id, st.size, CodeState::Downloaded)
             }
         };
-        shared
-            .index(
-                region,
-                &CodeRecord {
-                    path: rel.to_string(),
-                    blob,
-                    size,
-                    code_sha256: sha.to_string(),
-                    arn: arn.to_string(),
-                },
-            )
-            .map_err(local)?;
+        let line = CodeRecord {
+            path: rel.clone(),
+            blob,
+            size,
+            code_sha256: sha.to_string(),
+            arn: arn.to_string(),
+        };
+        let (_, mut w) = cx
+            .open_resource_index(id)
+            .map_err(|e| local(e.to_string()))?;
+        w.append(&line)
+            .and_then(|()| w.finish())
+            .map_err(|e| local(e.to_string()))?;
+        cx.record_part(id, "code.zip", &rel, Some(blob), size);
         let p = &shared.progress;
         p.add(&p.items, 1);
         p.add(&p.bytes, size);
@@ -1382,13 +1396,6 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"a":1,"b":{"a":[{"x":2,"y":1}],"z":1}}"#
         );
-    }
-
-    #[test]
-    fn file_names_are_safe() {
-        assert_eq!(file_name("my-func_1"), "my-func_1");
-        assert_eq!(file_name("a/b"), "a%2Fb");
-        assert_eq!(file_name(".."), "%2E.");
     }
 
     #[test]
