@@ -223,16 +223,12 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             .as_ref()
             .and_then(|i| i.account.clone())
             .unwrap_or_else(|| format!("unknown-{account_name}"));
-        let prefix = if several {
-            format!("aws_accounts/{account_id}/")
-        } else {
-            String::new()
-        };
         accounts.push(AccountInfo {
             name: account_name.clone(),
             account_id: identity.as_ref().and_then(|i| i.account.clone()),
             caller_arn: identity.as_ref().and_then(|i| i.arn.clone()),
-            prefix: prefix.clone(),
+            // Format 2 places every account's files by id: nothing is under a prefix.
+            prefix: String::new(),
         });
         home_regions.push(aws.region.clone());
         endpoint = endpoint.or(aws.endpoint.clone());
@@ -280,7 +276,6 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             sdk: aws.sdk.clone(),
             account_id: account_id.clone(),
             name: account_name.clone(),
-            prefix,
             regions,
             home_region: aws.region.clone(),
             s3_path_style: aws.s3_path_style,

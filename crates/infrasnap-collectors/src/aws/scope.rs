@@ -1,5 +1,6 @@
 //! What every AWS collector works within: one account (its credentials and id), the regions to
-//! capture, where in the snapshot tree its files go, and the per-service rate limits.
+//! capture, and the per-service rate limits. Where its files go is the catalog's business
+//! (infrasnap-core `catalog/kinds.rs`), never the collector's.
 
 use std::sync::Arc;
 
@@ -14,9 +15,6 @@ pub struct AccountScope {
     pub account_id: String,
     /// The name given in infrasnap.toml, or `default`.
     pub name: String,
-    /// Prefix of every tree path this account writes: `""` when the snapshot holds one account,
-    /// `aws_accounts/<account id>/` when it holds several (docs/FORMAT.md, "Several accounts").
-    pub prefix: String,
     /// Regions to capture for regional services.
     pub regions: Vec<String>,
     /// Region for account-wide calls and global services.
@@ -26,11 +24,6 @@ pub struct AccountScope {
 }
 
 impl AccountScope {
-    /// `rel` under this account's prefix.
-    pub fn path(&self, rel: &str) -> String {
-        format!("{}{rel}", self.prefix)
-    }
-
     /// The SDK config with another region.
     pub fn in_region(&self, region: &str) -> aws_config::SdkConfig {
         self.sdk
