@@ -19,9 +19,7 @@
 //! GetDeployments, GetModels: 500/404; GetRouteResponses: 500) answer as AWS would. moto's
 //! ExportApi is a 404: recorded as "not available", not as an error.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

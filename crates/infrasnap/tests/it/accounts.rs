@@ -3,7 +3,7 @@
 //! a bucket is at `s3_buckets/<bucket>/` with its index at `index/s3_buckets/<bucket>.jsonl`, and
 //! its catalog id names the account (`aws.s3.bucket:<account>::<bucket>`).
 
-mod common;
+use crate::common;
 
 use aws_credential_types::Credentials;
 use common::*;

@@ -9,9 +9,7 @@
 //! the rest is captured, and the gaps are failed coverage and incomplete resources. A third: denied
 //! listings are failed coverage, not an empty account.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

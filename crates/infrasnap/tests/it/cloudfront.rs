@@ -19,9 +19,7 @@
 //! cache, origin-request and response-headers policies and origin access identities answer HTTP
 //! 404, which the collector writes as "unavailable" with a note (asserted), not as an error.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;

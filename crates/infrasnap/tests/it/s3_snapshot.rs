@@ -1,7 +1,7 @@
 //! S3 end to end: the real binary against moto server (behind the harness proxy that bridges
 //! moto's gaps and injects faults), every object byte exact with its metadata.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

@@ -5,7 +5,7 @@
 //! digests; denied calls are recorded and make the table incomplete; a denied ListTables is failed
 //! coverage of that region only.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;

@@ -8,9 +8,7 @@
 //! id and each SES resource by its name, with complete coverage per region. A second unchanged
 //! snapshot adds no blob and gives every resource the same digest.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! server instance for that reason. A denied listing is coverage, not absence: the catalog says
 //! the listing failed, so a diff calls what it would hold "not comparable", never "removed".
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -8,9 +8,7 @@
 //! The catalog lists each parameter and secret by name, with coverage per region: complete, or
 //! failed where the listing is denied.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -8,8 +8,7 @@
 //! Every secret-looking value here is generated at run time from a seed: no real-looking key is
 //! written as a literal in this file.
 
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -17,9 +17,7 @@
 //! their parts and index files; ListFunctions covered per region; unchanged resources keep their
 //! digests.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

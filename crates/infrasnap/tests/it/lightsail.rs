@@ -13,9 +13,7 @@
 //! unchanged estate; coverage is complete for every listing read whole, failed for a denied
 //! listing and for one that stopped part way, and absent for a region without Lightsail.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! A killed run never damages the repository and the next run resumes; two runs on one repository
 //! do not corrupt it.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

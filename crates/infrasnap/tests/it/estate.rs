@@ -9,9 +9,7 @@
 //! The per-service tests (s3_snapshot.rs, lambda.rs, ...) assert every field; this one asserts
 //! that the services work together, per account and region, in one run.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! an object rewritten, a bucket policy's statements reordered (no change), a tag changed.
 //! Works on format-1 snapshots (S3 read from the tree) and on snapshots with a catalog alike.
 
-mod common;
+use crate::common;
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use common::*;

@@ -8,9 +8,7 @@
 //! recorded and every IAM listing covered as failed, while S3 is complete. A third: denied only
 //! the authorization details, the per-entity calls give the same documents and full coverage.
 
-// common/mod.rs re-exports helpers this test does not use.
-#[allow(unused_imports)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

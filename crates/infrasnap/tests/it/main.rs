@@ -1,0 +1,26 @@
+//! infrasnap's integration tests, in one test binary (each binary links the whole AWS SDK again,
+//! which costs minutes on 2 cores): they run the real `infrasnap` binary against moto server and
+//! the harness's stand-ins on loopback (crates/infrasnap-emulator). One module per area; shared
+//! helpers in `common/`. Run one area with `cargo test -p infrasnap --test it <module>::`.
+
+// Each module uses part of what common/ offers.
+#[allow(unused_imports)]
+mod common;
+
+mod accounts;
+mod acm_ses;
+mod apigateway;
+mod cloudfront;
+mod crash_and_lock;
+mod diff_cli;
+mod dynamodb;
+mod estate;
+mod gas;
+mod iam;
+mod lambda;
+mod lightsail;
+mod local;
+mod permissions;
+mod route53;
+mod s3_snapshot;
+mod ssm;
