@@ -360,6 +360,30 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
     )
     .await?;
     let code = snapshot::report(g, &second)?;
+    // 3) What changed, as `infrasnap diff` shows it.
+    let report = infrasnap_core::diff::diff_snapshots(
+        &first.dir,
+        &second.dir,
+        &repo.join(".infrasnap").join("blobs"),
+        &Default::default(),
+        &infrasnap_core::diff::DiffOptions {
+            content: true,
+            ..Default::default()
+        },
+    )?;
+    if !g.json && !g.quiet {
+        say(&format!(
+            "\n3) What changed (infrasnap diff {} {} --content):",
+            first.meta.name, second.meta.name
+        ));
+        eprint!(
+            "{}",
+            infrasnap_core::diff::render::diff(
+                &report,
+                infrasnap_core::diff::render::Style { color: false }
+            )
+        );
+    }
     if g.json {
         println!(
             "{}",
@@ -374,6 +398,8 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
              cat {r}/{b}/MANIFEST.md                # what was captured\n  \
              diff {r}/{b}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html \\\n       \
              {r}/{a}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html\n  \
+             infrasnap diff {b} {a} --content --repo {r}   # what changed, resource by resource\n  \
+             infrasnap log s3_buckets/acme-events-prod/events/2026-spring-regatta.html --repo {r}\n  \
              infrasnap list --repo {r}\n  infrasnap verify --all --repo {r}",
             b = first.meta.name,
             a = second.meta.name
