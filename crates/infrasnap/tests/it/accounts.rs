@@ -116,7 +116,7 @@ async fn two_accounts_one_through_assume_role() {
         .join("222222222222/s3_buckets")
         .exists());
     // Each bucket is a resource of its own account; each account's bucket listing is covered.
-    let records = catalog_lines(&snap, "resources", "aws.s3.bucket");
+    let records = catalog_of_kind(&snap, "resources", "aws.s3.bucket");
     let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
@@ -131,7 +131,7 @@ async fn two_accounts_one_through_assume_role() {
         assert_eq!(r["parts"]["objects"]["path"], format!("s3_buckets/{name}"));
         assert_eq!(r["path"], format!("s3_bucket_config/{name}.json"));
     }
-    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    let cov = catalog_of_kind(&snap, "coverage", "aws.s3.bucket");
     let covered: Vec<(&str, &str)> = cov
         .iter()
         .map(|c| (c["account"].as_str().unwrap(), c["state"].as_str().unwrap()))
@@ -182,19 +182,4 @@ async fn two_accounts_one_through_assume_role() {
             .unwrap(),
         b"marketing"
     );
-}
-
-/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
-fn catalog_lines(snap: &std::path::Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
-    let p = snap.join(format!("catalog/{file}.jsonl"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| {
-            let k = v["kind"]
-                .as_str()
-                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
-            k == Some(kind)
-        })
-        .collect()
 }

@@ -73,19 +73,9 @@ fn self_signed(cn: &str, days: u32) -> Option<(Vec<u8>, Vec<u8>)> {
 /// moto's account.
 const ACCOUNT: &str = "123456789012";
 
-/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
-fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(snap.join("catalog").join(file))
-        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The catalog's records by id text (`kind:account:region:id`).
 fn resources(snap: &Path) -> BTreeMap<String, Value> {
-    catalog_lines(snap, "resources.jsonl")
+    catalog_file(snap, "resources")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .collect()
@@ -101,7 +91,7 @@ fn ids_of(res: &BTreeMap<String, Value>, prefix: &str) -> Vec<String> {
 
 /// `(kind, region, state)` of every coverage line of kinds starting with `prefix`, sorted.
 fn coverage_of(snap: &Path, prefix: &str) -> Vec<(String, String, String)> {
-    let mut v: Vec<(String, String, String)> = catalog_lines(snap, "coverage.jsonl")
+    let mut v: Vec<(String, String, String)> = catalog_file(snap, "coverage")
         .into_iter()
         .filter(|c| c["kind"].as_str().unwrap().starts_with(prefix))
         .map(|c| {

@@ -45,18 +45,6 @@ fn cf_root(snap: &Path) -> std::path::PathBuf {
     snap.join(format!("cloudfront_distributions/{ACCOUNT}"))
 }
 
-/// The catalog records of snapshot `snap`, by id.
-fn catalog(snap: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            (v["id"].as_str().unwrap().to_string(), v)
-        })
-        .collect()
-}
-
 /// The coverage of snapshot `snap`: kind (without `aws.cloudfront.`) -> state, with the failed
 /// listing's action.
 fn coverage(snap: &Path) -> BTreeMap<String, String> {
@@ -529,7 +517,7 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
     );
 
     // --- The catalog: each distribution, function, OAC and the summary, with their parts.
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     let mut want_ids = vec![
         cf_id("distribution", &prod_id),
         cf_id("distribution", &staging_id),
@@ -608,7 +596,7 @@ async fn distributions_oac_and_functions_are_captured_field_by_field() {
     assert_eq!(meta2["collectors"]["cloudfront"]["bytes_new"], 0);
     assert_eq!(blob_count(&repo), blobs);
     let snap2 = snapshot_dir(&repo, &meta2);
-    let cat2 = catalog(&snap2);
+    let cat2 = catalog_records(&snap2);
     assert_eq!(
         cat2.keys().collect::<Vec<_>>(),
         cat.keys().collect::<Vec<_>>()
@@ -824,7 +812,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     assert_eq!(cov["distribution"], "complete");
     assert_eq!(cov["function"], "complete");
     assert!(!root.join("key_groups.json").exists());
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     assert!(cat.contains_key(&cf_id("distribution", &alpha)));
     assert!(cat.contains_key(&cf_id("function", "rewrite")));
     // alpha: the config through GetDistributionConfig, with its ETag; the gaps marked.
@@ -948,7 +936,7 @@ async fn policies_identities_and_keys_are_captured_from_aws_shaped_answers() {
     let snap = snapshot_dir(&repo, meta);
     let root = cf_root(&snap);
     // Each member in the catalog by its Id, and each listing complete.
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     for (kind, id) in [
         ("cache_policy", "cp-1"),
         ("cache_policy", "cp-2"),

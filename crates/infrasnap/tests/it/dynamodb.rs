@@ -463,12 +463,9 @@ const ACCOUNT: &str = "123456789012";
 
 /// The catalog records of a snapshot (`catalog/resources.jsonl`) of DynamoDB tables, by id.
 fn tables(snap: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["id"].as_str().unwrap().starts_with("aws.dynamodb.table:"))
-        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+    catalog_records(snap)
+        .into_iter()
+        .filter(|(id, _)| id.starts_with("aws.dynamodb.table:"))
         .collect()
 }
 

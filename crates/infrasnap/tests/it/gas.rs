@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::common::catalog_file;
 use infrasnap_emulator::gas::{GasFault, GasServer, ScriptFile, ScriptProject};
 use serde_json::{json, Value};
 
@@ -194,19 +195,9 @@ fn folder(label: &str, script_id: &str) -> String {
     format!("{label}_{script_id}")
 }
 
-/// The lines of a catalog file of the snapshot (`resources` or `coverage`).
-fn catalog(snap: &Path, file: &str) -> Vec<Value> {
-    let p = snap.join(format!("catalog/{file}.jsonl"));
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The catalog records of Apps Script projects, by script id.
 fn projects_in_catalog(snap: &Path) -> std::collections::BTreeMap<String, Value> {
-    catalog(snap, "resources")
+    catalog_file(snap, "resources")
         .into_iter()
         .filter(|r| r["id"].as_str().unwrap().starts_with("gas.project:"))
         .map(|r| {
@@ -222,7 +213,7 @@ fn projects_in_catalog(snap: &Path) -> std::collections::BTreeMap<String, Value>
 /// The coverage line of `gas.project` (there is one: Apps Script has no account or region).
 #[track_caller]
 fn gas_coverage(snap: &Path) -> Value {
-    let cov: Vec<Value> = catalog(snap, "coverage")
+    let cov: Vec<Value> = catalog_file(snap, "coverage")
         .into_iter()
         .filter(|c| c["kind"] == "gas.project")
         .collect();

@@ -34,19 +34,9 @@ const KINDS: [&str; 7] = [
     "aws.iam.user",
 ];
 
-/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
-fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(snap.join("catalog").join(file))
-        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The catalog's IAM records by id text (`kind:account::id`).
 fn resources(snap: &Path) -> BTreeMap<String, Value> {
-    catalog_lines(snap, "resources.jsonl")
+    catalog_file(snap, "resources")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .filter(|(id, _)| id.starts_with("aws.iam."))
@@ -55,7 +45,7 @@ fn resources(snap: &Path) -> BTreeMap<String, Value> {
 
 /// The IAM coverage lines by kind: `(state, error)`; each is account-wide (region "").
 fn coverage(snap: &Path) -> BTreeMap<String, (String, Value)> {
-    catalog_lines(snap, "coverage.jsonl")
+    catalog_file(snap, "coverage")
         .into_iter()
         .filter(|c| c["kind"].as_str().unwrap().starts_with("aws.iam."))
         .map(|c| {

@@ -50,18 +50,6 @@ fn region_dir(snap: &Path, region: &str) -> PathBuf {
     snap.join(format!("lambda_functions/{ACCOUNT}/{region}"))
 }
 
-/// The catalog records of snapshot `snap`, by id.
-fn catalog(snap: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(snap.join("catalog/resources.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            (v["id"].as_str().unwrap().to_string(), v)
-        })
-        .collect()
-}
-
 /// The coverage lines of snapshot `snap` of `kind`: `(region, state)`, with the error's action.
 fn coverage(snap: &Path, kind: &str) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> =
@@ -690,7 +678,7 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
     );
 
     // The catalog: every function and layer version in use, with its parts and index file.
-    let cat1 = catalog(&snap1);
+    let cat1 = catalog_records(&snap1);
     let mut ids: Vec<&str> = cat1.keys().map(String::as_str).collect();
     ids.sort();
     assert_eq!(
@@ -792,7 +780,7 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
         tree(&repo.join("second/lambda_functions")),
         "an unchanged estate gave different files"
     );
-    let cat2 = catalog(&repo.join("second"));
+    let cat2 = catalog_records(&repo.join("second"));
     assert_eq!(
         cat2.keys().collect::<Vec<_>>(),
         cat1.keys().collect::<Vec<_>>()
@@ -830,7 +818,7 @@ async fn functions_layers_and_attachments_are_captured_and_unchanged_code_is_not
         read_json(&us3.join("function_config/worker.json"))["CodeSha256"],
         worker_sha2
     );
-    let cat3 = catalog(&repo.join("third"));
+    let cat3 = catalog_records(&repo.join("third"));
     let worker = function_id("us-east-1", "worker");
     assert_ne!(cat3[&worker]["digest"], cat1[&worker]["digest"]);
     let api = function_id("us-east-1", "api-handler");
@@ -917,7 +905,7 @@ async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored(
     }
     // No index line for it (so the next run downloads it), no part in the catalog.
     assert_eq!(index_lines(&repo.join("second")), Vec::<Value>::new());
-    let rec = &catalog(&repo.join("second"))[&function_id("us-east-1", "single")];
+    let rec = &catalog_records(&repo.join("second"))[&function_id("us-east-1", "single")];
     assert!(rec.get("parts").is_none(), "{rec:#}");
 
     let third = run(&repo, &url, "third", true);
@@ -1127,7 +1115,7 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
             ("us-east-1".into(), "complete".into(), String::new()),
         ]
     );
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     assert_eq!(
         cat.keys().collect::<Vec<_>>(),
         [

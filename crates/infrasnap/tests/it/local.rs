@@ -15,7 +15,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_code, blob_count, read_json, stderr, stdout, walk_files};
+use common::{assert_code, blob_count, catalog_file, read_json, stderr, stdout, walk_files};
 use infrasnap_collectors::local::age;
 use serde_json::Value;
 
@@ -199,19 +199,9 @@ fn index(snap: &Path, name: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// The lines of a catalog file of the snapshot (`resources` or `coverage`).
-fn catalog(snap: &Path, file: &str) -> Vec<Value> {
-    let p = snap.join(format!("catalog/{file}.jsonl"));
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The catalog records of local kinds, by id (`local.git:::deploy`).
 fn local_records(snap: &Path) -> BTreeMap<String, Value> {
-    catalog(snap, "resources")
+    catalog_file(snap, "resources")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .filter(|(id, _)| id.starts_with("local."))
@@ -230,7 +220,7 @@ fn record(snap: &Path, id: &str) -> Value {
 /// The coverage state of `kind` (local kinds have no account or region), and its error.
 #[track_caller]
 fn coverage(snap: &Path, kind: &str) -> (String, Value) {
-    let cov: Vec<Value> = catalog(snap, "coverage")
+    let cov: Vec<Value> = catalog_file(snap, "coverage")
         .into_iter()
         .filter(|c| c["kind"] == kind)
         .collect();

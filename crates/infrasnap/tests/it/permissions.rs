@@ -135,12 +135,12 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
 
     // The catalog: the bucket listing was read whole; a bucket some of whose objects (or their
     // tags) could not be read is incomplete, its settings' denials are in its document.
-    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    let cov = catalog_of_kind(&snap, "coverage", "aws.s3.bucket");
     assert_eq!(cov.len(), 1, "{cov:#?}");
     assert_eq!(cov[0]["state"], "complete");
     let rec = |bucket: &str| {
         let id = format!("aws.s3.bucket:123456789012::{bucket}");
-        catalog_lines(&snap, "resources", "aws.s3.bucket")
+        catalog_of_kind(&snap, "resources", "aws.s3.bucket")
             .into_iter()
             .find(|r| r["id"] == id.as_str())
             .unwrap_or_else(|| panic!("no catalog record {id}"))
@@ -201,29 +201,14 @@ async fn denied_bucket_listing_is_failed_coverage() {
     );
     let snap = snapshot_dir(&repo, meta);
     assert!(!snap.join("s3_buckets").exists());
-    assert!(catalog_lines(&snap, "resources", "aws.s3.bucket").is_empty());
-    let cov = catalog_lines(&snap, "coverage", "aws.s3.bucket");
+    assert!(catalog_of_kind(&snap, "resources", "aws.s3.bucket").is_empty());
+    let cov = catalog_of_kind(&snap, "coverage", "aws.s3.bucket");
     assert_eq!(cov.len(), 1, "{cov:#?}");
     assert_eq!(cov[0]["account"], "123456789012");
     assert_eq!(cov[0]["region"], "");
     assert_eq!(cov[0]["state"], "failed");
     assert_eq!(cov[0]["error"]["action"], "s3:ListAllMyBuckets");
     assert_eq!(cov[0]["error"]["code"], "AccessDenied");
-}
-
-/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
-fn catalog_lines(snap: &std::path::Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
-    let p = snap.join(format!("catalog/{file}.jsonl"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| {
-            let k = v["kind"]
-                .as_str()
-                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
-            k == Some(kind)
-        })
-        .collect()
 }
 
 /// A minimal HTTP/1.0 POST over std (no HTTP client dependency needed for one call).

@@ -160,14 +160,6 @@ fn json_lines(snap: &Path, rel: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The catalog records of a snapshot by id.
-fn catalog(snap: &Path) -> BTreeMap<String, Value> {
-    json_lines(snap, "catalog/resources.jsonl")
-        .into_iter()
-        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
-        .collect()
-}
-
 /// The catalog records of one kind, by the id part of their resource id.
 fn of_kind(cat: &BTreeMap<String, Value>, kind: &str, account: &str) -> BTreeMap<String, Value> {
     let prefix = format!("{kind}:{account}::");
@@ -819,7 +811,7 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
 
     // --- The catalog: every zone by its id, labelled with its name, its document and parts where
     // the tree has them.
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     let zones = of_kind(&cat, "aws.route53.zone", ACCOUNT);
     assert_eq!(
         zones.keys().collect::<std::collections::BTreeSet<_>>(),
@@ -923,7 +915,7 @@ async fn zones_records_and_health_checks_are_captured_field_by_field() {
             .map(|(id, r)| (id.clone(), r["digest"].clone()))
             .collect()
     };
-    assert_eq!(digests(&catalog(&snap2)), digests(&cat));
+    assert_eq!(digests(&catalog_records(&snap2)), digests(&cat));
     let o = infrasnap(&repo, &emu.url(), &["verify", "--all"]);
     assert_code(&o, 0);
 }
@@ -1102,7 +1094,7 @@ async fn a_repeated_page_and_denied_calls_are_recorded_and_the_rest_is_captured(
     )];
     assert_eq!(failed["error"]["action"], "route53:ListResourceRecordSets");
     assert_eq!(failed["error"]["resource"], big.as_str());
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     let zones = of_kind(&cat, "aws.route53.zone", ACCOUNT);
     assert_eq!(zones[&big]["incomplete"], true);
     assert_eq!(zones[&small]["incomplete"], true);
@@ -1178,7 +1170,7 @@ async fn denied_listings_are_failed_coverage_not_an_empty_account() {
     let snap = snapshot_dir(&repo, meta);
     assert!(!snap.join("route53_zones").exists());
     // The catalog holds no Route53 resource, and says why: every listing failed, with its error.
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     assert!(
         !cat.keys().any(|id| id.starts_with("aws.route53.")),
         "{cat:#?}"
@@ -1275,7 +1267,7 @@ async fn each_account_has_its_own_zones_under_its_account_id() {
         &b.join(&dir2).join("marketing.example.zone"),
     );
     // The catalog: each account's zone and records under its own account id.
-    let cat = catalog(&snap);
+    let cat = catalog_records(&snap);
     for (account, zone, record) in [
         ("123456789012", &z1, "www.main.example./A"),
         ("222222222222", &z2, "www.marketing.example./CNAME"),

@@ -14,24 +14,9 @@ use aws_sdk_s3::types::{
 };
 use common::*;
 
-/// The lines of a catalog file of snapshot `snap` (`resources` or `coverage`) about `kind`.
-fn catalog_lines(snap: &Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
-    let p = snap.join(format!("catalog/{file}.jsonl"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| {
-            let k = v["kind"]
-                .as_str()
-                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
-            k == Some(kind)
-        })
-        .collect()
-}
-
 /// The catalog records of the buckets of snapshot `snap`, by resource id.
 fn bucket_records(snap: &Path) -> BTreeMap<String, serde_json::Value> {
-    catalog_lines(snap, "resources", "aws.s3.bucket")
+    catalog_of_kind(snap, "resources", "aws.s3.bucket")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .collect()
@@ -39,7 +24,7 @@ fn bucket_records(snap: &Path) -> BTreeMap<String, serde_json::Value> {
 
 /// The coverage lines of the bucket listing of snapshot `snap`.
 fn bucket_coverage(snap: &Path) -> Vec<serde_json::Value> {
-    catalog_lines(snap, "coverage", "aws.s3.bucket")
+    catalog_of_kind(snap, "coverage", "aws.s3.bucket")
 }
 
 /// Keys that cannot be plain paths, each of which must still be captured byte exact.

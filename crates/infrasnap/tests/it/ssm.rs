@@ -52,19 +52,9 @@ async fn tag_param(c: &aws_sdk_ssm::Client, name: &str, tags: &[(&str, &str)]) {
 /// moto's account.
 const ACCOUNT: &str = "123456789012";
 
-/// The lines of a catalog file of a snapshot (`catalog/resources.jsonl`, `coverage.jsonl`).
-fn catalog_lines(snap: &Path, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(snap.join("catalog").join(file))
-        .unwrap_or_else(|e| panic!("catalog/{file}: {e}"))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// The catalog's records by id text (`kind:account:region:id`).
 fn resources(snap: &Path) -> BTreeMap<String, Value> {
-    catalog_lines(snap, "resources.jsonl")
+    catalog_file(snap, "resources")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .collect()
@@ -73,7 +63,7 @@ fn resources(snap: &Path) -> BTreeMap<String, Value> {
 /// The coverage state of `kind` in `region` (`complete`/`failed`), and its error.
 #[track_caller]
 fn coverage(snap: &Path, kind: &str, region: &str) -> (String, Value) {
-    let c = catalog_lines(snap, "coverage.jsonl")
+    let c = catalog_file(snap, "coverage")
         .into_iter()
         .find(|c| c["kind"] == kind && c["account"] == ACCOUNT && c["region"] == region)
         .unwrap_or_else(|| panic!("no coverage of {kind} in {region}"));

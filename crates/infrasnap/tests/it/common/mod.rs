@@ -374,3 +374,35 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     out.extend_from_slice(&0u16.to_le_bytes());
     out
 }
+
+/// The lines of a catalog file of a snapshot: `catalog/<file>.jsonl` (`resources`, `coverage`).
+pub fn catalog_file(snap: &Path, file: &str) -> Vec<serde_json::Value> {
+    let p = snap.join(format!("catalog/{file}.jsonl"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The catalog's records by id text (`kind:account:region:id`).
+pub fn catalog_records(snap: &Path) -> BTreeMap<String, serde_json::Value> {
+    catalog_file(snap, "resources")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+/// The lines of a catalog file about one kind: records by their id's kind, coverage by `kind`.
+pub fn catalog_of_kind(snap: &Path, file: &str, kind: &str) -> Vec<serde_json::Value> {
+    catalog_file(snap, file)
+        .into_iter()
+        .filter(|v| {
+            let k = v["kind"]
+                .as_str()
+                .or_else(|| v["id"].as_str().and_then(|id| id.split(':').next()));
+            k == Some(kind)
+        })
+        .collect()
+}
