@@ -427,6 +427,39 @@ fn redact_pointers(
     }
 }
 
+/// Bytes and blobs a collector (or one of its tasks) stored: one tally for every collector
+/// instead of a copy each. `add` each [`Stored`], `merge` the tallies of tasks, and `add_to` the
+/// collector's summary at the end.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub bytes_total: u64,
+    pub bytes_new: u64,
+    pub blobs_new: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, st: &Stored) {
+        self.bytes_total += st.size;
+        if st.new {
+            self.bytes_new += st.size;
+            self.blobs_new += 1;
+        }
+    }
+
+    pub fn merge(&mut self, o: Tally) {
+        self.bytes_total += o.bytes_total;
+        self.bytes_new += o.bytes_new;
+        self.blobs_new += o.blobs_new;
+    }
+
+    /// Count it into a collector's summary.
+    pub fn add_to(&self, s: &mut CollectorSummary) {
+        s.bytes_total += self.bytes_total;
+        s.bytes_new += self.bytes_new;
+        s.blobs_new += self.blobs_new;
+    }
+}
+
 /// Errors recorded by one collector, in the order they happened.
 #[derive(Default)]
 pub struct ErrorSink {

@@ -44,11 +44,10 @@ use aws_sdk_cloudfront::types::{
 use aws_sdk_cloudfront::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::catalog::{doc_path, view_path};
-use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::{find_secrets, is_marker, redact_json, Fingerprinter};
-use infrasnap_core::store::Stored;
 use serde_json::{json, Value};
 
 use super::xml;
@@ -87,29 +86,6 @@ fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
         resource: resource.into(),
         code: f.code.clone(),
         message: f.message.clone(),
-    }
-}
-
-/// Bytes and blobs this collector wrote.
-#[derive(Default, Debug, Clone, Copy)]
-struct Tally {
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
-}
-
-impl Tally {
-    fn add(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
-    }
-    fn merge(&mut self, o: Tally) {
-        self.bytes_total += o.bytes_total;
-        self.bytes_new += o.bytes_new;
-        self.blobs_new += o.blobs_new;
     }
 }
 

@@ -31,10 +31,9 @@ use aws_sdk_iam::types::{
 };
 use aws_sdk_iam::Client;
 use futures::{stream, StreamExt};
-use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
-use infrasnap_core::store::Stored;
 use serde_json::{json, Map, Value};
 
 use super::doc::{self, date, opt_date, policy_document, tags};
@@ -71,23 +70,6 @@ pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedE
 /// `{"Field", "Action", "Code"}`: what a file lacks because a call failed.
 pub(super) fn unreadable(field: &str, action: &str, f: &ApiFailure) -> Value {
     json!({"Field": field, "Action": action, "Code": rec_err(action, "", f).code})
-}
-
-#[derive(Default, Debug, Clone, Copy)]
-struct Tally {
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
-}
-
-impl Tally {
-    fn add(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
-    }
 }
 
 /// Everything GetAccountAuthorizationDetails returned.

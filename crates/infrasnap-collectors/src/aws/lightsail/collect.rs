@@ -35,11 +35,10 @@ use aws_sdk_lightsail::error::SdkError;
 use aws_sdk_lightsail::types::RegionName;
 use aws_sdk_lightsail::Client;
 use futures::{stream, StreamExt};
-use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
-use infrasnap_core::store::Stored;
 use serde_json::Value;
 
 use super::native::NativeSnapshot;
@@ -73,24 +72,6 @@ fn write_err(what: &str, e: impl std::fmt::Display) -> RecordedError {
         resource: what.into(),
         code: Some("LocalWriteFailed".into()),
         message: e.to_string(),
-    }
-}
-
-/// Bytes and blobs this collector wrote.
-#[derive(Default, Debug, Clone, Copy)]
-pub(super) struct Tally {
-    pub bytes_total: u64,
-    pub bytes_new: u64,
-    pub blobs_new: u64,
-}
-
-impl Tally {
-    pub fn add(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
     }
 }
 

@@ -35,7 +35,7 @@ use aws_sdk_route53::types::{RrType, TagResourceType};
 use aws_sdk_route53::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::catalog;
-use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
@@ -77,29 +77,6 @@ fn part_err(e: &RecordedError) -> PartError {
         action: e.action.clone(),
         code: e.code.clone(),
         message: e.message.clone(),
-    }
-}
-
-/// Bytes and blobs this collector wrote.
-#[derive(Default, Debug, Clone, Copy)]
-struct Tally {
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
-}
-
-impl Tally {
-    fn add(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
-    }
-    fn merge(&mut self, o: Tally) {
-        self.bytes_total += o.bytes_total;
-        self.bytes_new += o.bytes_new;
-        self.blobs_new += o.blobs_new;
     }
 }
 
