@@ -24,7 +24,7 @@ use aws_sdk_acm::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use futures::{stream, StreamExt};
-use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
@@ -286,18 +286,12 @@ struct CertOutcome {
     status: String,
     not_after: Option<i64>,
     in_use_by: Vec<String>,
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
+    tally: Tally,
 }
 
 impl CertOutcome {
     fn count(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
+        self.tally.add(st);
     }
 }
 
@@ -387,9 +381,7 @@ impl AcmCollector {
                 .count() as u64,
         );
         for o in &outcomes {
-            s.bytes_total += o.bytes_total;
-            s.bytes_new += o.bytes_new;
-            s.blobs_new += o.blobs_new;
+            o.tally.add_to(s);
         }
         s.errors = errors.take();
         s.status = Some(if listed_regions == 0 && !regions.is_empty() {

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
-use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
 use infrasnap_core::store::Stored;
@@ -115,18 +115,12 @@ pub(super) struct Outcome {
     pub items: u64,
     pub secure: u64,
     pub fingerprints: u64,
-    pub bytes_total: u64,
-    pub bytes_new: u64,
-    pub blobs_new: u64,
+    pub tally: Tally,
 }
 
 impl Outcome {
     pub fn count(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
+        self.tally.add(st);
     }
 }
 
@@ -169,9 +163,7 @@ impl SsmCollector {
             fps += p.fingerprints + sec.fingerprints;
             listed += p.listed as usize + sec.listed as usize;
             for o in [p, sec] {
-                s.bytes_total += o.bytes_total;
-                s.bytes_new += o.bytes_new;
-                s.blobs_new += o.blobs_new;
+                o.tally.add_to(s);
             }
         }
         s.counts.insert("parameters".into(), params);
