@@ -35,7 +35,6 @@ use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
-use infrasnap_core::store::Stored;
 use serde_json::{Map, Value};
 
 use super::json::sort_by_key;
@@ -102,7 +101,7 @@ impl RegionCx {
         redact_json(&mut value, self.fp());
         match self.cx.put_resource(id, None, &value) {
             Ok(st) => {
-                stats.count(&st);
+                stats.add(&st);
                 true
             }
             Err(e) => {
@@ -123,7 +122,7 @@ impl RegionCx {
         redact_json(&mut value, self.fp());
         match self.cx.put_part_json(id, None, part, &value) {
             Ok(st) => {
-                stats.count(&st);
+                stats.add(&st);
                 true
             }
             Err(e) => {
@@ -261,28 +260,8 @@ pub(super) fn export_format(doc: &Value) -> (String, Option<String>) {
     ("unknown".into(), None)
 }
 
-/// Bytes written.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Stats {
-    pub bytes_total: u64,
-    pub bytes_new: u64,
-    pub blobs_new: u64,
-}
-
-impl Stats {
-    pub fn count(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
-    }
-    pub fn add(&mut self, o: Stats) {
-        self.bytes_total += o.bytes_total;
-        self.bytes_new += o.bytes_new;
-        self.blobs_new += o.blobs_new;
-    }
-}
+/// Bytes written: the collector kit's tally.
+pub(super) type Stats = infrasnap_core::engine::Tally;
 
 /// One API, for the counts and the MANIFEST table.
 #[derive(Debug, Default)]
@@ -377,9 +356,7 @@ impl ApiGatewayCollector {
             .insert("usage_plans".into(), sum(|r| r.usage_plans));
         s.counts.insert("api_keys".into(), sum(|r| r.api_keys));
         for r in &rows {
-            s.bytes_total += r.stats.bytes_total;
-            s.bytes_new += r.stats.bytes_new;
-            s.blobs_new += r.stats.blobs_new;
+            r.stats.add_to(s);
         }
         let listed = rows
             .iter()
@@ -407,7 +384,7 @@ impl ApiGatewayCollector {
         };
         let (rest, http) = futures::join!(self.rest_apis(r), self.http_apis(r));
         for a in rest.iter().chain(http.iter()).flatten() {
-            row.stats.add(a.stats);
+            row.stats.merge(a.stats);
         }
         row.rest_apis = rest;
         row.http_apis = http;
@@ -416,7 +393,7 @@ impl ApiGatewayCollector {
         row.domain_names = self.domain_names(r, &mut stats).await;
         row.usage_plans = self.usage_plans(r, &mut stats).await;
         row.api_keys = self.api_keys(r, &mut stats).await;
-        row.stats.add(stats);
+        row.stats.merge(stats);
         row
     }
 

@@ -160,7 +160,7 @@ impl ApiGatewayCollector {
                     if r.put_part(&rid, EXPORT_FILE, body, &mut st) {
                         row.exports += 1;
                     }
-                    row.stats.add(st);
+                    row.stats.merge(st);
                     row.export = [Some(format.clone()), version.clone()]
                         .into_iter()
                         .flatten()
@@ -200,7 +200,7 @@ impl ApiGatewayCollector {
         }
         let mut st = Stats::default();
         r.put(&rid, doc.finish(), &mut st);
-        row.stats.add(st);
+        row.stats.merge(st);
         Some(row)
     }
 

@@ -157,7 +157,7 @@ impl ApiGatewayCollector {
                     if r.put_part(&rid, &file, body, &mut st) {
                         row.exports += 1;
                     }
-                    row.stats.add(st);
+                    row.stats.merge(st);
                     formats.push(
                         [Some(format.clone()), version.clone()]
                             .into_iter()
@@ -196,7 +196,7 @@ impl ApiGatewayCollector {
         }
         let mut st = Stats::default();
         r.put(&rid, doc.finish(), &mut st);
-        row.stats.add(st);
+        row.stats.merge(st);
         Some(row)
     }
 

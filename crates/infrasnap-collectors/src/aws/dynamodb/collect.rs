@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{BillingMode, KeyType, TableDescription};
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use futures::{stream, StreamExt};
-use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
@@ -79,19 +79,13 @@ struct TableOutcome {
     reported_bytes: Option<i64>,
     pitr: String,
     ttl: String,
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
+    tally: Tally,
     capacity_units: f64,
 }
 
 impl TableOutcome {
     fn count(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
+        self.tally.add(st);
     }
 }
 
@@ -197,9 +191,7 @@ impl DynamoDbCollector {
         let mut rcu = 0f64;
         for o in &outcomes {
             items += o.items.unwrap_or(0);
-            s.bytes_total += o.bytes_total;
-            s.bytes_new += o.bytes_new;
-            s.blobs_new += o.blobs_new;
+            o.tally.add_to(s);
             rcu += o.capacity_units;
         }
         s.counts.insert("items".into(), items);

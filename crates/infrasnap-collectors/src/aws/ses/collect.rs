@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use aws_sdk_ses::Client as V1;
 use aws_sdk_sesv2::Client as V2;
-use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
+use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
@@ -291,18 +291,12 @@ struct RegionOutcome {
     sending: String,
     /// GetAccount failed (not merely unsupported): the account document is incomplete.
     account_failed: bool,
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
+    tally: Tally,
 }
 
 impl RegionOutcome {
     fn count(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
+        self.tally.add(st);
     }
 }
 
@@ -375,9 +369,9 @@ impl SesCollector {
         sm.counts
             .insert("configuration_sets".into(), sum(|o| o.configuration_sets));
         sm.counts.insert("templates".into(), sum(|o| o.templates));
-        sm.bytes_total = sum(|o| o.bytes_total);
-        sm.bytes_new = sum(|o| o.bytes_new);
-        sm.blobs_new = sum(|o| o.blobs_new);
+        for o in &outcomes {
+            o.tally.add_to(sm);
+        }
         sm.errors = errors.take();
         sm.status = Some(
             if !regions.is_empty() && !outcomes.iter().any(|o| o.listed_any) {
