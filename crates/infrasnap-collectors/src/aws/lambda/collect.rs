@@ -261,28 +261,20 @@ pub(crate) struct CodeRecord {
     pub arn: String,
 }
 
-/// Bytes and blobs this collector wrote, and how code was obtained.
+/// Bytes and blobs this collector wrote (the kit's tally), and how code was obtained.
 #[derive(Default, Debug, Clone, Copy)]
 struct Tally {
-    bytes_total: u64,
-    bytes_new: u64,
-    blobs_new: u64,
+    store: infrasnap_core::engine::Tally,
     downloaded: u64,
     linked: u64,
 }
 
 impl Tally {
     fn add(&mut self, st: &Stored) {
-        self.bytes_total += st.size;
-        if st.new {
-            self.bytes_new += st.size;
-            self.blobs_new += 1;
-        }
+        self.store.add(st);
     }
     fn merge(&mut self, o: Tally) {
-        self.bytes_total += o.bytes_total;
-        self.bytes_new += o.bytes_new;
-        self.blobs_new += o.blobs_new;
+        self.store.merge(o.store);
         self.downloaded += o.downloaded;
         self.linked += o.linked;
     }
@@ -541,9 +533,7 @@ impl LambdaCollector {
             .insert("aliases".into(), functions.iter().map(|f| f.aliases).sum());
         s.counts.insert("code_downloaded".into(), tally.downloaded);
         s.counts.insert("code_linked".into(), tally.linked);
-        s.bytes_total = tally.bytes_total;
-        s.bytes_new = tally.bytes_new;
-        s.blobs_new = tally.blobs_new;
+        tally.store.add_to(s);
         s.objects_downloaded = tally.downloaded;
         report.regions = regions.clone();
 
@@ -1170,7 +1160,7 @@ impl LambdaCollector {
             Some((blob, size)) => {
                 cx.link_blob(&blob, &rel)
                     .map_err(|e| local(e.to_string()))?;
-                tally.bytes_total += size;
+                tally.store.bytes_total += size;
                 tally.linked += 1;
                 (blob, size, CodeState::Linked)
             }
