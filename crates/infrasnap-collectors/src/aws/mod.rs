@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod identity;
+pub mod kit;
 pub mod ratelimit;
 pub mod scope;
 pub mod sdk_error;

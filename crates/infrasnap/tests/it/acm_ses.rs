@@ -835,3 +835,49 @@ async fn certificates_and_ses_setup_are_captured_field_by_field() {
         [complete("configuration_set")]
     );
 }
+
+/// A server that hands out the same page token again (a broken or hostile endpoint) must not make
+/// a listing loop for ever, nor pass the pages read so far off as the whole listing: the collector
+/// kit's `Pages` stops it, and the identities' coverage is `failed` with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_page_token_fails_the_listing_instead_of_passing_it_off_as_complete() {
+    let emu = Emulator::start().await.unwrap();
+    let url = stub_proxy(&emu.url(), |r| {
+        // ListEmailIdentities (the SDK's model: `POST /v2/email/list-identities`).
+        r.path.starts_with("/v2/email/list-identities").then(|| Canned {
+            status: 200,
+            content_type: "application/json",
+            extra_headers: String::new(),
+            body: r#"{"EmailIdentities":[{"IdentityName":"shop.example.com","IdentityType":"DOMAIN","SendingEnabled":true}],"NextToken":"same-again"}"#.into(),
+        })
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "--json",
+            "snapshot",
+            "--only",
+            "ses",
+            "--regions",
+            "eu-west-1",
+        ],
+    );
+    assert_code(&o, 3);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let snap = snapshot_dir(&repo, &v["metadata"]);
+    let cov = catalog_of_kind(&snap, "coverage", "aws.ses.identity");
+    assert_eq!(cov.len(), 1, "{cov:#?}");
+    assert_eq!(cov[0]["state"], "failed", "{cov:#?}");
+    assert_eq!(cov[0]["error"]["code"], "RepeatedPageToken", "{cov:#?}");
+    assert!(
+        cov[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not complete"),
+        "{cov:#?}"
+    );
+}

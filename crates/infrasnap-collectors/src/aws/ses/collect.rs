@@ -30,6 +30,7 @@ use infrasnap_core::store::Stored;
 use serde_json::{Map, Value};
 
 use super::SesCollector;
+use crate::aws::kit::Pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 const IDENTITY: &str = "aws.ses.identity";
@@ -477,6 +478,7 @@ impl SesCollector {
     ) -> Result<Vec<(String, Value)>, (RecordedError, bool)> {
         let mut listed: BTreeMap<String, aws_sdk_sesv2::types::IdentityInfo> = BTreeMap::new();
         let mut token: Option<String> = None;
+        let mut pages = Pages::new(format!("SES identities in {}", c.region));
         loop {
             self.limits.ses.acquire().await;
             match c
@@ -492,11 +494,18 @@ impl SesCollector {
                             listed.insert(n.to_string(), i.clone());
                         }
                     }
-                    match r.next_token() {
-                        Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                            token = Some(t.to_string())
+                    pages.read(r.email_identities().len());
+                    match pages.next(r.next_token()) {
+                        Ok(Some(t)) => token = Some(t),
+                        Ok(None) => break,
+                        Err(f) => {
+                            let e = rec_err(
+                                "ses:ListEmailIdentities",
+                                &self.arn(c.region, "identity", "*"),
+                                &f,
+                            );
+                            return Err((e, false));
                         }
-                        _ => break,
                     }
                 }
                 Err(e) => {
@@ -629,6 +638,7 @@ impl SesCollector {
     ) -> Option<Vec<(String, Value)>> {
         let mut names = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = Pages::new(format!("SES configuration sets in {}", c.region));
         loop {
             self.limits.ses.acquire().await;
             match c
@@ -640,11 +650,21 @@ impl SesCollector {
             {
                 Ok(r) => {
                     names.extend(r.configuration_sets().iter().cloned());
-                    match r.next_token() {
-                        Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                            token = Some(t.to_string())
+                    pages.read(r.configuration_sets().len());
+                    match pages.next(r.next_token()) {
+                        Ok(Some(t)) => token = Some(t),
+                        Ok(None) => break,
+                        Err(f) => {
+                            c.listing_failed(
+                                CONFIGURATION_SET,
+                                rec_err(
+                                    "ses:ListConfigurationSets",
+                                    &self.arn(c.region, "configuration-set", "*"),
+                                    &f,
+                                ),
+                            );
+                            return None;
                         }
-                        _ => break,
                     }
                 }
                 Err(e) => {
