@@ -32,6 +32,7 @@ use infrasnap_core::store::Stored;
 use serde_json::{Map, Value};
 
 use super::AcmCollector;
+use crate::aws::kit::Pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// Certificates worked on at once (per account).
@@ -434,6 +435,7 @@ impl AcmCollector {
             .build();
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = Pages::new("ACM certificates");
         loop {
             self.limits.acm.acquire().await;
             let r = client
@@ -448,11 +450,10 @@ impl AcmCollector {
                     .iter()
                     .filter_map(|c| c.certificate_arn().map(str::to_string)),
             );
-            match r.next_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
+            pages.read(r.certificate_summary_list().len());
+            match pages.next(r.next_token())? {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         out.sort();

@@ -9,6 +9,7 @@ use aws_sdk_applicationautoscaling::Client;
 use serde_json::Value;
 
 use super::json::Obj;
+use crate::aws::kit::Pages;
 use crate::aws::ratelimit::RateLimiter;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
@@ -103,6 +104,7 @@ async fn targets(
 ) -> Result<Vec<ScalableTarget>, ApiFailure> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut pages = Pages::new("scalable targets");
     loop {
         limiter.acquire().await;
         let r = client
@@ -113,9 +115,10 @@ async fn targets(
             .await
             .map_err(|e| describe(&e))?;
         out.extend(r.scalable_targets().iter().cloned());
-        match r.next_token() {
-            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.into()),
-            _ => break,
+        pages.read(r.scalable_targets().len());
+        match pages.next(r.next_token())? {
+            Some(t) => token = Some(t),
+            None => break,
         }
     }
     Ok(out)
@@ -127,6 +130,7 @@ async fn policies(
 ) -> Result<Vec<ScalingPolicy>, ApiFailure> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut pages = Pages::new("scaling policies");
     loop {
         limiter.acquire().await;
         let r = client
@@ -137,9 +141,10 @@ async fn policies(
             .await
             .map_err(|e| describe(&e))?;
         out.extend(r.scaling_policies().iter().cloned());
-        match r.next_token() {
-            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.into()),
-            _ => break,
+        pages.read(r.scaling_policies().len());
+        match pages.next(r.next_token())? {
+            Some(t) => token = Some(t),
+            None => break,
         }
     }
     Ok(out)

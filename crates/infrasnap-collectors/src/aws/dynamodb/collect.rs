@@ -35,6 +35,7 @@ use super::autoscaling;
 use super::json::{self, Obj};
 use super::scan::{segments_for, DataFile, SegmentJob, SegmentResult};
 use super::DynamoDbCollector;
+use crate::aws::kit::Pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// Tables worked on at once (per account).
@@ -530,6 +531,7 @@ impl DynamoDbCollector {
     ) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, ApiFailure> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = Pages::new("tags");
         loop {
             self.limits.dynamodb.acquire().await;
             let r = client
@@ -540,11 +542,10 @@ impl DynamoDbCollector {
                 .await
                 .map_err(|e| describe(&e))?;
             out.extend(r.tags().iter().cloned());
-            match r.next_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
+            pages.read(r.tags().len());
+            match pages.next(r.next_token())? {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         Ok(out)

@@ -40,6 +40,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::Instrument;
 
 use super::bucket_config::read_bucket_config;
+use crate::aws::kit::Pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// Objects at least this large are fetched as parallel ranged GETs.
@@ -317,6 +318,7 @@ impl S3Collector {
         let client = self.client(&self.opts.default_region);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = Pages::new("buckets");
         loop {
             let resp = client
                 .list_buckets()
@@ -329,9 +331,10 @@ impl S3Collector {
                     out.push((n.to_string(), fmt_time(b.creation_date())));
                 }
             }
-            match resp.continuation_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.into()),
-                _ => break,
+            pages.read(resp.buckets().len());
+            match pages.next(resp.continuation_token())? {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         Ok(out)
