@@ -915,21 +915,6 @@ print(k["AccessKeyId"], k["SecretAccessKey"])
     )
 }
 
-fn post(base: &str, path: &str, body: &str) -> String {
-    use std::io::Write;
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denied_calls_are_recorded_with_action_and_table_arn_and_the_rest_is_captured() {
     let emu = Emulator::start().await.unwrap();
@@ -956,7 +941,7 @@ async fn denied_calls_are_recorded_with_action_and_table_arn_and_the_rest_is_cap
     )
     .await;
     let (key_id, secret) = create_limited_user(&emu.moto.url());
-    let r = post(&emu.moto.url(), "/moto-api/reset-auth", "0");
+    let r = raw_post(&emu.moto.url(), "/moto-api/reset-auth", "0");
     assert!(r.contains("200"), "{r}");
 
     let tmp = tempfile::tempdir().unwrap();

@@ -539,22 +539,6 @@ async fn iam_estate_is_captured_field_by_field() {
     assert!(outputs[0].contains("iam"));
 }
 
-/// A minimal HTTP/1.0 POST over std (no HTTP client dependency needed for one call).
-fn raw_post(base: &str, path: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denied_iam_is_recorded_and_s3_is_complete() {
     // Its own server: moto enforces IAM from reset-auth on.

@@ -218,21 +218,12 @@ struct Cat {
     coverage: BTreeMap<(String, String), Value>,
 }
 
-fn lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn catalog(snap: &Path) -> Cat {
-    let records = lines(&snap.join("catalog/resources.jsonl"))
+    let records = catalog_file(snap, "resources")
         .into_iter()
         .map(|r| (r["id"].as_str().unwrap().to_string(), r))
         .collect();
-    let coverage = lines(&snap.join("catalog/coverage.jsonl"))
+    let coverage = catalog_file(snap, "coverage")
         .into_iter()
         .map(|c| {
             assert_eq!(c["account"], ACCOUNT, "{c:#}");

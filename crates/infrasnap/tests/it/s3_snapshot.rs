@@ -617,6 +617,22 @@ fn bad_label_and_missing_repository_are_clear_errors() {
         .unwrap();
     assert_code(&o, 1);
     assert!(stderr(&o).contains("--label"), "{}", stderr(&o));
+    // An unknown service is a usage error (exit 2) that names the known ones; nothing is written.
+    let o = bin()
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .arg("--repo")
+        .arg(tmp.path().join("r2"))
+        .args(["snapshot", "--only", "s3,lamda"])
+        .output()
+        .unwrap();
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("unknown service `lamda`") && stderr(&o).contains("lambda"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("r2").exists());
 }
 
 /// A bucket of more objects than its own task handles (the rest run on tasks of their own) is

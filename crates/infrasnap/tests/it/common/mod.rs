@@ -406,3 +406,20 @@ pub fn catalog_of_kind(snap: &Path, file: &str, kind: &str) -> Vec<serde_json::V
         })
         .collect()
 }
+
+/// POST `body` to `path` of a loopback server, with a plain HTTP/1.0 request (moto's control
+/// API: `/moto-api/reset-auth` turns IAM enforcement on).
+pub fn raw_post(base: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
