@@ -18,13 +18,14 @@ use infrasnap_core::error::CoreError;
 use infrasnap_core::ids::SnapshotName;
 use infrasnap_core::manifest::{self, ManifestDetail};
 use infrasnap_core::metadata::{
-    AccountInfo, OrganizationAccount, RecordedError, SnapshotMetadata, Status, Totals,
+    AccountInfo, OrganizationAccount, RecordedError, Scope, SnapshotMetadata, Status, Totals,
 };
 use infrasnap_core::progress::Progress;
 use infrasnap_core::repo::{RepoLock, Repository, Scratch, FORMAT_VERSION};
 
-use crate::aws::identity::{caller_identity, enabled_regions, organization_accounts};
+use crate::aws::identity::{check_identity, enabled_regions, organization_accounts, IdentityCheck};
 use crate::aws::scope::{AccountScope, ServiceLimits};
+use crate::aws::sdk_error::ApiFailure;
 use crate::registry::{self, Build, ServiceOptions};
 
 /// One AWS account, with credentials already resolved by the caller.
@@ -89,6 +90,13 @@ pub enum RunError {
     /// Bad flags or config: nothing was written.
     #[error("{0}")]
     Usage(String),
+    /// The first call (STS GetCallerIdentity) found no endpoint or rejected credentials: nothing
+    /// was written.
+    #[error("{0}")]
+    Identity(String),
+    /// A write found the disk full: nothing was published, what was stored is kept.
+    #[error("the disk holding the repository `{}` is full (no space left on device): nothing was published, and earlier snapshots are untouched. Free some space (or pass another --repo) and run again: the next run reuses what this one stored", repo.display())]
+    DiskFull { repo: PathBuf },
     /// Ctrl-C: nothing was published; the next run reuses what was downloaded.
     #[error("interrupted: nothing was published; the next `infrasnap snapshot` reuses what was downloaded")]
     Interrupted,
@@ -117,6 +125,13 @@ pub fn check_services(req: &RunRequest) -> Result<(), RunError> {
     } else {
         &req.only
     };
+    let skip: Vec<&String> = req.cfg.aws.skip.iter().chain(&req.skip).collect();
+    if let Some(svc) = only.iter().find(|s| skip.contains(s)) {
+        return Err(RunError::Usage(format!(
+            "the service `{svc}` is both in --only/[aws] only and in --skip/[aws] skip; name it in \
+             one of them"
+        )));
+    }
     for svc in only {
         if let Some(s) = services.iter().find(|s| s.name == svc) {
             if s.build.is_none() {
@@ -131,10 +146,177 @@ pub fn check_services(req: &RunRequest) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Whether the run captures AWS service `svc`: `--only` (else the config's `only`) and neither
+/// skip list.
+fn service_wanted(req: &RunRequest, svc: &str) -> bool {
+    let only = if req.only.is_empty() {
+        &req.cfg.aws.only
+    } else {
+        &req.only
+    };
+    (only.is_empty() || only.iter().any(|s| s == svc))
+        && !req
+            .cfg
+            .aws
+            .skip
+            .iter()
+            .chain(req.skip.iter())
+            .any(|s| s == svc)
+}
+
+/// `--bucket` names must exist: checked against the bucket listing of every account before
+/// anything is written (a typo is a usage error, not a snapshot of nothing). When a listing cannot
+/// be read, the check is left to the S3 collector, which records why.
+#[cfg(feature = "s3")]
+async fn check_buckets(req: &RunRequest<'_>) -> Result<(), RunError> {
+    if req.services.buckets.is_empty() || !service_wanted(req, "s3") {
+        return Ok(());
+    }
+    let mut known: Vec<String> = Vec::new();
+    for aws in &req.accounts {
+        let conf = aws_sdk_s3::config::Builder::from(&aws.sdk)
+            .force_path_style(aws.s3_path_style)
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(conf);
+        let mut token: Option<String> = None;
+        loop {
+            let Ok(r) = client
+                .list_buckets()
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+            else {
+                return Ok(());
+            };
+            known.extend(
+                r.buckets()
+                    .iter()
+                    .filter_map(|b| b.name().map(str::to_string)),
+            );
+            match r.continuation_token() {
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
+                    token = Some(t.to_string())
+                }
+                _ => break,
+            }
+        }
+    }
+    let missing: Vec<&String> = req
+        .services
+        .buckets
+        .iter()
+        .filter(|b| !known.contains(b))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    known.sort();
+    let there = if known.is_empty() {
+        "there are no buckets".to_string()
+    } else if known.len() > 20 {
+        format!(
+            "the buckets there include: {}, ... ({} in all)",
+            known[..20].join(", "),
+            known.len()
+        )
+    } else {
+        format!("the buckets there are: {}", known.join(", "))
+    };
+    Err(RunError::Usage(format!(
+        "--bucket {}: no such bucket in the account{} captured; {there}. Nothing was written",
+        missing
+            .iter()
+            .map(|b| b.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if req.accounts.len() > 1 { "s" } else { "" }
+    )))
+}
+
+/// The command-line flags that narrowed this run, as given.
+fn limits_of(req: &RunRequest) -> Vec<String> {
+    let mut v = Vec::new();
+    if !req.only.is_empty() {
+        v.push(format!("--only {}", req.only.join(",")));
+    }
+    if !req.skip.is_empty() {
+        v.push(format!("--skip {}", req.skip.join(",")));
+    }
+    for b in &req.services.buckets {
+        v.push(format!("--bucket {b}"));
+    }
+    if !req.regions.is_empty() {
+        v.push(format!("--regions {}", req.regions.join(",")));
+    }
+    v
+}
+
+/// The id of the account just added to `accounts`, when known.
+fn identity_id(accounts: &[AccountInfo]) -> Option<String> {
+    accounts.last().and_then(|a| a.account_id.clone())
+}
+
+/// Check every account's identity (STS GetCallerIdentity, fast); fail on an unreachable endpoint,
+/// rejected credentials, or two accounts that are the same.
+async fn check_accounts(
+    accounts: &[AccountSetup],
+) -> Result<Vec<Result<crate::aws::identity::Identity, ApiFailure>>, RunError> {
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for aws in accounts {
+        match check_identity(&aws.sdk).await {
+            IdentityCheck::Known(i) => {
+                if let Some(id) = &i.account {
+                    if let Some((other, _)) = seen.iter().find(|(_, x)| x == id) {
+                        return Err(RunError::Usage(format!(
+                            "the accounts `{other}` and `{}` of infrasnap.toml are the same AWS \
+                             account {id} (caller {}); list each account once, with the profile \
+                             or role that reaches it. Nothing was written",
+                            aws.name,
+                            i.arn.as_deref().unwrap_or("unknown")
+                        )));
+                    }
+                    seen.push((aws.name.clone(), id.clone()));
+                }
+                out.push(Ok(i));
+            }
+            IdentityCheck::Unknown(f) => out.push(Err(f)),
+            IdentityCheck::Fatal(f) => return Err(RunError::Identity(identity_failure(aws, &f))),
+        }
+    }
+    Ok(out)
+}
+
+/// The one line that says why the first call failed and what to do.
+fn identity_failure(aws: &AccountSetup, f: &ApiFailure) -> String {
+    let of_account = if aws.name == "default" {
+        String::new()
+    } else {
+        format!(" of account `{}`", aws.name)
+    };
+    match &f.code {
+        Some(code) => format!(
+            "AWS rejected the credentials{of_account} (sts:GetCallerIdentity): {code}: {}. \
+             Nothing was written. Check the access key (AWS_ACCESS_KEY_ID or the profile's), or \
+             renew the session (`aws sso login`)",
+            f.message
+        ),
+        None => format!(
+            "cannot reach {}{of_account} (sts:GetCallerIdentity): {}. Nothing was written. \
+             Check the network{}",
+            aws.endpoint.as_deref().unwrap_or("AWS"),
+            f.message,
+            if aws.endpoint.is_some() {
+                " and the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
 /// Take one snapshot.
 pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
-    let started_at = chrono::Utc::now();
-    let started = Instant::now();
     check_services(&req)?;
     if req.jobs == 0 || req.services.bucket_jobs == 0 {
         return Err(RunError::Usage(
@@ -142,10 +324,12 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         ));
     }
     let cfg = req.cfg;
-    let name = req
-        .label
-        .clone()
-        .unwrap_or_else(|| SnapshotName::from_time(started_at));
+    // Who each account is, first and fast: a dead endpoint or rejected keys end the run here,
+    // before anything is written; two entries that are one account are a config mistake.
+    let identities = check_accounts(&req.accounts).await?;
+    #[cfg(feature = "s3")]
+    check_buckets(&req).await?;
+    infrasnap_core::error::reset_storage_full();
 
     let repo = Repository::open_or_init(req.repo_dir)?;
     let lock = {
@@ -155,6 +339,13 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             .await
             .map_err(|e| RunError::Usage(format!("the lock task failed: {e}")))??
     };
+    // The run starts when it holds the repository (after any --wait-lock wait).
+    let started_at = chrono::Utc::now();
+    let started = Instant::now();
+    let name = req
+        .label
+        .clone()
+        .unwrap_or_else(|| SnapshotName::from_time(started_at));
     // A default (time) name already taken by a run within the same second gets a number; a
     // --label the user chose is never changed.
     let name = match &req.label {
@@ -194,6 +385,12 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     let mut notes: Vec<String> = Vec::new();
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
     let several = req.accounts.len() > 1;
+    let mut covered = Scope {
+        limited_by: limits_of(&req),
+        buckets: req.services.buckets.clone(),
+        ..Scope::default()
+    };
+    covered.partial = !covered.limited_by.is_empty();
     let mut accounts = Vec::new();
     let mut home_regions = Vec::new();
     let mut endpoint = None;
@@ -204,9 +401,9 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         snapshot_name: name.to_string(),
         ..req.services.clone()
     };
-    for aws in &req.accounts {
+    for (aws, identity) in req.accounts.iter().zip(identities) {
         let account_name = &aws.name;
-        let identity = match caller_identity(&aws.sdk).await {
+        let identity = match identity {
             Ok(i) => Some(i),
             Err(f) => {
                 global_errors.push(RecordedError {
@@ -245,15 +442,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
                 }
             }
         }
-        let only = if req.only.is_empty() {
-            &cfg.aws.only
-        } else {
-            &req.only
-        };
-        let wanted = |svc: &str| {
-            (only.is_empty() || only.iter().any(|s| s == svc))
-                && !cfg.aws.skip.iter().chain(req.skip.iter()).any(|s| s == svc)
-        };
+        let wanted = |svc: &str| service_wanted(&req, svc);
         let regions = if !req.regions.is_empty() {
             req.regions.clone()
         } else if !cfg.aws.regions.is_empty() {
@@ -261,17 +450,47 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         } else {
             match enabled_regions(&aws.sdk).await {
                 Ok(r) if !r.is_empty() => r,
-                Ok(_) | Err(_) => {
-                    notes.push(format!(
-                        "account {account_name}: the enabled regions could not be listed \
-                         (account:ListRegions); regional services were captured in {} only. \
-                         Grant account:ListRegions, or name regions with --regions or [aws] regions.",
-                        aws.region
-                    ));
+                answer => {
+                    // Not knowing the regions is an error, not a note: whatever is in the other
+                    // enabled regions is missing from this snapshot.
+                    let (code, why) = match answer {
+                        Err(f) => (f.code.clone(), f.message.clone()),
+                        Ok(_) => (None, "the answer listed no regions".to_string()),
+                    };
+                    global_errors.push(RecordedError {
+                        service: "account".into(),
+                        action: "account:ListRegions".into(),
+                        resource: account_name.clone(),
+                        code,
+                        message: format!(
+                            "{why}. The regions enabled for the account are unknown, so \
+                             regional services were captured in {} only: anything in other \
+                             regions is missing. Grant account:ListRegions, or name the regions \
+                             with --regions or [aws] regions",
+                            aws.region
+                        ),
+                    });
                     vec![aws.region.clone()]
                 }
             }
         };
+        covered.accounts.push(match &identity_id(&accounts) {
+            Some(id) => format!("{account_name} ({id})"),
+            None => account_name.clone(),
+        });
+        for r in &regions {
+            if !covered.regions.contains(r) {
+                covered.regions.push(r.clone());
+            }
+        }
+        for svc in &services {
+            if wanted(svc.name)
+                && svc.build.is_some()
+                && !covered.services.iter().any(|s| s == svc.name)
+            {
+                covered.services.push(svc.name.to_string());
+            }
+        }
         let scope = Arc::new(AccountScope {
             sdk: aws.sdk.clone(),
             account_id: account_id.clone(),
@@ -293,6 +512,13 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             }
         }
     }
+    covered.regions.sort();
+    if cfg.gas.is_some() {
+        covered.sources.push("gas".into());
+    }
+    covered
+        .sources
+        .extend(cfg.local.iter().map(|l| format!("local:{}", l.name)));
     if let Some(gas) = &cfg.gas {
         collectors.push(Arc::new(crate::gas::GasCollector::new(
             gas.clone(),
@@ -321,7 +547,21 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             return Err(RunError::Interrupted);
         }
     };
-    cx.finish()?;
+    // A full disk makes every later write fail: the counts would describe what could not be
+    // stored. Publish nothing; the staging folder stays for the next run to reuse.
+    let disk_full = || RunError::DiskFull {
+        repo: repo.root().to_path_buf(),
+    };
+    if infrasnap_core::error::storage_full_seen() {
+        return Err(disk_full());
+    }
+    cx.finish().map_err(|e| {
+        if infrasnap_core::error::storage_full_seen() {
+            disk_full()
+        } else {
+            e.into()
+        }
+    })?;
 
     // The status rule: failed if every collector failed, partial if anything failed, else
     // complete.
@@ -396,11 +636,18 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         totals,
         collectors,
         errors: global_errors,
+        scope: Some(covered),
     };
     let md = manifest::render(&meta, &detail);
     match req.finish {
         Finish::Publish => {
-            let dir = staging.publish(&meta, &md)?;
+            let dir = staging.publish(&meta, &md).map_err(|e| {
+                if infrasnap_core::error::storage_full_seen() {
+                    disk_full()
+                } else {
+                    e.into()
+                }
+            })?;
             drop(lock);
             Ok(Outcome {
                 meta,

@@ -194,7 +194,14 @@ impl Config {
             path: origin.to_path_buf(),
             line: e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                // The line the span starts on: newlines before it, plus one.
+                .map(|s| {
+                    text.as_bytes()[..s.start.min(text.len())]
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count()
+                        + 1
+                })
                 .unwrap_or(0),
             message: e.message().to_string(),
         })?;
@@ -254,6 +261,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_toml_error_names_the_line_of_the_offending_key() {
+        let text = "repo = \"x\"\n\n[aws]\nregions = [\"us-east-1\"]\nonyl = [\"s3\"]\n";
+        let e = Config::parse(text, Path::new("infrasnap.toml")).unwrap_err();
+        let CoreError::Parse { line, message, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(*line, 5, "{e}");
+        assert!(message.contains("onyl"), "{e}");
+    }
 
     #[test]
     fn the_documented_example_parses() {

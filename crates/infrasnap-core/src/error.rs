@@ -45,8 +45,34 @@ pub enum CoreError {
     },
 }
 
+/// Set once any write of this process found its disk full (ENOSPC, or a quota): the run driver
+/// then publishes nothing, whatever the collectors made of their failed writes.
+static STORAGE_FULL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True when a write failed because the disk (or the user's quota) was full, since the last
+/// [`reset_storage_full`].
+pub fn storage_full_seen() -> bool {
+    STORAGE_FULL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Forget an earlier full disk (at the start of a run).
+pub fn reset_storage_full() {
+    STORAGE_FULL.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True for "no space left on device" and "disk quota exceeded".
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 impl CoreError {
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_storage_full(&source) {
+            STORAGE_FULL.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         CoreError::Io {
             op,
             path: path.into(),

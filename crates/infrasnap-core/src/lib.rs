@@ -28,6 +28,7 @@ pub mod md5lanes;
 pub mod metadata;
 pub mod model;
 pub mod progress;
+pub mod region;
 pub mod repo;
 pub mod secrets;
 pub mod store;

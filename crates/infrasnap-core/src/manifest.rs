@@ -31,6 +31,27 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The scope in one line: `full` or `partial (--only lambda)`, then what it covered.
+pub fn scope_line(scope: &crate::metadata::Scope) -> String {
+    let mut parts = vec![scope.summary()];
+    if !scope.services.is_empty() {
+        parts.push(format!("services {}", scope.services.join(", ")));
+    }
+    if !scope.regions.is_empty() {
+        parts.push(format!("regions {}", scope.regions.join(", ")));
+    }
+    if !scope.accounts.is_empty() {
+        parts.push(format!("accounts {}", scope.accounts.join(", ")));
+    }
+    if !scope.buckets.is_empty() {
+        parts.push(format!("buckets {}", scope.buckets.join(", ")));
+    }
+    if !scope.sources.is_empty() {
+        parts.push(format!("sources {}", scope.sources.join(", ")));
+    }
+    parts.join("; ")
+}
+
 pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# infrasnap snapshot `{}`\n", meta.name);
@@ -40,10 +61,13 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             "complete with errors ({} failed calls, listed below)",
             meta.totals.errors
         ),
-        Status::Failed => "failed (see errors below)".to_string(),
+        Status::Failed => "FAILED (see errors below)".to_string(),
     };
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(o, "| Status | {status} |");
+    if let Some(scope) = &meta.scope {
+        let _ = writeln!(o, "| Scope | {} |", md_escape(&scope_line(scope)));
+    }
     if let Some(l) = &meta.label {
         let _ = writeln!(o, "| Label | {} |", md_escape(l));
     }
@@ -114,7 +138,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
         let _ = writeln!(
             o,
             "| {name} | {} | {} | {} | {} | {} | {} | {:.1} s |",
-            c.status.map(|s| s.as_str()).unwrap_or("-"),
+            c.status.map(|s| s.label()).unwrap_or("-"),
             counts.join(", "),
             human_bytes(c.bytes_total),
             human_bytes(c.bytes_new),
@@ -392,6 +416,7 @@ mod tests {
             organization_accounts: vec![],
             notes: vec![],
             errors: vec![],
+            scope: None,
         };
         let md = render(&meta, &ManifestDetail::default());
         assert!(md.contains("complete with errors"));

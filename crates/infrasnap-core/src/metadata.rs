@@ -19,11 +19,22 @@ pub enum Status {
 }
 
 impl Status {
+    /// The value in `snapshot_metadata.json` and `--json` output.
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Complete => "complete",
             Status::Partial => "partial",
             Status::Failed => "failed",
+        }
+    }
+
+    /// The words people read, the same in the terminal, `list`, `show` and MANIFEST.md:
+    /// `complete`, `complete with errors`, `FAILED`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Partial => "complete with errors",
+            Status::Failed => "FAILED",
         }
     }
 }
@@ -41,6 +52,34 @@ pub struct RecordedError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub message: String,
+}
+
+impl std::fmt::Display for RecordedError {
+    /// One readable line: `s3: s3:GetBucketPolicy on www: AccessDenied: Access Denied`. A
+    /// multi-line message (an SDK's debug output) is folded onto the line and shortened; the whole
+    /// of it is in the log at -vv.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 300;
+        let folded: String = self
+            .message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let message = if folded.chars().count() > MAX {
+            format!("{}…", folded.chars().take(MAX).collect::<String>())
+        } else {
+            folded
+        };
+        write!(
+            f,
+            "{}: {} on {}: ",
+            self.service, self.action, self.resource
+        )?;
+        if let Some(c) = &self.code {
+            write!(f, "{c}: ")?;
+        }
+        f.write_str(&message)
+    }
 }
 
 /// Per-source results.
@@ -109,6 +148,48 @@ pub struct SnapshotMetadata {
     /// Errors that belong to no single source (credentials, identity).
     #[serde(default)]
     pub errors: Vec<RecordedError>,
+    /// What the run was asked to cover (absent in snapshots taken before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// What a run covered: the services, regions, accounts, buckets and local sources it was asked
+/// for. A run narrowed on the command line (`--only`, `--skip`, `--bucket`, `--regions`) is
+/// partial in scope: what it holds is whole, but it is not the whole estate. That is not an error
+/// and says nothing about `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// True when command-line flags narrowed the run (listed in `limited_by`).
+    pub partial: bool,
+    /// The flags that narrowed it, as given: `--only lambda`, `--bucket www`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limited_by: Vec<String>,
+    /// AWS services captured (after --only/--skip and the config's lists).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Regions visited by regional services.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Accounts: the config's name and, when known, the id (`prod (123456789012)`).
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// S3 buckets asked for with --bucket; empty means every bucket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<String>,
+    /// Apps Script (`gas`) and each `[[local]]` source by name (`local:deploy-scripts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+impl Scope {
+    /// One line for people: `full` or `partial (--only lambda)`.
+    pub fn summary(&self) -> String {
+        if self.partial {
+            format!("partial ({})", self.limited_by.join(", "))
+        } else {
+            "full".to_string()
+        }
+    }
 }
 
 /// One account of the AWS Organization (organizations:ListAccounts).

@@ -375,6 +375,21 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBo
     if let Some((status, bytes)) = shared.lambda_code.serve(&parts.method, parts.uri.path()) {
         return full_response(status, bytes);
     }
+    // Account API ListRegions: moto has none. Answer as an account with only us-east-1 enabled
+    // (a run without --regions then captures us-east-1, as the tests and the demo expect).
+    if parts.method == hyper::Method::POST && parts.uri.path() == "/listRegions" {
+        let mut resp = full_response(
+            StatusCode::OK,
+            Bytes::from_static(
+                br#"{"Regions":[{"RegionName":"us-east-1","RegionOptStatus":"ENABLED_BY_DEFAULT"}]}"#,
+            ),
+        );
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return resp;
+    }
     let lambda =
         shared
             .lambda_code

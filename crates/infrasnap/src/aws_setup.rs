@@ -3,13 +3,16 @@
 //! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, `--endpoint-url`).
 
 use anyhow::{anyhow, Context};
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "AWS connection")]
 pub struct AwsArgs {
     /// AWS profile from ~/.aws/config (default: $AWS_PROFILE, else `default`)
     #[arg(long, value_name = "NAME")]
@@ -54,6 +57,15 @@ pub async fn load(args: &AwsArgs, creds: Option<StaticCredentials>) -> anyhow::R
                 .read_timeout(Duration::from_secs(60))
                 .build(),
         );
+    // An explicit profile (--profile, or one named in infrasnap.toml) must exist; AWS_PROFILE is
+    // checked by the chain itself.
+    let explicit_profile = match (&args.profile, &creds) {
+        (Some(p), None) => {
+            check_profile_exists(p)?;
+            Some(p.clone())
+        }
+        _ => None,
+    };
     if let Some(p) = &args.profile {
         loader = loader.profile_name(p);
     }
@@ -81,6 +93,20 @@ pub async fn load(args: &AwsArgs, creds: Option<StaticCredentials>) -> anyhow::R
             "us-east-1".to_string()
         }
     };
+
+    if let Some(p) = &explicit_profile {
+        // An explicit profile wins over AWS_ACCESS_KEY_ID in the environment, as in the AWS CLI
+        // (the default chain reads the environment first).
+        let conf = ProviderConfig::without_region().with_region(Some(Region::new(region.clone())));
+        let provider = ProfileFileCredentialsProvider::builder()
+            .profile_name(p)
+            .configure(&conf)
+            .build();
+        sdk = sdk
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+    }
 
     let provider = sdk
         .credentials_provider()
@@ -112,6 +138,82 @@ pub async fn load(args: &AwsArgs, creds: Option<StaticCredentials>) -> anyhow::R
         endpoint,
         s3_path_style,
     })
+}
+
+/// The AWS config and credentials files, as the AWS CLI finds them.
+fn profile_files() -> [(std::path::PathBuf, bool); 2] {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(default))
+    };
+    [
+        (file("AWS_CONFIG_FILE", ".aws/config"), true),
+        (
+            file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+            false,
+        ),
+    ]
+}
+
+/// The profile names a config file (`[profile x]`, `[default]`) or a credentials file (`[x]`)
+/// defines.
+pub fn profile_names_in(text: &str, config_file: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix('[')?.split(']').next()?.trim();
+            if !config_file {
+                return Some(inner.to_string());
+            }
+            if inner == "default" {
+                return Some(inner.to_string());
+            }
+            let (kind, name) = inner.split_once(char::is_whitespace)?;
+            (kind == "profile").then(|| name.trim().to_string())
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// An explicitly named profile must be defined; the error names the profiles that are.
+fn check_profile_exists(profile: &str) -> anyhow::Result<()> {
+    let mut names = Vec::new();
+    let mut read = Vec::new();
+    for (path, config_file) in profile_files() {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            names.extend(profile_names_in(&text, config_file));
+            read.push(path.display().to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    if names.iter().any(|n| n == profile) {
+        return Ok(());
+    }
+    let files = if read.is_empty() {
+        "no ~/.aws/config or ~/.aws/credentials file exists".to_string()
+    } else {
+        format!("read {}", read.join(" and "))
+    };
+    // A usage error (exit 2): nothing was written.
+    Err(
+        infrasnap_collectors::driver::RunError::Usage(if names.is_empty() {
+            format!(
+            "AWS profile `{profile}` does not exist: no profiles are defined ({files}). Create it \
+             with `aws configure --profile {profile}`"
+        )
+        } else {
+            format!(
+                "AWS profile `{profile}` does not exist; the profiles defined are: {} ({files})",
+                names.join(", ")
+            )
+        })
+        .into(),
+    )
 }
 
 fn no_credentials(args: &AwsArgs, detail: &str) -> anyhow::Error {
@@ -209,7 +311,18 @@ pub async fn load_account(
 
 #[cfg(test)]
 mod tests {
-    use super::is_local_or_ip;
+    use super::{is_local_or_ip, profile_names_in};
+
+    #[test]
+    fn profile_names_of_config_and_credentials_files() {
+        let config = "[default]\nregion = us-east-1\n[profile prod]\ncredential_process = x\n\
+                      [ profile  ops ]\n[sso-session corp]\n[services s3]\n";
+        assert_eq!(profile_names_in(config, true), ["default", "prod", "ops"]);
+        assert_eq!(
+            profile_names_in("[default]\naws_access_key_id=a\n[backup]\n", false),
+            ["default", "backup"]
+        );
+    }
 
     #[test]
     fn path_style_is_automatic_for_ip_and_localhost() {

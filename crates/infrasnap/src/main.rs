@@ -1,8 +1,9 @@
 //! The `infrasnap` command. See `infrasnap --help`, README.md and docs/.
 
+#[macro_use]
+mod output;
 mod aws_setup;
 mod cli;
-mod output;
 
 use std::process::ExitCode;
 
@@ -47,19 +48,29 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
+    let command = cli.command.name();
     match rt.block_on(cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            if json {
-                println!("{}", serde_json::json!({"error": format!("{e:#}")}));
-            } else {
-                eprintln!("error: {e:#}");
-            }
             // Bad flags or config found by the run driver: nothing was written.
             let usage = matches!(
                 e.downcast_ref::<infrasnap_collectors::driver::RunError>(),
                 Some(infrasnap_collectors::driver::RunError::Usage(_))
             );
+            if json {
+                // The envelope of every --json answer, for a run that ended before a result.
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "command": command,
+                        "status": if usage { "usage" } else { "failed" },
+                        "errors": [format!("{e:#}")],
+                        "error": format!("{e:#}"),
+                    })
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::from(if usage { exit::USAGE } else { exit::FAILED })
         }
     }

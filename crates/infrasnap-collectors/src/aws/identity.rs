@@ -1,4 +1,7 @@
-//! Who we are: the account id and caller ARN (STS GetCallerIdentity), for the metadata.
+//! Who we are: the account id and caller ARN (STS GetCallerIdentity), for the metadata; and the
+//! first call of every run, which tells a dead endpoint or rejected keys apart in seconds.
+
+use std::time::Duration;
 
 use crate::aws::sdk_error::{describe, ApiFailure};
 
@@ -18,6 +21,68 @@ pub async fn caller_identity(sdk: &aws_config::SdkConfig) -> Result<Identity, Ap
         account: r.account().map(str::to_string),
         arn: r.arn().map(str::to_string),
     })
+}
+
+/// How the first identity check of a run ended.
+pub enum IdentityCheck {
+    /// The caller is known.
+    Known(Identity),
+    /// The endpoint answered, but not with an identity (an S3-compatible server without STS):
+    /// recorded, and the run goes on.
+    Unknown(ApiFailure),
+    /// No answer (connection refused, DNS, timeout) or the credentials were rejected: the run
+    /// cannot capture anything and must end now.
+    Fatal(ApiFailure),
+}
+
+/// AWS error codes that mean "these credentials are not valid", whatever the service.
+const REJECTED_CREDENTIALS: &[&str] = &[
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "InvalidToken",
+    "InvalidSecurity",
+    "IncompleteSignature",
+];
+
+/// STS GetCallerIdentity with a short timeout and one retry: the check every run starts with.
+pub async fn check_identity(sdk: &aws_config::SdkConfig) -> IdentityCheck {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let conf = aws_sdk_sts::config::Builder::from(sdk)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(4))
+                .operation_timeout(Duration::from_secs(9))
+                .build(),
+        )
+        .build();
+    let sts = aws_sdk_sts::Client::from_conf(conf);
+    match sts.get_caller_identity().send().await {
+        Ok(r) => IdentityCheck::Known(Identity {
+            account: r.account().map(str::to_string),
+            arn: r.arn().map(str::to_string),
+        }),
+        Err(e) => {
+            let f = describe(&e);
+            let no_answer = f.status.is_none() && f.code.is_none();
+            if no_answer || f.code_in(REJECTED_CREDENTIALS) {
+                IdentityCheck::Fatal(f)
+            } else {
+                IdentityCheck::Unknown(f)
+            }
+        }
+    }
 }
 
 /// The regions enabled for the account (Account API ListRegions: enabled and enabled by

@@ -385,7 +385,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         );
     }
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "repository": repo, "snapshots": [first.meta.name, second.meta.name],

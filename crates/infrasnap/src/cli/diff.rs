@@ -103,9 +103,9 @@ pub async fn run(g: &Global, mut a: DiffArgs) -> anyhow::Result<u8> {
         },
     )?;
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!(
+        out!(
             "{}",
             render::diff(&report, render::Style { color: color() })
         );

@@ -51,9 +51,9 @@ pub fn run(g: &Global, a: LogArgs) -> anyhow::Result<u8> {
         &LogOptions { field: a.field },
     )?;
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!(
+        out!(
             "{}",
             render::log(
                 &report,

@@ -18,11 +18,26 @@ use clap::{Args, Parser, Subcommand};
     name = "infrasnap",
     version,
     about = "Point-in-time snapshots of your cloud estate, browsable and deduplicated",
-    long_about = "infrasnap captures every S3 bucket of an AWS account (objects byte exact, with \
-their metadata, and every bucket setting) into a repository on local disk. Each snapshot is a \
-plain folder you can browse; unchanged objects are linked, not downloaded or stored again.\n\n\
+    long_about = "infrasnap captures a small company's estate into a repository on local disk. \
+Each snapshot is a plain folder you can browse; unchanged data is linked, not downloaded or \
+stored again.\n\n\
+What it captures, per AWS account and region:\n\
+  s3          every bucket: objects byte exact with their metadata, and every bucket setting\n\
+  dynamodb    table definitions (keys, indexes, TTL, PITR, tags) and their items\n\
+  route53     hosted zones with all records (and a BIND zone file), health checks, DNSSEC\n\
+  lambda      function code, configuration, versions, aliases, policies, triggers, layers\n\
+  cloudfront  distributions, functions, policies, origin access controls, keys\n\
+  apigateway  REST APIs (as OpenAPI), HTTP and WebSocket APIs, stages, domains, usage plans\n\
+  iam         roles, policies, users and groups (never secrets)\n\
+  acm         certificates\n\
+  ses         identities, templates, configuration sets\n\
+  lightsail   instances, disks, snapshots (and native snapshots with --lightsail-snapshot)\n\
+  ssm         SSM parameters and Secrets Manager secrets (keyed fingerprints, never values)\n\
+and, from infrasnap.toml, Google Apps Script projects and local files (git repositories, \
+folders, scheduled agents).\n\n\
 Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",
-    after_help = "Exit codes: 0 done; 1 failed; 2 bad usage; 3 snapshot complete with errors \
+    after_help = "Exit codes: 0 done; 1 failed (nothing published, or a snapshot named FAILED \
+whose every source failed); 2 bad usage (nothing written); 3 snapshot complete with errors \
 (listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 130 interrupted \
 (the next run resumes)."
 )]
@@ -36,16 +51,28 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Repository folder [default: ./snapshots; for `demo`: ./demo-snapshots]
-    #[arg(long, global = true, env = "INFRASNAP_REPO", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "INFRASNAP_REPO",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub repo: Option<PathBuf>,
     /// Machine-readable output on stdout (one JSON document); no progress display
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// More detail on stderr (-v: per-bucket steps, -vv: every request retry)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
-    /// Only errors on stderr; no progress display
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Less on stderr: no progress; a snapshot still prints its one-line result and any errors
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
 }
 
@@ -79,9 +106,34 @@ pub enum Command {
     Diff(Box<diff::DiffArgs>),
     /// The history of one resource (an id, or a path in a snapshot) across every snapshot
     Log(log::LogArgs),
+    /// Print a shell completion script: `infrasnap completions bash > /etc/bash_completion.d/infrasnap`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `infrasnap man > ~/.local/share/man/man1/infrasnap.1`
+    Man,
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
+}
+
+impl Command {
+    /// The subcommand's name, for `--json` answers.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Snapshot(_) => "snapshot",
+            Command::List => "list",
+            Command::Show { .. } => "show",
+            Command::Verify { .. } => "verify",
+            Command::Diff(_) => "diff",
+            Command::Log(_) => "log",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
+            #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
+            Command::Demo(_) => "demo",
+        }
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -95,6 +147,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(&g, a).await,
         Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "infrasnap", &mut buf);
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(crate::exit::OK)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(crate::exit::OK)
+        }
     }
 }
 

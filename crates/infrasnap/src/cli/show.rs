@@ -1,50 +1,60 @@
 //! `infrasnap show NAME`
 
 use infrasnap_core::manifest::human_bytes;
-use infrasnap_core::repo::Repository;
 
 use super::{pick_snapshot, Global};
 use crate::exit;
 
 pub fn run(g: &Global, name: Option<String>) -> anyhow::Result<u8> {
-    let repo = Repository::open(&g.repo_or("snapshots"))?;
+    let repo = super::open_repo(g, None)?;
     let name = pick_snapshot(&repo, name)?;
     let m = repo.metadata(&name)?;
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        let v = crate::output::envelope(
+            "show",
+            m.status.as_str(),
+            &m.all_errors().collect::<Vec<_>>(),
+            serde_json::json!({
+                "snapshot": m.name, "path": repo.snapshot_dir(&name), "metadata": m,
+            }),
+        );
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(exit::OK);
     }
-    println!("Snapshot   {}", m.name);
+    outln!("Snapshot   {}", m.name);
     if let Some(l) = &m.label {
-        println!("Label      {l}");
+        outln!("Label      {l}");
     }
-    println!("Status     {}", m.status.as_str());
-    println!(
+    outln!("Status     {}", m.status.label());
+    if let Some(scope) = &m.scope {
+        outln!("Scope      {}", infrasnap_core::manifest::scope_line(scope));
+    }
+    outln!(
         "Started    {} ({:.1} s)",
         m.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
         m.duration_seconds
     );
-    println!(
+    outln!(
         "Account    {}",
         m.account_id.as_deref().unwrap_or("unknown")
     );
-    println!("Regions    {}", m.regions.join(", "));
-    println!(
+    outln!("Regions    {}", m.regions.join(", "));
+    outln!(
         "Parent     {}",
         m.parent.as_deref().unwrap_or("none (first snapshot)")
     );
-    println!(
+    outln!(
         "Objects    {} ({}), {} new",
         m.totals.objects,
         human_bytes(m.totals.bytes),
         human_bytes(m.totals.bytes_new)
     );
-    println!("Folder     {}", repo.snapshot_dir(&name).display());
+    outln!("Folder     {}", repo.snapshot_dir(&name).display());
     for (svc, c) in &m.collectors {
         let counts: Vec<String> = c.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        println!(
-            "  {svc:<10} {:<9} {}; {} downloaded; {} errors",
-            c.status.map(|s| s.as_str()).unwrap_or("-"),
+        outln!(
+            "  {svc:<10} {:<20} {}; {} downloaded; {} errors",
+            c.status.map(|s| s.label()).unwrap_or("-"),
             counts.join(", "),
             c.objects_downloaded,
             c.errors.len()
@@ -52,19 +62,9 @@ pub fn run(g: &Global, name: Option<String>) -> anyhow::Result<u8> {
     }
     let errors: Vec<_> = m.all_errors().collect();
     if !errors.is_empty() {
-        println!("Errors:");
+        outln!("Errors:");
         for e in errors {
-            println!(
-                "  {} {} on {}: {}{}",
-                e.service,
-                e.action,
-                e.resource,
-                e.code
-                    .as_deref()
-                    .map(|c| format!("{c}: "))
-                    .unwrap_or_default(),
-                e.message
-            );
+            outln!("  {e}");
         }
     }
     Ok(exit::OK)

@@ -18,6 +18,7 @@ use crate::exit;
 use crate::output::ProgressView;
 
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Snapshot options")]
 pub struct SnapshotArgs {
     /// Name of the new snapshot, e.g. v1.0 or before-migration [default: the UTC start time]
     #[arg(long, value_name = "NAME")]
@@ -70,111 +71,162 @@ pub struct SnapshotArgs {
 
 pub async fn run(g: &Global, a: SnapshotArgs) -> anyhow::Result<u8> {
     let cfg = load_config(a.config.as_deref())?;
-    let repo_dir = g
-        .repo
+    let repo_dir = repo_dir(g, &cfg);
+    let out = take(g, &repo_dir, &a, None, &cfg).await?;
+    report(g, &out)
+}
+
+/// The repository: `--repo` / `INFRASNAP_REPO`, else the config's `repo =`, else `./snapshots`.
+pub fn repo_dir(g: &Global, cfg: &Config) -> PathBuf {
+    g.repo
         .clone()
         .or_else(|| {
             cfg.repo
                 .as_deref()
                 .map(|p| expand_home(p, home().as_deref()))
         })
-        .unwrap_or_else(|| PathBuf::from("snapshots"));
-    let out = take(g, &repo_dir, &a, None, &cfg).await?;
-    report(g, &out)
+        .unwrap_or_else(|| PathBuf::from("snapshots"))
 }
 
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
-/// The config file given, or the first of the default locations that exists, or none.
+/// The config file given (`--config`, `INFRASNAP_CONFIG`), or the first of the default
+/// locations that exists, or none. A relative `repo =` is resolved against the config file's
+/// folder, so a scheduled run started elsewhere writes where the user meant.
 pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
-    if let Some(p) = explicit {
-        return Config::load(p).map_err(|e| {
+    let from_env = std::env::var_os("INFRASNAP_CONFIG").map(PathBuf::from);
+    if let Some(p) = explicit.map(Path::to_path_buf).or(from_env) {
+        let cfg = Config::load(&p).map_err(|e| {
             anyhow::anyhow!("{e}\n(see the README, section \"Configuration\", for the format)")
-        });
+        })?;
+        return Ok(repo_beside(cfg, &p));
     }
     for p in default_locations(home().as_deref()) {
         if p.is_file() {
             tracing::info!("using configuration {}", p.display());
-            return Ok(Config::load(&p)?);
+            return Ok(repo_beside(Config::load(&p)?, &p));
         }
     }
     Ok(Config::default())
 }
 
+/// Resolve a relative `repo =` against the folder of the config file it came from.
+fn repo_beside(mut cfg: Config, file: &Path) -> Config {
+    if let Some(r) = &cfg.repo {
+        if r.is_relative() && !r.starts_with("~") {
+            let folder = std::path::absolute(file)
+                .ok()
+                .and_then(|f| f.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            cfg.repo = Some(folder.join(r));
+        }
+    }
+    cfg
+}
+
 pub fn report(g: &Global, out: &Outcome) -> anyhow::Result<u8> {
     let m = &out.meta;
     if g.json {
-        println!(
+        outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "snapshot": m.name, "path": out.dir, "metadata": m,
-            }))?
+            serde_json::to_string_pretty(&crate::output::envelope(
+                "snapshot",
+                m.status.as_str(),
+                &m.all_errors().collect::<Vec<_>>(),
+                serde_json::json!({"snapshot": m.name, "path": out.dir, "metadata": m}),
+            ))?
         );
-    } else if !g.quiet {
-        // One clause per source: "s3: 4 buckets, 16 objects", "route53: 2 zones, 9 records".
-        let parts: Vec<String> = m
-            .collectors
-            .iter()
-            .map(|(k, c)| {
-                // Zero counts say nothing on a terminal (the metadata keeps them all).
-                let counts: Vec<String> = c
-                    .counts
-                    .iter()
-                    .filter(|(_, v)| **v > 0)
-                    .map(|(n, v)| format!("{v} {n}"))
-                    .collect();
-                if counts.is_empty() {
-                    format!("{k}: none found")
-                } else {
-                    format!("{k}: {}", counts.join(", "))
-                }
-            })
-            .collect();
-        let downloaded: u64 = m.collectors.values().map(|c| c.objects_downloaded).sum();
-        eprintln!(
-            "Snapshot {} {} in {:.1} s: {} ({}); downloaded {} objects, {} new",
-            m.name,
-            match m.status {
-                Status::Complete => "complete",
-                Status::Partial => "complete with errors",
-                Status::Failed => "FAILED",
-            },
-            m.duration_seconds,
-            if parts.is_empty() {
-                "nothing configured to capture".to_string()
-            } else {
-                parts.join("; ")
-            },
-            human_bytes(m.totals.bytes),
-            downloaded,
-            human_bytes(m.totals.bytes_new),
-        );
-        let errors: Vec<_> = m.all_errors().collect();
-        for e in errors.iter().take(10) {
-            eprintln!(
-                "  error: {} {} on {}: {}{}",
-                e.service,
-                e.action,
-                e.resource,
-                e.code
-                    .as_deref()
-                    .map(|c| format!("{c}: "))
-                    .unwrap_or_default(),
-                e.message
-            );
+    } else {
+        // -q keeps the one-line result, and the errors of a run that was not complete.
+        for l in summary_lines(m, &out.dir, g.quiet) {
+            eprintln!("{l}");
         }
-        if errors.len() > 10 {
-            eprintln!("  ... and {} more errors", errors.len() - 10);
-        }
-        eprintln!("Written to {} (see MANIFEST.md there)", out.dir.display());
     }
     Ok(match m.status {
         Status::Complete => exit::OK,
         Status::Partial => exit::PARTIAL,
         Status::Failed => exit::FAILED,
     })
+}
+
+/// What a finished run says on the terminal: the result line, one clause per source, each error
+/// on its own line, and where the snapshot is.
+fn summary_lines(
+    m: &infrasnap_core::metadata::SnapshotMetadata,
+    dir: &Path,
+    quiet: bool,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let downloaded: u64 = m.collectors.values().map(|c| c.objects_downloaded).sum();
+    lines.push(format!(
+        "Snapshot {} {} in {:.1} s: {} ({}), downloaded {} objects, {} new{}",
+        m.name,
+        m.status.label(),
+        m.duration_seconds,
+        if m.totals.objects == 1 {
+            "1 object".to_string()
+        } else {
+            format!("{} objects", m.totals.objects)
+        },
+        human_bytes(m.totals.bytes),
+        downloaded,
+        human_bytes(m.totals.bytes_new),
+        match m.totals.errors {
+            0 => String::new(),
+            1 => "; 1 error".to_string(),
+            n => format!("; {n} errors"),
+        }
+    ));
+    if !quiet {
+        if let Some(scope) = &m.scope {
+            if scope.partial {
+                lines.push(format!("  scope: {}", scope.summary()));
+            }
+        }
+        // One line per source: "s3: 4 buckets, 16 objects"; a source that failed says so.
+        for (k, c) in &m.collectors {
+            let counts: Vec<String> = c
+                .counts
+                .iter()
+                .filter(|(_, v)| **v > 0)
+                .map(|(n, v)| format!("{v} {n}"))
+                .collect();
+            let what = match (c.status, counts.is_empty()) {
+                (Some(Status::Failed), _) => format!("FAILED ({} errors)", c.errors.len()),
+                (_, true) if !c.errors.is_empty() => {
+                    format!("nothing captured ({} errors)", c.errors.len())
+                }
+                (_, true) => "none found".to_string(),
+                (_, false) if !c.errors.is_empty() => {
+                    format!("{} ({} errors)", counts.join(", "), c.errors.len())
+                }
+                (_, false) => counts.join(", "),
+            };
+            lines.push(format!("  {k}: {what}"));
+        }
+        if m.collectors.is_empty() {
+            lines.push("  nothing configured to capture".to_string());
+        }
+    }
+    let errors: Vec<_> = m.all_errors().collect();
+    for e in errors.iter().take(10) {
+        lines.push(format!("  error: {e}"));
+    }
+    if errors.len() > 10 {
+        lines.push(format!(
+            "  ... and {} more errors (all in MANIFEST.md)",
+            errors.len() - 10
+        ));
+    }
+    if !quiet {
+        lines.push(format!(
+            "Written to {} (see MANIFEST.md there)",
+            dir.display()
+        ));
+    }
+    lines
 }
 
 /// Take one snapshot into the repository at `repo_dir`.
@@ -198,7 +250,22 @@ pub async fn capture(
     cfg: &Config,
     finish: Finish,
 ) -> anyhow::Result<Outcome> {
-    let label: Option<SnapshotName> = a.label.as_deref().map(str::parse).transpose()?;
+    let label: Option<SnapshotName> = a
+        .label
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| RunError::Usage(format!("--label: {e}")))?;
+    for (names, origin) in [
+        (&a.regions, "--regions"),
+        (&cfg.aws.regions, "[aws] regions of the config"),
+    ] {
+        let warnings = infrasnap_core::region::check_regions(names, origin)
+            .map_err(|e| RunError::Usage(e.to_string()))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+    }
     let probe = RunRequest {
         repo_dir,
         accounts: Vec::new(),

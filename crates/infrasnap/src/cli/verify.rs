@@ -1,14 +1,13 @@
 //! `infrasnap verify [NAME | --all]`
 
 use infrasnap_core::ids::SnapshotName;
-use infrasnap_core::repo::Repository;
 use infrasnap_core::verify::{verify_snapshot, BlobCache};
 
 use super::{pick_snapshot, Global};
 use crate::exit;
 
 pub fn run(g: &Global, name: Option<String>, all: bool) -> anyhow::Result<u8> {
-    let repo = Repository::open(&g.repo_or("snapshots"))?;
+    let repo = super::open_repo(g, None)?;
     let names: Vec<SnapshotName> = if all {
         repo.snapshots()?
             .into_iter()
@@ -33,28 +32,44 @@ pub fn run(g: &Global, name: Option<String>, all: bool) -> anyhow::Result<u8> {
     }
     let damaged = reports.iter().any(|r| !r.ok());
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        let problems: Vec<_> = reports
+            .iter()
+            .flat_map(|r| {
+                r.problems
+                    .iter()
+                    .map(move |p| serde_json::json!({"snapshot": r.snapshot, "problem": p}))
+            })
+            .collect();
+        let v = crate::output::envelope(
+            "verify",
+            if damaged { "damaged" } else { "ok" },
+            &problems,
+            serde_json::json!({"snapshots": reports}),
+        );
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for r in &reports {
             if r.ok() {
-                println!(
+                outln!(
                     "{}: OK ({} files, {} bytes hashed)",
-                    r.snapshot, r.files_checked, r.bytes_checked
+                    r.snapshot,
+                    r.files_checked,
+                    r.bytes_checked
                 );
             } else {
-                println!(
+                outln!(
                     "{}: {} PROBLEMS in {} files",
                     r.snapshot,
                     r.problems.len(),
                     r.files_checked
                 );
                 for p in &r.problems {
-                    println!("  {:?}: {} ({})", p.kind, p.path, p.detail);
+                    outln!("  {:?}: {} ({})", p.kind, p.path, p.detail);
                 }
             }
         }
         if damaged {
-            println!(
+            outln!(
                 "\nA snapshot's files are hard links to the blobs they name: a damaged blob damages \
                  every snapshot that shares it. Remove the damaged blob from .infrasnap/blobs/ and \
                  take a new snapshot: objects whose blob is missing are downloaded again."

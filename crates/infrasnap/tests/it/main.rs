@@ -16,6 +16,7 @@ mod diff_cli;
 mod dynamodb;
 mod estate;
 mod gas;
+mod honest;
 mod iam;
 mod lambda;
 mod lightsail;

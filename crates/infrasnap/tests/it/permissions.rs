@@ -131,7 +131,11 @@ async fn access_denied_is_recorded_and_the_rest_is_captured() {
         "the policy snippet names the missing action"
     );
     let o = infrasnap(&repo, &emu.url(), &["list"]);
-    assert!(stdout(&o).contains("partial"));
+    assert!(
+        stdout(&o).contains("complete with errors"),
+        "{}",
+        stdout(&o)
+    );
 
     // The catalog: the bucket listing was read whole; a bucket some of whose objects (or their
     // tags) could not be read is incomplete, its settings' denials are in its document.

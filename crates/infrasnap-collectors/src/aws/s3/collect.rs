@@ -243,8 +243,10 @@ impl S3Collector {
                 let progress = progress.clone();
                 let span = tracing::info_span!("s3_bucket", bucket = %name);
                 let fut = async move {
+                    tracing::info!("s3: bucket {name}: listing and capturing");
                     let r = me.bucket(&cx, &name, created, &errors, &progress).await;
                     progress.add(&progress.units_done, 1);
+                    tracing::info!("s3: bucket {name}: done, {} objects", r.1.objects);
                     r
                 };
                 async move { tokio::spawn(fut.instrument(span)).await.ok() }
