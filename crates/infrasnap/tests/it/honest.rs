@@ -602,3 +602,117 @@ async fn a_full_disk_publishes_nothing_and_the_next_run_completes() {
     assert_eq!(read("code3").trim(), "0", "{}", read("verify"));
     assert_eq!(objects(&out.join("after2/second"), "media").len(), 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_wait_lock_the_recorded_start_is_when_capture_began() {
+    let emu = Emulator::start().await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snapshot(
+        &repo,
+        &emu.url(),
+        &["--only", "route53", "--label", "first"],
+    );
+    // Another holder keeps the repository for 3 s.
+    let held = infrasnap_core::repo::Repository::open(&repo)
+        .unwrap()
+        .lock(None)
+        .unwrap();
+    let child = command(
+        &repo,
+        &emu.url(),
+        &[
+            "--json",
+            "snapshot",
+            "--only",
+            "route53",
+            "--wait-lock",
+            "60",
+        ],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let released = chrono::Utc::now();
+    drop(held);
+    let o = child.wait_with_output().unwrap();
+    assert_code(&o, 0);
+    let v = json_of(&o);
+    let started: chrono::DateTime<chrono::Utc> = v["metadata"]["started_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        started >= released - chrono::Duration::milliseconds(200),
+        "started {started}, lock released {released}"
+    );
+    assert!(v["metadata"]["duration_seconds"].as_f64().unwrap() < 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_messages_are_one_line_each_with_progress_and_steps_in_plain_text() {
+    let emu = Emulator::start().await.unwrap();
+    let s3 = s3_client(&emu.url(), "us-east-1").await;
+    create_bucket(&s3, "www").await;
+    put(&s3, "www", "index.html", b"hello").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+
+    // -v: the per-bucket steps; stderr is not a terminal, so no colour codes.
+    let o = infrasnap(
+        &repo,
+        &emu.url(),
+        &["-v", "snapshot", "--only", "s3,route53"],
+    );
+    assert_code(&o, 0);
+    let err = stderr(&o);
+    assert!(err.contains("s3: bucket www: done, 1 objects"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colour codes in a log: {err:?}");
+    // The result line stands alone; each source has its own line.
+    let first = err
+        .lines()
+        .find(|l| l.starts_with("Snapshot "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(first.contains(" complete in "), "{first}");
+    assert!(
+        err.lines().any(|l| l == "  s3: 1 buckets, 1 objects"),
+        "{err}"
+    );
+
+    // A run whose every source failed: the errors, not "none found".
+    let url = stub_proxy(&emu.url(), |seen| {
+        (seen.method == "GET" && seen.path.contains("/hostedzone")
+            || seen.path.contains("/healthcheck"))
+        .then(|| Canned {
+            status: 403,
+            content_type: "text/xml",
+            extra_headers: String::new(),
+            body: "<?xml version=\"1.0\"?>\n<ErrorResponse><Error><Type>Sender</Type>\
+                   <Code>AccessDenied</Code><Message>not authorized\nat all</Message></Error>\
+                   <RequestId>d-1</RequestId></ErrorResponse>"
+                .into(),
+        })
+    })
+    .await;
+    let o = infrasnap(&repo, &url, &["snapshot", "--only", "route53"]);
+    assert_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains(" FAILED in "), "{err}");
+    assert!(err.contains("  route53: FAILED (2 errors)"), "{err}");
+    assert!(!err.contains("none found"), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("  error: ")).collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        errors
+            .iter()
+            .all(|l| l.contains("route53: route53:List") && l.contains("AccessDenied: ")),
+        "{err}"
+    );
+    // The failed snapshot is published and named failed everywhere.
+    let o = infrasnap(&repo, &emu.url(), &["list"]);
+    assert!(stdout(&o).contains("FAILED"), "{}", stdout(&o));
+}

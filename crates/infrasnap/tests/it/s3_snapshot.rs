@@ -613,7 +613,8 @@ fn bad_label_and_missing_repository_are_clear_errors() {
         .args(["snapshot", "--label", "../evil"])
         .output()
         .unwrap();
-    assert_code(&o, 1);
+    // An invalid label is a usage error (exit 2).
+    assert_code(&o, 2);
     assert!(stderr(&o).contains("--label"), "{}", stderr(&o));
     // An unknown service is a usage error (exit 2) that names the known ones; nothing is written.
     let o = bin()
