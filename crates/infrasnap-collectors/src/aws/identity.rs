@@ -49,21 +49,21 @@ const REJECTED_CREDENTIALS: &[&str] = &[
     "IncompleteSignature",
 ];
 
-/// STS GetCallerIdentity with a short timeout and one retry: the check every run starts with.
+/// STS GetCallerIdentity with a short timeout and two retries: the check every run starts with.
 pub async fn check_identity(sdk: &aws_config::SdkConfig) -> IdentityCheck {
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
     let conf = aws_sdk_sts::config::Builder::from(sdk)
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(2)
+                .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_millis(200)),
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(4))
-                .operation_timeout(Duration::from_secs(9))
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_millis(2500))
+                .operation_timeout(Duration::from_secs(6))
                 .build(),
         )
         .build();
@@ -79,7 +79,12 @@ pub async fn check_identity(sdk: &aws_config::SdkConfig) -> IdentityCheck {
             if no_answer || f.code_in(REJECTED_CREDENTIALS) {
                 IdentityCheck::Fatal(f)
             } else {
-                IdentityCheck::Unknown(f)
+                // An answer that is neither: try once more with the run's own patient retries
+                // (a throttled or briefly failing STS), then record what it said.
+                match caller_identity(sdk).await {
+                    Ok(i) => IdentityCheck::Known(i),
+                    Err(f) => IdentityCheck::Unknown(f),
+                }
             }
         }
     }

@@ -67,15 +67,35 @@ where
                 status,
             }
         }
-        other => ApiFailure {
-            code: other.code().map(str::to_string),
-            message: shorten(&format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(other)
-            )),
-            status,
-        },
+        other => {
+            // The SDK's own rendering ends in a Debug dump of the whole error: readable causes
+            // here, the dump only in the log at -vv.
+            tracing::debug!("AWS SDK error: {other:?}");
+            ApiFailure {
+                code: other.code().map(str::to_string),
+                message: shorten(&cause_chain(
+                    other.to_string(),
+                    std::error::Error::source(other),
+                )),
+                status,
+            }
+        }
     }
+}
+
+/// Every cause in the chain, by Display, each once: "dispatch failure: io error: ... tcp connect
+/// error: Connection refused (os error 111)".
+fn cause_chain(first: String, next: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut parts: Vec<String> = vec![first];
+    let mut e = next;
+    while let Some(cur) = e {
+        let text = cur.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        e = cur.source();
+    }
+    parts.join(": ")
 }
 
 /// The deepest error in the chain: the one that says what actually went wrong.

@@ -231,11 +231,21 @@ async fn an_unreachable_endpoint_fails_in_seconds_with_the_real_cause() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
+    // A server that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming() {
+            held.push(c);
+        }
+    });
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     for (endpoint, cause) in [
         (format!("http://127.0.0.1:{port}"), "refused"),
         ("http://no-such-host.invalid".to_string(), "dns error"),
+        (format!("http://127.0.0.1:{silent_port}"), "timeout"),
     ] {
         let t = Instant::now();
         let o = infrasnap(&repo, &endpoint, &["snapshot"]);
@@ -247,6 +257,9 @@ async fn an_unreachable_endpoint_fails_in_seconds_with_the_real_cause() {
         assert!(err.contains(cause), "{cause}: {err}");
         assert!(err.contains("sts:getcalleridentity"), "{err}");
         assert!(!err.contains("grant"), "{err}");
+        // One readable line, not the SDK's debug dump.
+        assert!(!err.contains("dispatchfailure {"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
         nothing_published(&repo);
     }
 }
