@@ -146,6 +146,9 @@ pub fn check_services(req: &RunRequest) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Services that need no region list: global APIs, and S3, which asks each bucket for its region.
+const GLOBAL_SERVICES: &[&str] = &["s3", "cloudfront", "route53", "iam"];
+
 /// Whether the run captures AWS service `svc`: `--only` (else the config's `only`) and neither
 /// skip list.
 fn service_wanted(req: &RunRequest, svc: &str) -> bool {
@@ -443,10 +446,16 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             }
         }
         let wanted = |svc: &str| service_wanted(&req, svc);
+        let regional = registry::aws_service_names()
+            .iter()
+            .any(|svc| !GLOBAL_SERVICES.contains(svc) && wanted(svc));
         let regions = if !req.regions.is_empty() {
             req.regions.clone()
         } else if !cfg.aws.regions.is_empty() {
             cfg.aws.regions.clone()
+        } else if !regional {
+            // Only global services (S3 finds each bucket's region itself): no region list needed.
+            vec![aws.region.clone()]
         } else {
             match enabled_regions(&aws.sdk).await {
                 Ok(r) if !r.is_empty() => r,
@@ -478,7 +487,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             Some(id) => format!("{account_name} ({id})"),
             None => account_name.clone(),
         });
-        for r in &regions {
+        for r in regions.iter().filter(|_| regional) {
             if !covered.regions.contains(r) {
                 covered.regions.push(r.clone());
             }
