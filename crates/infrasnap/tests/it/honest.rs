@@ -696,6 +696,16 @@ async fn terminal_messages_are_one_line_each_with_progress_and_steps_in_plain_te
         "{err}"
     );
 
+    // -q on a complete run: the one-line result, nothing else.
+    let o = infrasnap(&repo, &emu.url(), &["-q", "snapshot", "--only", "s3"]);
+    assert_code(&o, 0);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("Snapshot ") && err.contains(" complete in "),
+        "{err}"
+    );
+
     // A run whose every source failed: the errors, not "none found".
     let url = stub_proxy(&emu.url(), |seen| {
         (seen.method == "GET" && seen.path.contains("/hostedzone")
