@@ -9,6 +9,7 @@ use crate::exit;
 pub fn run(g: &Global, name: Option<String>) -> anyhow::Result<u8> {
     let repo = Repository::open(&g.repo_or("snapshots"))?;
     let name = pick_snapshot(&repo, name)?;
+    let _reading = infrasnap_core::readers::register(repo.root(), "show", &[name.to_string()]).ok();
     let m = repo.metadata(&name)?;
     if g.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
