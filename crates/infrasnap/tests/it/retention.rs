@@ -606,6 +606,7 @@ async fn scheduled_units_are_valid_and_their_command_runs_as_written_with_no_tty
             // Without a user session systemd-analyze may say so; anything about our units fails.
             let about_ours: Vec<&str> = err.lines().filter(|l| l.contains("infrasnap-")).collect();
             assert!(about_ours.is_empty(), "systemd-analyze verify:\n{err}");
+            assert!(o.status.success(), "systemd-analyze verify:\n{err}");
             eprintln!("systemd-analyze verify: exit {:?} {err}", o.status.code());
         }
         None => eprintln!("note: systemd-analyze not found; unit check skipped"),
