@@ -35,6 +35,17 @@
 //! [secrets]
 //! keep = false                                # keep originals, encrypted (also --keep-secrets)
 //! recipient = "age1..."                       # age recipient to encrypt them to
+//!
+//! [retention]                                 # `infrasnap forget` without flags (restic's rules)
+//! keep_daily = 7
+//! keep_weekly = 5
+//! keep_monthly = 12
+//! keep_within = "30d"                         # every snapshot within 30 days of the newest
+//! keep_label = ["v*"]                         # every snapshot whose label matches
+//! count_partial = false                       # runs complete with errors count toward periods
+//!
+//! [notify]                                    # after a scheduled run that fails, ends with
+//! command = "mail -s infrasnap ops@example.com"  # errors or finds the previous run missing
 //! ```
 //!
 //! Unknown keys are errors (a misspelt key must not silently capture less).
@@ -59,6 +70,20 @@ pub struct Config {
     pub local: Vec<LocalSource>,
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// The retention policy of `forget` and of scheduled runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::Policy>,
+    /// What to run when a scheduled run needs attention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyConfig>,
+}
+
+/// `[notify]`: a command run (through `sh -c`) after a scheduled run that failed, ended with
+/// errors, or found the previous scheduled run missing; it gets a JSON summary on stdin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub command: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -248,6 +273,16 @@ impl Config {
                 )));
             }
         }
+        if let Some(r) = &self.retention {
+            r.validate().map_err(|e| bad(format!("[retention]: {e}")))?;
+        }
+        if self
+            .notify
+            .as_ref()
+            .is_some_and(|n| n.command.trim().is_empty())
+        {
+            return Err(bad("[notify] command is empty".into()));
+        }
         if self.secrets.keep && self.secrets.recipient.is_none() {
             return Err(bad(
                 "[secrets] keep = true needs a `recipient` (an age public key, age1...) to encrypt to"
@@ -288,6 +323,22 @@ mod tests {
         assert_eq!(c.aws.accounts.len(), 2);
         assert_eq!(c.gas.as_ref().unwrap().versions, 3);
         assert_eq!(c.local[0].kind, LocalKind::Git);
+        let r = c.retention.as_ref().unwrap();
+        assert_eq!(r.keep_weekly, Some(crate::retention::Count::N(5)));
+        assert_eq!(r.keep_label, ["v*"]);
+        assert!(c.notify.unwrap().command.starts_with("mail"));
+    }
+
+    #[test]
+    fn a_bad_retention_section_says_what_is_wrong() {
+        let e = Config::parse("[retention]\nkeep_daily = -2\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("cannot be negative"), "{e}");
+        let e = Config::parse(
+            "[retention]\nkeep_within = \"3 weeks\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad duration"), "{e}");
     }
 
     #[test]

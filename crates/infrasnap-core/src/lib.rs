@@ -3,7 +3,8 @@
 //! What lives here: typed ids, the content-addressed blob store, the snapshot repository (staging,
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
 //! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
-//! log of snapshots (`diff`). What must not: any cloud SDK. Its
+//! log of snapshots (`diff`), retention policies (`retention`), prune of unreferenced blobs
+//! (`prune`) and the registry of running readers (`readers`). What must not: any cloud SDK. Its
 //! tests run in seconds.
 //!
 //! ```no_run
@@ -28,8 +29,12 @@ pub mod md5lanes;
 pub mod metadata;
 pub mod model;
 pub mod progress;
+pub mod prune;
+pub mod readers;
 pub mod region;
 pub mod repo;
+pub mod retention;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod verify;

@@ -29,6 +29,8 @@ pub mod exit {
     pub const DAMAGED: u8 = 4;
     /// `diff` found differences (something added, removed or modified).
     pub const DIFFERENT: u8 = 5;
+    /// `check`: the newest complete snapshot is older than `--max-age` (or there is none).
+    pub const STALE: u8 = 6;
     /// Interrupted (Ctrl-C); nothing published, the next run resumes.
     pub const INTERRUPTED: u8 = 130;
 }

@@ -68,6 +68,11 @@ pub fn color() -> bool {
 
 pub async fn run(g: &Global, mut a: DiffArgs) -> anyhow::Result<u8> {
     let repo = open_repo(g, a.config.as_deref())?;
+    // Registered, so that `forget` leaves them alone while they are compared (best effort).
+    let reading: Vec<String> = std::iter::once(a.from.clone())
+        .chain(a.to.clone())
+        .collect();
+    let _reading = infrasnap_core::readers::register(repo.root(), "diff", &reading).ok();
     let from = snapshot_dir(&repo, &a.from)?;
     if a.live {
         // `diff A --live RESOURCE...`: the first pattern lands where B would.

@@ -43,7 +43,15 @@ pub fn run(g: &Global, a: LogArgs) -> anyhow::Result<u8> {
             repo.root().display()
         );
     }
-    let dirs: Vec<PathBuf> = snaps.iter().map(|m| repo.root().join(&m.name)).collect();
+    // Registered, so that `forget` leaves them alone while they are read (best effort); one
+    // forgotten just before is left out.
+    let names: Vec<String> = snaps.iter().map(|m| m.name.clone()).collect();
+    let _reading = infrasnap_core::readers::register(repo.root(), "log", &names).ok();
+    let dirs: Vec<PathBuf> = snaps
+        .iter()
+        .map(|m| repo.root().join(&m.name))
+        .filter(|d| d.is_dir())
+        .collect();
     let report = log_resource(
         &dirs,
         &repo.root().join(".infrasnap").join("blobs"),

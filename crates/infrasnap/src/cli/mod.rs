@@ -1,10 +1,14 @@
 //! Command-line interface: one file per subcommand.
 
+mod check;
 #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
 mod diff;
+mod forget;
 mod list;
 mod log;
+mod prune;
+mod schedule;
 mod show;
 mod snapshot;
 mod verify;
@@ -38,7 +42,8 @@ folders, scheduled agents).\n\n\
 Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",
     after_help = "Exit codes: 0 done; 1 failed (nothing published, or a snapshot named FAILED \
 whose every source failed); 2 bad usage (nothing written); 3 snapshot complete with errors \
-(listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 130 interrupted \
+(listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 6 check found \
+the newest complete snapshot too old; 130 interrupted \
 (the next run resumes)."
 )]
 pub struct Cli {
@@ -116,6 +121,18 @@ pub enum Command {
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
+    /// Apply a retention policy (restic's --keep-* rules, or [retention] of the config): a table
+    /// with a reason for every snapshot kept; the others are removed (not with --dry-run)
+    Forget(Box<forget::ForgetArgs>),
+    /// Remove the blobs no snapshot references any more, and report the space freed
+    Prune(prune::PruneArgs),
+    /// Exit 6 when the newest complete snapshot is older than --max-age (for monitoring)
+    Check(check::CheckArgs),
+    /// Run snapshots on a schedule (launchd, systemd user timer or cron), with forget and prune
+    Schedule(schedule::ScheduleArgs),
+    /// What an installed schedule runs: snapshot, forget and prune, a log file, status.json
+    #[command(hide = true)]
+    RunScheduled(schedule::RunScheduledArgs),
 }
 
 impl Command {
@@ -130,6 +147,11 @@ impl Command {
             Command::Log(_) => "log",
             Command::Completions { .. } => "completions",
             Command::Man => "man",
+            Command::Forget(_) => "forget",
+            Command::Prune(_) => "prune",
+            Command::Check(_) => "check",
+            Command::Schedule(_) => "schedule",
+            Command::RunScheduled(_) => "run-scheduled",
             #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
             Command::Demo(_) => "demo",
         }
@@ -162,6 +184,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             out!("{}", String::from_utf8_lossy(&buf));
             Ok(crate::exit::OK)
         }
+        Command::Forget(a) => forget::run(&g, *a),
+        Command::Prune(a) => prune::run(&g, a),
+        Command::Check(a) => check::run(&g, a),
+        Command::Schedule(a) => schedule::run(&g, a),
+        Command::RunScheduled(a) => schedule::run_scheduled(&g, a),
     }
 }
 

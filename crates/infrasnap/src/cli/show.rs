@@ -8,6 +8,7 @@ use crate::exit;
 pub fn run(g: &Global, name: Option<String>) -> anyhow::Result<u8> {
     let repo = super::open_repo(g, None)?;
     let name = pick_snapshot(&repo, name)?;
+    let _reading = infrasnap_core::readers::register(repo.root(), "show", &[name.to_string()]).ok();
     let m = repo.metadata(&name)?;
     if g.json {
         let v = crate::output::envelope(

@@ -16,6 +16,10 @@ pub fn run(g: &Global, name: Option<String>, all: bool) -> anyhow::Result<u8> {
     } else {
         vec![pick_snapshot(&repo, name)?]
     };
+    // Registered, so that `forget` leaves these alone while they are read (best effort: a
+    // read-only repository is still verified).
+    let list: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let _reading = infrasnap_core::readers::register(repo.root(), "verify", &list).ok();
     let mut cache = BlobCache::default();
     let mut reports = Vec::new();
     for n in &names {

@@ -22,6 +22,7 @@ mod lambda;
 mod lightsail;
 mod local;
 mod permissions;
+mod retention;
 mod route53;
 mod s3_snapshot;
 mod ssm;
