@@ -62,7 +62,8 @@ fn works(p: &Path, args: &[&str]) -> bool {
 }
 
 /// A Python that can import `module`: `INFRASNAP_PYTHON`, else the venv's python beside
-/// `INFRASNAP_MOTO_SERVER` (scripts/test installs the PyPI tools there), else `python3`.
+/// `INFRASNAP_MOTO_SERVER` or in the workspace's `.venv-moto` (scripts/test installs the PyPI
+/// tools there), else `python3`.
 fn python_with(module: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Some(p) = std::env::var_os("INFRASNAP_PYTHON") {
@@ -71,17 +72,24 @@ fn python_with(module: &str) -> Option<PathBuf> {
     if let Some(m) = std::env::var_os("INFRASNAP_MOTO_SERVER") {
         candidates.push(Path::new(&m).with_file_name("python"));
     }
+    candidates.push(workspace().join(".venv-moto/bin/python"));
     candidates.extend(on_path("python3"));
     let import = format!("import {module}");
     candidates.into_iter().find(|p| works(p, &["-c", &import]))
 }
 
-/// clasp: `INFRASNAP_CLASP` (scripts/test installs it into .tools/clasp), else on PATH.
+/// clasp: `INFRASNAP_CLASP`, else where scripts/test installs it (.tools/clasp), else on PATH.
 fn clasp() -> Option<PathBuf> {
     std::env::var_os("INFRASNAP_CLASP")
         .map(PathBuf::from)
-        .or_else(|| on_path("clasp"))
-        .filter(|p| works(p, &["--version"]))
+        .into_iter()
+        .chain([workspace().join(".tools/clasp/node_modules/.bin/clasp")])
+        .chain(on_path("clasp"))
+        .find(|p| works(p, &["--version"]))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 #[track_caller]
@@ -97,6 +105,25 @@ fn run_ok(c: &mut Command, what: &str) -> Output {
         stderr(&o)
     );
     o
+}
+
+/// `formats/read_all.py` over a snapshot: every JSON, JSON-lines, gzip JSON-lines and CSV file
+/// parses with Python's standard readers. Its counts, or None (and a note) without python3.
+#[track_caller]
+fn read_all(snap: &Path) -> Option<Value> {
+    let Some(py) = on_path("python3") else {
+        skip("json/csv", "python3 not found");
+        return None;
+    };
+    let o = Command::new(py)
+        .arg(helper("read_all.py"))
+        .arg(snap)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("read_all.py: {e}: {}{}", stdout(&o), stderr(&o)));
+    assert!(o.status.success(), "{r:#}");
+    Some(r)
 }
 
 /// A child process killed when the test ends, however it ends.
@@ -308,6 +335,10 @@ async fn clasp_pushes_exactly_the_captured_files_of_a_project_and_of_a_version()
     let captured =
         snapshot_dir(&repo, &meta["metadata"]).join(format!("gas_projects/budget_{SCRIPT_ID}"));
     assert!(captured.join("versions/2/Code.gs").is_file());
+    if let Some(r) = read_all(&snapshot_dir(&repo, &meta["metadata"])) {
+        // project, versions, deployments, .clasp.json (x3), appsscript.json (x3), metadata.
+        assert!(r["json"].as_u64().unwrap() >= 8, "{r}");
+    }
 
     // A copy of the captured folder: clasp tracks the current files, nothing of versions/, no
     // metadata.
@@ -1024,27 +1055,16 @@ async fn aws_formats_are_read_by_their_own_tools() {
     let snap = snapshot_dir(&repo, &meta);
 
     // Every JSON, JSON-lines, gzip JSON-lines and CSV file: Python's standard readers.
-    match on_path("python3") {
-        None => skip("json/csv", "python3 not found"),
-        Some(py) => {
-            let o = Command::new(py)
-                .arg(helper("read_all.py"))
-                .arg(&snap)
-                .output()
-                .unwrap();
-            let r: Value = serde_json::from_slice(&o.stdout)
-                .unwrap_or_else(|e| panic!("read_all.py: {e}: {}{}", stdout(&o), stderr(&o)));
-            assert!(o.status.success(), "{r:#}");
-            assert!(r["json"].as_u64().unwrap() >= 10, "{r}");
-            assert!(r["jsonl"].as_u64().unwrap() >= 3, "{r}");
-            assert_eq!(r["json.gz"], 2, "{r}");
-            let csv = format!("cloudfront_distributions/{ACCOUNT}/distribution_summary.csv");
-            assert_eq!(
-                r["csv_headers"][&csv].as_str(),
-                Some(documented_csv_header().as_str()),
-                "{r}"
-            );
-        }
+    if let Some(r) = read_all(&snap) {
+        assert!(r["json"].as_u64().unwrap() >= 10, "{r}");
+        assert!(r["jsonl"].as_u64().unwrap() >= 3, "{r}");
+        assert_eq!(r["json.gz"], 2, "{r}");
+        let csv = format!("cloudfront_distributions/{ACCOUNT}/distribution_summary.csv");
+        assert_eq!(
+            r["csv_headers"][&csv].as_str(),
+            Some(documented_csv_header().as_str()),
+            "{r}"
+        );
     }
     // The CSV holds both distributions, the two origins of one joined by `;`.
     let csv = std::fs::read_to_string(snap.join(format!(
@@ -1399,6 +1419,10 @@ fn a_git_bundle_verifies_clones_and_restore_md_rebuilds_staged_unstaged_and_untr
     );
     let base = snap.join("local_repos/deploy");
     let bundle = base.join("repo.bundle");
+    if let Some(r) = read_all(&snap) {
+        assert!(r["json"].as_u64().unwrap() >= 3, "{r}");
+        assert!(r["jsonl"].as_u64().unwrap() >= 2, "{r}");
+    }
 
     // git itself: the bundle verifies, and clones with every branch and tag.
     let o = Command::new("git")
