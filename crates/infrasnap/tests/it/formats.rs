@@ -10,7 +10,7 @@
 //! | git `repo.bundle` and `RESTORE.md` | `git bundle verify`, `git clone`, and RESTORE.md's commands as written |
 //! | `kept_secrets/*.age` | the `age` command-line tool (Debian `age`) with the identity |
 //! | every `.json`, `.jsonl`, `.json.gz` and `.csv` of a snapshot | Python's json, gzip and csv modules (`formats/read_all.py`) |
-//! | Lambda `function_code/<function>.zip` | `unzip -t`, and its SHA-256 against Lambda's `CodeSha256` |
+//! | Lambda `function_code/<function>.zip` and `layers/<id>.zip` | `unzip -t`, and its SHA-256 against Lambda's `CodeSha256` |
 //!
 //! A check whose tool cannot be had prints `SKIPPED <check>: <why>` on stderr and the test goes
 //! on with the others. The helper scripts live in `tests/it/formats/`.
@@ -440,6 +440,7 @@ const ZONE: &str = "formats.example.com";
 const TABLE: &str = "formats-items";
 const AWKWARD: &str = "formats-awkward";
 const FUNCTION: &str = "formats-render";
+const LAYER: &str = "formats-shared";
 
 type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
@@ -775,11 +776,27 @@ async fn seed_function(conf: &aws_config::SdkConfig) -> Vec<u8> {
         ("index.py", b"def handler(e, c):\n    return 'ok'\n"),
         ("lib/data.bin", &bytes(7, 3000)),
     ]);
-    aws_sdk_lambda::Client::new(conf)
-        .create_function()
+    let c = aws_sdk_lambda::Client::new(conf);
+    let layer = c
+        .publish_layer_version()
+        .layer_name(LAYER)
+        .compatible_runtimes(Runtime::Python312)
+        .content(
+            LayerVersionContentInput::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(stored_zip(&[(
+                    "python/shared.py",
+                    b"VALUE = 42\n",
+                )])))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_function()
         .function_name(FUNCTION)
         .runtime(Runtime::Python312)
         .role(role)
+        .layers(layer.layer_version_arn().unwrap())
         .handler("index.handler")
         .code(
             FunctionCode::builder()
@@ -1268,19 +1285,13 @@ async fn aws_formats_are_read_by_their_own_tools() {
     assert_eq!(by_id(&scan_all(&ddb, "formats-imported").await), want);
     assert_eq!(by_id(&scan_all(&ddb, TABLE).await), want);
 
-    // Lambda: the zip passes `unzip -t`, and its SHA-256 is the CodeSha256 Lambda reports.
-    let zip_file = snap.join(format!(
-        "lambda_functions/{ACCOUNT}/us-east-1/function_code/{FUNCTION}.zip"
-    ));
+    // Lambda: the function's zip and its layer's pass `unzip -t`, and the SHA-256 of each is the
+    // CodeSha256 Lambda reports.
+    let lambda_dir = snap.join(format!("lambda_functions/{ACCOUNT}/us-east-1"));
+    let zip_file = lambda_dir.join(format!("function_code/{FUNCTION}.zip"));
     assert_eq!(std::fs::read(&zip_file).unwrap(), zip);
-    match on_path("unzip") {
-        None => skip("unzip -t", "unzip not found (Debian unzip)"),
-        Some(t) => {
-            let o = run_ok(Command::new(t).arg("-t").arg(&zip_file), "unzip -t");
-            assert!(stdout(&o).contains("No errors detected"), "{}", stdout(&o));
-        }
-    }
-    let reported = aws_sdk_lambda::Client::new(&conf)
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let reported = lambda
         .get_function()
         .function_name(FUNCTION)
         .send()
@@ -1291,19 +1302,41 @@ async fn aws_formats_are_read_by_their_own_tools() {
         .code_sha256()
         .unwrap()
         .to_string();
-    match on_path("python3") {
-        None => skip("SHA-256 of the zip", "python3 not found"),
-        Some(py) => {
-            let o = run_ok(
-                Command::new(py)
-                    .args([
-                        "-c",
-                        "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
-                    ])
-                    .arg(&zip_file),
-                "sha256",
-            );
-            assert_eq!(stdout(&o).trim(), reported);
+    let layer_reported = lambda
+        .get_layer_version()
+        .layer_name(LAYER)
+        .version_number(1)
+        .send()
+        .await
+        .unwrap()
+        .content()
+        .unwrap()
+        .code_sha256()
+        .unwrap()
+        .to_string();
+    let layer_file = lambda_dir.join(format!("layers/{LAYER}%3A1.zip"));
+    for (file, reported) in [(&zip_file, &reported), (&layer_file, &layer_reported)] {
+        match on_path("unzip") {
+            None => skip("unzip -t", "unzip not found (Debian unzip)"),
+            Some(t) => {
+                let o = run_ok(Command::new(t).arg("-t").arg(file), "unzip -t");
+                assert!(stdout(&o).contains("No errors detected"), "{}", stdout(&o));
+            }
+        }
+        match on_path("python3") {
+            None => skip("SHA-256 of the zip", "python3 not found"),
+            Some(py) => {
+                let o = run_ok(
+                    Command::new(py)
+                        .args([
+                            "-c",
+                            "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+                        ])
+                        .arg(file),
+                    "sha256",
+                );
+                assert_eq!(stdout(&o).trim(), reported.as_str(), "{}", file.display());
+            }
         }
     }
     let config = read_json(&snap.join(format!(
