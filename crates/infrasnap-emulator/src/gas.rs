@@ -1,6 +1,7 @@
 //! A loopback stand-in for the Google APIs the Apps Script collector uses: the Apps Script API v1
 //! (projects.get, projects.getContent, projects.versions.list, projects.deployments.list), Drive
-//! v3 files.list, and the OAuth 2.0 token endpoint (refresh-token and JWT-bearer grants).
+//! v3 files.list, and the OAuth 2.0 token endpoint (refresh-token and JWT-bearer grants); and
+//! projects.updateContent, which `clasp push` calls (the pushed files replace the project's).
 //!
 //! State is set up in process: projects with their files, versions and deployments; the OAuth
 //! clients whose refresh tokens are good; access tokens (issued by the token endpoint, or planted
@@ -591,7 +592,7 @@ fn route(
         *grant_type = form.get("grant_type").cloned();
         return token_endpoint(s, &form);
     }
-    if method != Method::GET {
+    if method != Method::GET && method != Method::PUT {
         return json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &google_error(
@@ -655,6 +656,29 @@ fn route(
     let mut segs = rest.splitn(2, '/');
     let id = segs.next().unwrap_or("");
     let sub = segs.next();
+    if method == Method::PUT {
+        // projects.updateContent: what `clasp push` sends replaces the project's files.
+        let Some(p) = s.projects.get_mut(id) else {
+            return not_found();
+        };
+        if sub != Some("content") {
+            return not_found();
+        }
+        let Some(files) = update_content(body) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &google_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "Invalid JSON payload received.",
+                    &[],
+                ),
+            );
+        };
+        p.files = files;
+        let c = p.content(None).expect("HEAD content");
+        return json_response(StatusCode::OK, &c);
+    }
     let Some(p) = s.projects.get(id) else {
         return not_found();
     };
@@ -683,6 +707,22 @@ fn route(
         ),
         Some(_) => not_found(),
     }
+}
+
+/// The files of a projects.updateContent body (`{"files": [{name, type, source}]}`).
+fn update_content(body: &[u8]) -> Option<Vec<ScriptFile>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v["files"]
+        .as_array()?
+        .iter()
+        .map(|f| {
+            Some(ScriptFile::new(
+                f["name"].as_str()?,
+                f["type"].as_str()?,
+                f["source"].as_str().unwrap_or(""),
+            ))
+        })
+        .collect()
 }
 
 fn oauth_error(error: &str, description: &str) -> Resp {

@@ -1,6 +1,6 @@
 //! clasp's file layout inside a project's folder (`Code.gs`, `lib/util.gs`, `Index.html`,
-//! `appsscript.json`, `.clasp.json`): the names of a project's parts. Where the folder itself goes
-//! is the catalog's business (`gas.project` in `infrasnap_core::catalog::kinds`).
+//! `appsscript.json`, `.clasp.json`, `.claspignore`): the names of a project's parts. Where the
+//! folder itself goes is the catalog's business (`gas.project` in `infrasnap_core::catalog::kinds`).
 
 use std::collections::HashSet;
 
@@ -17,9 +17,26 @@ pub fn file_name(name: &str, kind: &str) -> Option<String> {
     Some(format!("{name}.{ext}"))
 }
 
+/// The `.claspignore` of a project's folder: clasp's documented default rules (its README,
+/// "Ignore File"; `DEFAULT_CLASP_IGNORE` in clasp 3's `core/clasp.js`) plus `versions/**`, so
+/// that `clasp status` and `clasp push` in a copy of the folder see the project's current files
+/// only, never the captured versions beside them (issue 16). A `.claspignore` replaces the
+/// defaults, hence they are repeated. clasp reads every non-empty line as a pattern: no comments.
+/// A version's folder needs none: it holds nothing but that version's files and `.clasp.json`.
+pub const CLASP_IGNORE: &str = "**/**\n\
+!appsscript.json\n\
+!**/*.gs\n\
+!**/*.js\n\
+!**/*.ts\n\
+!**/*.html\n\
+.git/**\n\
+node_modules/**\n\
+versions/**\n";
+
 /// Files this collector writes itself in a project or version folder.
 pub const RESERVED: &[&str] = &[
     ".clasp.json",
+    ".claspignore",
     "project.json",
     "versions.json",
     "deployments.json",
@@ -70,5 +87,14 @@ mod tests {
         assert!(p.place("versions/3/Code.gs", true).is_err());
         assert!(p.place("project.json", true).is_err());
         assert!(p.place("lib/versions.gs", true).is_ok());
+        assert!(p.place(".claspignore", true).is_err());
+    }
+
+    #[test]
+    fn the_claspignore_keeps_clasps_defaults_and_leaves_out_the_versions() {
+        let lines: Vec<&str> = CLASP_IGNORE.lines().collect();
+        assert_eq!(lines.first(), Some(&"**/**"));
+        assert_eq!(lines.last(), Some(&"versions/**"));
+        assert!(lines.iter().all(|l| !l.is_empty() && !l.starts_with('#')));
     }
 }

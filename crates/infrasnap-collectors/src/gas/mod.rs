@@ -6,9 +6,12 @@
 //! ```text
 //! project.json          the document: projects.get (title, parentId, create/update times, ...)
 //! .clasp.json           part: {"scriptId": ...}: `clasp push` works from a copy of the folder
+//! .claspignore          part: clasp's default rules plus `versions/**`, so clasp pushes the
+//!                       current files only (layout::CLASP_IGNORE)
 //! appsscript.json       parts: the manifest, then every file by name: Code.gs, lib/util.gs, ...
 //! versions.json         part: every version (projects.versions.list)
-//! versions/<n>/...      parts: the most recent `[gas] versions` versions, same layout
+//! versions/<n>/...      parts: the most recent `[gas] versions` versions, same layout (each
+//!                       with its `.clasp.json`: a copy of the folder pushes that version)
 //! deployments.json      part: projects.deployments.list
 //! redactions.json       part: secrets found and replaced (file, line, kind; never the value)
 //! ```
@@ -46,6 +49,7 @@ use redact::Redactor;
 
 pub use api::ENABLE_API_GUIDANCE;
 pub use auth::TOKEN_ENV;
+pub use layout::CLASP_IGNORE;
 
 pub const DEFAULT_SCRIPT_ENDPOINT: &str = "https://script.googleapis.com";
 pub const DEFAULT_DRIVE_ENDPOINT: &str = "https://www.googleapis.com";
@@ -662,6 +666,15 @@ impl Run {
             &format!("{prefix}.clasp.json"),
             &json!({ "scriptId": id }),
         );
+        if top_level {
+            match self
+                .cx
+                .put_part(&p.id, p.label, ".claspignore", CLASP_IGNORE.as_bytes())
+            {
+                Ok(st) => count(tally, &self.progress, st),
+                Err(e) => self.record_write(tally, &p.id, ".claspignore", e),
+            }
+        }
         written
     }
 }

@@ -626,8 +626,8 @@ pub static KINDS: &[KindSpec] = &[
     // ---- Google Apps Script ----
     KindSpec {
         // id: the script id; label: the config's name, else the title. Parts: the files in
-        // clasp's layout (`Code.gs`, `lib/util.gs`, `.clasp.json`, `versions/<n>/...`),
-        // `versions.json`, `deployments.json`, `redactions.json`.
+        // clasp's layout (`Code.gs`, `lib/util.gs`, `.clasp.json`, `.claspignore`,
+        // `versions/<n>/...`), `versions.json`, `deployments.json`, `redactions.json`.
         doc: Some("gas_projects/{label}_{id}/project.json"),
         default_part: Some("gas_projects/{label}_{id}/{part}"),
         volatile: &["/updateTime"],

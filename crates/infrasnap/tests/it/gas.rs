@@ -262,6 +262,7 @@ fn assert_project(dir: &Path, p: &ScriptProject, versions: usize, redacted: &[&s
     let mut expected: BTreeSet<String> = [
         "project.json",
         ".clasp.json",
+        ".claspignore",
         "versions.json",
         "deployments.json",
     ]
@@ -283,6 +284,11 @@ fn assert_project(dir: &Path, p: &ScriptProject, versions: usize, redacted: &[&s
     assert_eq!(
         std::fs::read(dir.join(".clasp.json")).unwrap(),
         clasp_json(&p.script_id)
+    );
+    // clasp pushes the current files only, never versions/ (formats.rs runs the real clasp).
+    assert_eq!(
+        std::fs::read(dir.join(".claspignore")).unwrap(),
+        infrasnap_collectors::gas::CLASP_IGNORE.as_bytes()
     );
     assert_eq!(read_json(&dir.join("project.json")), p.metadata());
     assert_eq!(
