@@ -3,7 +3,7 @@
 //! What lives here: typed ids, the content-addressed blob store, the snapshot repository (staging,
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
 //! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
-//! log of snapshots (`diff`). What must not: any cloud SDK. Its
+//! log of snapshots (`diff`), restore plans (`restore`). What must not: any cloud SDK. Its
 //! tests run in seconds.
 //!
 //! ```no_run
@@ -29,6 +29,7 @@ pub mod metadata;
 pub mod model;
 pub mod progress;
 pub mod repo;
+pub mod restore;
 pub mod secrets;
 pub mod store;
 pub mod verify;

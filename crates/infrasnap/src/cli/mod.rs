@@ -5,6 +5,7 @@ mod demo;
 mod diff;
 mod list;
 mod log;
+mod restore;
 mod show;
 mod snapshot;
 mod verify;
@@ -79,6 +80,8 @@ pub enum Command {
     Diff(Box<diff::DiffArgs>),
     /// The history of one resource (an id, or a path in a snapshot) across every snapshot
     Log(log::LogArgs),
+    /// Restore from a snapshot: plan (reviewed), apply exactly that plan, prove the result
+    Restore(Box<restore::RestoreArgs>),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -95,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(&g, a).await,
         Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
+        Command::Restore(a) => restore::run(&g, *a).await,
     }
 }
 

@@ -21,6 +21,7 @@ mod lambda;
 mod lightsail;
 mod local;
 mod permissions;
+mod restore;
 mod route53;
 mod s3_snapshot;
 mod ssm;
