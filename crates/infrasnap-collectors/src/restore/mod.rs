@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one folder per service (`s3.rs`, `route53.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -7,6 +7,8 @@
 //! bucket exists before its objects), with bounded concurrency inside a stage, and records each
 //! step done in the [`Journal`] so a killed apply resumes where it stopped.
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "route53")]
 pub mod route53;
 #[cfg(feature = "s3")]
@@ -32,6 +34,8 @@ pub fn writers() -> Writers {
     }
     #[cfg(feature = "route53")]
     w.kinds.extend(route53::KINDS);
+    #[cfg(feature = "dynamodb")]
+    w.kinds.extend(dynamodb::KINDS);
     w
 }
 
@@ -104,6 +108,10 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::BucketSetting { .. }, _) => s3::setting(cx, step).await,
         #[cfg(feature = "s3")]
         (Subject::Resource, "aws.s3.bucket") => s3::bucket(cx, step).await,
+        #[cfg(feature = "dynamodb")]
+        (Subject::Resource | Subject::Items { .. }, k) if dynamodb::KINDS.contains(&k) => {
+            dynamodb::write(cx, step).await
+        }
         #[cfg(feature = "route53")]
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
         _ => Err(WriteError::new(format!(

@@ -157,6 +157,7 @@ impl Step {
             Subject::Resource => self.target.to_string(),
             Subject::BucketSetting { name, .. } => format!("{} setting {name}", self.target),
             Subject::Object { key, .. } => format!("s3://{}/{key}", self.target.id),
+            Subject::Items { .. } => format!("{} items", self.target),
         }
     }
 
@@ -176,6 +177,16 @@ pub enum Subject {
     /// record: `setting` is the snapshot's entry as captured (`{"state": "present", "value":
     /// ...}` or `{"state": "absent"}`).
     BucketSetting { name: String, setting: Value },
+    /// The items of a DynamoDB table: every item of the snapshot is put (BatchWriteItem), and
+    /// with `delete_extra` every live item whose key the snapshot lacks is deleted.
+    Items {
+        /// The snapshot's item files (`data/*.json.gz`, DynamoDB JSON lines).
+        parts: Vec<BlobId>,
+        /// The key attributes, partition key first.
+        key: Vec<String>,
+        items: u64,
+        delete_extra: bool,
+    },
     /// One S3 object: its key in the target bucket, and the snapshot's record (bytes by blob,
     /// content headers, metadata, tags); `record` is absent for a delete.
     Object {

@@ -31,6 +31,11 @@ use crate::ids::ResourceId;
 use crate::index::read_all;
 use crate::model::s3::S3ObjectRecord;
 
+/// DynamoDB tables: restored as their definition (created when missing) and their items.
+pub const TABLE: &str = "aws.dynamodb.table";
+/// The pseudo-kind the blast-radius guard counts DynamoDB items under.
+pub const ITEM_KIND: &str = "aws.dynamodb.item";
+
 /// The pseudo-kind the blast-radius guard counts S3 objects under.
 pub const OBJECT_KIND: &str = "aws.s3.object";
 
@@ -154,6 +159,8 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
     for r in &selected {
         if r.id.kind == BUCKET {
             p.bucket(r)?;
+        } else if r.id.kind == TABLE && input.writers.kinds.contains(&TABLE) {
+            p.table(r)?;
         } else {
             p.resource(r)?;
         }
@@ -236,8 +243,12 @@ impl Planner<'_, '_> {
                 Subject::Object { .. } => OBJECT_KIND.to_string(),
                 _ => target.kind.clone(),
             };
-            // Bucket settings belong to their bucket, counted once per bucket below.
-            if !matches!(subject, Subject::BucketSetting { .. }) {
+            // Bucket settings belong to their bucket, counted once per bucket below; items are
+            // counted one by one where they are planned.
+            if !matches!(
+                subject,
+                Subject::BucketSetting { .. } | Subject::Items { .. }
+            ) {
                 self.guard.entry(kind).or_default().0 += 1;
             }
         }
@@ -626,13 +637,158 @@ impl Planner<'_, '_> {
         Ok(())
     }
 
+    fn table(&mut self, rec: &CatalogRecord) -> Result<(), RestoreError> {
+        let inp = self.input;
+        let mut tid = rec.id.clone();
+        if let Some(t) = &inp.target.to_table {
+            tid.id = t.clone();
+        }
+        let snap_doc = inp.snapshot.doc(rec)?;
+        let key = crate::diff::items::key_schema(&snap_doc).unwrap_or_default();
+        let live_rec = inp.live.catalog.get(&tid);
+        self.guard.entry(TABLE.to_string()).or_default().1 += u64::from(live_rec.is_some());
+        match live_rec {
+            None => {
+                if let Some(why) = inp.live.reason(&inp.live.listing(&tid)) {
+                    self.push(
+                        &rec.id,
+                        &tid,
+                        Subject::Resource,
+                        Action::Skip {
+                            reason: format!("the live state cannot be read: {why}"),
+                        },
+                        None,
+                        None,
+                    );
+                    return Ok(());
+                }
+                self.push(
+                    &rec.id,
+                    &tid,
+                    Subject::Resource,
+                    Action::Create {
+                        blob: Some(rec.blob),
+                    },
+                    None,
+                    Some(EXISTS.into()),
+                );
+            }
+            Some(l) => {
+                let live_doc = inp.live.doc(l)?;
+                if table_definition(&live_doc) != table_definition(&snap_doc) {
+                    let fields = diff_docs(
+                        kinds::spec(TABLE),
+                        &table_definition(&live_doc),
+                        &table_definition(&snap_doc),
+                    )
+                    .into_iter()
+                    .map(|c| FieldValues {
+                        field: c.at,
+                        live: c.before,
+                        snapshot: c.after,
+                    })
+                    .collect::<Vec<_>>();
+                    let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                    self.push(
+                        &rec.id,
+                        &tid,
+                        Subject::Resource,
+                        Action::Skip {
+                            reason: format!(
+                                "the live table's definition differs ({}); restore does not                                  change a live table's keys, indexes or settings: restore into                                  a new table with --to-table, or change it by hand",
+                                names.join(", ")
+                            ),
+                        },
+                        Some(l.digest.clone()),
+                        None,
+                    );
+                }
+            }
+        }
+        // The items.
+        let snap_items = read_items(inp.snapshot, rec, &key)?;
+        let live_items = match live_rec {
+            Some(l) => read_items(inp.live, l, &key)?,
+            None => BTreeMap::new(),
+        };
+        let mut want_items = if inp.delete_extra {
+            BTreeMap::new()
+        } else {
+            live_items.clone()
+        };
+        want_items.extend(snap_items.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let want = items_hash(&want_items);
+        let live = live_rec.map(|_| items_hash(&live_items));
+        let g = self.guard.entry(ITEM_KIND.to_string()).or_default();
+        g.1 += live_items.len() as u64;
+        if live.as_deref() == Some(want.as_str()) {
+            self.summary.unchanged += 1;
+            return Ok(());
+        }
+        let changed = snap_items
+            .iter()
+            .filter(|(k, v)| live_items.get(*k).is_some_and(|l| l != *v))
+            .count() as u64;
+        let missing = snap_items
+            .keys()
+            .filter(|k| !live_items.contains_key(*k))
+            .count() as u64;
+        let extra = live_items
+            .keys()
+            .filter(|k| !snap_items.contains_key(*k))
+            .count() as u64;
+        let subject = Subject::Items {
+            parts: crate::diff::items::data_parts(rec)
+                .into_iter()
+                .map(|(_, b)| b)
+                .collect(),
+            key,
+            items: snap_items.len() as u64,
+            delete_extra: inp.delete_extra,
+        };
+        let counts = serde_json::json!({
+            "changed": changed, "missing": missing, "extra": extra, "items": live_items.len(),
+        });
+        let fields = vec![FieldValues {
+            field: "items".into(),
+            live: Some(counts),
+            snapshot: Some(serde_json::json!({"items": snap_items.len()})),
+        }];
+        let deletes = if inp.delete_extra { extra } else { 0 };
+        if !inp.delete_extra {
+            self.summary.extra_kept += extra;
+        }
+        let action = if live_rec.is_none() {
+            Action::Create { blob: None }
+        } else if changed > 0 {
+            let recorded = match inp.latest.and_then(|s| s.catalog.get(&tid).map(|r| (s, r))) {
+                Some((s, r)) => {
+                    let k = crate::diff::items::key_schema(&s.doc(r)?).unwrap_or_default();
+                    Some(items_hash(&read_items(s, r, &k)?)) == live
+                }
+                None => false,
+            };
+            match self.conflict(recorded) {
+                Decision::Write => Action::Update { blob: None, fields },
+                Decision::Skip(reason) => Action::Skip { reason },
+            }
+        } else {
+            Action::Update { blob: None, fields }
+        };
+        if matches!(action, Action::Update { .. }) {
+            self.guard.entry(ITEM_KIND.to_string()).or_default().0 += changed + deletes;
+        }
+        self.push(&rec.id, &tid, subject, action, live, Some(want));
+        Ok(())
+    }
+
     /// Live resources of the selected kinds (with writers) that the snapshot does not have:
     /// deleted with `--delete-extra`, else counted. Also the guard's live counts.
     fn extras(&mut self) -> Result<(), RestoreError> {
         let inp = self.input;
         let retargeted = inp.target.to_table.is_some() || inp.target.to_bucket.is_some();
         for l in &inp.live.catalog.records {
-            if l.id.kind == BUCKET || !self.sel.matches(&l.id) {
+            if l.id.kind == BUCKET || l.id.kind == TABLE || !self.sel.matches(&l.id) {
                 continue;
             }
             if !inp.writers.kinds.contains(&l.id.kind.as_str()) {
@@ -678,7 +834,7 @@ fn no_such_bucket(live: &Side, bucket: &str) -> bool {
 pub fn stage(kind: &str, subject: &Subject) -> u8 {
     match (kind, subject) {
         (_, Subject::BucketSetting { .. }) => 2,
-        (_, Subject::Object { .. }) => 3,
+        (_, Subject::Object { .. } | Subject::Items { .. }) => 3,
         ("aws.acm.certificate", _) => 0,
         ("aws.iam.policy", _) => 1,
         (k, _) if k.starts_with("aws.iam.") => 2,
@@ -836,6 +992,90 @@ pub fn setting_hash(spec: Option<&kinds::KindSpec>, doc: &Value, name: &str) -> 
     config_value(spec, doc, name).map(|v| value_hash(&v))
 }
 
+/// A table document without what names or stamps one table (so a table restored under its
+/// name, or another, compares by its definition).
+fn table_definition(doc: &Value) -> Value {
+    const IDENTITY: &[&str] = &[
+        "TableName",
+        "TableArn",
+        "TableId",
+        "CreationDateTime",
+        "IndexArn",
+        "LatestStreamArn",
+        "LatestStreamLabel",
+        "RestoreSummary",
+        "LastUpdateToPayPerRequestDateTime",
+        "Unreadable",
+        "AutoScaling",
+    ];
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for k in IDENTITY {
+                    m.remove(*k);
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut c = normalize::canonical(kinds::spec(TABLE), doc);
+    strip(&mut c);
+    c
+}
+
+/// The items of a table's record, by key text (the key attributes' JSON, in `key` order; the
+/// whole item without a key schema) → the item's JSON.
+fn read_items(
+    side: &Side,
+    rec: &CatalogRecord,
+    key: &[String],
+) -> Result<BTreeMap<String, String>, RestoreError> {
+    use std::io::BufRead;
+    let mut out = BTreeMap::new();
+    for (_, blob) in crate::diff::items::data_parts(rec) {
+        let p = side.blob_path(&blob);
+        let f = std::fs::File::open(&p)
+            .map_err(|e| crate::error::CoreError::io("open item file", &p, e))?;
+        let r = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(f));
+        for (i, line) in r.lines().enumerate() {
+            let line = line.map_err(|e| crate::error::CoreError::io("read item file", &p, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: Value =
+                serde_json::from_str(&line).map_err(|e| crate::error::CoreError::Parse {
+                    path: p.clone(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })?;
+            let item = v.get("Item").cloned().unwrap_or(Value::Null);
+            let k = if key.is_empty() {
+                item.to_string()
+            } else {
+                let parts: Vec<Value> = key
+                    .iter()
+                    .map(|a| item.get(a).cloned().unwrap_or(Value::Null))
+                    .collect();
+                Value::Array(parts).to_string()
+            };
+            out.insert(k, item.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The hash of a table's items, whatever their order.
+fn items_hash(items: &BTreeMap<String, String>) -> String {
+    let mut h = blake3::Hasher::new();
+    for v in items.values() {
+        h.update(v.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex().to_string()
+}
+
 /// Reads the live state of plan steps back from a snapshot (the scratch capture of `apply`).
 pub struct Observer<'a> {
     side: &'a Side,
@@ -857,7 +1097,17 @@ impl<'a> Observer<'a> {
     pub fn hash(&mut self, step: &Step) -> Result<Option<String>, RestoreError> {
         let rec = self.side.catalog.get(&step.target);
         match &step.subject {
-            Subject::Resource if step.target.kind == BUCKET => Ok(rec.map(|_| EXISTS.to_string())),
+            Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
+                Ok(rec.map(|_| EXISTS.to_string()))
+            }
+            Subject::Items { .. } => match rec {
+                None => Ok(None),
+                Some(r) => {
+                    let key =
+                        crate::diff::items::key_schema(&self.side.doc(r)?).unwrap_or_default();
+                    Ok(Some(items_hash(&read_items(self.side, r, &key)?)))
+                }
+            },
             Subject::Resource => Ok(rec.map(|r| r.digest.clone())),
             Subject::BucketSetting { name, .. } => {
                 if !self.docs.contains_key(&step.target) {

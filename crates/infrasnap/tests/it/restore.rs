@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -687,4 +688,241 @@ async fn route53_records_round_trip() {
         &["diff", "one", "three", "--kind", "aws.route53.record_set"],
     );
     assert_code(&o, 0);
+}
+
+async fn ddb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+}
+
+fn order(n: i64, total: &str) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        (
+            "pk".to_string(),
+            AttributeValue::S(format!("user#{}", n % 4)),
+        ),
+        ("sk".to_string(), AttributeValue::N(n.to_string())),
+        ("total".to_string(), AttributeValue::N(total.to_string())),
+        (
+            "tags".to_string(),
+            AttributeValue::Ss(vec!["a".into(), format!("t{n}")]),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// `orders` (pk S, sk N), on demand, TTL on `expires`, 20 items.
+async fn seed_orders(c: &aws_sdk_dynamodb::Client) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    c.create_table()
+        .table_name("orders")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("sk")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("sk")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    c.update_time_to_live()
+        .table_name("orders")
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for n in 0..20 {
+        c.put_item()
+            .table_name("orders")
+            .set_item(Some(order(n, &format!("{}.50", n * 3))))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn scan_all(
+    c: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut v: Vec<_> = c
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|i| {
+            i.iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_items_and_a_deleted_table_round_trip() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let c = ddb(&url).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    seed_orders(&c).await;
+    let before = scan_all(&c, "orders").await;
+    let only = ["--only", "dynamodb", "--regions", "us-east-1"];
+    let snap = |label: &str| {
+        let mut a = only.to_vec();
+        a.extend(["--label", label]);
+        snapshot(&repo, &url, &a);
+    };
+    snap("one");
+    // Three items deleted, two changed, one added; a snapshot records it.
+    for n in 0..3 {
+        c.delete_item()
+            .table_name("orders")
+            .key("pk", AttributeValue::S(format!("user#{}", n % 4)))
+            .key("sk", AttributeValue::N(n.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+    for n in 3..5 {
+        c.put_item()
+            .table_name("orders")
+            .set_item(Some(order(n, "0")))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.put_item()
+        .table_name("orders")
+        .set_item(Some(order(99, "1")))
+        .send()
+        .await
+        .unwrap();
+    snap("two");
+
+    let plan_file = tmp.path().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.dynamodb.table",
+            "--delete-extra",
+            "-o",
+            plan_file.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let plan = read_json(&plan_file);
+    let acct = "123456789012";
+    assert_eq!(
+        steps(&plan),
+        vec![(
+            "update".into(),
+            format!("aws.dynamodb.table:{acct}:us-east-1:orders")
+        )]
+    );
+    let step = &plan["steps"][0];
+    assert_eq!(step["subject"]["type"], "items");
+    assert_eq!(step["subject"]["items"], 20);
+    assert_eq!(
+        step["action"]["fields"][0]["live"],
+        serde_json::json!({"changed": 2, "missing": 3, "extra": 1, "items": 18})
+    );
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "apply", plan_file.to_str().unwrap()],
+    );
+    assert_code(&o, 0);
+    assert_eq!(scan_all(&c, "orders").await, before);
+    snap("three");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "three", "--kind", "aws.dynamodb.table"],
+    );
+    assert_code(&o, 0);
+
+    // The table deleted: it comes back under a new name, then under its own.
+    c.delete_table().table_name("orders").send().await.unwrap();
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "one",
+            "--kind",
+            "aws.dynamodb.table",
+            "--to-table",
+            "orders-copy",
+            "--yes",
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(scan_all(&c, "orders-copy").await, before);
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "one", "--kind", "aws.dynamodb.table", "--yes"],
+    );
+    assert_code(&o, 0);
+    assert_eq!(scan_all(&c, "orders").await, before);
+    let ttl = c
+        .describe_time_to_live()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|t| t.attribute_name()),
+        Some("expires")
+    );
 }
