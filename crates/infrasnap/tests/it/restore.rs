@@ -360,6 +360,43 @@ async fn the_blast_radius_guard_refuses_and_force_passes() {
     for i in 0..2 {
         put(&s3, "data", &format!("{i}.csv"), b"overwritten").await;
     }
+    // One key, the snapshot picked by time: one step, under the guard's threshold.
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "--json",
+            "restore",
+            "--as-of",
+            "2099-01-01",
+            "--bucket",
+            "data",
+            "--key",
+            "0.csv",
+            "--if-exists",
+            "overwrite",
+            "--dry-run",
+        ],
+    );
+    assert_code(&o, 0);
+    let plan = json_of(&o);
+    assert_eq!(plan["snapshot"], "one");
+    assert_eq!(
+        steps(&plan),
+        vec![("update".to_string(), "s3://data/0.csv".to_string())]
+    );
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "--as-of", "2000-01-01", "--dry-run"],
+    );
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("no complete snapshot"),
+        "{}",
+        stderr(&o)
+    );
+
     let plan_file = tmp.path().join("plan.json");
     let args = |force: bool| {
         let mut v = vec![
