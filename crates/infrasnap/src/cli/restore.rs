@@ -410,12 +410,18 @@ async fn apply_plan(
             return Ok(exit::INTERRUPTED);
         }
     };
-    // Prove it: capture again and check every touched resource against the snapshot.
-    let live = capture(g, repo_root, conn, &plan.scope).await?;
-    let side = Side::open(&live.dir, &blobs)?;
-    let final_diff = verify(plan, &side)?;
-    drop(side);
-    drop(live);
+    // Prove it: capture again and check every touched resource against the snapshot (a plan
+    // that writes nothing touches nothing).
+    let final_diff = if plan.writing_steps().next().is_some() {
+        let live = capture(g, repo_root, conn, &plan.scope).await?;
+        let side = Side::open(&live.dir, &blobs)?;
+        let d = verify(plan, &side)?;
+        drop(side);
+        drop(live);
+        d
+    } else {
+        Vec::new()
+    };
     let receipt = Receipt {
         receipt: "restore-receipt".into(),
         plan_hash: plan.hash.clone(),
