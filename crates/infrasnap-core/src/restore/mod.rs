@@ -148,6 +148,9 @@ pub struct Step {
     pub live: Option<String>,
     /// Hash the target must have once the step is done; `None`: absent (a delete).
     pub want: Option<String>,
+    /// The snapshot's parts of the resource a writer needs (a function's `code.zip`), by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parts: std::collections::BTreeMap<String, BlobId>,
 }
 
 impl Step {

@@ -261,6 +261,7 @@ impl Planner<'_, '_> {
             action,
             live,
             want,
+            parts: BTreeMap::new(),
         });
     }
 
@@ -633,6 +634,15 @@ impl Planner<'_, '_> {
                     Some(rec.digest.clone()),
                 );
             }
+        }
+        // The parts a writer reads (code zips).
+        if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
+            last.parts = rec
+                .parts
+                .iter()
+                .filter(|(n, _)| n.ends_with(".zip"))
+                .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
+                .collect();
         }
         Ok(())
     }

@@ -963,3 +963,123 @@ async fn dynamodb_items_and_a_deleted_table_round_trip() {
         Some("expires")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_functions_round_trip() {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let conf = sdk_conf(&url, "us-east-1").await;
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let role = iam
+        .create_role()
+        .role_name("lambda-exec")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    let lam = aws_sdk_lambda::Client::new(&conf);
+    let zip = |text: &str| {
+        stored_zip(&[(
+            "index.py",
+            format!("def handler(event, context):\n    return {text:?}\n").as_bytes(),
+        )])
+    };
+    for (name, text) in [("hello", "v1"), ("other", "o1")] {
+        lam.create_function()
+            .function_name(name)
+            .runtime(Runtime::Python312)
+            .role(&role)
+            .handler("index.handler")
+            .timeout(7)
+            .description("says hello")
+            .tags("team", "web")
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(zip(text)))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let only = ["--only", "lambda", "--regions", "us-east-1"];
+    let snap = |label: &str| {
+        let mut a = only.to_vec();
+        a.extend(["--label", label]);
+        snapshot(&repo, &url, &a);
+    };
+    snap("one");
+    // `hello` is deleted; `other` gets new code and a longer timeout (recorded by a snapshot).
+    lam.delete_function()
+        .function_name("hello")
+        .send()
+        .await
+        .unwrap();
+    lam.update_function_code()
+        .function_name("other")
+        .zip_file(Blob::new(zip("o2")))
+        .send()
+        .await
+        .unwrap();
+    lam.update_function_configuration()
+        .function_name("other")
+        .timeout(30)
+        .send()
+        .await
+        .unwrap();
+    snap("two");
+    let plan_file = tmp.path().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.lambda.function",
+            "--force",
+            "-o",
+            plan_file.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let plan = read_json(&plan_file);
+    let acct = "123456789012";
+    assert_eq!(
+        steps(&plan),
+        vec![
+            (
+                "create".into(),
+                format!("aws.lambda.function:{acct}:us-east-1:hello")
+            ),
+            (
+                "update".into(),
+                format!("aws.lambda.function:{acct}:us-east-1:other")
+            ),
+        ]
+    );
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "apply", plan_file.to_str().unwrap()],
+    );
+    assert_code(&o, 0);
+    snap("three");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "three", "--kind", "aws.lambda.function"],
+    );
+    assert_code(&o, 0);
+}
