@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -9,6 +9,8 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "route53")]
@@ -40,6 +42,8 @@ pub fn writers() -> Writers {
     w.kinds.extend(dynamodb::KINDS);
     #[cfg(feature = "lambda")]
     w.kinds.extend(lambda::KINDS);
+    #[cfg(feature = "iam")]
+    w.kinds.extend(iam::KINDS);
     w
 }
 
@@ -116,6 +120,8 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource | Subject::Items { .. }, k) if dynamodb::KINDS.contains(&k) => {
             dynamodb::write(cx, step).await
         }
+        #[cfg(feature = "iam")]
+        (Subject::Resource, k) if iam::KINDS.contains(&k) => iam::write(cx, step).await,
         #[cfg(feature = "lambda")]
         (Subject::Resource, k) if lambda::KINDS.contains(&k) => lambda::write(cx, step).await,
         #[cfg(feature = "route53")]

@@ -555,7 +555,9 @@ impl Planner<'_, '_> {
             }
         }
         let live_rec = inp.live.catalog.get(&tid);
-        if live_rec.is_some_and(|l| l.digest == rec.digest) {
+        let want = resource_hash(inp.snapshot, rec)?;
+        let live_hash = live_rec.map(|l| resource_hash(inp.live, l)).transpose()?;
+        if live_hash.as_ref() == Some(&want) {
             self.summary.unchanged += 1;
             return Ok(());
         }
@@ -599,14 +601,14 @@ impl Planner<'_, '_> {
                     Subject::Resource,
                     action,
                     None,
-                    Some(rec.digest.clone()),
+                    Some(want.clone()),
                 );
             }
             Some(l) => {
-                let recorded = inp
-                    .latest
-                    .and_then(|s| s.catalog.get(&tid))
-                    .is_some_and(|r| r.digest == l.digest);
+                let recorded = match inp.latest.and_then(|s| s.catalog.get(&tid).map(|r| (s, r))) {
+                    Some((s, r)) => Some(resource_hash(s, r)?) == live_hash,
+                    None => false,
+                };
                 let action = match self.conflict(recorded) {
                     Decision::Write => {
                         let live_doc = inp.live.doc(l)?;
@@ -630,8 +632,8 @@ impl Planner<'_, '_> {
                     &tid,
                     Subject::Resource,
                     action,
-                    Some(l.digest.clone()),
-                    Some(rec.digest.clone()),
+                    live_hash.clone(),
+                    Some(want.clone()),
                 );
             }
         }
@@ -818,7 +820,7 @@ impl Planner<'_, '_> {
                     &l.id,
                     Subject::Resource,
                     Action::Delete,
-                    Some(l.digest.clone()),
+                    Some(resource_hash(inp.live, l)?),
                     None,
                 );
             } else {
@@ -1002,6 +1004,31 @@ pub fn setting_hash(spec: Option<&kinds::KindSpec>, doc: &Value, name: &str) -> 
     config_value(spec, doc, name).map(|v| value_hash(&v))
 }
 
+/// Members that name or stamp one instance of a kind, which a resource recreated by restore gets
+/// anew: left out of restore's hash (a `diff` still shows them).
+fn identity(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "aws.iam.role" => &["RoleId", "CreateDate", "RoleLastUsed", "InstanceProfiles"],
+        _ => &[],
+    }
+}
+
+/// The hash restore compares a resource by: its catalog digest, or for a kind with
+/// [`identity`] members, the digest of its canonical form without them.
+fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+    let id = identity(&rec.id.kind);
+    if id.is_empty() {
+        return Ok(rec.digest.clone());
+    }
+    let mut c = normalize::canonical(kinds::spec(&rec.id.kind), &side.doc(rec)?);
+    if let Some(m) = c.as_object_mut() {
+        for k in id {
+            m.remove(*k);
+        }
+    }
+    Ok(value_hash(&c))
+}
+
 /// A table document without what names or stamps one table (so a table restored under its
 /// name, or another, compares by its definition).
 fn table_definition(doc: &Value) -> Value {
@@ -1118,7 +1145,7 @@ impl<'a> Observer<'a> {
                     Ok(Some(items_hash(&read_items(self.side, r, &key)?)))
                 }
             },
-            Subject::Resource => Ok(rec.map(|r| r.digest.clone())),
+            Subject::Resource => rec.map(|r| resource_hash(self.side, r)).transpose(),
             Subject::BucketSetting { name, .. } => {
                 if !self.docs.contains_key(&step.target) {
                     let d = rec.map(|r| self.side.doc(r)).transpose()?;

@@ -1083,3 +1083,126 @@ async fn lambda_functions_round_trip() {
     );
     assert_code(&o, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_roles_round_trip() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let iam = aws_sdk_iam::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#;
+    let arn = iam
+        .create_policy()
+        .policy_name("logs")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    iam.create_role()
+        .role_name("app")
+        .assume_role_policy_document(trust)
+        .description("the app")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("web")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("app")
+        .policy_name("read-site")
+        .policy_document(read)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("app")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let snap = |label: &str| snapshot(&repo, &url, &["--only", "iam", "--label", label]);
+    snap("one");
+    // Someone widens the role: another inline policy, the managed one detached.
+    iam.put_role_policy()
+        .role_name("app")
+        .policy_name("admin")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    iam.detach_role_policy()
+        .role_name("app")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    snap("two");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "--json",
+            "restore",
+            "one",
+            "--kind",
+            "aws.iam.role",
+            "--force",
+            "--yes",
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(json_of(&o)["ok"], true);
+    snap("three");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "three", "--kind", "aws.iam.role"],
+    );
+    assert_code(&o, 0);
+    // Deleted: it comes back with its policies (a new RoleId and CreateDate, which diff shows).
+    iam.delete_role_policy()
+        .role_name("app")
+        .policy_name("read-site")
+        .send()
+        .await
+        .unwrap();
+    iam.detach_role_policy()
+        .role_name("app")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role().role_name("app").send().await.unwrap();
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "one", "--kind", "aws.iam.role", "--yes"],
+    );
+    assert_code(&o, 0);
+    let names = iam
+        .list_role_policies()
+        .role_name("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names.policy_names(), ["read-site".to_string()]);
+    let att = iam
+        .list_attached_role_policies()
+        .role_name("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(att.attached_policies().len(), 1);
+}
