@@ -7,3 +7,4 @@ pub mod driver;
 pub mod gas;
 pub mod local;
 pub mod registry;
+pub mod restore;

@@ -4,7 +4,8 @@
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
 //! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
 //! log of snapshots (`diff`), retention policies (`retention`), prune of unreferenced blobs
-//! (`prune`) and the registry of running readers (`readers`). What must not: any cloud SDK. Its
+//! (`prune`), the registry of running readers (`readers`) and restore plans (`restore`). What
+//! must not: any cloud SDK. Its
 //! tests run in seconds.
 //!
 //! ```no_run
@@ -33,6 +34,7 @@ pub mod prune;
 pub mod readers;
 pub mod region;
 pub mod repo;
+pub mod restore;
 pub mod retention;
 pub mod schedule;
 pub mod secrets;

@@ -8,6 +8,7 @@ mod forget;
 mod list;
 mod log;
 mod prune;
+mod restore;
 mod schedule;
 mod show;
 mod snapshot;
@@ -118,6 +119,8 @@ pub enum Command {
     },
     /// Print the manual page (roff): `infrasnap man > ~/.local/share/man/man1/infrasnap.1`
     Man,
+    /// Restore from a snapshot: plan (reviewed), apply exactly that plan, prove the result
+    Restore(Box<restore::RestoreArgs>),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -147,6 +150,7 @@ impl Command {
             Command::Log(_) => "log",
             Command::Completions { .. } => "completions",
             Command::Man => "man",
+            Command::Restore(_) => "restore",
             Command::Forget(_) => "forget",
             Command::Prune(_) => "prune",
             Command::Check(_) => "check",
@@ -189,6 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(a) => check::run(&g, a),
         Command::Schedule(a) => schedule::run(&g, a),
         Command::RunScheduled(a) => schedule::run_scheduled(&g, a),
+        Command::Restore(a) => restore::run(&g, *a).await,
     }
 }
 

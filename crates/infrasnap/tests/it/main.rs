@@ -23,6 +23,7 @@ mod lambda;
 mod lightsail;
 mod local;
 mod permissions;
+mod restore;
 mod retention;
 mod route53;
 mod s3_snapshot;

@@ -1,0 +1,534 @@
+//! S3 writers: a bucket (CreateBucket in the snapshot's region), its settings (one Put/Delete
+//! call per setting, from the JSON the collector captured, `aws/s3/bucket_config.rs`), and its
+//! objects (PutObject with the bytes from the blob store, the content headers, user metadata,
+//! tags, storage class and SSE settings; DeleteObject for `--delete-extra`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CorsConfiguration, CorsRule,
+    CreateBucketConfiguration, ErrorDocument, IndexDocument, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, Protocol, PublicAccessBlockConfiguration, RedirectAllRequestsTo,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, StorageClass, Tag, Tagging, VersioningConfiguration,
+    WebsiteConfiguration,
+};
+use aws_sdk_s3::Client;
+use infrasnap_core::catalog::read_doc;
+use infrasnap_core::model::s3::S3ObjectRecord;
+use infrasnap_core::restore::{Action, Step, Subject};
+use serde_json::Value;
+
+use super::{Context, WriteError};
+
+/// The bucket settings these writers put back.
+pub const SETTINGS: &[&str] = &[
+    "policy",
+    "tagging",
+    "versioning",
+    "cors",
+    "website",
+    "encryption",
+    "public_access_block",
+    "ownership_controls",
+];
+
+/// Objects up to this size are read into memory; larger ones stream from the file.
+const IN_MEMORY: u64 = 8 << 20;
+
+/// S3 clients per region, and each bucket's region.
+pub(crate) struct Clients {
+    sdk: aws_config::SdkConfig,
+    path_style: bool,
+    by_region: Mutex<HashMap<String, Client>>,
+    regions: Mutex<HashMap<String, String>>,
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig, path_style: bool) -> Self {
+        Clients {
+            sdk: sdk.clone(),
+            path_style,
+            by_region: Mutex::new(HashMap::new()),
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self, region: &str) -> Client {
+        self.by_region
+            .lock()
+            .expect("clients")
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(aws_sdk_s3::config::Region::new(region.to_string()))
+                    .force_path_style(self.path_style)
+                    .build();
+                Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    fn default_region(&self) -> String {
+        self.sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into())
+    }
+
+    /// The client for `bucket`'s region (GetBucketLocation once per bucket).
+    async fn for_bucket(&self, bucket: &str) -> Result<Client, WriteError> {
+        if let Some(r) = self.regions.lock().expect("regions").get(bucket) {
+            return Ok(self.client(r));
+        }
+        let c = self.client(&self.default_region());
+        let loc = c
+            .get_bucket_location()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&format!("s3:GetBucketLocation on {bucket}"), &e))?;
+        let region = match loc.location_constraint().map(|l| l.as_str()) {
+            None | Some("") => "us-east-1".to_string(),
+            Some("EU") => "eu-west-1".to_string(),
+            Some(r) => r.to_string(),
+        };
+        self.regions
+            .lock()
+            .expect("regions")
+            .insert(bucket.to_string(), region.clone());
+        Ok(self.client(&region))
+    }
+}
+
+/// Create the bucket in the snapshot's region.
+pub async fn bucket(cx: &Context, step: &Step) -> Result<(), WriteError> {
+    let name = &step.target.id;
+    let doc = match step.action.blob() {
+        Some(b) => read_doc(&cx.blobs, b).map_err(|e| WriteError::new(e.to_string()))?,
+        None => Value::Null,
+    };
+    let region = doc
+        .get("region")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| cx.s3.default_region());
+    let c = cx.s3.client(&region);
+    let mut req = c.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    match req.send().await {
+        Ok(_) => {}
+        // Created by an earlier, killed run of the same plan.
+        Err(e)
+            if crate::aws::sdk_error::describe(&e).code.as_deref()
+                == Some("BucketAlreadyOwnedByYou") => {}
+        Err(e) => return Err(WriteError::sdk(&format!("s3:CreateBucket {name}"), &e)),
+    }
+    cx.s3
+        .regions
+        .lock()
+        .expect("regions")
+        .insert(name.clone(), region);
+    Ok(())
+}
+
+/// Put one object back, or delete it.
+pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
+    let Subject::Object { key, record } = &step.subject else {
+        return Err(WriteError::new("not an object step"));
+    };
+    let bucket = &step.target.id;
+    let c = cx.s3.for_bucket(bucket).await?;
+    if matches!(step.action, Action::Delete) {
+        c.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&format!("s3:DeleteObject {bucket}/{key}"), &e))?;
+        return Ok(());
+    }
+    let r: &S3ObjectRecord = record
+        .as_deref()
+        .ok_or_else(|| WriteError::new("an object step without its record"))?;
+    let path = cx.blob_path(&r.blob);
+    let body = if r.size <= IN_MEMORY {
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?;
+        ByteStream::from(bytes)
+    } else {
+        ByteStream::from_path(&path)
+            .await
+            .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?
+    };
+    let mut req = c
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .content_length(r.size as i64)
+        .set_content_type(r.content_type.clone())
+        .set_content_encoding(r.content_encoding.clone())
+        .set_content_disposition(r.content_disposition.clone())
+        .set_content_language(r.content_language.clone())
+        .set_cache_control(r.cache_control.clone())
+        .set_website_redirect_location(r.website_redirect_location.clone());
+    if !r.metadata.is_empty() {
+        req = req.set_metadata(Some(r.metadata.clone().into_iter().collect()));
+    }
+    if !r.tags.is_empty() {
+        req = req.tagging(tag_query(&r.tags));
+    }
+    if let Some(sc) = r.storage_class.as_deref().filter(|s| *s != "STANDARD") {
+        req = req.storage_class(StorageClass::from(sc));
+    }
+    if let Some(sse) = &r.sse {
+        req = req
+            .server_side_encryption(ServerSideEncryption::from(sse.as_str()))
+            .set_ssekms_key_id(r.sse_kms_key_id.clone())
+            .set_bucket_key_enabled(r.bucket_key_enabled);
+    }
+    if let Some(exp) = &r.expires {
+        if let Ok(t) =
+            aws_smithy_types::DateTime::from_str(exp, aws_smithy_types::date_time::Format::HttpDate)
+        {
+            #[allow(deprecated)]
+            {
+                req = req.expires(t);
+            }
+        }
+    }
+    req.send()
+        .await
+        .map_err(|e| WriteError::sdk(&format!("s3:PutObject {bucket}/{key}"), &e))?;
+    Ok(())
+}
+
+/// `k1=v1&k2=v2`, percent-encoded (the `x-amz-tagging` header).
+pub fn tag_query(tags: &std::collections::BTreeMap<String, String>) -> String {
+    fn enc(s: &str) -> String {
+        let mut o = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                o.push(b as char);
+            } else {
+                o.push_str(&format!("%{b:02X}"));
+            }
+        }
+        o
+    }
+    tags.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn strings(v: &Value, k: &str) -> Option<Vec<String>> {
+    v.get(k).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+fn bad(name: &str, e: impl std::fmt::Display) -> WriteError {
+    WriteError::new(format!(
+        "the snapshot's `{name}` setting cannot be sent back: {e}"
+    ))
+}
+
+/// Put one bucket setting back (or delete it, where the snapshot had none).
+pub async fn setting(cx: &Context, step: &Step) -> Result<(), WriteError> {
+    let Subject::BucketSetting { name, setting } = &step.subject else {
+        return Err(WriteError::new("not a bucket setting step"));
+    };
+    let bucket = step.target.id.as_str();
+    let c = cx.s3.for_bucket(bucket).await?;
+    let present = setting.get("state").and_then(Value::as_str) == Some("present");
+    let v = setting.get("value").cloned().unwrap_or(Value::Null);
+    let call = |op: &str| format!("s3:{op} on {bucket}");
+    match (name.as_str(), present) {
+        ("policy", true) => {
+            let text = match &v {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).expect("JSON"),
+            };
+            c.put_bucket_policy()
+                .bucket(bucket)
+                .policy(text)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketPolicy"), &e))?;
+        }
+        ("policy", false) => {
+            c.delete_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketPolicy"), &e))?;
+        }
+        ("tagging", true) => {
+            let mut t = Tagging::builder();
+            for tag in v
+                .get("TagSet")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                t = t.tag_set(
+                    Tag::builder()
+                        .key(s(tag, "Key").unwrap_or_default())
+                        .value(s(tag, "Value").unwrap_or_default())
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            c.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(t.build().map_err(|e| bad(name, e))?)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketTagging"), &e))?;
+        }
+        ("tagging", false) => {
+            c.delete_bucket_tagging()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketTagging"), &e))?;
+        }
+        ("versioning", true) => {
+            let status = s(&v, "Status").unwrap_or_else(|| "Enabled".into());
+            c.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::from(status.as_str()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketVersioning"), &e))?;
+        }
+        ("versioning", false) => {
+            return Err(WriteError::new(
+                "versioning, once enabled, can only be suspended, never removed: suspend it \
+                 by hand if that is what you want",
+            ))
+        }
+        ("cors", true) => {
+            let mut conf = CorsConfiguration::builder();
+            for r in v
+                .get("CORSRules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                conf = conf.cors_rules(
+                    CorsRule::builder()
+                        .set_id(s(r, "ID"))
+                        .set_allowed_headers(strings(r, "AllowedHeaders"))
+                        .set_allowed_methods(strings(r, "AllowedMethods"))
+                        .set_allowed_origins(strings(r, "AllowedOrigins"))
+                        .set_expose_headers(strings(r, "ExposeHeaders"))
+                        .set_max_age_seconds(
+                            r.get("MaxAgeSeconds")
+                                .and_then(Value::as_i64)
+                                .map(|n| n as i32),
+                        )
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            c.put_bucket_cors()
+                .bucket(bucket)
+                .cors_configuration(conf.build().map_err(|e| bad(name, e))?)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketCors"), &e))?;
+        }
+        ("cors", false) => {
+            c.delete_bucket_cors()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketCors"), &e))?;
+        }
+        ("website", true) => {
+            if v.get("RoutingRules").is_some() {
+                return Err(bad(name, "routing rules are not restored yet"));
+            }
+            let mut w = WebsiteConfiguration::builder();
+            if let Some(x) = v.pointer("/IndexDocument/Suffix").and_then(Value::as_str) {
+                w = w.index_document(
+                    IndexDocument::builder()
+                        .suffix(x)
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            if let Some(x) = v.pointer("/ErrorDocument/Key").and_then(Value::as_str) {
+                w = w.error_document(
+                    ErrorDocument::builder()
+                        .key(x)
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            if let Some(r) = v.get("RedirectAllRequestsTo") {
+                w = w.redirect_all_requests_to(
+                    RedirectAllRequestsTo::builder()
+                        .host_name(s(r, "HostName").unwrap_or_default())
+                        .set_protocol(s(r, "Protocol").map(|p| Protocol::from(p.as_str())))
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            c.put_bucket_website()
+                .bucket(bucket)
+                .website_configuration(w.build())
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketWebsite"), &e))?;
+        }
+        ("website", false) => {
+            c.delete_bucket_website()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketWebsite"), &e))?;
+        }
+        ("encryption", true) => {
+            let mut conf = ServerSideEncryptionConfiguration::builder();
+            let rules = v
+                .pointer("/ServerSideEncryptionConfiguration/Rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for r in &rules {
+                let mut rule = ServerSideEncryptionRule::builder()
+                    .set_bucket_key_enabled(r.get("BucketKeyEnabled").and_then(Value::as_bool));
+                if let Some(d) = r.get("ApplyServerSideEncryptionByDefault") {
+                    rule = rule.apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(ServerSideEncryption::from(
+                                s(d, "SSEAlgorithm").unwrap_or_default().as_str(),
+                            ))
+                            .set_kms_master_key_id(s(d, "KMSMasterKeyID"))
+                            .build()
+                            .map_err(|e| bad(name, e))?,
+                    );
+                }
+                conf = conf.rules(rule.build());
+            }
+            c.put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(conf.build().map_err(|e| bad(name, e))?)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketEncryption"), &e))?;
+        }
+        ("encryption", false) => {
+            c.delete_bucket_encryption()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketEncryption"), &e))?;
+        }
+        ("public_access_block", true) => {
+            let p = v
+                .get("PublicAccessBlockConfiguration")
+                .cloned()
+                .unwrap_or_default();
+            let b = |k: &str| p.get(k).and_then(Value::as_bool);
+            c.put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .set_block_public_acls(b("BlockPublicAcls"))
+                        .set_ignore_public_acls(b("IgnorePublicAcls"))
+                        .set_block_public_policy(b("BlockPublicPolicy"))
+                        .set_restrict_public_buckets(b("RestrictPublicBuckets"))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutPublicAccessBlock"), &e))?;
+        }
+        ("public_access_block", false) => {
+            c.delete_public_access_block()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeletePublicAccessBlock"), &e))?;
+        }
+        ("ownership_controls", true) => {
+            let mut oc = OwnershipControls::builder();
+            for r in v
+                .pointer("/OwnershipControls/Rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                oc = oc.rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ObjectOwnership::from(
+                            s(r, "ObjectOwnership").unwrap_or_default().as_str(),
+                        ))
+                        .build()
+                        .map_err(|e| bad(name, e))?,
+                );
+            }
+            c.put_bucket_ownership_controls()
+                .bucket(bucket)
+                .ownership_controls(oc.build().map_err(|e| bad(name, e))?)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("PutBucketOwnershipControls"), &e))?;
+        }
+        ("ownership_controls", false) => {
+            c.delete_bucket_ownership_controls()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("DeleteBucketOwnershipControls"), &e))?;
+        }
+        (other, _) => {
+            return Err(WriteError::new(format!(
+                "no writer for the bucket setting `{other}`"
+            )))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_percent_encoded() {
+        let tags = [
+            ("env".to_string(), "prod".to_string()),
+            ("a b".into(), "x&y=z".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(tag_query(&tags), "a%20b=x%26y%3Dz&env=prod");
+    }
+}
