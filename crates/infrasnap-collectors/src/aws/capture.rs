@@ -56,9 +56,5 @@ impl RawAnswer {
 
 /// A failure to read an answer the SDK accepted.
 pub fn unreadable(message: String) -> ApiFailure {
-    ApiFailure {
-        code: Some("Unreadable".into()),
-        message,
-        status: None,
-    }
+    ApiFailure::new("Unreadable", message)
 }

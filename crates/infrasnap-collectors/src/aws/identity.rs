@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::aws::kit::sdk_pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 pub struct Identity {
@@ -95,27 +96,20 @@ pub async fn check_identity(sdk: &aws_config::SdkConfig) -> IdentityCheck {
 pub async fn enabled_regions(sdk: &aws_config::SdkConfig) -> Result<Vec<String>, ApiFailure> {
     use aws_sdk_account::types::RegionOptStatus;
     let client = aws_sdk_account::Client::new(sdk);
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let r = client
+    let mut out: Vec<String> = sdk_pages!(
+        &(),
+        "enabled regions",
+        |t| client
             .list_regions()
             .region_opt_status_contains(RegionOptStatus::Enabled)
             .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
-        out.extend(
-            r.regions()
-                .iter()
-                .filter_map(|x| x.region_name().map(str::to_string)),
-        );
-        match r.next_token() {
-            Some(t) if Some(t) != token.as_deref() && !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+            .set_next_token(t),
+        |r| (r.regions.unwrap_or_default(), r.next_token)
+    )
+    .await?
+    .into_iter()
+    .filter_map(|x| x.region_name)
+    .collect();
     out.sort();
     out.dedup();
     Ok(out)
@@ -129,29 +123,24 @@ pub async fn organization_accounts(
 ) -> Result<Vec<infrasnap_core::metadata::OrganizationAccount>, ApiFailure> {
     use infrasnap_core::metadata::OrganizationAccount;
     let client = aws_sdk_organizations::Client::new(sdk);
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let r = client
-            .list_accounts()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
-        out.extend(r.accounts().iter().filter_map(|a| {
-            Some(OrganizationAccount {
-                id: a.id()?.to_string(),
-                name: a.name().map(str::to_string),
-                status: a.status().map(|s| s.as_str().to_string()),
-                arn: a.arn().map(str::to_string),
-                captured: false,
-            })
-        }));
-        match r.next_token() {
-            Some(t) if Some(t) != token.as_deref() && !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    let mut out: Vec<OrganizationAccount> = sdk_pages!(
+        &(),
+        "organization accounts",
+        |t| client.list_accounts().set_next_token(t),
+        |r| (r.accounts.unwrap_or_default(), r.next_token)
+    )
+    .await?
+    .into_iter()
+    .filter_map(|a| {
+        Some(OrganizationAccount {
+            id: a.id?,
+            name: a.name,
+            status: a.status.map(|s| s.as_str().to_string()),
+            arn: a.arn,
+            captured: false,
+        })
+    })
+    .collect();
     out.sort();
     out.dedup_by(|a, b| a.id == b.id);
     Ok(out)

@@ -2,6 +2,8 @@
 //! second's worth. The SDK's adaptive retry handles throttling answers on top of this; this keeps
 //! us from provoking them.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -38,6 +40,37 @@ impl RateLimiter {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// What a request waits for: one [`RateLimiter`], or several taken together (the kit's paging
+/// takes any).
+pub trait Limit: Sync {
+    fn wait(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl Limit for RateLimiter {
+    fn wait(&self) -> impl Future<Output = ()> + Send {
+        self.acquire()
+    }
+}
+
+/// No limit (account-wide calls made once per run).
+impl Limit for () {
+    fn wait(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+impl<L: Limit + Send + ?Sized> Limit for Arc<L> {
+    fn wait(&self) -> impl Future<Output = ()> + Send {
+        (**self).wait()
+    }
+}
+
+impl<L: Limit + ?Sized> Limit for &L {
+    fn wait(&self) -> impl Future<Output = ()> + Send {
+        (**self).wait()
     }
 }
 

@@ -1158,3 +1158,81 @@ async fn denied_calls_are_recorded_with_action_and_resource_and_the_rest_is_capt
     assert!(manifest.contains("lambda:GetFunction"), "{manifest}");
     assert!(manifest.contains("lambda:GetPolicy"), "{manifest}");
 }
+
+/// A server that hands out the same `NextMarker` again must not make ListFunctions loop for ever,
+/// nor pass the functions read so far off as the whole listing (Lambda's paging used to stop
+/// quietly there): the collector kit's paging, inside Lambda's rate limit, fails the listing, and
+/// the region's coverage is `failed` with `RepeatedPageToken`. The other region is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_next_marker_fails_list_functions_instead_of_passing_it_off_as_complete() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let us = aws_sdk_lambda::Client::new(&conf(&url, "us-east-1").await);
+    let role = lambda_role(&url).await;
+    create_zip_function(&us, &role, "api", &python("api"), &[], &[]).await;
+    let stub = stub_proxy(&url, move |r| {
+        let path = r.path.split('?').next().unwrap_or("");
+        let eu = r
+            .header("authorization")
+            .is_some_and(|a| a.contains("/eu-west-1/lambda/"));
+        (eu && r.method == "GET" && path == "/2015-03-31/functions").then(|| Canned {
+            status: 200,
+            content_type: "application/json",
+            extra_headers: String::new(),
+            body: r#"{"Functions":[],"NextMarker":"same-again"}"#.into(),
+        })
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let o = infrasnap(
+        &repo,
+        &stub,
+        &[
+            "--json",
+            "snapshot",
+            "--label",
+            "repeated",
+            "--only",
+            "lambda",
+            "--regions",
+            REGIONS,
+        ],
+    );
+    assert_code(&o, 3);
+    let meta: Value = serde_json::from_slice::<Value>(&o.stdout).unwrap()["metadata"].clone();
+    let c = &meta["collectors"]["lambda"];
+    assert_eq!(c["status"], "partial", "{c:#}");
+    let e = &c["errors"][0];
+    assert_eq!(e["action"], "lambda:ListFunctions", "{c:#}");
+    assert_eq!(e["code"], "RepeatedPageToken", "{c:#}");
+    assert!(
+        e["message"].as_str().unwrap().contains("not complete"),
+        "{e:#}"
+    );
+    let snap = repo.join("repeated");
+    assert_eq!(
+        coverage(&snap, "aws.lambda.function"),
+        [
+            (
+                "eu-west-1".to_string(),
+                "failed".to_string(),
+                "lambda:ListFunctions".to_string()
+            ),
+            (
+                "us-east-1".to_string(),
+                "complete".to_string(),
+                String::new()
+            ),
+        ]
+    );
+    // The complete region's function is captured.
+    let ids: Vec<String> = catalog_of_kind(&snap, "resources", "aws.lambda.function")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [format!("aws.lambda.function:{ACCOUNT}:us-east-1:api")]
+    );
+}

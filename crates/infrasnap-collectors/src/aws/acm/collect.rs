@@ -13,9 +13,8 @@
 //! Every ListCertificates is reported as coverage, per region. A failed call is recorded with its
 //! IAM action and the certificate's ARN, and the rest goes on.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_acm::types::{
     CertificateDetail, CertificateStatus, DomainValidation, Filters, KeyAlgorithm, Tag,
@@ -26,14 +25,16 @@ use aws_smithy_types::DateTime;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::redact_json;
 use infrasnap_core::store::Stored;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::AcmCollector;
-use crate::aws::kit::Pages;
+use crate::aws::kit::doc::{obj, s, set_of, time as t};
+use crate::aws::kit::{sdk_pages, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+const ERR: Service = Service("acm");
 
 /// Certificates worked on at once (per account).
 const CERT_CONCURRENCY: usize = 4;
@@ -46,68 +47,11 @@ const KIND: &str = "aws.acm.certificate";
 /// The part holding the certificate and its chain.
 const PEM_PART: &str = "certificate.pem";
 
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "acm".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
-
-fn local_err(resource: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: "acm".into(),
-        action: "write".into(),
-        resource: resource.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
-}
-
-/// A JSON object from pairs, leaving out nulls, empty lists and empty objects; keys sorted.
-pub(crate) fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    let mut v: Vec<(&str, Value)> = pairs
-        .into_iter()
-        .filter(|(_, v)| match v {
-            Value::Null => false,
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-            _ => true,
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    let mut m = Map::new();
-    for (k, val) in v {
-        m.insert(k.to_string(), val);
-    }
-    Value::Object(m)
-}
-
-fn s(v: Option<&str>) -> Value {
-    v.map(|x| Value::String(x.to_string()))
-        .unwrap_or(Value::Null)
-}
-
-fn t(v: Option<&DateTime>) -> Value {
-    v.and_then(|d| d.fmt(Format::DateTime).ok())
-        .map(Value::String)
-        .unwrap_or(Value::Null)
-}
-
-fn strs(v: &[String]) -> Value {
-    let mut v: Vec<String> = v.to_vec();
-    v.sort();
-    v.dedup();
-    Value::Array(v.into_iter().map(Value::String).collect())
-}
-
 fn validation(d: &DomainValidation) -> Value {
     obj(vec![
         ("DomainName", Value::String(d.domain_name().to_string())),
         ("ValidationDomain", s(d.validation_domain())),
-        ("ValidationEmails", strs(d.validation_emails())),
+        ("ValidationEmails", set_of(d.validation_emails())),
         (
             "ValidationMethod",
             s(d.validation_method().map(|m| m.as_str())),
@@ -184,7 +128,7 @@ pub(crate) fn certificate_json(region: &str, d: &CertificateDetail, tags: &[Tag]
         ("DomainName", s(d.domain_name())),
         (
             "SubjectAlternativeNames",
-            strs(d.subject_alternative_names()),
+            set_of(d.subject_alternative_names()),
         ),
         ("Status", s(d.status().map(|x| x.as_str()))),
         ("Type", s(d.r#type().map(|x| x.as_str()))),
@@ -205,7 +149,7 @@ pub(crate) fn certificate_json(region: &str, d: &CertificateDetail, tags: &[Tag]
         ),
         ("NotBefore", t(d.not_before())),
         ("NotAfter", t(d.not_after())),
-        ("InUseBy", strs(d.in_use_by())),
+        ("InUseBy", set_of(d.in_use_by())),
         ("FailureReason", s(d.failure_reason().map(|x| x.as_str()))),
         (
             "RenewalEligibility",
@@ -319,9 +263,8 @@ impl AcmCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let mut report = CollectorReport::default();
         let regions = self.acm_regions();
 
@@ -339,7 +282,7 @@ impl AcmCollector {
                     }
                 }
                 Err(f) => {
-                    let e = rec_err(
+                    let e = ERR.api(
                         "acm:ListCertificates",
                         &format!("arn:aws:acm:{region}:{account}:certificate/*"),
                         &f,
@@ -384,15 +327,7 @@ impl AcmCollector {
         for o in &outcomes {
             o.tally.add_to(s);
         }
-        s.errors = errors.take();
-        s.status = Some(if listed_regions == 0 && !regions.is_empty() {
-            Status::Failed
-        } else if s.errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        run.finish(s, listed_regions == 0 && !regions.is_empty());
         report.regions = regions;
 
         let m = &mut report.manifest;
@@ -419,7 +354,6 @@ impl AcmCollector {
                 o.domain, o.region, o.status, expires, soon_mark, used
             ));
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
@@ -433,29 +367,19 @@ impl AcmCollector {
                     .collect(),
             ))
             .build();
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = Pages::new("ACM certificates");
-        loop {
-            self.limits.acm.acquire().await;
-            let r = client
+        let mut out: Vec<String> = sdk_pages!(
+            &self.limits.acm,
+            "ACM certificates",
+            |t| client
                 .list_certificates()
                 .includes(includes.clone())
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(
-                r.certificate_summary_list()
-                    .iter()
-                    .filter_map(|c| c.certificate_arn().map(str::to_string)),
-            );
-            pages.read(r.certificate_summary_list().len());
-            match pages.next(r.next_token())? {
-                Some(t) => token = Some(t),
-                None => break,
-            }
-        }
+                .set_next_token(t),
+            |r| (r.certificate_summary_list.unwrap_or_default(), r.next_token)
+        )
+        .await?
+        .into_iter()
+        .filter_map(|c| c.certificate_arn)
+        .collect();
         out.sort();
         out.dedup();
         Ok(out)
@@ -481,7 +405,7 @@ impl AcmCollector {
                 let f = describe(&e);
                 // Deleted since it was listed: not an error.
                 if !f.code_in(&["ResourceNotFoundException"]) {
-                    errors.record(rec_err("acm:DescribeCertificate", arn, &f));
+                    errors.record(ERR.api("acm:DescribeCertificate", arn, &f));
                 }
                 return None;
             }
@@ -509,7 +433,7 @@ impl AcmCollector {
         let tags = match self.tags(client, arn).await {
             Ok(t) => t,
             Err(f) => {
-                errors.record(rec_err("acm:ListTagsForCertificate", arn, &f));
+                errors.record(ERR.api("acm:ListTagsForCertificate", arn, &f));
                 unreadable.push(obj(vec![
                     ("Field", "Tags".into()),
                     ("Action", "acm:ListTagsForCertificate".into()),
@@ -535,21 +459,17 @@ impl AcmCollector {
                 Ok(r) => {
                     pem = pem_text(r.certificate(), r.certificate_chain());
                     if pem.is_none() && (r.certificate().is_some()) {
-                        errors.record(rec_err(
+                        errors.record(ERR.api(
                             "acm:GetCertificate",
                             arn,
-                            &ApiFailure {
-                                code: Some("UnexpectedContent".into()),
-                                message: "GetCertificate returned something other than certificates; not written".into(),
-                                status: None,
-                            },
+                            &ApiFailure::new("UnexpectedContent", "GetCertificate returned something other than certificates; not written"),
                         ));
                     }
                 }
                 Err(e) => {
                     let f = describe(&e);
                     if !f.code_in(&["RequestInProgressException", "ResourceNotFoundException"]) {
-                        errors.record(rec_err("acm:GetCertificate", arn, &f));
+                        errors.record(ERR.api("acm:GetCertificate", arn, &f));
                         unreadable.push(obj(vec![
                             ("Field", "Certificate".into()),
                             ("Action", "acm:GetCertificate".into()),
@@ -569,7 +489,7 @@ impl AcmCollector {
         redact_json(&mut json, cx.fingerprinter());
         match cx.put_resource(&rid, None, &json) {
             Ok(st) => out.count(&st),
-            Err(e) => errors.record(local_err(arn, e)),
+            Err(e) => errors.record(ERR.local(arn, e)),
         }
         if json.get("Unreadable").is_some() {
             // A call about it failed: its content is not comparable with another snapshot's.
@@ -578,7 +498,7 @@ impl AcmCollector {
         if let Some(p) = pem {
             match cx.put_part(&rid, None, PEM_PART, p.as_bytes()) {
                 Ok(st) => out.count(&st),
-                Err(e) => errors.record(local_err(arn, e)),
+                Err(e) => errors.record(ERR.local(arn, e)),
             }
         }
         Some(out)

@@ -27,20 +27,19 @@
 //! resource's ARN (`arn:aws:apigateway:<region>::/restapis/<id>/...`), and the rest goes on.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
 use serde_json::{Map, Value};
 
 use super::json::sort_by_key;
 use super::ApiGatewayCollector;
+use crate::aws::kit::Run;
 use crate::aws::ratelimit::RateLimiter;
-use crate::aws::sdk_error::ApiFailure;
+use crate::aws::sdk_error::{ApiFailure, CollectError};
 
 pub(super) const SERVICE: &str = "apigateway";
 /// The IAM action of every read: API Gateway authorizes by HTTP method and resource path.
@@ -137,26 +136,17 @@ impl RegionCx {
 /// A recorded error: the IAM action, the resource's ARN, the code, and the operation with the
 /// service's message (secrets redacted: a message must never carry a value).
 pub(super) fn rec_err(fp: &Fingerprinter, op: &str, arn: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: SERVICE.into(),
-        action: READ_ACTION.into(),
-        resource: arn.into(),
-        code: f
-            .code
-            .clone()
-            .or_else(|| f.status.map(|s| format!("HTTP {s}"))),
-        message: format!("{op}: {}", redact_text(&f.message, fp).0),
-    }
+    let e = f.of(SERVICE, READ_ACTION, arn);
+    let code = e
+        .code
+        .clone()
+        .or_else(|| f.status.map(|s| format!("HTTP {s}")));
+    let message = format!("{op}: {}", redact_text(&f.message, fp).0);
+    e.with_code(code).with_message(message).into()
 }
 
 fn local_err(what: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: SERVICE.into(),
-        action: "write".into(),
-        resource: what.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
+    CollectError::local(SERVICE, what, e).into()
 }
 
 /// An entry of an `unreadable` list: what could not be read, by which operation, and why.
@@ -298,9 +288,8 @@ impl ApiGatewayCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let slow = Arc::new(RateLimiter::new(SLOW_PER_SECOND));
         let mut report = CollectorReport::default();
         let mut regions = self.scope.regions.clone();
@@ -362,18 +351,9 @@ impl ApiGatewayCollector {
             .iter()
             .filter(|r| r.rest_apis.is_some() || r.http_apis.is_some())
             .count();
-        s.errors = errors.take();
-        s.status = Some(if listed == 0 && !regions.is_empty() {
-            Status::Failed
-        } else if s.errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        run.finish(s, listed == 0 && !regions.is_empty());
         report.regions = regions;
         report.manifest = manifest(&rows);
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 

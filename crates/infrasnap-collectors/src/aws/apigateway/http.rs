@@ -292,10 +292,8 @@ impl ApiGatewayCollector {
                 .await
                 .map_err(|e| describe(&e))?;
         let body = o.body().map(|b| b.as_ref()).unwrap_or_default();
-        serde_json::from_slice::<Value>(body).map_err(|e| ApiFailure {
-            code: Some("UnexpectedContent".into()),
-            message: format!("the export is not JSON: {e}"),
-            status: None,
+        serde_json::from_slice::<Value>(body).map_err(|e| {
+            ApiFailure::new("UnexpectedContent", format!("the export is not JSON: {e}"))
         })
     }
 

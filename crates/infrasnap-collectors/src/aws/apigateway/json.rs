@@ -9,86 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_smithy_types::date_time::Format;
-use aws_smithy_types::DateTime;
 use infrasnap_core::secrets::{redact_env_map, Fingerprinter};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// A JSON object built field by field; `None`s, empty lists and empty maps are left out.
-#[derive(Default)]
-pub(super) struct Obj(Map<String, Value>);
-
-impl Obj {
-    pub fn new() -> Self {
-        Obj(Map::new())
-    }
-
-    /// Any value; left out when null, an empty list or an empty object.
-    pub fn v(mut self, k: &str, v: impl Into<Value>) -> Self {
-        let v = v.into();
-        let empty = match &v {
-            Value::Null => true,
-            Value::Array(a) => a.is_empty(),
-            Value::Object(o) => o.is_empty(),
-            _ => false,
-        };
-        if !empty {
-            self.0.insert(k.to_string(), v);
-        }
-        self
-    }
-
-    pub fn s(self, k: &str, v: Option<&str>) -> Self {
-        self.v(k, v.map(Value::from))
-    }
-
-    pub fn o<T: Into<Value>>(self, k: &str, v: Option<T>) -> Self {
-        self.v(k, v.map(Into::into))
-    }
-
-    pub fn t(self, k: &str, v: Option<&DateTime>) -> Self {
-        self.v(k, time(v))
-    }
-
-    /// A list kept in the order the service gave it (where order can matter).
-    pub fn list(self, k: &str, v: &[String]) -> Self {
-        self.v(k, Value::from(v.to_vec()))
-    }
-
-    /// A list that is a set: sorted, duplicates removed.
-    pub fn set(self, k: &str, v: &[String]) -> Self {
-        self.v(k, sorted(v))
-    }
-
-    pub fn map(self, k: &str, v: Option<&HashMap<String, String>>) -> Self {
-        self.v(k, v.map(str_map).unwrap_or(Value::Null))
-    }
-
-    pub fn build(self) -> Value {
-        Value::Object(self.0)
-    }
-}
-
-pub(super) fn time(v: Option<&DateTime>) -> Value {
-    v.and_then(|d| d.fmt(Format::DateTime).ok())
-        .map(Value::String)
-        .unwrap_or(Value::Null)
-}
-
-fn sorted(v: &[String]) -> Value {
-    let mut v = v.to_vec();
-    v.sort();
-    v.dedup();
-    Value::from(v)
-}
-
-pub(super) fn str_map(m: &HashMap<String, String>) -> Value {
-    Value::Object(
-        m.iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect(),
-    )
-}
+pub(super) use crate::aws::kit::doc::{str_map, Doc as Obj};
 
 fn bool_map(m: Option<&HashMap<String, bool>>) -> Value {
     m.map(|m| {

@@ -14,7 +14,7 @@ use super::collect::{
 };
 use super::json::{sort_by_key, v1, Obj};
 use super::ApiGatewayCollector;
-use crate::aws::ratelimit::RateLimiter;
+use crate::aws::ratelimit::{Limit, RateLimiter};
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// The export asked for: OpenAPI 3 with the API Gateway extensions.
@@ -27,6 +27,12 @@ impl Both<'_> {
     pub async fn acquire(&self) {
         self.0.acquire().await;
         self.1.acquire().await;
+    }
+}
+
+impl Limit for Both<'_> {
+    fn wait(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.acquire()
     }
 }
 
@@ -214,13 +220,14 @@ impl ApiGatewayCollector {
                 .await
                 .map_err(|e| describe(&e))?;
         let body = o.body().map(|b| b.as_ref()).unwrap_or_default();
-        serde_json::from_slice::<Value>(body).map_err(|e| ApiFailure {
-            code: Some("UnexpectedContent".into()),
-            message: format!(
-                "the export is not JSON (content type {}): {e}",
-                o.content_type().unwrap_or("not given")
-            ),
-            status: None,
+        serde_json::from_slice::<Value>(body).map_err(|e| {
+            ApiFailure::new(
+                "UnexpectedContent",
+                format!(
+                    "the export is not JSON (content type {}): {e}",
+                    o.content_type().unwrap_or("not given")
+                ),
+            )
         })
     }
 

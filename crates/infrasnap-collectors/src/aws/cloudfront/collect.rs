@@ -34,9 +34,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_cloudfront::types::{
     CachePolicyType, FunctionStage, OriginRequestPolicyType, ResponseHeadersPolicyType,
@@ -46,12 +44,13 @@ use futures::{stream, StreamExt};
 use infrasnap_core::catalog::{doc_path, view_path};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::{find_secrets, is_marker, redact_json, Fingerprinter};
 use serde_json::{json, Value};
 
 use super::xml;
 use super::CloudFrontCollector;
+use crate::aws::kit::{listing, marker_if, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 /// The kinds this collector hands to the catalog.
@@ -65,28 +64,12 @@ const CONCURRENCY: usize = 4;
 
 use crate::aws::capture::RawAnswer as Capture;
 
+const ERR: Service = Service("cloudfront");
+
 /// The answer kept by `cap` as JSON (its root element's content).
 fn xml_answer(cap: &Capture) -> Result<Value, ApiFailure> {
     let raw = cap.take()?;
-    xml::document(&raw).map_err(|e| failure(&format!("unreadable XML answer: {e}")))
-}
-
-fn failure(message: &str) -> ApiFailure {
-    ApiFailure {
-        code: None,
-        message: message.to_string(),
-        status: None,
-    }
-}
-
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "cloudfront".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
+    xml::document(&raw)
 }
 
 /// How a paged listing ended.
@@ -271,58 +254,42 @@ impl CloudFrontCollector {
         }
     }
 
-    /// Every item of a paged CloudFront listing. `call` sends one page request (marker) with the
-    /// capture attached.
+    /// Every item of a paged CloudFront listing (the kit's paging, inside CloudFront's rate
+    /// limit). `call` sends one page request (marker) with the capture attached.
     async fn list_all<F, Fut>(&self, mut call: F) -> Listed
     where
         F: FnMut(Option<String>, Capture) -> Fut,
         Fut: Future<Output = Result<(), ApiFailure>>,
     {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut asked: HashSet<Option<String>> = HashSet::new();
-        asked.insert(None);
-        loop {
-            self.limit().await;
+        let l = listing("CloudFront items", &self.limits.cloudfront, |m| {
             let cap = Capture::default();
-            let page = match call(marker.clone(), cap.clone()).await {
-                Ok(()) => xml_answer(&cap),
-                Err(f) => Err(f),
-            };
-            let page = match page {
-                Ok(p) => p,
-                Err(f) if marker.is_none() && f.status == Some(404) && !f.is_denied() => {
-                    return Listed::Unavailable(f)
-                }
-                Err(f) if marker.is_none() => return Listed::Failed(f),
-                Err(f) => return Listed::Items(out, Some(f)),
-            };
-            if let Some(items) = page.get("Items").and_then(Value::as_array) {
-                out.extend(items.iter().cloned());
+            let sent = call(m, cap.clone());
+            async move {
+                sent.await?;
+                let mut page = xml_answer(&cap)?;
+                let items = match page.get_mut("Items").map(Value::take) {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                let truncated = page.get("IsTruncated").and_then(Value::as_bool);
+                let next = str_at(&page, "/NextMarker");
+                Ok((items, marker_if(truncated.unwrap_or(true), Some(next))))
             }
-            let next = str_at(&page, "/NextMarker");
-            let truncated = page
-                .get("IsTruncated")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            if next.is_empty() || !truncated {
-                return Listed::Items(out, None);
+        })
+        .await;
+        match l.failure {
+            None => Listed::Items(l.items, None),
+            Some(f) if l.pages == 0 && f.status == Some(404) && !f.is_denied() => {
+                Listed::Unavailable(f)
             }
-            if !asked.insert(Some(next.clone())) {
-                let f = failure(&format!(
-                    "the server repeated a page (marker {next}); listing stopped with {}",
-                    out.len()
-                ));
-                return Listed::Items(out, Some(f));
-            }
-            marker = Some(next);
+            Some(f) if l.pages == 0 => Listed::Failed(f),
+            Some(f) => Listed::Items(l.items, Some(f)),
         }
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let client = self.client();
         let mut report = CollectorReport::default();
         let mut tally = Tally::default();
@@ -349,7 +316,7 @@ impl CloudFrontCollector {
         let account = self.scope.account_id.clone();
         let summaries = match listed {
             Listed::Items(items, err) => {
-                let e = err.map(|f| rec_err("cloudfront:ListDistributions", "*", &f));
+                let e = err.map(|f| ERR.api("cloudfront:ListDistributions", "*", &f));
                 for kind in [DISTRIBUTION, DISTRIBUTION_SUMMARY] {
                     cx.cover(kind, &account, "", e.as_ref());
                 }
@@ -359,7 +326,7 @@ impl CloudFrontCollector {
                 Some(items)
             }
             Listed::Unavailable(f) | Listed::Failed(f) => {
-                let e = rec_err("cloudfront:ListDistributions", "*", &f);
+                let e = ERR.api("cloudfront:ListDistributions", "*", &f);
                 for kind in [DISTRIBUTION, DISTRIBUTION_SUMMARY] {
                     cx.cover(kind, &account, "", Some(&e));
                 }
@@ -540,7 +507,7 @@ impl CloudFrontCollector {
                     kinds_read += 1;
                     sort_items(&mut items, k.sort_key);
                     let n = items.len() as u64;
-                    let e = err.map(|f| rec_err(k.action, "*", &f));
+                    let e = err.map(|f| ERR.api(k.action, "*", &f));
                     cx.cover(k.kind, &account, "", e.as_ref());
                     let complete = e.is_none();
                     if let Some(e) = e {
@@ -549,10 +516,10 @@ impl CloudFrontCollector {
                     for item in items {
                         let id = str_at(&item, k.sort_key);
                         if id.is_empty() {
-                            errors.record(rec_err(
+                            errors.record(ERR.api(
                                 k.action,
                                 "*",
-                                &failure(&format!("an item without {}", k.sort_key)),
+                                &ApiFailure::message(format!("an item without {}", k.sort_key)),
                             ));
                             continue;
                         }
@@ -584,7 +551,7 @@ impl CloudFrontCollector {
                     self.put_empty_view(&cx, k.kind, doc, &mut tally, &errors);
                 }
                 Listed::Failed(f) => {
-                    let e = rec_err(k.action, "*", &f);
+                    let e = ERR.api(k.action, "*", &f);
                     cx.cover(k.kind, &account, "", Some(&e));
                     errors.record(e);
                 }
@@ -600,18 +567,11 @@ impl CloudFrontCollector {
 
         let s = &mut report.summary;
         s.counts = counts;
-        s.bytes_total = tally.bytes_total;
-        s.bytes_new = tally.bytes_new;
-        s.blobs_new = tally.blobs_new;
-        s.errors = errors.take();
-        s.status = Some(if s.errors.is_empty() {
-            Status::Complete
-        } else if summaries.is_none() && functions.is_none() && kinds_read == 0 {
-            Status::Failed
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        tally.add_to(s);
+        run.finish(
+            s,
+            !errors.is_empty() && summaries.is_none() && functions.is_none() && kinds_read == 0,
+        );
 
         let m = &mut report.manifest;
         m.push("| Id | Aliases | Origins | Enabled | Price class |".into());
@@ -636,7 +596,6 @@ impl CloudFrontCollector {
         for n in notes {
             m.push(format!("\nNote: {n}"));
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
@@ -675,7 +634,7 @@ impl CloudFrontCollector {
             Ok(out) => match xml_answer(&cap) {
                 Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
                 Err(f) => {
-                    fail(rec_err("cloudfront:GetDistribution", &id, &f));
+                    fail(ERR.api("cloudfront:GetDistribution", &id, &f));
                     (None, None)
                 }
             },
@@ -684,7 +643,7 @@ impl CloudFrontCollector {
                 if f.code_in(&["NoSuchDistribution"]) {
                     return None;
                 }
-                fail(rec_err("cloudfront:GetDistribution", &id, &f));
+                fail(ERR.api("cloudfront:GetDistribution", &id, &f));
                 (None, None)
             }
         };
@@ -705,16 +664,12 @@ impl CloudFrontCollector {
                     Ok(out) => match xml_answer(&cap) {
                         Ok(v) => (Some(v), out.e_tag().map(str::to_string)),
                         Err(f) => {
-                            fail(rec_err("cloudfront:GetDistributionConfig", &id, &f));
+                            fail(ERR.api("cloudfront:GetDistributionConfig", &id, &f));
                             (None, None)
                         }
                     },
                     Err(e) => {
-                        fail(rec_err(
-                            "cloudfront:GetDistributionConfig",
-                            &id,
-                            &describe(&e),
-                        ));
+                        fail(ERR.api("cloudfront:GetDistributionConfig", &id, &describe(&e)));
                         (None, None)
                     }
                 }
@@ -749,7 +704,7 @@ impl CloudFrontCollector {
                     Some(Value::Array(items))
                 }
                 Err(f) => {
-                    fail(rec_err("cloudfront:ListTagsForResource", &arn, &f));
+                    fail(ERR.api("cloudfront:ListTagsForResource", &arn, &f));
                     None
                 }
             }
@@ -860,7 +815,7 @@ impl CloudFrontCollector {
         let account = &self.scope.account_id;
         let items = match listed {
             Listed::Items(items, err) => {
-                let e = err.map(|f| rec_err("cloudfront:ListFunctions", "*", &f));
+                let e = err.map(|f| ERR.api("cloudfront:ListFunctions", "*", &f));
                 cx.cover(FUNCTION, account, "", e.as_ref());
                 if let Some(e) = e {
                     errors.record(e);
@@ -868,7 +823,7 @@ impl CloudFrontCollector {
                 items
             }
             Listed::Unavailable(f) | Listed::Failed(f) => {
-                let e = rec_err("cloudfront:ListFunctions", "*", &f);
+                let e = ERR.api("cloudfront:ListFunctions", "*", &f);
                 cx.cover(FUNCTION, account, "", Some(&e));
                 errors.record(e);
                 return None;
@@ -969,7 +924,7 @@ impl CloudFrontCollector {
                     }
                 }
                 Err(e) => {
-                    let re = rec_err(
+                    let re = ERR.api(
                         "cloudfront:GetFunction",
                         &format!("{name} ({stage})"),
                         &describe(&e),
@@ -991,13 +946,11 @@ impl CloudFrontCollector {
     }
 }
 
-fn write_err(rel: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
+/// A failed write (recorded without a code).
+fn write_err(what: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
     RecordedError {
-        service: "cloudfront".into(),
-        action: "write".into(),
-        resource: rel.into(),
         code: None,
-        message: e.to_string(),
+        ..ERR.local(what, e)
     }
 }
 

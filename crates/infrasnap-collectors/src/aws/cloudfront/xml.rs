@@ -10,6 +10,14 @@
 
 use serde_json::{Map, Value};
 
+use crate::aws::capture::unreadable;
+use crate::aws::sdk_error::ApiFailure;
+
+/// An answer that is not the XML it should be (code `Unreadable`: a retry will not help).
+fn malformed(why: impl std::fmt::Display) -> ApiFailure {
+    unreadable(format!("unreadable XML answer: {why}"))
+}
+
 /// One element: its name, its child elements in order, its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Element {
@@ -44,7 +52,7 @@ const BOOLEANS: &[&str] = &[
 ];
 
 /// Parse an XML document into its root element.
-pub fn parse(xml: &str) -> Result<Element, String> {
+pub fn parse(xml: &str) -> Result<Element, ApiFailure> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let b = xml.as_bytes();
@@ -67,9 +75,11 @@ pub fn parse(xml: &str) -> Result<Element, String> {
             } else if let Some(close) = rest.strip_prefix("</") {
                 let end = find(close, ">")?;
                 let name = close[..end].trim();
-                let el = stack.pop().ok_or("a closing tag without an opening one")?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| malformed("a closing tag without an opening one"))?;
                 if el.name != name {
-                    return Err(format!("</{name}> closes <{}>", el.name));
+                    return Err(malformed(format!("</{name}> closes <{}>", el.name)));
                 }
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
@@ -87,7 +97,7 @@ pub fn parse(xml: &str) -> Result<Element, String> {
                     .unwrap_or("")
                     .to_string();
                 if name.is_empty() {
-                    return Err("an element without a name".into());
+                    return Err(malformed("an element without a name"));
                 }
                 let el = Element {
                     name,
@@ -110,23 +120,24 @@ pub fn parse(xml: &str) -> Result<Element, String> {
             match stack.last_mut() {
                 Some(top) => top.text.push_str(&unescape(raw)?),
                 None if raw.trim().is_empty() => {}
-                None => return Err("text outside the root element".into()),
+                None => return Err(malformed("text outside the root element")),
             }
             i = next;
         }
     }
     if !stack.is_empty() {
-        return Err(format!("<{}> is never closed", stack[stack.len() - 1].name));
+        let open = &stack[stack.len() - 1].name;
+        return Err(malformed(format!("<{open}> is never closed")));
     }
-    root.ok_or_else(|| "no root element".into())
+    root.ok_or_else(|| malformed("no root element"))
 }
 
-fn find(s: &str, pat: &str) -> Result<usize, String> {
+fn find(s: &str, pat: &str) -> Result<usize, ApiFailure> {
     s.find(pat)
-        .ok_or_else(|| format!("unterminated markup (no {pat:?})"))
+        .ok_or_else(|| malformed(format!("unterminated markup (no {pat:?})")))
 }
 
-fn unescape(s: &str) -> Result<String, String> {
+fn unescape(s: &str) -> Result<String, ApiFailure> {
     if !s.contains('&') {
         return Ok(s.to_string());
     }
@@ -135,7 +146,9 @@ fn unescape(s: &str) -> Result<String, String> {
     while let Some(p) = rest.find('&') {
         out.push_str(&rest[..p]);
         let after = &rest[p + 1..];
-        let end = after.find(';').ok_or("an entity without ';'")?;
+        let end = after
+            .find(';')
+            .ok_or_else(|| malformed("an entity without ';'"))?;
         let ent = &after[..end];
         let c = match ent {
             "amp" => '&',
@@ -152,7 +165,7 @@ fn unescape(s: &str) -> Result<String, String> {
                     None
                 };
                 code.and_then(char::from_u32)
-                    .ok_or_else(|| format!("unknown entity &{ent};"))?
+                    .ok_or_else(|| malformed(format!("unknown entity &{ent};")))?
             }
         };
         out.push(c);
@@ -213,8 +226,8 @@ fn leaf(name: &str, text: &str) -> Value {
 }
 
 /// Parse `xml` and return the JSON of its root element.
-pub fn document(xml: &[u8]) -> Result<Value, String> {
-    let s = std::str::from_utf8(xml).map_err(|e| format!("not UTF-8: {e}"))?;
+pub fn document(xml: &[u8]) -> Result<Value, ApiFailure> {
+    let s = std::str::from_utf8(xml).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
     Ok(to_json(&parse(s)?))
 }
 

@@ -9,9 +9,9 @@ use aws_sdk_applicationautoscaling::Client;
 use serde_json::Value;
 
 use super::json::Obj;
-use crate::aws::kit::Pages;
+use crate::aws::kit::sdk_pages;
 use crate::aws::ratelimit::RateLimiter;
-use crate::aws::sdk_error::{describe, ApiFailure};
+use crate::aws::sdk_error::ApiFailure;
 
 /// The table a resource id belongs to: `table/orders` and `table/orders/index/by-date` are both
 /// `orders`.
@@ -102,52 +102,32 @@ async fn targets(
     client: &Client,
     limiter: &RateLimiter,
 ) -> Result<Vec<ScalableTarget>, ApiFailure> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = Pages::new("scalable targets");
-    loop {
-        limiter.acquire().await;
-        let r = client
+    sdk_pages!(
+        limiter,
+        "scalable targets",
+        |t| client
             .describe_scalable_targets()
             .service_namespace(ServiceNamespace::Dynamodb)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
-        out.extend(r.scalable_targets().iter().cloned());
-        pages.read(r.scalable_targets().len());
-        match pages.next(r.next_token())? {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    Ok(out)
+            .set_next_token(t),
+        |r| (r.scalable_targets.unwrap_or_default(), r.next_token)
+    )
+    .await
 }
 
 async fn policies(
     client: &Client,
     limiter: &RateLimiter,
 ) -> Result<Vec<ScalingPolicy>, ApiFailure> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut pages = Pages::new("scaling policies");
-    loop {
-        limiter.acquire().await;
-        let r = client
+    sdk_pages!(
+        limiter,
+        "scaling policies",
+        |t| client
             .describe_scaling_policies()
             .service_namespace(ServiceNamespace::Dynamodb)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
-        out.extend(r.scaling_policies().iter().cloned());
-        pages.read(r.scaling_policies().len());
-        match pages.next(r.next_token())? {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    Ok(out)
+            .set_next_token(t),
+        |r| (r.scaling_policies.unwrap_or_default(), r.next_token)
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -13,9 +13,7 @@
 //! table's ARN, and the rest goes on; a table whose description, settings or items could not all
 //! be read is marked incomplete.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, TableDescription};
 use aws_sdk_dynamodb::Client;
@@ -24,7 +22,6 @@ use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
 use infrasnap_core::manifest::human_bytes;
-use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::store::Stored;
 use serde_json::Value;
@@ -35,8 +32,10 @@ use super::autoscaling;
 use super::json::{self, Obj};
 use super::scan::{segments_for, DataFile, SegmentJob, SegmentResult};
 use super::DynamoDbCollector;
-use crate::aws::kit::Pages;
+use crate::aws::kit::{sdk_pages, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+const ERR: Service = Service("dynamodb");
 
 /// Tables worked on at once (per account).
 const TABLE_CONCURRENCY: usize = 4;
@@ -46,26 +45,6 @@ const SCANS_IN_FLIGHT: usize = 8;
 pub const TABLE: &str = "aws.dynamodb.table";
 /// The `version` of DynamoDB's export manifests.
 const EXPORT_MANIFEST_VERSION: &str = "2020-06-30";
-
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "dynamodb".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
-
-fn local_err(resource: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: "dynamodb".into(),
-        action: "write".into(),
-        resource: resource.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
-}
 
 /// What one table contributed.
 #[derive(Debug, Default)]
@@ -99,9 +78,8 @@ impl DynamoDbCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let scans = Arc::new(Semaphore::new(SCANS_IN_FLIGHT));
         let mut report = CollectorReport::default();
 
@@ -126,7 +104,7 @@ impl DynamoDbCollector {
                         match autoscaling::region_settings(&aas, &self.limits.dynamodb).await {
                             Ok(m) => Some(Arc::new(m)),
                             Err((action, f)) => {
-                                errors.record(rec_err(
+                                errors.record(ERR.api(
                                     action,
                                     &format!(
                                         "arn:aws:application-autoscaling:{region}:{}:scalable-target/*",
@@ -143,7 +121,7 @@ impl DynamoDbCollector {
                     }
                 }
                 Err(f) => {
-                    let re = rec_err(
+                    let re = ERR.api(
                         "dynamodb:ListTables",
                         &format!("arn:aws:dynamodb:{region}:{account}:table/*"),
                         &f,
@@ -200,15 +178,7 @@ impl DynamoDbCollector {
             s.counts
                 .insert("scan_read_capacity_units".into(), rcu.ceil() as u64);
         }
-        s.errors = errors.take();
-        s.status = Some(if listed_regions == 0 && !self.scope.regions.is_empty() {
-            Status::Failed
-        } else if s.errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        run.finish(s, listed_regions == 0 && !self.scope.regions.is_empty());
         report.regions = self.scope.regions.clone();
         report.regions.sort();
         report.regions.dedup();
@@ -240,7 +210,6 @@ impl DynamoDbCollector {
             m.push(String::new());
             m.push("Items are in `data/*.json.gz` as DynamoDB JSON lines (the format of DynamoDB's export to S3); Size is the table size DynamoDB reports.".into());
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
@@ -250,24 +219,16 @@ impl DynamoDbCollector {
     }
 
     async fn list_tables(&self, client: &Client) -> Result<Vec<String>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut start: Option<String> = None;
-        loop {
-            self.limits.dynamodb.acquire().await;
-            let r = client
-                .list_tables()
-                .set_exclusive_start_table_name(start.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.table_names().iter().cloned());
-            match r.last_evaluated_table_name() {
-                Some(t) if !t.is_empty() && Some(t) != start.as_deref() => {
-                    start = Some(t.to_string())
-                }
-                _ => break,
-            }
-        }
+        let mut out = sdk_pages!(
+            &self.limits.dynamodb,
+            "DynamoDB tables",
+            |t| client.list_tables().set_exclusive_start_table_name(t),
+            |r| (
+                r.table_names.unwrap_or_default(),
+                r.last_evaluated_table_name
+            )
+        )
+        .await?;
         out.sort();
         out.dedup();
         Ok(out)
@@ -290,11 +251,7 @@ impl DynamoDbCollector {
             Ok(r) => match r.table {
                 Some(t) => t,
                 None => {
-                    let f = ApiFailure {
-                        code: None,
-                        message: "DescribeTable returned no table".into(),
-                        status: None,
-                    };
+                    let f = ApiFailure::message("DescribeTable returned no table");
                     self.undescribed(cx, &id, &f, errors);
                     return None;
                 }
@@ -330,7 +287,7 @@ impl DynamoDbCollector {
         let mut stats = stats;
         let mut unreadable: Vec<Value> = Vec::new();
         let mut unreadable_push = |field: &str, action: &str, f: &ApiFailure| {
-            errors.record(rec_err(action, &arn, f));
+            errors.record(ERR.api(action, &arn, f));
             unreadable.push(
                 Obj::new()
                     .val("Field", field)
@@ -410,11 +367,11 @@ impl DynamoDbCollector {
 
         match cx.put_resource(&id, None, &conf.done()) {
             Ok(st) => out.count(&st),
-            Err(e) => errors.record(local_err(&arn, e)),
+            Err(e) => errors.record(ERR.local(&arn, e)),
         }
         match cx.put_part_json(&id, None, "stats.json", &stats.done()) {
             Ok(st) => out.count(&st),
-            Err(e) => errors.record(local_err(&arn, e)),
+            Err(e) => errors.record(ERR.local(&arn, e)),
         }
 
         if !self.opts.no_data {
@@ -438,11 +395,7 @@ impl DynamoDbCollector {
                             .unwrap_or_else(|e| SegmentResult {
                                 error: Some((
                                     "dynamodb:Scan",
-                                    ApiFailure {
-                                        code: None,
-                                        message: format!("scan task failed: {e}"),
-                                        status: None,
-                                    },
+                                    ApiFailure::message(format!("scan task failed: {e}")),
                                 )),
                                 ..Default::default()
                             })
@@ -459,22 +412,18 @@ impl DynamoDbCollector {
                 out.capacity_units += r.capacity_units;
                 if let Some((action, f)) = &r.error {
                     complete = false;
-                    errors.record(rec_err(action, &arn, f));
+                    errors.record(ERR.api(action, &arn, f));
                 }
                 if !r.unknown_type_items.is_empty() {
                     complete = false;
-                    errors.record(rec_err(
+                    errors.record(ERR.api(
                         "dynamodb:Scan",
                         &arn,
-                        &ApiFailure {
-                            code: Some("UnsupportedAttributeType".into()),
-                            message: format!(
+                        &ApiFailure::new("UnsupportedAttributeType", format!(
                                 "{} item(s) left out: an attribute of a type this version of infrasnap cannot write (first at {})",
                                 r.unknown_type_items.len(),
                                 r.unknown_type_items[0]
-                            ),
-                            status: None,
-                        },
+                            )),
                     ));
                 }
                 for f in &r.files {
@@ -491,11 +440,11 @@ impl DynamoDbCollector {
                 export_manifest(&desc, &arn, total, complete, items, &files);
             match cx.put_part_json(&id, None, "manifest-summary.json", &summary) {
                 Ok(st) => out.count(&st),
-                Err(e) => errors.record(local_err(&arn, e)),
+                Err(e) => errors.record(ERR.local(&arn, e)),
             }
             match cx.put_part(&id, None, "manifest-files.json", &file_lines) {
                 Ok(st) => out.count(&st),
-                Err(e) => errors.record(local_err(&arn, e)),
+                Err(e) => errors.record(ERR.local(&arn, e)),
             }
         }
         Some(out)
@@ -506,7 +455,7 @@ impl DynamoDbCollector {
     /// so that a diff does not take it for removed.
     fn undescribed(&self, cx: &RunContext, id: &ResourceId, f: &ApiFailure, errors: &ErrorSink) {
         let arn = self.table_arn_guess(&id.region, &id.id);
-        errors.record(rec_err("dynamodb:DescribeTable", &arn, f));
+        errors.record(ERR.api("dynamodb:DescribeTable", &arn, f));
         let doc = Obj::new()
             .val("TableName", id.id.as_str())
             .arr(
@@ -519,7 +468,7 @@ impl DynamoDbCollector {
             )
             .done();
         if let Err(e) = cx.put_resource(id, None, &doc) {
-            errors.record(local_err(&arn, e));
+            errors.record(ERR.local(&arn, e));
         }
         cx.mark_incomplete(id);
     }
@@ -529,26 +478,16 @@ impl DynamoDbCollector {
         client: &Client,
         arn: &str,
     ) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = Pages::new("tags");
-        loop {
-            self.limits.dynamodb.acquire().await;
-            let r = client
+        sdk_pages!(
+            &self.limits.dynamodb,
+            "tags",
+            |t| client
                 .list_tags_of_resource()
                 .resource_arn(arn)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.tags().iter().cloned());
-            pages.read(r.tags().len());
-            match pages.next(r.next_token())? {
-                Some(t) => token = Some(t),
-                None => break,
-            }
-        }
-        Ok(out)
+                .set_next_token(t),
+            |r| (r.tags.unwrap_or_default(), r.next_token)
+        )
+        .await
     }
 }
 

@@ -103,11 +103,7 @@ fn key_text(k: &HashMap<String, AttributeValue>) -> String {
 }
 
 fn local_failure(e: impl std::fmt::Display) -> ApiFailure {
-    ApiFailure {
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-        status: None,
-    }
+    ApiFailure::new("LocalWriteFailed", e.to_string())
 }
 
 /// Everything a segment scan needs.
@@ -144,11 +140,7 @@ impl SegmentJob {
             if self.cx.is_cancelled() {
                 res.error = Some((
                     "dynamodb:Scan",
-                    ApiFailure {
-                        code: Some("Cancelled".into()),
-                        message: "the run was interrupted".into(),
-                        status: None,
-                    },
+                    ApiFailure::new("Cancelled", "the run was interrupted"),
                 ));
                 break;
             }
@@ -211,11 +203,7 @@ impl SegmentJob {
                     if !seen.insert(key_text(&k)) {
                         res.error = Some((
                             "dynamodb:Scan",
-                            ApiFailure {
-                                code: Some("RepeatedPage".into()),
-                                message: "the server returned a LastEvaluatedKey it had returned before; stopped the segment there".into(),
-                                status: None,
-                            },
+                            ApiFailure::new("RepeatedPage", "the server returned a LastEvaluatedKey it had returned before; stopped the segment there"),
                         ));
                         break;
                     }

@@ -22,9 +22,7 @@
 //! A failed call is recorded with its IAM action and resource, and the rest goes on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_iam::types::{
     EntityType, GroupDetail, ManagedPolicyDetail, Role, RoleDetail, User, UserDetail,
@@ -33,13 +31,14 @@ use aws_sdk_iam::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use serde_json::{json, Map, Value};
 
 use super::doc::{self, date, opt_date, policy_document, tags};
 use super::fallback::{Listed, Notes};
 use super::IamCollector;
-use crate::aws::sdk_error::{describe, ApiFailure};
+use crate::aws::kit::{marker_if, sdk_pages, Run};
+use crate::aws::sdk_error::{describe, ApiFailure, ErrorKind};
 
 const ROLE: &str = "aws.iam.role";
 const POLICY: &str = "aws.iam.policy";
@@ -54,17 +53,12 @@ const CONCURRENCY: usize = 4;
 /// The recorded error. A 403 whose body could not be read is still a denial: IAM answers 403
 /// only for AccessDenied (and its variants), so it is recorded as such.
 pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    let code = f
+    let e = f.of("iam", action, resource);
+    let code = e
         .code
         .clone()
-        .or_else(|| (f.status == Some(403)).then(|| "AccessDenied".to_string()));
-    RecordedError {
-        service: "iam".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code,
-        message: f.message.clone(),
-    }
+        .or_else(|| (e.kind == ErrorKind::Denied).then(|| "AccessDenied".into()));
+    e.with_code(code).into()
 }
 
 /// `{"Field", "Action", "Code"}`: what a file lacks because a call failed.
@@ -233,9 +227,8 @@ impl IamCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let client = self.client();
         let mut report = CollectorReport::default();
         let mut tally = Tally::default();
@@ -450,18 +443,8 @@ impl IamCollector {
         for (k, n) in counts_extra {
             s.counts.insert(k.into(), n);
         }
-        s.bytes_total = tally.bytes_total;
-        s.bytes_new = tally.bytes_new;
-        s.blobs_new = tally.blobs_new;
-        s.errors = errors.take();
-        s.status = Some(if listed == 0 {
-            Status::Failed
-        } else if s.errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        tally.add_to(s);
+        run.finish(s, listed == 0);
         report.regions = vec![self.scope.home_region.clone()];
 
         let m = &mut report.manifest;
@@ -528,84 +511,54 @@ impl IamCollector {
         while m.last().is_some_and(|l| l.is_empty()) {
             m.pop();
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
     async fn details(&self, client: &Client) -> Result<Details, ApiFailure> {
-        let mut d = Details::default();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
+        let pages = sdk_pages!(
+            &self.limits.iam,
+            "IAM authorization details",
+            |m| client
                 .get_account_authorization_details()
                 .filter(EntityType::Role)
                 .filter(EntityType::User)
                 .filter(EntityType::Group)
                 .filter(EntityType::LocalManagedPolicy)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            d.roles.extend(r.role_detail_list().iter().cloned());
-            d.users.extend(r.user_detail_list().iter().cloned());
-            d.groups.extend(r.group_detail_list().iter().cloned());
-            d.policies.extend(r.policies().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
+                .set_marker(m),
+            |r| {
+                let next = marker_if(r.is_truncated, r.marker.clone());
+                (vec![r], next)
             }
+        )
+        .await?;
+        let mut d = Details::default();
+        for r in pages {
+            d.roles.extend(r.role_detail_list.unwrap_or_default());
+            d.users.extend(r.user_detail_list.unwrap_or_default());
+            d.groups.extend(r.group_detail_list.unwrap_or_default());
+            d.policies.extend(r.policies.unwrap_or_default());
         }
         Ok(d)
     }
 
     async fn list_roles(&self, client: &Client) -> Result<Vec<Role>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
-                .list_roles()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.roles().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
-            }
-        }
-        Ok(out)
+        sdk_pages!(
+            &self.limits.iam,
+            "IAM roles",
+            |m| client.list_roles().set_marker(m),
+            |r| (r.roles, marker_if(r.is_truncated, r.marker))
+        )
+        .await
     }
 
     async fn list_users(&self, client: &Client) -> Result<Vec<User>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
-                .list_users()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.users().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
-            }
-        }
-        Ok(out)
+        sdk_pages!(
+            &self.limits.iam,
+            "IAM users",
+            |m| client.list_users().set_marker(m),
+            |r| (r.users, marker_if(r.is_truncated, r.marker))
+        )
+        .await
     }
 
     async fn policy(
@@ -685,11 +638,16 @@ impl IamCollector {
             }
             (None, None) => None,
         };
-        self.limit().await;
-        let tag_v = match client.list_policy_tags().policy_arn(&arn).send().await {
-            Ok(r) => tags(r.tags()),
-            Err(e) => {
-                let f = describe(&e);
+        let listed = sdk_pages!(
+            &self.limits.iam,
+            "IAM policy tags",
+            |m| client.list_policy_tags().policy_arn(&arn).set_marker(m),
+            |r| (r.tags, marker_if(r.is_truncated, r.marker))
+        )
+        .await;
+        let tag_v = match listed {
+            Ok(t) => tags(&t),
+            Err(f) => {
                 errors.record(rec_err("iam:ListPolicyTags", &arn, &f));
                 unread.push(unreadable("Tags", "iam:ListPolicyTags", &f));
                 Value::Null
@@ -750,10 +708,15 @@ impl IamCollector {
             .as_ref()
             .and_then(|u| u.password_last_used())
             .and_then(|d| date(d).as_str().map(str::to_string));
-        self.limit().await;
-        match client.list_access_keys().user_name(&name).send().await {
-            Ok(r) => {
-                let mut md: Vec<_> = r.access_key_metadata().to_vec();
+        let listed = sdk_pages!(
+            &self.limits.iam,
+            "IAM access keys",
+            |m| client.list_access_keys().user_name(&name).set_marker(m),
+            |r| (r.access_key_metadata, marker_if(r.is_truncated, r.marker))
+        )
+        .await;
+        match listed {
+            Ok(mut md) => {
                 md.sort_by_key(|k| k.access_key_id().unwrap_or_default().to_string());
                 for k in md {
                     let kid = k.access_key_id().unwrap_or_default().to_string();
@@ -799,8 +762,7 @@ impl IamCollector {
                     }));
                 }
             }
-            Err(e) => {
-                let f = describe(&e);
+            Err(f) => {
                 errors.record(rec_err("iam:ListAccessKeys", &arn, &f));
                 unread.push(unreadable("AccessKeys", "iam:ListAccessKeys", &f));
             }
@@ -826,11 +788,16 @@ impl IamCollector {
             }
         };
 
-        self.limit().await;
-        let mfa = match client.list_mfa_devices().user_name(&name).send().await {
-            Ok(r) => {
-                let mut v: Vec<(String, Value)> = r
-                    .mfa_devices()
+        let listed = sdk_pages!(
+            &self.limits.iam,
+            "IAM MFA devices",
+            |m| client.list_mfa_devices().user_name(&name).set_marker(m),
+            |r| (r.mfa_devices, marker_if(r.is_truncated, r.marker))
+        )
+        .await;
+        let mfa = match listed {
+            Ok(devices) => {
+                let mut v: Vec<(String, Value)> = devices
                     .iter()
                     .map(|m| {
                         (
@@ -842,8 +809,7 @@ impl IamCollector {
                 v.sort_by(|a, b| a.0.cmp(&b.0));
                 Value::Array(v.into_iter().map(|x| x.1).collect())
             }
-            Err(e) => {
-                let f = describe(&e);
+            Err(f) => {
                 errors.record(rec_err("iam:ListMFADevices", &arn, &f));
                 unread.push(unreadable("MFADevices", "iam:ListMFADevices", &f));
                 Value::Null
@@ -890,25 +856,13 @@ impl IamCollector {
         client: &Client,
         errors: &ErrorSink,
     ) -> Result<Vec<(String, Value)>, ApiFailure> {
-        let mut all = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
-                .list_instance_profiles()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            all.extend(r.instance_profiles().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
-            }
-        }
+        let mut all = sdk_pages!(
+            &self.limits.iam,
+            "IAM instance profiles",
+            |m| client.list_instance_profiles().set_marker(m),
+            |r| (r.instance_profiles, marker_if(r.is_truncated, r.marker))
+        )
+        .await?;
         all.sort_by_key(|p| p.instance_profile_name().to_string());
         let mut out = Vec::new();
         for p in all {

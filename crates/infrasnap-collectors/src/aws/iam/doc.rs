@@ -1,7 +1,7 @@
 //! Helpers shared by the IAM files: policy documents (URL-encoded or raw JSON), dates, tags, and
 //! redaction that keeps IAM's own identifiers.
 
-use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_iam::primitives::DateTime;
 use infrasnap_core::secrets::{redact_json, Fingerprinter};
 use serde_json::Value;
 
@@ -40,25 +40,15 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub fn date(d: &DateTime) -> Value {
-    d.fmt(DateTimeFormat::DateTime)
-        .map(Value::String)
-        .unwrap_or(Value::Null)
-}
+pub use crate::aws::kit::doc::time as opt_date;
 
-pub fn opt_date(d: Option<&DateTime>) -> Value {
-    d.map(date).unwrap_or(Value::Null)
+pub fn date(d: &DateTime) -> Value {
+    opt_date(Some(d))
 }
 
 /// Tags sorted by key, as `[{"Key":..,"Value":..}]`.
 pub fn tags(t: &[aws_sdk_iam::types::Tag]) -> Value {
-    let mut v: Vec<(&str, &str)> = t.iter().map(|t| (t.key(), t.value())).collect();
-    v.sort();
-    Value::Array(
-        v.into_iter()
-            .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
-            .collect(),
-    )
+    crate::aws::kit::doc::tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
 /// Fields holding IAM's own identifiers (`AIDA...`, `AROA...`, access key ids): they have the

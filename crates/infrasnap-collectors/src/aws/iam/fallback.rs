@@ -5,7 +5,7 @@
 //! Scope=Local). A policy that grants the List/Get actions but not the authorization details
 //! still gives a full capture. Each failed call is recorded and noted in the entity's file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{
     GroupDetail, ManagedPolicyDetail, PolicyDetail, PolicyScopeType, Role, RoleDetail, User,
@@ -18,7 +18,18 @@ use serde_json::Value;
 
 use super::collect::{rec_err, unreadable, Details};
 use super::IamCollector;
+use crate::aws::kit::{marker_if, sdk_pages};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+/// Every managed policy attached to one entity: a ListAttached*Policies request, paged.
+macro_rules! attached {
+    ($me:expr, |$m:ident| $req:expr) => {
+        sdk_pages!(&$me.limits.iam, "IAM attached policies", |$m| $req, |r| (
+            r.attached_policies.unwrap_or_default(),
+            marker_if(r.is_truncated, r.marker)
+        ))
+    };
+}
 
 /// Per-entity notes (`"role/<name>"`, `"user/<name>"`, `"group/<name>"`) of what could not be read.
 pub type Notes = BTreeMap<String, Vec<Value>>;
@@ -89,20 +100,19 @@ impl IamCollector {
                 Ok(p) => b = b.set_role_policy_list(Some(p)),
                 Err((action, f)) => note(key.clone(), "InlinePolicies", action, r.arn(), &f),
             }
-            self.limit().await;
-            match client
+            match attached!(self, |m| client
                 .list_attached_role_policies()
                 .role_name(name)
-                .send()
-                .await
+                .set_marker(m))
+            .await
             {
-                Ok(a) => b = b.set_attached_managed_policies(Some(a.attached_policies().to_vec())),
-                Err(e) => note(
+                Ok(a) => b = b.set_attached_managed_policies(Some(a)),
+                Err(f) => note(
                     key.clone(),
                     "AttachedManagedPolicies",
                     "iam:ListAttachedRolePolicies",
                     r.arn(),
-                    &describe(&e),
+                    &f,
                 ),
             }
             d.roles.push(b.build());
@@ -134,11 +144,17 @@ impl IamCollector {
                     &describe(&e),
                 ),
             }
-            self.limit().await;
-            match client.list_user_policies().user_name(name).send().await {
-                Ok(l) => {
+            let names = sdk_pages!(
+                &self.limits.iam,
+                "IAM inline policies",
+                |m| client.list_user_policies().user_name(name).set_marker(m),
+                |r| (r.policy_names, marker_if(r.is_truncated, r.marker))
+            )
+            .await;
+            match names {
+                Ok(names) => {
                     let mut list = Vec::new();
-                    for p in l.policy_names() {
+                    for p in &names {
                         self.limit().await;
                         match client
                             .get_user_policy()
@@ -164,47 +180,39 @@ impl IamCollector {
                     }
                     b = b.set_user_policy_list(Some(list));
                 }
-                Err(e) => note(
+                Err(f) => note(
                     key.clone(),
                     "InlinePolicies",
                     "iam:ListUserPolicies",
                     u.arn(),
-                    &describe(&e),
+                    &f,
                 ),
             }
-            self.limit().await;
-            match client
+            match attached!(self, |m| client
                 .list_attached_user_policies()
                 .user_name(name)
-                .send()
-                .await
+                .set_marker(m))
+            .await
             {
-                Ok(a) => b = b.set_attached_managed_policies(Some(a.attached_policies().to_vec())),
-                Err(e) => note(
+                Ok(a) => b = b.set_attached_managed_policies(Some(a)),
+                Err(f) => note(
                     key.clone(),
                     "AttachedManagedPolicies",
                     "iam:ListAttachedUserPolicies",
                     u.arn(),
-                    &describe(&e),
+                    &f,
                 ),
             }
-            self.limit().await;
-            match client.list_groups_for_user().user_name(name).send().await {
-                Ok(g) => {
-                    b = b.set_group_list(Some(
-                        g.groups()
-                            .iter()
-                            .map(|g| g.group_name().to_string())
-                            .collect(),
-                    ))
-                }
-                Err(e) => note(
-                    key.clone(),
-                    "Groups",
-                    "iam:ListGroupsForUser",
-                    u.arn(),
-                    &describe(&e),
-                ),
+            let groups = sdk_pages!(
+                &self.limits.iam,
+                "IAM groups of a user",
+                |m| client.list_groups_for_user().user_name(name).set_marker(m),
+                |r| (r.groups, marker_if(r.is_truncated, r.marker))
+            )
+            .await;
+            match groups {
+                Ok(g) => b = b.set_group_list(Some(g.into_iter().map(|g| g.group_name).collect())),
+                Err(f) => note(key.clone(), "Groups", "iam:ListGroupsForUser", u.arn(), &f),
             }
             d.users.push(b.build());
         }
@@ -223,11 +231,17 @@ impl IamCollector {
                         .arn(g.arn())
                         .path(g.path())
                         .create_date(*g.create_date());
-                    self.limit().await;
-                    match client.list_group_policies().group_name(name).send().await {
-                        Ok(l) => {
+                    let names = sdk_pages!(
+                        &self.limits.iam,
+                        "IAM inline policies",
+                        |m| client.list_group_policies().group_name(name).set_marker(m),
+                        |r| (r.policy_names, marker_if(r.is_truncated, r.marker))
+                    )
+                    .await;
+                    match names {
+                        Ok(names) => {
                             let mut list = Vec::new();
-                            for p in l.policy_names() {
+                            for p in &names {
                                 self.limit().await;
                                 match client
                                     .get_group_policy()
@@ -253,31 +267,27 @@ impl IamCollector {
                             }
                             b = b.set_group_policy_list(Some(list));
                         }
-                        Err(e) => note(
+                        Err(f) => note(
                             key.clone(),
                             "InlinePolicies",
                             "iam:ListGroupPolicies",
                             g.arn(),
-                            &describe(&e),
+                            &f,
                         ),
                     }
-                    self.limit().await;
-                    match client
+                    match attached!(self, |m| client
                         .list_attached_group_policies()
                         .group_name(name)
-                        .send()
-                        .await
+                        .set_marker(m))
+                    .await
                     {
-                        Ok(a) => {
-                            b = b
-                                .set_attached_managed_policies(Some(a.attached_policies().to_vec()))
-                        }
-                        Err(e) => note(
+                        Ok(a) => b = b.set_attached_managed_policies(Some(a)),
+                        Err(f) => note(
                             key.clone(),
                             "AttachedManagedPolicies",
                             "iam:ListAttachedGroupPolicies",
                             g.arn(),
-                            &describe(&e),
+                            &f,
                         ),
                     }
                     d.groups.push(b.build());
@@ -328,15 +338,16 @@ impl IamCollector {
         client: &Client,
         name: &str,
     ) -> Result<Vec<PolicyDetail>, (&'static str, ApiFailure)> {
-        self.limit().await;
-        let l = client
-            .list_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| ("iam:ListRolePolicies", describe(&e)))?;
+        let names = sdk_pages!(
+            &self.limits.iam,
+            "IAM inline policies",
+            |m| client.list_role_policies().role_name(name).set_marker(m),
+            |r| (r.policy_names, marker_if(r.is_truncated, r.marker))
+        )
+        .await
+        .map_err(|f| ("iam:ListRolePolicies", f))?;
         let mut out = Vec::new();
-        for p in l.policy_names() {
+        for p in &names {
             self.limit().await;
             let g = client
                 .get_role_policy()
@@ -359,52 +370,31 @@ impl IamCollector {
         &self,
         client: &Client,
     ) -> Result<Vec<aws_sdk_iam::types::Group>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
-                .list_groups()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.groups().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
-            }
-        }
-        Ok(out)
+        sdk_pages!(
+            &self.limits.iam,
+            "IAM groups",
+            |m| client.list_groups().set_marker(m),
+            |r| (r.groups, marker_if(r.is_truncated, r.marker))
+        )
+        .await
     }
 
     async fn list_local_policies(
         &self,
         client: &Client,
     ) -> Result<Vec<aws_sdk_iam::types::Policy>, ApiFailure> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = BTreeSet::new();
-        loop {
-            self.limit().await;
-            let r = client
+        sdk_pages!(
+            &self.limits.iam,
+            "IAM policies",
+            |m| client
                 .list_policies()
                 .scope(PolicyScopeType::Local)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.policies().iter().cloned());
-            match r.marker() {
-                Some(m) if r.is_truncated() && !m.is_empty() && seen.insert(m.to_string()) => {
-                    marker = Some(m.to_string())
-                }
-                _ => break,
-            }
-        }
-        Ok(out)
+                .set_marker(m),
+            |r| (
+                r.policies.unwrap_or_default(),
+                marker_if(r.is_truncated, r.marker)
+            )
+        )
+        .await
     }
 }

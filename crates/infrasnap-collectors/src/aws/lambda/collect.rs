@@ -34,9 +34,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_lambda::Client;
 use base64::Engine;
@@ -46,7 +45,6 @@ use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::read_all;
 use infrasnap_core::manifest::human_bytes;
-use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::secrets::{redact_env_map, redact_json, Fingerprinter};
 use infrasnap_core::store::Stored;
@@ -54,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::LambdaCollector;
+use crate::aws::kit::{all_pages, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
 use sha2::{Digest, Sha256};
 
@@ -66,6 +65,8 @@ const CONCURRENCY: usize = 4;
 const DOWNLOAD_ATTEMPTS: usize = 2;
 
 use crate::aws::capture::RawAnswer as Capture;
+
+const ERR: Service = Service("lambda");
 
 /// One Lambda API call: wait for the rate limiter, send with a [`Capture`], and give back the
 /// answer's JSON (or the failure).
@@ -93,34 +94,6 @@ macro_rules! pages {
             }
         })
     };
-}
-
-fn failure(code: &str, message: &str) -> ApiFailure {
-    ApiFailure {
-        code: Some(code.to_string()),
-        message: message.to_string(),
-        status: None,
-    }
-}
-
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "lambda".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
-
-fn local_err(resource: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: "lambda".into(),
-        action: "write".into(),
-        resource: resource.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
 }
 
 /// The endpoint does not know the call (an emulator answers an HTML 404 for operations it lacks;
@@ -416,9 +389,8 @@ impl LambdaCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let mut report = CollectorReport::default();
         let regions = self.scope.regions.clone();
 
@@ -430,8 +402,9 @@ impl LambdaCollector {
         let http = match http {
             Ok(h) => h,
             Err(e) => {
-                errors.record(local_err("http client", e));
-                return finish(report, &errors, Status::Failed, started, &progress);
+                errors.record(ERR.local("http client", e));
+                run.finish(&mut report.summary, true);
+                return report;
             }
         };
 
@@ -464,7 +437,7 @@ impl LambdaCollector {
                     }
                 }
                 Err(f) => {
-                    let e = rec_err(
+                    let e = ERR.api(
                         "lambda:ListFunctions",
                         &format!("arn:aws:lambda:{region}:{account}:function:*"),
                         &f,
@@ -581,14 +554,11 @@ impl LambdaCollector {
                 ));
             }
         }
-        let status = if listed_regions == 0 && !regions.is_empty() {
-            Status::Failed
-        } else if errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        };
-        finish(report, &errors, status, started, &progress)
+        run.finish(
+            &mut report.summary,
+            listed_regions == 0 && !regions.is_empty(),
+        );
+        report
     }
 
     async fn list_functions(&self, client: &Client) -> Result<Vec<String>, ApiFailure> {
@@ -602,28 +572,25 @@ impl LambdaCollector {
         Ok(names)
     }
 
-    /// Every item under `key` of a listing paged by `Marker`/`NextMarker`. A marker seen before
-    /// ends the listing (a server repeating a page must not loop forever).
+    /// Every item under `key` of a listing paged by `Marker`/`NextMarker`, through the kit's
+    /// paging (a repeated marker fails the listing).
     async fn paged<F, Fut>(&self, key: &str, mut call: F) -> Result<Vec<Value>, ApiFailure>
     where
         F: FnMut(Option<String>) -> Fut,
         Fut: Future<Output = Result<Value, ApiFailure>>,
     {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = HashSet::new();
-        loop {
-            self.limits.lambda.acquire().await;
-            let page = call(marker.clone()).await?;
-            if let Some(items) = page.get(key).and_then(Value::as_array) {
-                out.extend(items.iter().cloned());
+        all_pages(format!("Lambda {key}"), &self.limits.lambda, |m| {
+            let page = call(m);
+            async move {
+                let mut page = page.await?;
+                let items = match page.get_mut(key).map(Value::take) {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                Ok((items, str_at(&page, "/NextMarker").map(str::to_string)))
             }
-            match str_at(&page, "/NextMarker") {
-                Some(m) if seen.insert(m.to_string()) => marker = Some(m.to_string()),
-                _ => break,
-            }
-        }
-        Ok(out)
+        })
+        .await
     }
 
     async fn function(
@@ -643,7 +610,7 @@ impl LambdaCollector {
         let mut tally = Tally::default();
         let mut unreadable: Vec<Value> = Vec::new();
         let mut fail = |field: &str, action: &str, resource: &str, f: &ApiFailure| {
-            shared.errors.record(rec_err(action, resource, f));
+            shared.errors.record(ERR.api(action, resource, f));
             unreadable.push(json!({
                 "Field": field,
                 "Action": action,
@@ -1014,7 +981,7 @@ impl LambdaCollector {
         redact_json(&mut doc, fp);
         match cx.put_resource(&id, None, &doc) {
             Ok(st) => tally.add(&st),
-            Err(e) => shared.errors.record(local_err(&arn, e)),
+            Err(e) => shared.errors.record(ERR.local(&arn, e)),
         }
         if let Some(vars) = env {
             let doc = json!({
@@ -1025,7 +992,7 @@ impl LambdaCollector {
             });
             match cx.put_part_json(&id, None, "env.json", &doc) {
                 Ok(st) => tally.add(&st),
-                Err(e) => shared.errors.record(local_err(&arn, e)),
+                Err(e) => shared.errors.record(ERR.local(&arn, e)),
             }
         }
         Some(FunctionOutcome {
@@ -1051,10 +1018,10 @@ impl LambdaCollector {
     ) -> Option<LayerOutcome> {
         let cx = &shared.cx;
         let Some(r) = parse_layer_arn(arn) else {
-            shared.errors.record(rec_err(
+            shared.errors.record(ERR.api(
                 "lambda:GetLayerVersion",
                 arn,
-                &failure("InvalidArn", "not a layer version ARN"),
+                &ApiFailure::new("InvalidArn", "not a layer version ARN"),
             ));
             return None;
         };
@@ -1097,7 +1064,7 @@ impl LambdaCollector {
                 {
                     Ok(s) => out.code = s,
                     Err((action, f)) => {
-                        shared.errors.record(rec_err(action, arn, &f));
+                        shared.errors.record(ERR.api(action, arn, &f));
                         v["Unreadable"] = json!([{
                             "Field": "Content",
                             "Action": action,
@@ -1116,7 +1083,7 @@ impl LambdaCollector {
             Err(f) => {
                 shared
                     .errors
-                    .record(rec_err("lambda:GetLayerVersion", arn, &f));
+                    .record(ERR.api("lambda:GetLayerVersion", arn, &f));
                 return Some(out);
             }
         };
@@ -1124,7 +1091,7 @@ impl LambdaCollector {
         redact_json(&mut doc, cx.fingerprinter());
         match cx.put_resource(&id, None, &doc) {
             Ok(st) => out.tally.add(&st),
-            Err(e) => shared.errors.record(local_err(arn, e)),
+            Err(e) => shared.errors.record(ERR.local(arn, e)),
         }
         Some(out)
     }
@@ -1143,11 +1110,11 @@ impl LambdaCollector {
         location: Option<&str>,
         tally: &mut Tally,
     ) -> Result<CodeState, (&'static str, ApiFailure)> {
-        let local = |e: String| ("write", failure("LocalWriteFailed", &e));
+        let local = |e: String| ("write", ApiFailure::new("LocalWriteFailed", e));
         let cx = &shared.cx;
         let sha = sha.ok_or((
             action,
-            failure(
+            ApiFailure::new(
                 "ChecksumMissing",
                 "the answer has no CodeSha256: the code cannot be checked and is not stored",
             ),
@@ -1167,7 +1134,7 @@ impl LambdaCollector {
             None => {
                 let url = location.ok_or((
                     action,
-                    failure("NoCodeLocation", "the answer has no code location"),
+                    ApiFailure::new("NoCodeLocation", "the answer has no code location"),
                 ))?;
                 let st = self
                     .download(shared, url, sha)
@@ -1217,7 +1184,7 @@ impl LambdaCollector {
             .ok()
             .filter(|d| d.len() == 32)
             .ok_or_else(|| {
-                failure(
+                ApiFailure::new(
                     "ChecksumMissing",
                     "CodeSha256 is not a base64 SHA-256: the code cannot be checked and is not stored",
                 )
@@ -1249,13 +1216,14 @@ impl LambdaCollector {
 /// One download attempt; the flag says whether another attempt may help. Never puts the URL in a
 /// message: a presigned URL is a credential while it lasts.
 async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (ApiFailure, bool)> {
-    let local =
-        |e: infrasnap_core::error::CoreError| (failure("LocalWriteFailed", &e.to_string()), false);
+    let local = |e: infrasnap_core::error::CoreError| {
+        (ApiFailure::new("LocalWriteFailed", e.to_string()), false)
+    };
     let mut resp = shared.http.get(url).send().await.map_err(|e| {
         (
-            failure(
+            ApiFailure::new(
                 "DownloadFailed",
-                &format!("code download: {}", e.without_url()),
+                format!("code download: {}", e.without_url()),
             ),
             true,
         )
@@ -1264,9 +1232,9 @@ async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (A
     if !status.is_success() {
         // Not an IAM denial even when 403 (an expired or refused presigned URL): no `status`.
         return Err((
-            failure(
+            ApiFailure::new(
                 "DownloadFailed",
-                &format!("code download answered HTTP {}", status.as_u16()),
+                format!("code download answered HTTP {}", status.as_u16()),
             ),
             status.is_server_error(),
         ));
@@ -1284,9 +1252,9 @@ async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (A
             Ok(None) => break,
             Err(e) => {
                 return Err((
-                    failure(
+                    ApiFailure::new(
                         "DownloadFailed",
-                        &format!("code download broke off: {}", e.without_url()),
+                        format!("code download broke off: {}", e.without_url()),
                     ),
                     true,
                 ))
@@ -1296,7 +1264,7 @@ async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (A
     if h.finalize()[..] != expected[..] {
         // Dropping the writer removes its temporary file: nothing is stored.
         return Err((
-            failure(
+            ApiFailure::new(
                 "ChecksumMismatch",
                 "the downloaded code does not match its CodeSha256; not stored",
             ),
@@ -1304,20 +1272,6 @@ async fn fetch(shared: &Shared, url: &str, expected: &[u8]) -> Result<Stored, (A
         ));
     }
     w.finish().map_err(local)
-}
-
-fn finish(
-    mut report: CollectorReport,
-    errors: &ErrorSink,
-    status: Status,
-    started: Instant,
-    progress: &CollectorProgress,
-) -> CollectorReport {
-    report.summary.errors = errors.take();
-    report.summary.status = Some(status);
-    report.summary.duration_seconds = started.elapsed().as_secs_f64();
-    progress.finished.store(true, Ordering::Relaxed);
-    report
 }
 
 #[cfg(test)]

@@ -26,9 +26,8 @@
 //! on.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_lightsail::error::SdkError;
@@ -37,14 +36,17 @@ use aws_sdk_lightsail::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::redact_json;
 use serde_json::Value;
 
 use super::native::NativeSnapshot;
-use super::wire::{self, normalise, Capture};
+use super::wire::{normalise, Capture};
 use super::LightsailCollector;
+use crate::aws::kit::{listing, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+pub(super) const ERR: Service = Service("lightsail");
 
 /// The catalog's kind (and id) of the record of native snapshots a run made in a region.
 const CREATED_KIND: &str = "aws.lightsail.created_snapshots";
@@ -54,26 +56,6 @@ const REGION_CONCURRENCY: usize = 4;
 /// Attempts of the first call in a region not known to offer Lightsail (when GetRegions could
 /// not be read): a missing endpoint should not cost the full retry budget.
 const PROBE_ATTEMPTS: u32 = 2;
-
-pub(super) fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "lightsail".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
-
-fn write_err(what: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: "lightsail".into(),
-        action: "write".into(),
-        resource: what.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
-}
 
 /// The listings of one region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +199,7 @@ impl LightsailCollector {
         redact_json(&mut v, cx.fingerprinter());
         match cx.put_resource(id, None, &v) {
             Ok(st) => tally.add(&st),
-            Err(e) => errors.record(write_err(&id.to_string(), e)),
+            Err(e) => errors.record(ERR.local(&id.to_string(), e)),
         }
     }
 
@@ -256,7 +238,7 @@ impl LightsailCollector {
             .filter_map(|x| x.name().map(|n| n.as_str().to_string()))
             .collect();
         if names.is_empty() {
-            return Err(wire::failure("GetRegions listed no region"));
+            return Err(ApiFailure::message("GetRegions listed no region"));
         }
         Ok(names)
     }
@@ -269,7 +251,6 @@ impl LightsailCollector {
         token: Option<String>,
         probe: bool,
     ) -> Result<Value, (ApiFailure, bool)> {
-        self.limit().await;
         let cap = Capture::default();
         let probe_conf = || {
             aws_sdk_lightsail::config::Builder::default()
@@ -300,35 +281,36 @@ impl LightsailCollector {
         cap.json().map_err(|f| (f, false))
     }
 
-    /// Every item of a paged listing.
+    /// Every item of a paged listing (the kit's paging, inside Lightsail's rate limit).
     async fn list_all(&self, client: &Client, kind: Kind, probe: bool) -> Listed {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        let mut asked: HashSet<String> = HashSet::new();
-        loop {
+        // Whether the first page got no answer at all (an endpoint without Lightsail).
+        let no_answer = AtomicBool::new(false);
+        let what = format!("Lightsail {}", kind.key());
+        let l = listing(what, &self.limits.lightsail, |token| {
             let first = token.is_none();
-            let page = match self.page(client, kind, token.clone(), probe && first).await {
-                Ok(p) => p,
-                Err((f, no_answer)) if first && probe && no_answer => return Listed::NotOffered(f),
-                Err((f, _)) if first => return Listed::Failed(f),
-                Err((f, _)) => return Listed::Items(out, Some(f)),
-            };
-            if let Some(items) = page.get(kind.key()).and_then(Value::as_array) {
-                out.extend(items.iter().cloned());
-            }
-            match page.get("nextPageToken").and_then(Value::as_str) {
-                Some(t) if !t.is_empty() => {
-                    if !asked.insert(t.to_string()) {
-                        let f = wire::failure(&format!(
-                            "the server repeated a page (token {t}); listing stopped with {}",
-                            out.len()
-                        ));
-                        return Listed::Items(out, Some(f));
+            let no_answer = &no_answer;
+            async move {
+                let mut page = match self.page(client, kind, token, probe && first).await {
+                    Ok(p) => p,
+                    Err((f, none)) => {
+                        no_answer.store(first && none, Ordering::Relaxed);
+                        return Err(f);
                     }
-                    token = Some(t.to_string());
-                }
-                _ => return Listed::Items(out, None),
+                };
+                let items = match page.get_mut(kind.key()).map(Value::take) {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                let next = page.get("nextPageToken").and_then(Value::as_str);
+                Ok((items, next.map(str::to_string)))
             }
+        })
+        .await;
+        match l.failure {
+            None => Listed::Items(l.items, None),
+            Some(f) if l.pages == 0 && probe && no_answer.into_inner() => Listed::NotOffered(f),
+            Some(f) if l.pages == 0 => Listed::Failed(f),
+            Some(f) => Listed::Items(l.items, Some(f)),
         }
     }
 
@@ -369,7 +351,7 @@ impl LightsailCollector {
                     return res;
                 }
                 Listed::Failed(f) => {
-                    let e = rec_err(kind.action(), &self.arn_all(region, kind.arn_type()), &f);
+                    let e = ERR.api(kind.action(), &self.arn_all(region, kind.arn_type()), &f);
                     errors.record(e.clone());
                     self.cover(cx, kind, region, Some(&e));
                     continue;
@@ -381,7 +363,7 @@ impl LightsailCollector {
             match &stopped {
                 // Stopped part way: what was read is kept, the listing is not whole.
                 Some(f) => {
-                    let e = rec_err(kind.action(), &self.arn_all(region, kind.arn_type()), f);
+                    let e = ERR.api(kind.action(), &self.arn_all(region, kind.arn_type()), f);
                     errors.record(e.clone());
                     self.cover(cx, kind, region, Some(&e));
                     tracing::warn!(
@@ -474,9 +456,8 @@ impl LightsailCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let mut report = CollectorReport::default();
         let mut notes: Vec<String> = Vec::new();
         let regions = self.scope.regions.clone();
@@ -584,17 +565,10 @@ impl LightsailCollector {
             counts.insert("regions_not_offered".into(), skipped.len() as u64);
         }
         s.counts = counts;
-        s.errors = errors.take();
         let attempted: Vec<&RegionResult> =
             results.iter().filter(|r| r.skipped.is_none()).collect();
-        s.status = Some(if s.errors.is_empty() {
-            Status::Complete
-        } else if !attempted.is_empty() && attempted.iter().all(|r| !r.read_any) {
-            Status::Failed
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        let read_nothing = !attempted.is_empty() && attempted.iter().all(|r| !r.read_any);
+        run.finish(s, !errors.is_empty() && read_nothing);
         report.regions = results
             .iter()
             .filter(|r| r.skipped.is_none())
@@ -647,7 +621,6 @@ impl LightsailCollector {
         for n in notes {
             m.push(format!("\nNote: {n}"));
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 }

@@ -14,7 +14,7 @@ use aws_sdk_lightsail::Client;
 use infrasnap_core::engine::{ErrorSink, RunContext};
 use serde_json::{json, Value};
 
-use super::collect::{md, rec_err, InstanceRow, RegionResult};
+use super::collect::{md, InstanceRow, RegionResult, ERR};
 use super::wire::native_snapshot_name;
 use super::LightsailCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
@@ -104,7 +104,7 @@ impl LightsailCollector {
                 }
                 Err(e) => {
                     let f = describe(&e);
-                    errors.record(rec_err("lightsail:CreateInstanceSnapshot", &resource, &f));
+                    errors.record(ERR.api("lightsail:CreateInstanceSnapshot", &resource, &f));
                     snap.error = Some(f);
                 }
             }
@@ -165,7 +165,7 @@ impl LightsailCollector {
                         }
                         Err(e) => {
                             let f = describe(&e);
-                            errors.record(rec_err(
+                            errors.record(ERR.api(
                                 "lightsail:GetInstanceSnapshot",
                                 &format!(
                                     "arn:aws:lightsail:{}:{}:InstanceSnapshot/{}",
@@ -177,15 +177,14 @@ impl LightsailCollector {
                         }
                     }
                     if s.state == "error" {
-                        let f = ApiFailure {
-                            code: Some("SnapshotFailed".into()),
-                            message: format!(
+                        let f = ApiFailure::new(
+                            "SnapshotFailed",
+                            format!(
                                 "the instance snapshot {} of {} ended in state error",
                                 s.name, s.instance
                             ),
-                            status: None,
-                        };
-                        errors.record(rec_err(
+                        );
+                        errors.record(ERR.api(
                             "lightsail:CreateInstanceSnapshot",
                             &s.instance_arn,
                             &f,

@@ -8,17 +8,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, SecondsFormat};
 use serde_json::Value;
 
-use crate::aws::sdk_error::ApiFailure;
-
 pub(super) use crate::aws::capture::RawAnswer as Capture;
-
-pub(super) fn failure(message: &str) -> ApiFailure {
-    ApiFailure {
-        code: None,
-        message: message.to_string(),
-        status: None,
-    }
-}
 
 /// Lists whose order carries no meaning: sorted so that an unchanged resource gives the same bytes.
 const SET_LIKE: &[&str] = &[

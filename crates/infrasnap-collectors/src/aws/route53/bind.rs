@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::model::RecordSet;
+use crate::aws::sdk_error::ApiFailure;
 
 /// What the renderer needs to know about the zone besides its records.
 pub struct ZoneInfo<'a> {
@@ -242,7 +243,8 @@ fn write_record(o: &mut String, r: &RecordSet, origin: &[Vec<u8>], singles: &mut
             Err(why) => {
                 let _ = writeln!(
                     o,
-                    "; not written ({why}): {owner} {} {}{}",
+                    "; not written ({}): {owner} {} {}{}",
+                    why.message,
                     comment_text(&r.rr_type),
                     comment_text(&v.value),
                     if routing.is_empty() {
@@ -339,17 +341,22 @@ fn routing_comment(r: &RecordSet) -> String {
     parts.join(" ")
 }
 
+/// Why a value cannot be written in master-file syntax (kind `Invalid`).
+fn cannot(why: impl Into<String>) -> ApiFailure {
+    ApiFailure::new("InvalidValue", why)
+}
+
 /// One value of a record in master-file syntax, or why it cannot be written.
-fn rdata(rr_type: &str, value: &str) -> Result<String, String> {
+fn rdata(rr_type: &str, value: &str) -> Result<String, ApiFailure> {
     if value.bytes().any(|b| b == b'\n' || b == b'\r' || b == 0) {
-        return Err("line break or NUL in the value".into());
+        return Err(cannot("line break or NUL in the value"));
     }
     let v = value.trim();
     match rr_type {
         "TXT" | "SPF" => Ok(txt_rdata(v)),
         "CNAME" | "NS" | "PTR" | "DNAME" => {
             if v.is_empty() || v.contains(char::is_whitespace) {
-                return Err(format!("not a single name: {v:?}"));
+                return Err(cannot(format!("not a single name: {v:?}")));
             }
             Ok(abs_name(v))
         }
@@ -359,7 +366,7 @@ fn rdata(rr_type: &str, value: &str) -> Result<String, String> {
                 [pref, host] if pref.parse::<u16>().is_ok() => {
                     Ok(format!("{pref} {}", abs_name(host)))
                 }
-                _ => Err("MX value is not `<preference> <host>`".into()),
+                _ => Err(cannot("MX value is not `<preference> <host>`")),
             }
         }
         "SRV" => {
@@ -368,13 +375,15 @@ fn rdata(rr_type: &str, value: &str) -> Result<String, String> {
                 [p, w, port, target] if [p, w, port].iter().all(|n| n.parse::<u16>().is_ok()) => {
                     Ok(format!("{p} {w} {port} {}", abs_name(target)))
                 }
-                _ => Err("SRV value is not `<priority> <weight> <port> <target>`".into()),
+                _ => Err(cannot(
+                    "SRV value is not `<priority> <weight> <port> <target>`",
+                )),
             }
         }
         "NAPTR" => {
             let t = tokens(v);
             if t.len() != 6 {
-                return Err("NAPTR value does not have 6 fields".into());
+                return Err(cannot("NAPTR value does not have 6 fields"));
             }
             Ok(format!(
                 "{} {} {} {} {} {}",
@@ -389,9 +398,9 @@ fn rdata(rr_type: &str, value: &str) -> Result<String, String> {
         "SVCB" | "HTTPS" => {
             let t = tokens(v);
             if t.len() < 2 || t[0].parse::<u16>().is_err() {
-                return Err(format!(
+                return Err(cannot(format!(
                     "{rr_type} value is not `<priority> <target> [params]`"
-                ));
+                )));
             }
             let mut out = format!("{} {}", t[0], abs_name(&t[1]));
             for p in &t[2..] {
@@ -402,7 +411,7 @@ fn rdata(rr_type: &str, value: &str) -> Result<String, String> {
         }
         _ => {
             if v.is_empty() {
-                return Err("empty value".into());
+                return Err(cannot("empty value"));
             }
             Ok(v.to_string())
         }

@@ -27,9 +27,7 @@
 //! the health checks. All account-wide (region "").
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_route53::types::{RrType, TagResourceType};
 use aws_sdk_route53::Client;
@@ -37,7 +35,7 @@ use futures::{stream, StreamExt};
 use infrasnap_core::catalog;
 use infrasnap_core::engine::{Collector, CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::store::Stored;
 
@@ -47,7 +45,10 @@ use super::model::{
     HostedZone, PartError, QueryLoggingConfig, RecordSet, RecordsFile, Tag, Vpc, ZoneFile,
 };
 use super::Route53Collector;
+use crate::aws::kit::{listing, marker_if, sdk_pages, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+const ERR: Service = Service("route53");
 
 /// Zones worked on at once (the rate limiter is the real bound).
 const ZONE_CONCURRENCY: usize = 4;
@@ -61,16 +62,6 @@ pub const HEALTH_CHECK: &str = "aws.route53.health_check";
 const DNSSEC_ABSENT: &[&str] = &["InvalidArgument", "InvalidInput", "DNSSECNotFound"];
 /// The message recorded when a server repeats a page of records.
 pub const REPEATED_PAGE: &str = "the server repeated a page of records";
-
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "route53".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
 
 fn part_err(e: &RecordedError) -> PartError {
     PartError {
@@ -158,9 +149,8 @@ impl Route53Collector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let client = self.client();
         let mut report = CollectorReport::default();
         let mut tally = Tally::default();
@@ -174,7 +164,7 @@ impl Route53Collector {
                 Some(z)
             }
             (z, Some(f)) => {
-                let re = rec_err("route53:ListHostedZones", "*", &f);
+                let re = ERR.api("route53:ListHostedZones", "*", &f);
                 // The record sets of zones not listed are not listed either.
                 cx.cover(ZONE, &account, "", Some(&re));
                 cx.cover(RECORD_SET, &account, "", Some(&re));
@@ -227,18 +217,11 @@ impl Route53Collector {
         s.counts.insert("records".into(), records);
         s.counts
             .insert("health_checks".into(), health_checks.unwrap_or(0) as u64);
-        s.bytes_total = tally.bytes_total;
-        s.bytes_new = tally.bytes_new;
-        s.blobs_new = tally.blobs_new;
-        s.errors = errors.take();
-        s.status = Some(if s.errors.is_empty() {
-            Status::Complete
-        } else if zones.is_none() && health_checks.is_none() {
-            Status::Failed
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        tally.add_to(s);
+        run.finish(
+            s,
+            !errors.is_empty() && zones.is_none() && health_checks.is_none(),
+        );
 
         let m = &mut report.manifest;
         m.push("| Zone | Id | Visibility | Records | DNSSEC | Errors |".into());
@@ -260,43 +243,21 @@ impl Route53Collector {
             (Some(_), _) => m.push("\nHealth checks: none.".into()),
             (None, _) => m.push("\nHealth checks: could not be listed.".into()),
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
     /// Every hosted zone, in a stable order; when the listing stops early, what it had and why.
     async fn list_zones(&self, client: &Client) -> (Vec<HostedZone>, Option<ApiFailure>) {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut asked: HashSet<Option<String>> = HashSet::new();
-        asked.insert(None);
-        let mut failure = None;
-        loop {
-            self.limit().await;
-            let resp = match client
-                .list_hosted_zones()
-                .set_marker(marker.clone())
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    failure = Some(describe(&e));
-                    break;
-                }
-            };
-            out.extend(resp.hosted_zones().iter().map(HostedZone::from_sdk));
-            match resp.next_marker() {
-                Some(m) if resp.is_truncated() && !m.is_empty() => {
-                    if !asked.insert(Some(m.to_string())) {
-                        failure = Some(repeated(&format!("zones (marker {m})"), out.len()));
-                        break;
-                    }
-                    marker = Some(m.to_string());
-                }
-                _ => break,
+        let l = listing("Route53 zones", &self.limits.route53, |m| {
+            let sent = client.list_hosted_zones().set_marker(m).send();
+            async move {
+                let r = sent.await.map_err(|e| describe(&e))?;
+                let zones = r.hosted_zones().iter().map(HostedZone::from_sdk).collect();
+                Ok((zones, marker_if(r.is_truncated, r.next_marker)))
             }
-        }
+        })
+        .await;
+        let (mut out, failure) = (l.items, l.failure);
         // One entry per zone, in a stable order.
         let mut seen = HashSet::new();
         out.retain(|z| seen.insert(z.id.clone()));
@@ -334,7 +295,7 @@ impl Route53Collector {
                     }
                 }
                 Err(e) => {
-                    let re = rec_err(
+                    let re = ERR.api(
                         "route53:ListTagsForResources",
                         &format!("{}/{}", kind.as_str(), batch.join(",")),
                         &describe(&e),
@@ -367,48 +328,28 @@ impl Route53Collector {
         client: &Client,
         errors: &ErrorSink,
     ) -> Result<HashMap<String, Vec<QueryLoggingConfig>>, PartError> {
+        let listed = sdk_pages!(
+            &self.limits.route53,
+            "Route53 query logging configs",
+            |t| client.list_query_logging_configs().set_next_token(t),
+            |r| (r.query_logging_configs, r.next_token)
+        )
+        .await;
+        let configs = match listed {
+            Ok(c) => c,
+            Err(f) => {
+                let re = ERR.api("route53:ListQueryLoggingConfigs", "*", &f);
+                let pe = part_err(&re);
+                errors.record(re);
+                return Err(pe);
+            }
+        };
         let mut out: HashMap<String, Vec<QueryLoggingConfig>> = HashMap::new();
-        let mut token: Option<String> = None;
-        let mut asked: HashSet<Option<String>> = HashSet::new();
-        asked.insert(None);
-        loop {
-            self.limit().await;
-            let resp = match client
-                .list_query_logging_configs()
-                .set_next_token(token.clone())
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    let re = rec_err("route53:ListQueryLoggingConfigs", "*", &describe(&e));
-                    let pe = part_err(&re);
-                    errors.record(re);
-                    return Err(pe);
-                }
-            };
-            for q in resp.query_logging_configs() {
-                let q = QueryLoggingConfig::from_sdk(q);
-                out.entry(bare_id(&q.hosted_zone_id).to_string())
-                    .or_default()
-                    .push(q);
-            }
-            match resp.next_token() {
-                Some(t) if !t.is_empty() => {
-                    if !asked.insert(Some(t.to_string())) {
-                        let re = rec_err(
-                            "route53:ListQueryLoggingConfigs",
-                            "*",
-                            &repeated(&format!("query logging configs (token {t})"), out.len()),
-                        );
-                        let pe = part_err(&re);
-                        errors.record(re);
-                        return Err(pe);
-                    }
-                    token = Some(t.to_string())
-                }
-                _ => break,
-            }
+        for q in &configs {
+            let q = QueryLoggingConfig::from_sdk(q);
+            out.entry(bare_id(&q.hosted_zone_id).to_string())
+                .or_default()
+                .push(q);
         }
         for v in out.values_mut() {
             v.sort();
@@ -454,7 +395,7 @@ impl Route53Collector {
                         // Deleted since it was listed: nothing to capture.
                         return None;
                     }
-                    fail(rec_err("route53:GetHostedZone", &id, &f), &mut part_errors);
+                    fail(ERR.api("route53:GetHostedZone", &id, &f), &mut part_errors);
                     (listed, None, None)
                 }
             };
@@ -479,7 +420,7 @@ impl Route53Collector {
                         dnssec_cell = "n/a".into();
                     } else {
                         dnssec_cell = "?".into();
-                        fail(rec_err("route53:GetDNSSEC", &id, &f), &mut part_errors);
+                        fail(ERR.api("route53:GetDNSSEC", &id, &f), &mut part_errors);
                     }
                     None
                 }
@@ -612,7 +553,7 @@ impl Route53Collector {
             }
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) => return (out, Some(rec_err(action, bare, &describe(&e)))),
+                Err(e) => return (out, Some(ERR.api(action, bare, &describe(&e)))),
             };
             let mut new = 0u64;
             for r in resp.resource_record_sets() {
@@ -627,30 +568,22 @@ impl Route53Collector {
                 return (out, None);
             }
             let (Some(name), Some(ty)) = (resp.next_record_name(), resp.next_record_type()) else {
-                let f = ApiFailure {
-                    code: None,
-                    message: format!(
-                        "the listing is truncated but names no next record; {} record sets captured",
-                        out.len()
-                    ),
-                    status: None,
-                };
-                return (out, Some(rec_err(action, bare, &f)));
+                let f = ApiFailure::message(format!(
+                    "the listing is truncated but names no next record; {} record sets captured",
+                    out.len()
+                ));
+                return (out, Some(ERR.api(action, bare, &f)));
             };
             let ident = resp.next_record_identifier().map(str::to_string);
             let cursor: Cursor = Some((name.to_string(), ty.as_str().to_string(), ident.clone()));
             if new == 0 || !asked.insert(cursor) {
-                let f = ApiFailure {
-                    code: None,
-                    message: format!(
+                let f = ApiFailure::message(format!(
                         "{REPEATED_PAGE} (next record {name} {}{}); listing stopped with {} record sets",
                         ty.as_str(),
                         ident.as_deref().map(|i| format!(" {i}")).unwrap_or_default(),
                         out.len()
-                    ),
-                    status: None,
-                };
-                return (out, Some(rec_err(action, bare, &f)));
+                    ));
+                return (out, Some(ERR.api(action, bare, &f)));
             }
             start = Some((name.to_string(), ty.clone(), ident));
         }
@@ -666,48 +599,32 @@ impl Route53Collector {
         tally: &mut Tally,
     ) -> Option<usize> {
         let account = self.account();
-        let mut checks: BTreeMap<String, HealthCheck> = BTreeMap::new();
-        let mut marker: Option<String> = None;
-        let mut asked: HashSet<Option<String>> = HashSet::new();
-        asked.insert(None);
-        let mut failure: Option<RecordedError> = None;
-        loop {
-            self.limit().await;
-            match client
-                .list_health_checks()
-                .set_marker(marker.clone())
-                .send()
-                .await
-            {
-                Ok(resp) => {
-                    for h in resp.health_checks() {
-                        checks.insert(h.id().to_string(), HealthCheck::from_sdk(h));
-                    }
-                    match resp.next_marker() {
-                        Some(m) if resp.is_truncated() && !m.is_empty() => {
-                            if !asked.insert(Some(m.to_string())) {
-                                let f =
-                                    repeated(&format!("health checks (marker {m})"), checks.len());
-                                failure = Some(rec_err("route53:ListHealthChecks", "*", &f));
-                                break;
-                            }
-                            marker = Some(m.to_string());
-                        }
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    failure = Some(rec_err("route53:ListHealthChecks", "*", &describe(&e)));
-                    break;
-                }
+        let l = listing("Route53 health checks", &self.limits.route53, |m| {
+            let sent = client.list_health_checks().set_marker(m).send();
+            async move {
+                let r = sent.await.map_err(|e| describe(&e))?;
+                let checks = r
+                    .health_checks()
+                    .iter()
+                    .map(HealthCheck::from_sdk)
+                    .collect();
+                Ok((checks, marker_if(r.is_truncated, r.next_marker)))
             }
-        }
+        })
+        .await;
+        let failure = l
+            .failure
+            .map(|f| ERR.api("route53:ListHealthChecks", "*", &f));
         cx.cover(HEALTH_CHECK, account, "", failure.as_ref());
         if let Some(re) = failure {
             errors.record(re);
-            // Nothing listed at all.
-            marker.as_ref()?;
+            if l.pages == 0 {
+                // Nothing listed at all.
+                return None;
+            }
         }
+        let checks: BTreeMap<String, HealthCheck> =
+            l.items.into_iter().map(|h| (h.id.clone(), h)).collect();
         let ids: Vec<String> = checks.keys().cloned().collect();
         let mut tags = self
             .tags_for(client, TagResourceType::Healthcheck, &ids, errors)
@@ -737,21 +654,11 @@ impl Route53Collector {
 }
 
 /// A listing whose next cursor was already asked for: following it would loop.
-fn repeated(what: &str, so_far: usize) -> ApiFailure {
-    ApiFailure {
-        code: None,
-        message: format!("the server repeated a page of {what}; listing stopped with {so_far}"),
-        status: None,
-    }
-}
-
+/// A failed write (recorded without a code).
 fn write_err(what: &str, e: infrasnap_core::error::CoreError) -> RecordedError {
     RecordedError {
-        service: "route53".into(),
-        action: "write".into(),
-        resource: what.into(),
         code: None,
-        message: e.to_string(),
+        ..ERR.local(what, e)
     }
 }
 

@@ -16,22 +16,23 @@
 //! setup gives the same bytes.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_sdk_ses::Client as V1;
 use aws_sdk_sesv2::Client as V2;
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::redact_json;
 use infrasnap_core::store::Stored;
 use serde_json::{Map, Value};
 
 use super::SesCollector;
-use crate::aws::kit::Pages;
+use crate::aws::kit::doc::{obj, s, set, tags, time as t};
+use crate::aws::kit::{sdk_pages, Run, Service};
 use crate::aws::sdk_error::{describe, ApiFailure};
+
+const ERR: Service = Service("ses");
 
 const IDENTITY: &str = "aws.ses.identity";
 const CONFIGURATION_SET: &str = "aws.ses.configuration_set";
@@ -39,26 +40,6 @@ const TEMPLATE: &str = "aws.ses.template";
 const ACCOUNT: &str = "aws.ses.account";
 /// The id of the one `aws.ses.account` resource of a region.
 const ACCOUNT_ID: &str = "account";
-
-fn rec_err(action: &str, resource: &str, f: &ApiFailure) -> RecordedError {
-    RecordedError {
-        service: "ses".into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: f.message.clone(),
-    }
-}
-
-fn local_err(resource: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: "ses".into(),
-        action: "write".into(),
-        resource: resource.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
-}
 
 /// The endpoint does not know the call (moto answers an HTML 404 for some SESv2 operations; a
 /// real "no such resource" carries an AWS error code).
@@ -72,57 +53,8 @@ pub(crate) fn unsupported(f: &ApiFailure) -> bool {
         ])
 }
 
-/// A JSON object from pairs, leaving out nulls, empty lists and empty objects; keys sorted.
-fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    let mut v: Vec<(&str, Value)> = pairs
-        .into_iter()
-        .filter(|(_, v)| match v {
-            Value::Null => false,
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-            _ => true,
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    let mut m = Map::new();
-    for (k, val) in v {
-        m.insert(k.to_string(), val);
-    }
-    Value::Object(m)
-}
-
-fn s(v: Option<&str>) -> Value {
-    v.map(|x| Value::String(x.to_string()))
-        .unwrap_or(Value::Null)
-}
-
 fn st(v: &str) -> Value {
     Value::String(v.to_string())
-}
-
-fn t(v: Option<&aws_smithy_types::DateTime>) -> Value {
-    v.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-        .map(Value::String)
-        .unwrap_or(Value::Null)
-}
-
-fn sorted_strs(mut v: Vec<String>) -> Value {
-    v.sort();
-    v.dedup();
-    Value::Array(v.into_iter().map(Value::String).collect())
-}
-
-fn tags_v2(tags: &[aws_sdk_sesv2::types::Tag]) -> Value {
-    let mut v: Vec<(String, String)> = tags
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
-    v.sort();
-    Value::Array(
-        v.into_iter()
-            .map(|(k, val)| obj(vec![("Key", st(&k)), ("Value", st(&val))]))
-            .collect(),
-    )
 }
 
 /// v1 enum values (`send`, `renderingFailure`, `messageTag`) in v2's spelling (`SEND`,
@@ -160,12 +92,11 @@ fn event_destination_v2(d: &aws_sdk_sesv2::types::EventDestination) -> Value {
         ("Enabled", Value::Bool(d.enabled())),
         (
             "MatchingEventTypes",
-            sorted_strs(
-                d.matching_event_types()
-                    .iter()
-                    .map(|e| e.as_str().to_string())
-                    .collect(),
-            ),
+            set(d
+                .matching_event_types()
+                .iter()
+                .map(|e| e.as_str().to_string())
+                .collect()),
         ),
         (
             "KinesisFirehoseDestination",
@@ -228,12 +159,11 @@ fn event_destination_v1(d: &aws_sdk_ses::types::EventDestination) -> Value {
         ("Enabled", Value::Bool(d.enabled())),
         (
             "MatchingEventTypes",
-            sorted_strs(
-                d.matching_event_types()
-                    .iter()
-                    .map(|e| v1_event_type(e.as_str()))
-                    .collect(),
-            ),
+            set(d
+                .matching_event_types()
+                .iter()
+                .map(|e| v1_event_type(e.as_str()))
+                .collect()),
         ),
         (
             "KinesisFirehoseDestination",
@@ -340,9 +270,8 @@ impl SesCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = ErrorSink::default();
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let mut report = CollectorReport::default();
         let mut regions = self.scope.regions.clone();
         regions.sort();
@@ -373,17 +302,10 @@ impl SesCollector {
         for o in &outcomes {
             o.tally.add_to(sm);
         }
-        sm.errors = errors.take();
-        sm.status = Some(
-            if !regions.is_empty() && !outcomes.iter().any(|o| o.listed_any) {
-                Status::Failed
-            } else if sm.errors.is_empty() {
-                Status::Complete
-            } else {
-                Status::Partial
-            },
+        run.finish(
+            sm,
+            !regions.is_empty() && !outcomes.iter().any(|o| o.listed_any),
         );
-        sm.duration_seconds = started.elapsed().as_secs_f64();
         report.regions = regions;
 
         let m = &mut report.manifest;
@@ -395,7 +317,6 @@ impl SesCollector {
                 o.region, o.identities, o.configuration_sets, o.templates, o.sending
             ));
         }
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 
@@ -404,7 +325,7 @@ impl SesCollector {
         redact_json(&mut v, c.cx.fingerprinter());
         match c.cx.put_resource(id, None, &v) {
             Ok(st) => out.count(&st),
-            Err(e) => c.errors.record(local_err(res, e)),
+            Err(e) => c.errors.record(ERR.local(res, e)),
         }
         if v.get("Unreadable").is_some() {
             // A call about it failed: not comparable with another snapshot's document.
@@ -476,49 +397,24 @@ impl SesCollector {
         c: &Ctx<'_>,
         out: &mut RegionOutcome,
     ) -> Result<Vec<(String, Value)>, (RecordedError, bool)> {
-        let mut listed: BTreeMap<String, aws_sdk_sesv2::types::IdentityInfo> = BTreeMap::new();
-        let mut token: Option<String> = None;
-        let mut pages = Pages::new(format!("SES identities in {}", c.region));
-        loop {
-            self.limits.ses.acquire().await;
-            match c
-                .v2
-                .list_email_identities()
-                .set_next_token(token.clone())
-                .send()
-                .await
-            {
-                Ok(r) => {
-                    for i in r.email_identities() {
-                        if let Some(n) = i.identity_name() {
-                            listed.insert(n.to_string(), i.clone());
-                        }
-                    }
-                    pages.read(r.email_identities().len());
-                    match pages.next(r.next_token()) {
-                        Ok(Some(t)) => token = Some(t),
-                        Ok(None) => break,
-                        Err(f) => {
-                            let e = rec_err(
-                                "ses:ListEmailIdentities",
-                                &self.arn(c.region, "identity", "*"),
-                                &f,
-                            );
-                            return Err((e, false));
-                        }
-                    }
-                }
-                Err(e) => {
-                    let f = describe(&e);
-                    let e = rec_err(
-                        "ses:ListEmailIdentities",
-                        &self.arn(c.region, "identity", "*"),
-                        &f,
-                    );
-                    return Err((e, f.status.is_none() && f.code.is_none()));
-                }
-            }
-        }
+        let listed: BTreeMap<String, aws_sdk_sesv2::types::IdentityInfo> = sdk_pages!(
+            &self.limits.ses,
+            format!("SES identities in {}", c.region),
+            |t| c.v2.list_email_identities().set_next_token(t),
+            |r| (r.email_identities.unwrap_or_default(), r.next_token)
+        )
+        .await
+        .map_err(|f| {
+            let e = ERR.api(
+                "ses:ListEmailIdentities",
+                &self.arn(c.region, "identity", "*"),
+                &f,
+            );
+            (e, f.status.is_none() && f.code.is_none())
+        })?
+        .into_iter()
+        .filter_map(|i| Some((i.identity_name.clone()?, i)))
+        .collect();
         let mut list = Vec::new();
         for (name, info) in &listed {
             let mut fields = vec![
@@ -547,7 +443,7 @@ impl SesCollector {
                             obj(vec![
                                 ("SigningEnabled", Value::Bool(d.signing_enabled())),
                                 ("Status", s(d.status().map(|x| x.as_str()))),
-                                ("Tokens", sorted_strs(d.tokens().to_vec())),
+                                ("Tokens", set(d.tokens().to_vec())),
                                 ("SigningHostedZone", s(d.signing_hosted_zone())),
                                 (
                                     "SigningAttributesOrigin",
@@ -602,14 +498,14 @@ impl SesCollector {
                             s(vi.error_type().map(|x| x.as_str())),
                         ));
                     }
-                    fields.push(("Tags", tags_v2(r.tags())));
+                    fields.push(("Tags", tags(r.tags().iter().map(|t| (t.key(), t.value())))));
                 }
                 Err(e) => {
                     let f = describe(&e);
                     if f.code_in(&["NotFoundException"]) {
                         continue; // deleted since it was listed
                     }
-                    c.errors.record(rec_err(
+                    c.errors.record(ERR.api(
                         "ses:GetEmailIdentity",
                         &self.arn(c.region, "identity", name),
                         &f,
@@ -636,50 +532,27 @@ impl SesCollector {
         c: &Ctx<'_>,
         out: &mut RegionOutcome,
     ) -> Option<Vec<(String, Value)>> {
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = Pages::new(format!("SES configuration sets in {}", c.region));
-        loop {
-            self.limits.ses.acquire().await;
-            match c
-                .v2
-                .list_configuration_sets()
-                .set_next_token(token.clone())
-                .send()
-                .await
-            {
-                Ok(r) => {
-                    names.extend(r.configuration_sets().iter().cloned());
-                    pages.read(r.configuration_sets().len());
-                    match pages.next(r.next_token()) {
-                        Ok(Some(t)) => token = Some(t),
-                        Ok(None) => break,
-                        Err(f) => {
-                            c.listing_failed(
-                                CONFIGURATION_SET,
-                                rec_err(
-                                    "ses:ListConfigurationSets",
-                                    &self.arn(c.region, "configuration-set", "*"),
-                                    &f,
-                                ),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                Err(e) => {
-                    c.listing_failed(
-                        CONFIGURATION_SET,
-                        rec_err(
-                            "ses:ListConfigurationSets",
-                            &self.arn(c.region, "configuration-set", "*"),
-                            &describe(&e),
-                        ),
-                    );
-                    return None;
-                }
+        let listed = sdk_pages!(
+            &self.limits.ses,
+            format!("SES configuration sets in {}", c.region),
+            |t| c.v2.list_configuration_sets().set_next_token(t),
+            |r| (r.configuration_sets.unwrap_or_default(), r.next_token)
+        )
+        .await;
+        let mut names = match listed {
+            Ok(n) => n,
+            Err(f) => {
+                c.listing_failed(
+                    CONFIGURATION_SET,
+                    ERR.api(
+                        "ses:ListConfigurationSets",
+                        &self.arn(c.region, "configuration-set", "*"),
+                        &f,
+                    ),
+                );
+                return None;
             }
-        }
+        };
         names.sort();
         names.dedup();
         let mut list = Vec::new();
@@ -743,16 +616,15 @@ impl SesCollector {
                             "SuppressionOptions",
                             obj(vec![(
                                 "SuppressedReasons",
-                                sorted_strs(
-                                    o.suppressed_reasons()
-                                        .iter()
-                                        .map(|x| x.as_str().to_string())
-                                        .collect(),
-                                ),
+                                set(o
+                                    .suppressed_reasons()
+                                    .iter()
+                                    .map(|x| x.as_str().to_string())
+                                    .collect()),
                             )]),
                         ));
                     }
-                    fields.push(("Tags", tags_v2(r.tags())));
+                    fields.push(("Tags", tags(r.tags().iter().map(|t| (t.key(), t.value())))));
                 }
                 Err(e) => {
                     let f = describe(&e);
@@ -760,7 +632,7 @@ impl SesCollector {
                         continue;
                     }
                     c.errors
-                        .record(rec_err("ses:GetConfigurationSet", &arn, &f));
+                        .record(ERR.api("ses:GetConfigurationSet", &arn, &f));
                     unreadable.push(obj(vec![
                         ("Action", st("ses:GetConfigurationSet")),
                         ("Code", s(f.code.as_deref())),
@@ -770,7 +642,7 @@ impl SesCollector {
             match self.event_destinations(c, name).await {
                 Ok(d) => fields.push(("EventDestinations", by_name(d))),
                 Err((action, f)) => {
-                    c.errors.record(rec_err(action, &arn, &f));
+                    c.errors.record(ERR.api(action, &arn, &f));
                     unreadable.push(obj(vec![
                         ("Action", st(action)),
                         ("Code", s(f.code.as_deref())),
@@ -833,78 +705,38 @@ impl SesCollector {
     /// covered as failed).
     async fn templates(&self, c: &Ctx<'_>) -> Option<BTreeMap<String, Value>> {
         let all = self.arn(c.region, "template", "*");
-        // v2 first; `v1` becomes true when the endpoint does not know the v2 calls.
-        let mut names = Vec::new();
-        let mut v1 = false;
-        let mut token: Option<String> = None;
-        loop {
-            self.limits.ses.acquire().await;
-            match c
-                .v2
-                .list_email_templates()
-                .set_next_token(token.clone())
-                .send()
-                .await
+        // v2 first; v1 when the endpoint does not know the v2 calls.
+        let v2 = sdk_pages!(
+            &self.limits.ses,
+            format!("SES templates in {}", c.region),
+            |t| c.v2.list_email_templates().set_next_token(t),
+            |r| (r.templates_metadata.unwrap_or_default(), r.next_token)
+        )
+        .await;
+        let (mut names, v1): (Vec<String>, bool) = match v2 {
+            Ok(t) => (
+                t.into_iter().filter_map(|m| m.template_name).collect(),
+                false,
+            ),
+            Err(f) if unsupported(&f) => match sdk_pages!(
+                &self.limits.ses,
+                format!("SES templates in {}", c.region),
+                |t| c.v1.list_templates().set_next_token(t),
+                |r| (r.templates_metadata.unwrap_or_default(), r.next_token)
+            )
+            .await
             {
-                Ok(r) => {
-                    names.extend(
-                        r.templates_metadata()
-                            .iter()
-                            .filter_map(|m| m.template_name().map(str::to_string)),
-                    );
-                    match r.next_token() {
-                        Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                            token = Some(t.to_string())
-                        }
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    let f = describe(&e);
-                    if unsupported(&f) {
-                        v1 = true;
-                        break;
-                    }
-                    c.listing_failed(TEMPLATE, rec_err("ses:ListEmailTemplates", &all, &f));
+                Ok(t) => (t.into_iter().filter_map(|m| m.name).collect(), true),
+                Err(f) => {
+                    c.listing_failed(TEMPLATE, ERR.api("ses:ListTemplates", &all, &f));
                     return None;
                 }
+            },
+            Err(f) => {
+                c.listing_failed(TEMPLATE, ERR.api("ses:ListEmailTemplates", &all, &f));
+                return None;
             }
-        }
-        if v1 {
-            names.clear();
-            let mut token: Option<String> = None;
-            loop {
-                self.limits.ses.acquire().await;
-                match c
-                    .v1
-                    .list_templates()
-                    .set_next_token(token.clone())
-                    .send()
-                    .await
-                {
-                    Ok(r) => {
-                        names.extend(
-                            r.templates_metadata()
-                                .iter()
-                                .filter_map(|m| m.name().map(str::to_string)),
-                        );
-                        match r.next_token() {
-                            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
-                                token = Some(t.to_string())
-                            }
-                            _ => break,
-                        }
-                    }
-                    Err(e) => {
-                        c.listing_failed(
-                            TEMPLATE,
-                            rec_err("ses:ListTemplates", &all, &describe(&e)),
-                        );
-                        return None;
-                    }
-                }
-            }
-        }
+        };
         names.sort();
         names.dedup();
         let mut out = BTreeMap::new();
@@ -920,13 +752,13 @@ impl SesCollector {
                             ("Subject", s(content.and_then(|x| x.subject()))),
                             ("Text", s(content.and_then(|x| x.text()))),
                             ("Html", s(content.and_then(|x| x.html()))),
-                            ("Tags", tags_v2(r.tags())),
+                            ("Tags", tags(r.tags().iter().map(|t| (t.key(), t.value())))),
                         ])
                     }
                     Err(e) => {
                         let f = describe(&e);
                         if !f.code_in(&["NotFoundException"]) {
-                            c.errors.record(rec_err("ses:GetEmailTemplate", &arn, &f));
+                            c.errors.record(ERR.api("ses:GetEmailTemplate", &arn, &f));
                         }
                         continue;
                     }
@@ -946,7 +778,7 @@ impl SesCollector {
                     Err(e) => {
                         let f = describe(&e);
                         if !f.code_in(&["TemplateDoesNotExist"]) {
-                            c.errors.record(rec_err("ses:GetTemplate", &arn, &f));
+                            c.errors.record(ERR.api("ses:GetTemplate", &arn, &f));
                         }
                         continue;
                     }
@@ -1000,12 +832,11 @@ impl SesCollector {
                         "SuppressedReasons",
                         r.suppression_attributes()
                             .map(|a| {
-                                sorted_strs(
-                                    a.suppressed_reasons()
-                                        .iter()
-                                        .map(|x| x.as_str().to_string())
-                                        .collect(),
-                                )
+                                set(a
+                                    .suppressed_reasons()
+                                    .iter()
+                                    .map(|x| x.as_str().to_string())
+                                    .collect())
                             })
                             .unwrap_or(Value::Null),
                     ),
@@ -1040,7 +871,7 @@ impl SesCollector {
                     )
                 } else {
                     out.account_failed = true;
-                    c.errors.record(rec_err("ses:GetAccount", &res, &f));
+                    c.errors.record(ERR.api("ses:GetAccount", &res, &f));
                     format!(
                         "GetAccount failed ({})",
                         f.code.as_deref().unwrap_or("error")

@@ -17,20 +17,19 @@
 //! repository's keyed fingerprint. A failed call is recorded with its IAM action and the
 //! resource's ARN, and the rest goes on.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
-use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
-use infrasnap_core::metadata::{RecordedError, Status};
+use infrasnap_core::engine::{CollectorReport, RunContext, Tally};
+use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
 use infrasnap_core::store::Stored;
 use serde_json::{json, Map, Value};
 
 use super::SsmCollector;
-use crate::aws::sdk_error::ApiFailure;
+use crate::aws::kit::Run;
+use crate::aws::sdk_error::{ApiFailure, CollectError};
 
 /// Resources worked on at once (per region and service); the rate limiters bound the calls.
 pub(super) const CONCURRENCY: usize = 4;
@@ -44,23 +43,12 @@ pub(super) fn rec_err(
     resource: &str,
     f: &ApiFailure,
 ) -> RecordedError {
-    RecordedError {
-        service: service.into(),
-        action: action.into(),
-        resource: resource.into(),
-        code: f.code.clone(),
-        message: redact_text(&f.message, fp).0,
-    }
+    let message = redact_text(&f.message, fp).0;
+    f.of(service, action, resource).with_message(message).into()
 }
 
 pub(super) fn local_err(service: &str, resource: &str, e: impl std::fmt::Display) -> RecordedError {
-    RecordedError {
-        service: service.into(),
-        action: "write".into(),
-        resource: resource.into(),
-        code: Some("LocalWriteFailed".into()),
-        message: e.to_string(),
-    }
+    CollectError::local(service, resource, e).into()
 }
 
 /// An entry of an `Unreadable` list: which field could not be read, and why.
@@ -131,9 +119,8 @@ impl SsmCollector {
     }
 
     pub(super) async fn run_inner(self: Arc<Self>, cx: Arc<RunContext>) -> CollectorReport {
-        let started = Instant::now();
-        let progress = cx.progress.collector(&self.key_name());
-        let errors = Arc::new(ErrorSink::default());
+        let run = Run::start(&cx, &self.key_name());
+        let (progress, errors) = (run.progress.clone(), run.errors.clone());
         let mut report = CollectorReport::default();
         let mut regions = self.scope.regions.clone();
         regions.sort();
@@ -170,15 +157,7 @@ impl SsmCollector {
         s.counts.insert("secure_strings".into(), secure);
         s.counts.insert("secrets".into(), secrets);
         s.counts.insert("value_fingerprints".into(), fps);
-        s.errors = errors.take();
-        s.status = Some(if listed == 0 && !regions.is_empty() {
-            Status::Failed
-        } else if s.errors.is_empty() {
-            Status::Complete
-        } else {
-            Status::Partial
-        });
-        s.duration_seconds = started.elapsed().as_secs_f64();
+        run.finish(s, listed == 0 && !regions.is_empty());
         report.regions = regions;
 
         let m = &mut report.manifest;
@@ -201,7 +180,6 @@ impl SsmCollector {
         }
         m.push(String::new());
         m.push("No value is stored in plain text: SecureString parameters and secrets have only a keyed `ValueFingerprint` (equal within this repository exactly when the value is equal); String and StringList values are stored with secret-looking parts replaced by `<redacted fp:...>` markers.".into());
-        progress.finished.store(true, Ordering::Relaxed);
         report
     }
 }

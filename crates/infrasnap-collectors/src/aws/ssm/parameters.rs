@@ -17,6 +17,7 @@ use super::collect::{
     fmt_time, local_err, put, rec_err, redacted_text, tags_json, unreadable, Outcome, CONCURRENCY,
 };
 use super::SsmCollector;
+use crate::aws::kit::sdk_pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 const SERVICE: &str = "ssm";
@@ -150,11 +151,9 @@ impl SsmCollector {
             .send()
             .await
             .map_err(|e| describe(&e))?;
-        let p = r.parameter().ok_or_else(|| ApiFailure {
-            code: None,
-            message: "GetParameter returned no parameter".into(),
-            status: None,
-        })?;
+        let p = r
+            .parameter()
+            .ok_or_else(|| ApiFailure::message("GetParameter returned no parameter"))?;
         Ok(ReadValue {
             value: Sensitive::new(p.value().unwrap_or_default().to_string()),
             version: p.version(),
@@ -165,27 +164,16 @@ impl SsmCollector {
         &self,
         client: &Client,
     ) -> Result<Vec<ParameterMetadata>, ApiFailure> {
-        let mut out: Vec<ParameterMetadata> = Vec::new();
-        let mut token: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            self.limits.ssm.acquire().await;
-            let r = client
+        let mut out = sdk_pages!(
+            &self.limits.ssm,
+            "SSM parameters",
+            |t| client
                 .describe_parameters()
                 .max_results(50)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.parameters().iter().cloned());
-            match r.next_token() {
-                // Guard against a server that repeats a page.
-                Some(t) if !t.is_empty() && seen.insert(t.to_string()) => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
-            }
-        }
+                .set_next_token(t),
+            |r| (r.parameters.unwrap_or_default(), r.next_token)
+        )
+        .await?;
         out.sort_by(|a, b| a.name().cmp(&b.name()));
         out.dedup_by(|a, b| a.name() == b.name());
         Ok(out)

@@ -16,6 +16,7 @@ use super::collect::{
     fmt_time, local_err, put, rec_err, redacted_text, tags_json, unreadable, Outcome, CONCURRENCY,
 };
 use super::SsmCollector;
+use crate::aws::kit::sdk_pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
 const SERVICE: &str = "secretsmanager";
@@ -112,27 +113,17 @@ impl SsmCollector {
     }
 
     async fn list_secrets(&self, client: &Client) -> Result<Vec<SecretListEntry>, ApiFailure> {
-        let mut out: Vec<SecretListEntry> = Vec::new();
-        let mut token: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            self.limits.secretsmanager.acquire().await;
-            let r = client
+        let mut out = sdk_pages!(
+            &self.limits.secretsmanager,
+            "secrets",
+            |t| client
                 .list_secrets()
                 .max_results(100)
                 .include_planned_deletion(true)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            out.extend(r.secret_list().iter().cloned());
-            match r.next_token() {
-                Some(t) if !t.is_empty() && seen.insert(t.to_string()) => {
-                    token = Some(t.to_string())
-                }
-                _ => break,
-            }
-        }
+                .set_next_token(t),
+            |r| (r.secret_list.unwrap_or_default(), r.next_token)
+        )
+        .await?;
         out.sort_by(|a, b| (a.name(), a.arn()).cmp(&(b.name(), b.arn())));
         out.dedup_by(|a, b| a.arn() == b.arn());
         Ok(out)
