@@ -263,6 +263,7 @@ mod tests {
             collectors: Default::default(),
             accounts: vec![],
             organization_accounts: vec![],
+            scope: None,
             notes: vec![],
             errors: vec![],
         }
