@@ -330,8 +330,12 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     // Who each account is, first and fast: a dead endpoint or rejected keys end the run here,
     // before anything is written; two entries that are one account are a config mistake.
     let identities = check_accounts(&req.accounts).await?;
+    // A scratch capture (`diff --live`, restore's live read) asks about buckets that may well be
+    // gone or not yet made: there, a missing bucket is an answer, not a typo.
     #[cfg(feature = "s3")]
-    check_buckets(&req).await?;
+    if matches!(req.finish, Finish::Publish) {
+        check_buckets(&req).await?;
+    }
     infrasnap_core::error::reset_storage_full();
 
     let repo = Repository::open_or_init(req.repo_dir)?;
