@@ -2,8 +2,8 @@
 //!
 //! What lives here: typed ids, the content-addressed blob store, the snapshot repository (staging,
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
-//! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
-//! log of snapshots (`diff`). What must not: any cloud SDK. Its
+//! MANIFEST.md renderer, verification, progress counters, the resource catalog, the diff and
+//! log of snapshots (`diff`), findings (`findings`) and the HTML report (`report`). What must not: any cloud SDK. Its
 //! tests run in seconds.
 //!
 //! ```no_run
@@ -20,6 +20,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod findings;
 pub mod ids;
 pub mod index;
 pub mod keypath;
@@ -29,6 +30,7 @@ pub mod metadata;
 pub mod model;
 pub mod progress;
 pub mod repo;
+pub mod report;
 pub mod secrets;
 pub mod store;
 pub mod verify;

@@ -28,6 +28,8 @@ pub mod exit {
     pub const DAMAGED: u8 = 4;
     /// `diff` found differences (something added, removed or modified).
     pub const DIFFERENT: u8 = 5;
+    /// `findings --fail-on S` found a finding of severity S or worse.
+    pub const FINDINGS: u8 = 8;
     /// Interrupted (Ctrl-C); nothing published, the next run resumes.
     pub const INTERRUPTED: u8 = 130;
 }

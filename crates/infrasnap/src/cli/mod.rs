@@ -3,8 +3,10 @@
 #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
 mod diff;
+mod findings;
 mod list;
 mod log;
+mod report;
 mod show;
 mod snapshot;
 mod verify;
@@ -23,7 +25,7 @@ their metadata, and every bucket setting) into a repository on local disk. Each 
 plain folder you can browse; unchanged objects are linked, not downloaded or stored again.\n\n\
 Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",
     after_help = "Exit codes: 0 done; 1 failed; 2 bad usage; 3 snapshot complete with errors \
-(listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 130 interrupted \
+(listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 8 findings at or above --fail-on; 130 interrupted \
 (the next run resumes)."
 )]
 pub struct Cli {
@@ -79,6 +81,12 @@ pub enum Command {
     Diff(Box<diff::DiffArgs>),
     /// The history of one resource (an id, or a path in a snapshot) across every snapshot
     Log(log::LogArgs),
+    /// Risky setups in a snapshot (default: the latest), with their state since the previous
+    /// one; `--fail-on high` exits 8 when one counts
+    Findings(findings::FindingsArgs),
+    /// Write one self-contained HTML page about a snapshot: inventory, findings, changes, trends
+    /// and a map of DNS -> CloudFront -> origins
+    Report(report::ReportArgs),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -95,6 +103,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(&g, a).await,
         Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
+        Command::Findings(a) => findings::run(&g, a),
+        Command::Report(a) => report::run(&g, a),
     }
 }
 
