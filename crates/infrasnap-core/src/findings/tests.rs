@@ -723,3 +723,61 @@ fn the_text_and_the_manifest_section_name_each_finding() {
     assert!(md.contains("| high | exposure.public-acl | new |"), "{md}");
     let _ = BTreeMap::<String, Hit>::new();
 }
+
+/// A seed-scale estate (50 buckets, 100 distributions, 300 functions, 40 tables, 500 records,
+/// 100 IAM users and roles) assessed against 10 earlier snapshots of it: under 1 s (release).
+#[test]
+#[ignore = "scale check: cargo test --release -p infrasnap-core --lib -- --ignored seed_scale_findings"]
+fn seed_scale_findings_take_under_a_second() {
+    let mut rs = Vec::new();
+    for i in 0..50 {
+        rs.push(bucket(&format!("site-{i}-prod"), json!({})));
+    }
+    for i in 0..100 {
+        let env = if i % 2 == 0 { "staging" } else { "prod" };
+        rs.push(dist(
+            &format!("E{i:04}"),
+            &[&format!("{env}{i}.acme.com")],
+            &[(&format!("site-{}-prod.s3.amazonaws.com", i % 50), "/_x")],
+        ));
+    }
+    for i in 0..300 {
+        rs.push(function(&format!("fn-{i}-dev"), json!({"Configuration": {"Runtime": "python3.12", "Environment": {"Variables": {"TABLE": m(&format!("t-{}-prod", i % 40)), "API_TOKEN": m("x")}}}})));
+    }
+    for i in 0..40 {
+        rs.push(table(&format!("t-{i}-prod"), "DISABLED"));
+    }
+    for i in 0..500 {
+        rs.push(record(
+            "Z1",
+            &format!("r{i}.acme.com"),
+            "CNAME",
+            &format!("gone-{i}.s3.amazonaws.com"),
+            false,
+        ));
+    }
+    for i in 0..50 {
+        rs.push(user(&format!("u{i}"), "2026-01-01T00:00:00Z", None));
+        rs.push(role(
+            &format!("r{i}"),
+            json!({"Service": "lambda.amazonaws.com"}),
+        ));
+    }
+    let mk = |n: usize| {
+        let mut e = Estate::new(&format!("s{n}"), as_of(), rs.clone());
+        e.fingerprinter = Some(fp());
+        e
+    };
+    let earlier: Vec<Estate> = (0..10).map(mk).collect();
+    let now = mk(10);
+    let t0 = std::time::Instant::now();
+    let r = assess_estates(&now, &earlier, &[]);
+    let took = t0.elapsed();
+    eprintln!(
+        "{} resources x 11 snapshots: {} findings in {took:?}",
+        now.resources.len(),
+        r.findings.len()
+    );
+    assert!(r.findings.len() > 1000);
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+}

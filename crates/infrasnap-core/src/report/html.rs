@@ -107,10 +107,11 @@ fn card(o: &mut String, v: &str, k: &str, id: &str) {
     );
 }
 
-const NODE_W: f64 = 200.0;
+const NODE_W: f64 = 150.0;
 const NODE_H: f64 = 36.0;
 const GAP: f64 = 10.0;
-const COL_X: [f64; 4] = [10.0, 250.0, 490.0, 730.0];
+const COL_X: [f64; 4] = [8.0, 178.0, 348.0, 518.0];
+const PANEL_W: f64 = 676.0;
 
 fn node_pos(p: &Panel, key: &str) -> Option<(usize, f64)> {
     for (c, col) in p.columns.iter().enumerate() {
@@ -138,7 +139,7 @@ fn panel_svg(o: &mut String, p: &Panel) {
         esc(&p.env),
         esc(&p.title)
     );
-    let _ = writeln!(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"940\" height=\"{h}\" viewBox=\"0 0 940 {h}\" role=\"img\" aria-label=\"{}\">", esc(&p.title));
+    let _ = writeln!(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{PANEL_W}\" height=\"{h}\" viewBox=\"0 0 {PANEL_W} {h}\" role=\"img\" aria-label=\"{}\">", esc(&p.title));
     for (i, t) in ["DNS name", "CloudFront", "Origin", "Data"]
         .iter()
         .enumerate()
@@ -185,10 +186,10 @@ fn node_svg(o: &mut String, n: &Node, x: f64, y: f64) {
         esc(&format!("{} ({})", n.label, n.sub)),
         x + 6.0,
         y + 15.0,
-        esc(&cut(&n.label, 30)),
+        esc(&cut(&n.label, 23)),
         x + 6.0,
         y + 29.0,
-        esc(&cut(&n.sub, 36)),
+        esc(&cut(&n.sub, 28)),
     );
 }
 
@@ -229,7 +230,7 @@ pub fn render(r: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>\n",
         esc(&title)
     );
-    let _ = writeln!(o, "<header><h1>{}</h1><nav><a href=\"#summary\">Summary</a><a href=\"#inventory\">Inventory</a><a href=\"#findings\">Findings</a><a href=\"#changes\">Changes</a><a href=\"#trends\">Trends</a><a href=\"#map\">Estate map</a><a href=\"#captured\">Captured</a></nav></header><main>", esc(&title));
+    let _ = writeln!(o, "<header><h1>{}</h1><nav><a href=\"#summary\">Summary</a><a href=\"#map\">Estate map</a><a href=\"#inventory\">Inventory</a><a href=\"#findings\">Findings</a><a href=\"#changes\">Changes</a><a href=\"#trends\">Trends</a><a href=\"#captured\">Captured</a></nav></header><main>", esc(&title));
 
     // Summary.
     let f = &r.findings.counts;
@@ -272,6 +273,18 @@ pub fn render(r: &Report) -> String {
         );
     }
     o.push_str("</div>\n");
+
+    // Map.
+    o.push_str("<h2 id=\"map\">Estate map: DNS → CloudFront → origin → data</h2>\n<p class=\"legend\"><span style=\"color:var(--prod)\">■ prod</span><span style=\"color:var(--non)\">■ staging, dev, test</span><span style=\"color:var(--med)\">━ non-prod into prod</span><span style=\"color:var(--high)\">┅ dangling: target not in the snapshot</span></p>\n");
+    if r.graph.panels.is_empty() {
+        o.push_str("<p class=\"muted\">No DNS records, distributions or website buckets in this snapshot.</p>\n");
+    } else {
+        o.push_str("<div class=\"panels\">\n");
+        for p in &r.graph.panels {
+            panel_svg(&mut o, p);
+        }
+        o.push_str("</div>\n");
+    }
 
     // Inventory.
     o.push_str("<h2 id=\"inventory\">Inventory</h2>\n<div class=\"grid\">\n");
@@ -416,18 +429,6 @@ pub fn render(r: &Report) -> String {
         |v| v.to_string(),
     );
     o.push_str("</div>\n");
-
-    // Map.
-    o.push_str("<h2 id=\"map\">Estate map: DNS → CloudFront → origin → data</h2>\n<p class=\"legend\"><span style=\"color:var(--prod)\">■ prod</span><span style=\"color:var(--non)\">■ staging, dev, test</span><span style=\"color:var(--med)\">━ non-prod into prod</span><span style=\"color:var(--high)\">┅ dangling: target not in the snapshot</span></p>\n");
-    if r.graph.panels.is_empty() {
-        o.push_str("<p class=\"muted\">No DNS records, distributions or website buckets in this snapshot.</p>\n");
-    } else {
-        o.push_str("<div class=\"panels\">\n");
-        for p in &r.graph.panels {
-            panel_svg(&mut o, p);
-        }
-        o.push_str("</div>\n");
-    }
 
     // Captured (MANIFEST.md's tables).
     o.push_str("<h2 id=\"captured\">Captured</h2>\n");

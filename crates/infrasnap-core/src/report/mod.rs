@@ -211,3 +211,180 @@ pub fn inventory(e: &Estate) -> Inventory {
     inv.by_region = regions.into_values().collect();
     inv
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Res;
+    use serde_json::json;
+
+    fn estate() -> Estate {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let dist = |id: &str, comment: &str, origin: &str, path: &str| {
+            Res::new(
+                &format!("aws.cloudfront.distribution:1::{id}"),
+                json!({"Id": id, "DomainName": format!("{}.cloudfront.net", id.to_lowercase()),
+                       "DistributionConfig": {"Comment": comment, "Origins": {"Items": [
+                           {"Id": "o", "DomainName": origin, "OriginPath": path}]}}}),
+            )
+        };
+        let record = |name: &str, target: &str| {
+            Res::new(
+                &format!("aws.route53.record_set:1::Z1/{name}./CNAME"),
+                json!({"Name": format!("{name}."), "Type": "CNAME", "ResourceRecords": [{"Value": target}]}),
+            )
+        };
+        let mut b = Res::new(
+            "aws.s3.bucket:1::acme-www-prod",
+            json!({"name": "acme-www-prod", "object_count": 1_000_000u64, "total_bytes": 5_000_000_000u64, "config": {}}),
+        );
+        b.bytes = 5_000_000_000;
+        Estate::new(
+            "now",
+            t,
+            vec![
+                b,
+                Res::new("aws.s3.bucket:1::<script>x", json!({"config": {}})),
+                dist("EPROD", "prod site", "acme-www-prod.s3.amazonaws.com", ""),
+                dist(
+                    "ESTG",
+                    "staging site",
+                    "acme-www-prod.s3.amazonaws.com",
+                    "/_staging",
+                ),
+                record("www.acme.com", "eprod.cloudfront.net"),
+                record("staging.acme.com", "estg.cloudfront.net"),
+                record("old.acme.com", "d999.cloudfront.net"),
+            ],
+        )
+    }
+
+    fn report(e: &Estate) -> Report {
+        let findings = findings::assess_estates(e, &[], &[]);
+        Report {
+            snapshot: e.name.clone(),
+            meta: None,
+            previous: None,
+            inventory: inventory(e),
+            graph: graph::build(e, &findings),
+            trends: vec![TrendPoint {
+                snapshot: "now".into(),
+                resources: e.resources.len() as u64,
+                bytes: 5,
+                findings: findings.findings.len() as u64,
+            }],
+            findings,
+            diff: None,
+            captured: None,
+            errors: None,
+        }
+    }
+
+    #[test]
+    fn the_page_is_deterministic_escaped_and_draws_the_staging_path_into_prod() {
+        let e = estate();
+        let a = html::render(&report(&e));
+        assert_eq!(a, html::render(&report(&e)), "same input, same bytes");
+        assert!(!a.contains("<script>x"), "names are escaped");
+        assert!(a.contains("&lt;script&gt;x"));
+        assert!(!a.contains("src=\"http") && !a.contains("<link"));
+        // Prod and staging panels, side by side; the staging distribution's origin is the prod
+        // bucket, joined by a cross-environment edge; the record on a missing distribution is
+        // dangling.
+        assert!(a.contains("data-env=\"prod\"") && a.contains("data-env=\"nonprod\""));
+        assert!(
+            a.contains("class=\"node kind-cloudfront env-nonprod\" data-key=\"cf:ESTG\""),
+            "{a}"
+        );
+        assert!(a.contains(
+            "class=\"edge cross-env\" data-from=\"cf:ESTG\" data-to=\"bucket:acme-www-prod\""
+        ));
+        assert!(a.contains("class=\"edge dangling\""));
+        assert!(a.contains("1000000 objects"));
+        for h in ["Summary", "Estate map", "Inventory", "Findings", "Trends"] {
+            assert!(a.contains(&format!(">{h}")), "{h}");
+        }
+    }
+
+    /// A snapshot `name` of one bucket of `n` objects (every `changed_every`-th one different).
+    fn big_snapshot(repo: &Repository, name: &str, hour: u32, n: usize, changed_every: usize) {
+        use std::io::Write;
+        let dir = repo.root().join(name);
+        std::fs::create_dir_all(dir.join("catalog")).unwrap();
+        std::fs::create_dir_all(dir.join("index/s3_buckets")).unwrap();
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("index/s3_buckets/big.jsonl")).unwrap(),
+        );
+        for i in 0..n {
+            let key = format!("assets/{:04}/file-{i:08}.html", i / 1000);
+            let v = usize::from(changed_every > 0 && i % changed_every == 0);
+            let blob = crate::ids::BlobId::of(format!("{key}{v}").as_bytes());
+            let line = json!({"key": key, "size": 10, "etag": format!("\"{}\"", &blob.to_hex()[..32]),
+                "last_modified": "2026-01-01T00:00:00Z", "storage_class": "STANDARD",
+                "content_type": "text/html", "metadata": {"build": "1234"},
+                "blob": blob, "path": format!("s3_buckets/big/{key}")});
+            writeln!(w, "{line}").unwrap();
+        }
+        w.flush().unwrap();
+        let doc = json!({"name": "big", "region": "us-east-1", "object_count": n, "total_bytes": n * 10,
+            "config": {"versioning": {"state": "present", "value": {"Status": "Enabled"}}}});
+        let bytes = serde_json::to_vec_pretty(&doc).unwrap();
+        let st = repo.store().put_bytes(&bytes).unwrap();
+        let rec = crate::catalog::CatalogRecord {
+            id: "aws.s3.bucket:1::big".parse().unwrap(),
+            label: None,
+            path: Some("s3_bucket_config/big.json".into()),
+            blob: st.id,
+            size: bytes.len() as u64,
+            digest: "same".into(),
+            parts: BTreeMap::new(),
+            index: Some("index/s3_buckets/big.jsonl".into()),
+            incomplete: false,
+        };
+        std::fs::write(
+            dir.join("catalog/resources.jsonl"),
+            format!("{}\n", serde_json::to_string(&rec).unwrap()),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("catalog/coverage.jsonl"),
+            "{\"kind\":\"aws.s3.bucket\",\"account\":\"1\",\"region\":\"\",\"state\":\"complete\"}\n",
+        )
+        .unwrap();
+        let t = format!("2026-12-01T{hour:02}:00:00Z");
+        let meta = json!({"tool": "infrasnap", "tool_version": "0", "format_version": 2, "name": name,
+            "started_at": t, "finished_at": t, "duration_seconds": 1.0, "status": "complete",
+            "regions": [], "totals": crate::metadata::Totals::default(), "collectors": {}});
+        std::fs::write(
+            dir.join("snapshot_metadata.json"),
+            serde_json::to_vec(&meta).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Report on a snapshot of a bucket of 1M objects, diffed against the one before (1%
+    /// changed): under 10 s (release build), and the page stays small.
+    #[test]
+    #[ignore = "scale check: cargo test --release -p infrasnap-core --lib -- --ignored a_million_object_report"]
+    fn a_million_object_report_is_fast_and_small() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&tmp.path().join("repo")).unwrap();
+        big_snapshot(&repo, "a", 1, 1_000_000, 0);
+        big_snapshot(&repo, "b", 2, 1_000_000, 100);
+        let t0 = std::time::Instant::now();
+        let r = build(&repo, "b", &[]).unwrap();
+        let page = html::render(&r);
+        let took = t0.elapsed();
+        eprintln!(
+            "report of a 1M-object snapshot: {took:?}, {} bytes",
+            page.len()
+        );
+        let d = r.diff.as_ref().unwrap();
+        assert_eq!(d.counts.modified, 1);
+        assert!(page.contains("10000 changed"), "the diff is summarised");
+        assert!(page.len() < 200_000, "{} bytes", page.len());
+        assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    }
+}

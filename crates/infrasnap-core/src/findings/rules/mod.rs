@@ -53,10 +53,15 @@ pub fn evaluate(e: &Estate, earlier: &[Estate]) -> Vec<Hit> {
         .iter()
         .map(|p| (p.name.clone(), footprint(p)))
         .collect();
+    evaluate_with(e, &past)
+}
+
+/// [`evaluate`] with the earlier snapshots' footprints ([`footprint`]) already made.
+pub fn evaluate_with(e: &Estate, past: &[(String, BTreeSet<String>)]) -> Vec<Hit> {
     let mut out = Vec::new();
     out.extend(wiring::cross_env(e));
     out.extend(wiring::origin_buckets_missing(e));
-    out.extend(dns::dangling(e, &past));
+    out.extend(dns::dangling(e, past));
     out.extend(hygiene::certificates(e));
     out.extend(exposure::buckets(e));
     out.extend(secrets::plaintext(e));
@@ -66,8 +71,8 @@ pub fn evaluate(e: &Estate, earlier: &[Estate]) -> Vec<Hit> {
     out.extend(hygiene::buckets(e));
     out.extend(hygiene::tables(e));
     out.extend(hygiene::zones(e));
-    out.sort_by_key(|a| a.id());
-    out.dedup_by_key(|h| h.id());
+    out.sort_by_cached_key(Hit::id);
+    out.dedup_by(|a, b| a.rule == b.rule && a.resource == b.resource);
     out
 }
 

@@ -137,6 +137,21 @@ fn named<'a>(s: &str, p: &Prod<'a>) -> Vec<&'a Res> {
 
 pub fn cross_env(e: &Estate) -> Vec<Hit> {
     let p = prod(e);
+    // The markers prod names would have, made once: a redacted value equal to one of them is
+    // that name.
+    let mut markers: BTreeMap<String, &Res> = BTreeMap::new();
+    if let Some(fp) = e.fingerprinter.as_ref() {
+        for (n, b) in &p.buckets {
+            markers.insert(fp.marker(n.as_bytes()), b);
+            markers.insert(fp.marker(format!("arn:aws:s3:::{n}").as_bytes()), b);
+        }
+        for (n, t) in &p.tables {
+            markers.insert(fp.marker(n.as_bytes()), t);
+            if let Some(arn) = t.str("/TableArn") {
+                markers.insert(fp.marker(arn.as_bytes()), t);
+            }
+        }
+    }
     let mut out = Vec::new();
     let consumers = e.resources.iter().filter_map(|r| {
         let env = match r.id.kind.as_str() {
@@ -187,24 +202,10 @@ pub fn cross_env(e: &Estate) -> Vec<Hit> {
             }
         }
         // Environment variables whose (redacted) value is a prod table's or bucket's name.
-        if let (Some(fp), Some(Value::Object(vars))) = (
-            e.fingerprinter.as_ref(),
-            r.doc.pointer("/Configuration/Environment/Variables"),
-        ) {
-            let mut names: Vec<(String, &Res)> = Vec::new();
-            for (n, b) in &p.buckets {
-                names.push((n.clone(), b));
-                names.push((format!("arn:aws:s3:::{n}"), b));
-            }
-            for (n, t) in &p.tables {
-                names.push((n.clone(), t));
-                if let Some(arn) = t.str("/TableArn") {
-                    names.push((arn.to_string(), t));
-                }
-            }
+        if let Some(Value::Object(vars)) = r.doc.pointer("/Configuration/Environment/Variables") {
             for (k, v) in vars {
                 let Some(v) = v.as_str() else { continue };
-                if let Some((_, t)) = names.iter().find(|(n, _)| fp.marker(n.as_bytes()) == v) {
+                if let Some(t) = markers.get(v).copied() {
                     let fpv = v.trim_start_matches("<redacted ").trim_end_matches('>');
                     add(
                         &mut ev,
