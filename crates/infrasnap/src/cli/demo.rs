@@ -378,7 +378,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         .context("filling the emulator with the sample estate")?;
     say(
         "Filled it with Acme Sailing's estate: 4 buckets (www prod and staging, events, media), \
-         a DNS zone, and an event registrations table.",
+         CloudFront distributions in front of them, a DNS zone, and an event registrations table.",
     );
 
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
@@ -462,6 +462,8 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
              {r}/{a}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html\n  \
              infrasnap diff {b} {a} --content --repo {r}   # what changed, resource by resource\n  \
              infrasnap log s3_buckets/acme-events-prod/events/2026-spring-regatta.html --repo {r}\n  \
+             infrasnap findings --repo {r}   # risky setups: staging served from the prod bucket\n  \
+             infrasnap report --repo {r} -o report.html   # the estate on one offline page\n  \
              infrasnap list --repo {r}\n  infrasnap verify --all --repo {r}",
             b = first.meta.name,
             a = second.meta.name
