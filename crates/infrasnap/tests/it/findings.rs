@@ -262,7 +262,7 @@ async fn function(
 }
 
 /// Plant every risk moto can hold, each beside a clean twin. Returns names for ids moto makes.
-async fn seed(url: &str, db_password: &str) -> BTreeMap<&'static str, String> {
+async fn seed(url: &str, db_password: &str, stage_token: &str) -> BTreeMap<&'static str, String> {
     let conf = sdk_conf(url, "us-east-1").await;
     let s3 = s3_client(url, "us-east-1").await;
     let mut ids = BTreeMap::new();
@@ -417,6 +417,57 @@ async fn seed(url: &str, db_password: &str) -> BTreeMap<&'static str, String> {
         .await
         .unwrap();
     function(&conf, &role_arn, "old-cron", Runtime::Python38, &[]).await;
+
+    // API Gateway: a stage with a token in its variables (plant) beside a host name (no finding).
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+    let api = apigw
+        .create_rest_api()
+        .name("shop-api")
+        .send()
+        .await
+        .unwrap();
+    let api_id = api.id().unwrap().to_string();
+    let root = apigw
+        .get_resources()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/"))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    apigw
+        .put_method()
+        .rest_api_id(&api_id)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .put_integration()
+        .rest_api_id(&api_id)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .create_deployment()
+        .rest_api_id(&api_id)
+        .stage_name("v1")
+        .variables("backendToken", stage_token)
+        .variables("backendHost", "backend.internal")
+        .send()
+        .await
+        .unwrap();
+    ids.insert("api", api_id);
     ids
 }
 
@@ -490,10 +541,11 @@ async fn findings_on_a_planted_estate_across_snapshots_and_the_report() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let db_password = format!("pw-{}", random(b"abcdefghijklmnopqrstuvwxyz0123456789", 24));
-    let ids = seed(&url, &db_password).await;
+    let stage_token = format!("tk-{}", random(b"abcdefghijklmnopqrstuvwxyz0123456789", 24));
+    let ids = seed(&url, &db_password, &stage_token).await;
     let only = [
         "--only",
-        "s3,cloudfront,route53,dynamodb,iam,lambda",
+        "s3,cloudfront,route53,dynamodb,iam,lambda,apigateway",
         "--regions",
         "us-east-1",
     ];
@@ -630,7 +682,18 @@ async fn findings_on_a_planted_estate_across_snapshots_and_the_report() {
         .contains("/Configuration/Environment/Variables/TABLE"));
     // No secret value anywhere in the output or the report.
     let text = stdout(&infrasnap(&repo, &url, &["findings"]));
-    assert!(!r.to_string().contains(&db_password) && !text.contains(&db_password));
+    for secret in [&db_password, &stage_token] {
+        assert!(!r.to_string().contains(secret.as_str()) && !text.contains(secret.as_str()));
+    }
+    let api = by_rule(&r, "secrets.plaintext")
+        .into_iter()
+        .find(|f| f["resource"].as_str().unwrap().contains("rest_api"))
+        .unwrap();
+    let ev = api["evidence"].to_string();
+    assert!(
+        ev.contains("/variables/backendToken") && !ev.contains("backendHost"),
+        "{ev}"
+    );
     insta::assert_snapshot!("findings_text_one", normalised(&text, &ids));
 
     // MANIFEST.md has the section.
@@ -737,7 +800,7 @@ async fn findings_on_a_planted_estate_across_snapshots_and_the_report() {
         "the report is deterministic"
     );
     assert!(!html.contains("<link") && !html.contains("src=\"http") && !html.contains("@import"));
-    assert!(!html.contains(&db_password));
+    assert!(!html.contains(&db_password) && !html.contains(&stage_token));
     assert!(html.len() < 5 << 20);
     browser_check(&page, &ids["staging"]);
 }
