@@ -468,7 +468,42 @@ async fn seed(url: &str, db_password: &str, stage_token: &str) -> BTreeMap<&'sta
         .await
         .unwrap();
     ids.insert("api", api_id);
+
+    // ACM: an imported certificate that expires in 5 days (plant) and one good for 400 (twin).
+    for (name, days) in [("cert_expiring", 5), ("cert_fine", 400)] {
+        let (cert, key) = self_signed(&format!("{name}.acme.example.com"), days);
+        let arn = aws_sdk_acm::Client::new(&conf)
+            .import_certificate()
+            .certificate(aws_sdk_acm::primitives::Blob::new(cert))
+            .private_key(aws_sdk_acm::primitives::Blob::new(key))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("import certificate: {e:?}"))
+            .certificate_arn()
+            .unwrap()
+            .to_string();
+        ids.insert(name, arn.rsplit('/').next().unwrap().to_string());
+    }
     ids
+}
+
+/// A self-signed certificate valid for `days` and its key (PEM), made by openssl.
+fn self_signed(cn: &str, days: u32) -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let o = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj"])
+        .arg(format!("/CN={cn}"))
+        .arg("-days")
+        .arg(days.to_string())
+        .arg("-keyout")
+        .arg(&k)
+        .arg("-out")
+        .arg(&c)
+        .output()
+        .expect("openssl (apt-get install openssl)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (std::fs::read(&c).unwrap(), std::fs::read(&k).unwrap())
 }
 
 fn findings_json(repo: &Path, url: &str, args: &[&str]) -> Value {
@@ -545,7 +580,7 @@ async fn findings_on_a_planted_estate_across_snapshots_and_the_report() {
     let ids = seed(&url, &db_password, &stage_token).await;
     let only = [
         "--only",
-        "s3,cloudfront,route53,dynamodb,iam,lambda,apigateway",
+        "s3,cloudfront,route53,dynamodb,iam,lambda,apigateway,acm",
         "--regions",
         "us-east-1",
     ];
@@ -605,6 +640,17 @@ async fn findings_on_a_planted_estate_across_snapshots_and_the_report() {
             "exposure.website-without-cloudfront",
             bucket("acme-public"),
             vec![bucket("acme-www-prod")],
+        ),
+        (
+            "acm.expiring",
+            format!(
+                "aws.acm.certificate:{ACCT}:us-east-1:{}",
+                ids["cert_expiring"]
+            ),
+            vec![format!(
+                "aws.acm.certificate:{ACCT}:us-east-1:{}",
+                ids["cert_fine"]
+            )],
         ),
         (
             "secrets.plaintext",
