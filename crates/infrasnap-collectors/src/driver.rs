@@ -576,10 +576,25 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         }
     })?;
 
+    // Findings: the rules over the catalog just written, against the snapshots before
+    // (MANIFEST.md's "Findings" section; `infrasnap findings` shows the evidence).
+    let mut detail = ManifestDetail::default();
+    match infrasnap_core::findings::assess_in_repo(
+        &repo,
+        staging.dir(),
+        name.as_str(),
+        Some(started_at),
+        &cfg.findings.suppress,
+    ) {
+        Ok(r) => detail
+            .data
+            .push(infrasnap_core::findings::render::section(&r)),
+        Err(e) => notes.push(format!("findings could not be computed: {e}")),
+    }
+
     // The status rule: failed if every collector failed, partial if anything failed, else
     // complete.
     let mut collectors = BTreeMap::new();
-    let mut detail = ManifestDetail::default();
     let mut regions = Vec::new();
     let mut totals = Totals::default();
     for (name, r) in reports {

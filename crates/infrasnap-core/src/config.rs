@@ -84,6 +84,22 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     pub command: String,
+    #[serde(default, skip_serializing_if = "FindingsConfig::is_empty")]
+    pub findings: FindingsConfig,
+}
+
+/// `[findings]`: suppressions (`[[findings.suppress]]`, see [`crate::findings::suppress`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress: Vec<crate::findings::Suppression>,
+}
+
+impl FindingsConfig {
+    pub fn is_empty(&self) -> bool {
+        self.suppress.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -289,6 +305,8 @@ impl Config {
                     .into(),
             ));
         }
+        crate::findings::suppress::validate(&self.findings.suppress)
+            .map_err(|e| bad(e.to_string()))?;
         Ok(())
     }
 }

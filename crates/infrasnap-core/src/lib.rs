@@ -4,9 +4,9 @@
 //! atomic publication, the lock), the index, key-to-path mapping, snapshot metadata and the
 //! MANIFEST.md renderer, verification, progress counters, the resource catalog, and the diff and
 //! log of snapshots (`diff`), retention policies (`retention`), prune of unreferenced blobs
-//! (`prune`), the registry of running readers (`readers`) and restore plans (`restore`). What
-//! must not: any cloud SDK. Its
-//! tests run in seconds.
+//! (`prune`), the registry of running readers (`readers`), restore plans (`restore`), findings
+//! (`findings`) and the HTML report (`report`). What must not: any cloud SDK. Its tests run in
+//! seconds.
 //!
 //! ```no_run
 //! use infrasnap_core::{repo::Repository, ids::SnapshotName};
@@ -22,6 +22,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod findings;
 pub mod ids;
 pub mod index;
 pub mod keypath;
@@ -34,6 +35,7 @@ pub mod prune;
 pub mod readers;
 pub mod region;
 pub mod repo;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod schedule;

@@ -1,7 +1,12 @@
 //! MANIFEST.md: a snapshot described for people. Rendered from the same metadata programs read.
+//!
+//! Tables are data ([`Table`], [`DataSection`]): the Markdown renderer here and the HTML report
+//! (`crate::report`) render the same rows.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+use serde::Serialize;
 
 use crate::metadata::{SnapshotMetadata, Status};
 
@@ -10,6 +15,123 @@ use crate::metadata::{SnapshotMetadata, Status};
 pub struct ManifestDetail {
     /// Section title -> Markdown lines.
     pub sections: BTreeMap<String, Vec<String>>,
+    /// Sections given as data (the findings), rendered after `sections`.
+    pub data: Vec<DataSection>,
+}
+
+/// A table: header cells and rows of plain text (no Markdown inside; renderers escape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Markdown; "None found." for a table without rows.
+    pub fn to_markdown(&self) -> String {
+        if self.rows.is_empty() {
+            return "None found.\n".into();
+        }
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "| {} |",
+            self.headers
+                .iter()
+                .map(|h| md_escape(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(o, "|{}", "---|".repeat(self.headers.len()));
+        for r in &self.rows {
+            let _ = writeln!(
+                o,
+                "| {} |",
+                r.iter()
+                    .map(|c| md_escape(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
+        o
+    }
+}
+
+/// A titled section of text lines and tables.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataSection {
+    pub title: String,
+    /// Paragraphs of plain text before the tables.
+    pub intro: Vec<String>,
+    pub tables: Vec<Table>,
+}
+
+impl DataSection {
+    pub fn to_markdown(&self) -> String {
+        let mut o = format!("## {}\n\n", self.title);
+        for p in &self.intro {
+            let _ = writeln!(o, "{p}\n");
+        }
+        for t in &self.tables {
+            o.push_str(&t.to_markdown());
+            o.push('\n');
+        }
+        o
+    }
+}
+
+/// The "Captured" table: one row per source.
+pub fn captured_table(meta: &SnapshotMetadata) -> Table {
+    let mut t = Table::new(&[
+        "Source",
+        "Status",
+        "Counts",
+        "Bytes",
+        "New bytes",
+        "Downloaded",
+        "Errors",
+        "Time",
+    ]);
+    for (name, c) in &meta.collectors {
+        let counts: Vec<String> = c.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        t.row(vec![
+            name.clone(),
+            c.status.map(|s| s.label()).unwrap_or("-").to_string(),
+            counts.join(", "),
+            human_bytes(c.bytes_total),
+            human_bytes(c.bytes_new),
+            c.objects_downloaded.to_string(),
+            c.errors.len().to_string(),
+            format!("{:.1} s", c.duration_seconds),
+        ]);
+    }
+    t
+}
+
+/// The "Errors" table: one row per failed call.
+pub fn errors_table(meta: &SnapshotMetadata) -> Table {
+    let mut t = Table::new(&["Service", "Action", "Resource", "Code", "Message"]);
+    for e in meta.all_errors() {
+        t.row(vec![
+            e.service.clone(),
+            e.action.clone(),
+            e.resource.clone(),
+            e.code.clone().unwrap_or_else(|| "-".into()),
+            e.message.clone(),
+        ]);
+    }
+    t
 }
 
 pub fn human_bytes(n: u64) -> String {
@@ -128,25 +250,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     );
 
     let _ = writeln!(o, "## Captured\n");
-    let _ = writeln!(
-        o,
-        "| Source | Status | Counts | Bytes | New bytes | Downloaded | Errors | Time |"
-    );
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
-    for (name, c) in &meta.collectors {
-        let counts: Vec<String> = c.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        let _ = writeln!(
-            o,
-            "| {name} | {} | {} | {} | {} | {} | {} | {:.1} s |",
-            c.status.map(|s| s.label()).unwrap_or("-"),
-            counts.join(", "),
-            human_bytes(c.bytes_total),
-            human_bytes(c.bytes_new),
-            c.objects_downloaded,
-            c.errors.len(),
-            c.duration_seconds
-        );
-    }
+    o.push_str(&captured_table(meta).to_markdown());
     o.push('\n');
     for (title, lines) in &detail.sections {
         let _ = writeln!(o, "## {title}\n");
@@ -154,6 +258,9 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
             let _ = writeln!(o, "{l}");
         }
         o.push('\n');
+    }
+    for d in &detail.data {
+        o.push_str(&d.to_markdown());
     }
 
     if !meta.notes.is_empty() {
@@ -167,19 +274,7 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     let errors: Vec<_> = meta.all_errors().collect();
     if !errors.is_empty() {
         let _ = writeln!(o, "## Errors\n");
-        let _ = writeln!(o, "| Service | Action | Resource | Code | Message |");
-        let _ = writeln!(o, "|---|---|---|---|---|");
-        for e in &errors {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                e.service,
-                e.action,
-                md_escape(&e.resource),
-                e.code.as_deref().unwrap_or("-"),
-                md_escape(&e.message)
-            );
-        }
+        o.push_str(&errors_table(meta).to_markdown());
         let mut denied: Vec<&str> = errors
             .iter()
             .filter(|e| {

@@ -31,6 +31,8 @@ pub mod exit {
     pub const DIFFERENT: u8 = 5;
     /// `check`: the newest complete snapshot is older than `--max-age` (or there is none).
     pub const STALE: u8 = 6;
+    /// `findings --fail-on S` found a finding of severity S or worse.
+    pub const FINDINGS: u8 = 8;
     /// Interrupted (Ctrl-C); nothing published, the next run resumes.
     pub const INTERRUPTED: u8 = 130;
 }

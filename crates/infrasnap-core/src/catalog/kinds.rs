@@ -398,6 +398,29 @@ pub static KINDS: &[KindSpec] = &[
         ..KindSpec::new("aws.iam.group", "iam", "group", Scope::Account)
     },
     KindSpec {
+        // id: `credential_report`, one per account: GetCredentialReport's CSV as a part and its
+        // rows as the document `{"GeneratedTime", "Rows": [{column: value}]}`, by user.
+        doc: Some("iam/{account}/{id}.json"),
+        parts: &[("credential_report.csv", "iam/{account}/{id}.csv")],
+        volatile: &[
+            "/GeneratedTime",
+            "/Rows/*/password_last_used",
+            "/Rows/*/access_key_1_last_used_date",
+            "/Rows/*/access_key_1_last_used_region",
+            "/Rows/*/access_key_1_last_used_service",
+            "/Rows/*/access_key_2_last_used_date",
+            "/Rows/*/access_key_2_last_used_region",
+            "/Rows/*/access_key_2_last_used_service",
+        ],
+        volatile_parts: &["credential_report.csv"],
+        ..KindSpec::new(
+            "aws.iam.credential_report",
+            "iam",
+            "credential report",
+            Scope::Account,
+        )
+    },
+    KindSpec {
         view: Some("iam/{account}/instance_profiles.json"),
         sets: &["/Roles"],
         ..KindSpec::new(

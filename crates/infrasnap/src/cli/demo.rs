@@ -165,8 +165,78 @@ async fn seed(s3: &aws_sdk_s3::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sites' CloudFront distributions: www and events on their prod buckets, and staging on the
+/// prod bucket too, under `/_staging` (the setup that risked overwriting production, which
+/// `infrasnap findings` flags). Their domain names, for DNS: www, staging, events.
+#[cfg(feature = "cloudfront")]
+async fn seed_cdn(sdk: &aws_config::SdkConfig) -> anyhow::Result<[String; 3]> {
+    use aws_sdk_cloudfront::types::{
+        CookiePreference, DefaultCacheBehavior, DistributionConfig, ForwardedValues, ItemSelection,
+        Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
+    };
+    let cf = aws_sdk_cloudfront::Client::new(sdk);
+    let mut out: [String; 3] = Default::default();
+    let sites = [
+        ("www", "acme-www-prod", "", "prod site"),
+        ("staging", "acme-www-prod", "/_staging", "staging site"),
+        ("events", "acme-events-prod", "", "prod events"),
+    ];
+    for (i, (name, bucket, path, comment)) in sites.into_iter().enumerate() {
+        #[allow(deprecated)]
+        let behavior = DefaultCacheBehavior::builder()
+            .target_origin_id("s3")
+            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+            .forwarded_values(
+                ForwardedValues::builder()
+                    .query_string(false)
+                    .cookies(
+                        CookiePreference::builder()
+                            .forward(ItemSelection::None)
+                            .build()?,
+                    )
+                    .build()?,
+            )
+            .min_ttl(0)
+            .build()?;
+        let origin = Origin::builder()
+            .id("s3")
+            .domain_name(format!("{bucket}.s3.us-east-1.amazonaws.com"))
+            .origin_path(path)
+            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+            .build()?;
+        let cfg = DistributionConfig::builder()
+            .caller_reference(format!("infrasnap-demo-{name}"))
+            .origins(Origins::builder().quantity(1).items(origin).build()?)
+            .default_cache_behavior(behavior)
+            .comment(comment)
+            .enabled(true)
+            .build()?;
+        let d = cf
+            .create_distribution()
+            .distribution_config(cfg)
+            .send()
+            .await?;
+        out[i] = d
+            .distribution()
+            .map(|d| d.domain_name().to_string())
+            .unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// Without CloudFront built in, DNS names distributions that are not in the snapshot.
+#[cfg(not(feature = "cloudfront"))]
+async fn seed_cdn(_sdk: &aws_config::SdkConfig) -> anyhow::Result<[String; 3]> {
+    Ok([
+        "d111111abcdef8.cloudfront.net".into(),
+        "d222222abcdef8.cloudfront.net".into(),
+        "d333333abcdef8.cloudfront.net".into(),
+    ])
+}
+
 /// The rest of the estate: the sites' DNS zone and the event registrations table.
 async fn seed_dns_and_tables(sdk: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    let [www, staging, events] = seed_cdn(sdk).await?;
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
         ScalarAttributeType,
@@ -202,21 +272,13 @@ async fn seed_dns_and_tables(sdk: &aws_config::SdkConfig) -> anyhow::Result<()> 
         .hosted_zone_id(&zone_id)
         .change_batch(
             ChangeBatch::builder()
-                .changes(rr(
-                    "www.acme-sailing.example.",
-                    RrType::Cname,
-                    "d111111abcdef8.cloudfront.net",
-                )?)
+                .changes(rr("www.acme-sailing.example.", RrType::Cname, &www)?)
                 .changes(rr(
                     "staging.acme-sailing.example.",
                     RrType::Cname,
-                    "d222222abcdef8.cloudfront.net",
+                    &staging,
                 )?)
-                .changes(rr(
-                    "events.acme-sailing.example.",
-                    RrType::Cname,
-                    "d333333abcdef8.cloudfront.net",
-                )?)
+                .changes(rr("events.acme-sailing.example.", RrType::Cname, &events)?)
                 .changes(rr(
                     "acme-sailing.example.",
                     RrType::Txt,
@@ -316,7 +378,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
         .context("filling the emulator with the sample estate")?;
     say(
         "Filled it with Acme Sailing's estate: 4 buckets (www prod and staging, events, media), \
-         a DNS zone, and an event registrations table.",
+         CloudFront distributions in front of them, a DNS zone, and an event registrations table.",
     );
 
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
@@ -400,6 +462,8 @@ pub async fn run(g: &Global, a: DemoArgs) -> anyhow::Result<u8> {
              {r}/{a}/s3_buckets/acme-events-prod/events/2026-spring-regatta.html\n  \
              infrasnap diff {b} {a} --content --repo {r}   # what changed, resource by resource\n  \
              infrasnap log s3_buckets/acme-events-prod/events/2026-spring-regatta.html --repo {r}\n  \
+             infrasnap findings --repo {r}   # risky setups: staging served from the prod bucket\n  \
+             infrasnap report --repo {r} -o report.html   # the estate on one offline page\n  \
              infrasnap list --repo {r}\n  infrasnap verify --all --repo {r}",
             b = first.meta.name,
             a = second.meta.name

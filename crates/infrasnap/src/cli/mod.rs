@@ -4,10 +4,12 @@ mod check;
 #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
 mod diff;
+mod findings;
 mod forget;
 mod list;
 mod log;
 mod prune;
+mod report;
 mod restore;
 mod schedule;
 mod show;
@@ -44,7 +46,7 @@ Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`."
     after_help = "Exit codes: 0 done; 1 failed (nothing published, or a snapshot named FAILED \
 whose every source failed); 2 bad usage (nothing written); 3 snapshot complete with errors \
 (listed in its MANIFEST.md); 4 verify found damage; 5 diff found differences; 6 check found \
-the newest complete snapshot too old; 130 interrupted \
+the newest complete snapshot too old; 8 findings at or above --fail-on; 130 interrupted \
 (the next run resumes)."
 )]
 pub struct Cli {
@@ -121,6 +123,12 @@ pub enum Command {
     Man,
     /// Restore from a snapshot: plan (reviewed), apply exactly that plan, prove the result
     Restore(Box<restore::RestoreArgs>),
+    /// Risky setups in a snapshot (default: the latest), with their state since the previous
+    /// one; `--fail-on high` exits 8 when one counts
+    Findings(findings::FindingsArgs),
+    /// Write one self-contained HTML page about a snapshot: inventory, findings, changes, trends
+    /// and a map of DNS -> CloudFront -> origins
+    Report(report::ReportArgs),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -151,6 +159,8 @@ impl Command {
             Command::Completions { .. } => "completions",
             Command::Man => "man",
             Command::Restore(_) => "restore",
+            Command::Findings(_) => "findings",
+            Command::Report(_) => "report",
             Command::Forget(_) => "forget",
             Command::Prune(_) => "prune",
             Command::Check(_) => "check",
@@ -194,6 +204,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Schedule(a) => schedule::run(&g, a),
         Command::RunScheduled(a) => schedule::run_scheduled(&g, a),
         Command::Restore(a) => restore::run(&g, *a).await,
+        Command::Findings(a) => findings::run(&g, a),
+        Command::Report(a) => report::run(&g, a),
     }
 }
 

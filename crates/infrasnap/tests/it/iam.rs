@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 const ACCOUNT: &str = "123456789012";
 
 /// Every IAM kind, each listed once per account.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
+    "aws.iam.credential_report",
     "aws.iam.group",
     "aws.iam.instance_profile",
     "aws.iam.oidc_provider",
@@ -448,6 +449,7 @@ async fn iam_estate_is_captured_field_by_field() {
     let res = resources(&snap);
     let ids: Vec<&str> = res.keys().map(String::as_str).collect();
     let expected: Vec<String> = [
+        ("credential_report", "credential_report"),
         ("group", "devs"),
         ("instance_profile", "app-profile"),
         ("oidc_provider", "token.actions.githubusercontent.com"),

@@ -15,6 +15,7 @@ mod crash_and_lock;
 mod diff_cli;
 mod dynamodb;
 mod estate;
+mod findings;
 mod formats;
 mod gas;
 mod honest;

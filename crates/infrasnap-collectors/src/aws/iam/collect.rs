@@ -142,7 +142,7 @@ struct Row {
 }
 
 impl IamCollector {
-    fn client(&self) -> Client {
+    pub(super) fn client(&self) -> Client {
         let region = if self.scope.home_region.is_empty() {
             "us-east-1"
         } else {

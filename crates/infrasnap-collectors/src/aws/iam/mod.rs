@@ -1,6 +1,7 @@
 //! IAM (global): roles, customer managed policies, users and groups (no secrets), instance profiles, OIDC and SAML providers.
 
 mod collect;
+mod credential_report;
 mod doc;
 mod fallback;
 
@@ -35,6 +36,10 @@ impl Collector for IamCollector {
         self.instance.clone()
     }
     fn run(self: Arc<Self>, cx: Arc<RunContext>) -> BoxFuture<'static, CollectorReport> {
-        Box::pin(async move { self.run_inner(cx).await })
+        Box::pin(async move {
+            let mut report = self.clone().run_inner(cx.clone()).await;
+            credential_report::capture(&self, &cx, &mut report).await;
+            report
+        })
     }
 }
