@@ -22,5 +22,6 @@ mod lightsail;
 mod local;
 mod permissions;
 mod route53;
+mod s3_incremental;
 mod s3_snapshot;
 mod ssm;
