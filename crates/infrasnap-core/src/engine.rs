@@ -152,6 +152,15 @@ impl RunContext {
         let store = self.repo.store();
         let check = store.check(id, size, self.reverify.covers(id));
         if let crate::store::ReuseCheck::Damaged(why) = &check {
+            if store.intact(id) {
+                // The blob holds what its name says: the record lies (an index whose hashes
+                // were swapped), so only this reuse is refused; the blob stays.
+                tracing::warn!(
+                    "blob {} does not match its record ({why}); the object is downloaded again",
+                    id.to_hex()
+                );
+                return Ok(check);
+            }
             let to = store.quarantine(id)?;
             tracing::warn!(
                 "blob {} is damaged ({why}); moved to {} and downloaded again",

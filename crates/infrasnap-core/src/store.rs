@@ -227,6 +227,11 @@ impl BlobStore {
         ReuseCheck::Intact
     }
 
+    /// Whether the stored blob hashes to its own name (false when it is missing or unreadable).
+    pub fn intact(&self, id: &BlobId) -> bool {
+        matches!(Self::hash_file(&self.path(id)), Ok((got, _)) if got == *id)
+    }
+
     /// The folder damaged blobs are moved to (`.infrasnap/quarantine/`, beside `blobs/`).
     pub fn quarantine_dir(&self) -> PathBuf {
         self.blobs

@@ -246,6 +246,39 @@ async fn a_truncated_blob_is_never_reused_and_a_flipped_byte_is_found_by_reverif
     assert_eq!(downloaded, 1);
     assert_eq!(quarantined(&repo), 3);
 
+    // Two blob hashes swapped in the parent's index: where the sizes differ, the size check
+    // refuses both and they are downloaded again. (Same-size swaps need the parent's seal,
+    // issue 14 section 2, checked before its index is trusted.)
+    let m5 = snapshot(&repo, &url, &["--only", "s3", "--label", "six"]);
+    let index = snapshot_dir(&repo, &m5).join("index/s3_buckets/data.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let recs = objects(&snapshot_dir(&repo, &m5), "data");
+    let (a, b) = (
+        recs["dir/obj-00.bin"].blob.to_hex(),
+        recs["dir/obj-03.bin"].blob.to_hex(),
+    );
+    let swapped = text
+        .replace(&a, "A-PLACEHOLDER")
+        .replace(&b, &a)
+        .replace("A-PLACEHOLDER", &b);
+    let mut perm = std::fs::metadata(&index).unwrap().permissions();
+    perm.set_mode(0o644);
+    std::fs::set_permissions(&index, perm).unwrap();
+    std::fs::write(&index, swapped).unwrap();
+    gets.store(0, Ordering::SeqCst);
+    let m6 = snapshot(&repo, &url, &["--only", "s3", "--label", "seven"]);
+    assert_eq!(s3_counts(&m6).1, 2, "{m6:#}");
+    assert_eq!(gets.load(Ordering::SeqCst), 2);
+    // Both blobs are intact (the index lied, not they): nothing more is quarantined.
+    assert_eq!(quarantined(&repo), 3);
+    let snap6 = snapshot_dir(&repo, &m6);
+    for i in [0u64, 3] {
+        assert_eq!(
+            std::fs::read(snap6.join(format!("s3_buckets/data/dir/obj-{i:02}.bin"))).unwrap(),
+            bytes(i, 700 + i as usize)
+        );
+    }
+
     // A share that is no percentage is a usage error that writes nothing.
     let o = infrasnap(
         &repo,
