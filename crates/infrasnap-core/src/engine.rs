@@ -38,6 +38,8 @@ pub struct RunContext {
     older: Vec<PathBuf>,
     /// How far reused blobs are checked before they are linked again.
     reverify: crate::store::Reverify,
+    /// Damaged blobs moved to quarantine by this run.
+    quarantined: std::sync::atomic::AtomicU64,
     pub progress: Progress,
     /// Bound on S3 object transfers at once across all buckets and accounts (`--jobs`).
     pub transfers: Arc<Semaphore>,
@@ -79,6 +81,7 @@ impl RunContext {
             previous,
             older: Vec::new(),
             reverify: crate::store::Reverify::default(),
+            quarantined: std::sync::atomic::AtomicU64::new(0),
             progress,
             transfers: Arc::new(Semaphore::new(jobs.max(1))),
             jobs: Arc::new(Semaphore::new(jobs.clamp(1, OTHER_JOBS_MAX))),
@@ -162,6 +165,7 @@ impl RunContext {
                 return Ok(check);
             }
             let to = store.quarantine(id)?;
+            self.quarantined.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 "blob {} is damaged ({why}); moved to {} and downloaded again",
                 id.to_hex(),
@@ -169,6 +173,11 @@ impl RunContext {
             );
         }
         Ok(check)
+    }
+
+    /// How many damaged blobs this run has moved to quarantine so far.
+    pub fn quarantined(&self) -> u64 {
+        self.quarantined.load(Ordering::Relaxed)
     }
 
     /// Make the tree file `rel` from a stored blob.

@@ -201,6 +201,9 @@ async fn a_truncated_blob_is_never_reused_and_a_flipped_byte_is_found_by_reverif
     assert_eq!(s3_counts(&m2), (4, 1, 1), "{m2:#}");
     assert_eq!(gets.load(Ordering::SeqCst), 1);
     assert_eq!(quarantined(&repo), 1);
+    assert_eq!(m2["collectors"]["s3"]["counts"]["quarantined"], 1, "{m2:#}");
+    let manifest = std::fs::read_to_string(snapshot_dir(&repo, &m2).join("MANIFEST.md")).unwrap();
+    assert!(manifest.contains(".infrasnap/quarantine/"), "{manifest}");
     let snap2 = snapshot_dir(&repo, &m2);
     assert_eq!(
         std::fs::read(snap2.join("s3_buckets/data/dir/obj-01.bin")).unwrap(),

@@ -296,6 +296,10 @@ impl S3Collector {
         if versions > 0 {
             s.counts.insert("versions".into(), versions);
         }
+        let quarantined = cx.quarantined();
+        if quarantined > 0 {
+            s.counts.insert("quarantined".into(), quarantined);
+        }
         s.errors = errors.take();
         s.status = Some(if s.errors.is_empty() {
             Status::Complete
@@ -334,6 +338,14 @@ impl S3Collector {
                 website,
                 t.escaped,
                 t.errors
+            ));
+        }
+        if quarantined > 0 {
+            m.push(String::new());
+            m.push(format!(
+                "{quarantined} stored blob(s) no longer held what was stored (wrong size, or \
+                 content that no longer hashes to its name): moved to `.infrasnap/quarantine/` \
+                 and the objects downloaded again."
             ));
         }
         progress.finished.store(true, Ordering::Relaxed);
