@@ -1770,6 +1770,63 @@ impl Attrs {
 mod tests {
     use super::*;
 
+    fn listed(etag: Option<&str>, time: &str) -> Listed {
+        Listed {
+            key: "k".into(),
+            version_id: None,
+            size: 3,
+            etag: etag.map(str::to_string),
+            last_modified: Some(time.into()),
+            storage_class: None,
+        }
+    }
+
+    fn got(etag: &str, time: &str) -> Attrs {
+        Attrs {
+            content_length: Some(3),
+            etag: Some(etag.into()),
+            last_modified: Some(time.into()),
+            ..Attrs::default()
+        }
+    }
+
+    #[test]
+    fn a_record_keeps_what_a_listing_without_etags_said() {
+        let blob = BlobId::of(b"abc");
+        // Same object (same size, same second): GetObject's ETag and time, the listing's beside.
+        let r = got("\"e\"", "2026-01-01T10:00:00Z").into_record(
+            &listed(None, "2026-01-01T10:00:00.456Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.etag.as_deref(), Some("\"e\""));
+        assert_eq!(r.last_modified.as_deref(), Some("2026-01-01T10:00:00.456Z"));
+        assert_eq!(
+            r.listed,
+            Some(ListingStamp {
+                etag: None,
+                last_modified: Some("2026-01-01T10:00:00.456Z".into())
+            })
+        );
+        // Rewritten between listing and GET: what was fetched, and no stamp (the next run
+        // compares again and downloads once more).
+        let r = got("\"f\"", "2026-01-01T10:00:05Z").into_record(
+            &listed(None, "2026-01-01T10:00:00.456Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.last_modified.as_deref(), Some("2026-01-01T10:00:05Z"));
+        assert_eq!(r.listed, None);
+        // A listing with ETags: the listing's fields, no stamp, as before.
+        let r = got("\"e\"", "2026-01-01T10:00:00Z").into_record(
+            &listed(Some("\"e\""), "2026-01-01T10:00:00Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.listed, None);
+        assert!(r.unchanged_since(&listed(Some("\"e\""), "2026-01-01T10:00:00Z").as_listed()));
+    }
+
     #[test]
     fn url_encoded_keys_decode_exactly() {
         assert_eq!(decode_url_key("a+b%2Bc"), "a b+c");
