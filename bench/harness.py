@@ -68,6 +68,31 @@ class Server:
             self.p.kill()
 
 
+class S3sFs(Server):
+    """s3s-fs (crates.io), the independent S3 server: serves `<root>/<bucket>/<key>` as ours does.
+    Its listing has no ETag and gives millisecond LastModified times; GetObject gives the ETag and
+    a time to the second (issue 15 section 5)."""
+
+    def __init__(self, binary, root):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # With keys, it checks SigV4 (without, it refuses every signed request).
+        cmd = [binary, "--host", "127.0.0.1", "--port", str(self.port),
+               "--access-key", "bench", "--secret-key", "benchsecret", root]
+        self.logf = open(root.rstrip("/") + ".s3s-fs.log", "w")
+        self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                raise SystemExit(f"s3s-fs exited: see {self.logf.name}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        log(f"s3s-fs {self.url} serving {root}")
+
+
 def base_env(url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
     env.pop("AWS_CA_BUNDLE", None)  # the sandbox sets it; rclone and awscli break on it
@@ -172,6 +197,8 @@ KINDS = [  # run name pattern -> results key
     (r"scale-\d+-infrasnap-full", "scale_full"), (r"scale-\d+-infrasnap-nochange", "scale_nochange"),
     (r"scale-\d+-list", "scale_list"), (r"scale-\d+-rclone-full", "scale_rclone_full"),
     (r"scale-\d+-rclone-nochange", "scale_rclone_nochange"),
+    (r"s3s-infrasnap-full", "s3s_full"), (r"s3s-infrasnap-nochange-\d+", "s3s_nochange"),
+    (r"s3s-list-all-\d+", "s3s_list"),
 ]
 
 
@@ -213,6 +240,12 @@ def rclone_cmd(dest, extra=()):
 
 def list_cmd():
     return ["rclone", "lsf", "-R", "--fast-list", "--files-only", "--checkers", "32", "bench:"]
+
+
+def s3s_list_cmd():
+    # s3s-fs 0.14.1 takes rclone's empty `delimiter=` (its recursive listing, ListR) for a
+    # delimiter and lists nothing below the top folders: walk folder by folder instead.
+    return ["rclone", "lsf", "-R", "--files-only", "--disable", "ListR", "--checkers", "32", "bench:"]
 
 
 def curl_all_cmd(url, buckets_keys, listfile):
@@ -360,6 +393,37 @@ def seed_run(args, R):
         rm(work)
 
 
+def s3s_run(args, R):
+    """The seed data set served by s3s-fs: one full snapshot, then no-change re-runs alternating
+    with a bare listing. Target: a no-change run downloads nothing and takes at most 1.2x the
+    listing."""
+    root = os.path.join(args.data, "seed")
+    subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), "seed", root], check=True)
+    srv = S3sFs(args.s3s_fs, root)
+    env = base_env(srv.url)
+    repo = os.path.join(args.data, "work", "s3s-repo")
+    rm(repo)
+    settle()
+    try:
+        out = os.path.join(RESULTS, "s3s-infrasnap-full.json")
+        r = measure("s3s-infrasnap-full", infrasnap_cmd(repo, srv.url), env, srv, out_file=out)
+        r["s3"] = s3_summary(snap_meta(out))
+        amend_last(r)
+        R["s3s_full"].append(r)
+        for i in range(args.rounds):
+            log(f"s3s-fs round {i + 1}/{args.rounds}: no-change re-run and bare listing")
+            out = os.path.join(RESULTS, f"s3s-infrasnap-nochange-{i}.json")
+            r = measure(f"s3s-infrasnap-nochange-{i}", infrasnap_cmd(repo, srv.url), env, srv, out_file=out)
+            r["s3"] = s3_summary(snap_meta(out))
+            amend_last(r)
+            R["s3s_nochange"].append(r)
+            R["s3s_list"].append(measure(f"s3s-list-all-{i}", s3s_list_cmd(), env, srv))
+    finally:
+        srv.stop()
+    if not args.keep:
+        rm(repo)
+
+
 def amend_last(r):
     """Write `r` again over the last line of results.jsonl (after fields found once it ran)."""
     path = os.path.join(RESULTS, "results.jsonl")
@@ -488,6 +552,19 @@ def report(args, R):
             g = lambda r, k="wall": f"{r[k]:.2f}" if r else "-"  # noqa: E731
             L.append(f"| {n:,} | {fr['wall']:.2f} | {fr.get('rss_kb', 0) / 1024:.0f} | {g(nc)} | "
                      f"{(nc or {}).get('rss_kb', 0) / 1024:.0f} | {g(ls)} | {g(rf)} | {g(rn)} |")
+    if R.get("s3s_nochange"):
+        L.append("\nThe independent server: s3s-fs 0.14.1 (crates.io) serving the seed data set (its listing has "
+                 "no ETag and millisecond times).\n")
+        L.append("| run | median s | min-max s | CPU s | peak RSS MB | server CPU s |")
+        L.append("|---|---|---|---|---|---|")
+        L.append(row("infrasnap snapshot, fresh repository", R.get("s3s_full", [])))
+        L.append(row("**infrasnap no-change re-snapshot**", R["s3s_nochange"]))
+        L.append(row("bare listing of every bucket (rclone lsf -R --disable ListR)", R.get("s3s_list", [])))
+        dl = [(r.get("s3") or {}).get("objects_downloaded") for r in R["s3s_nochange"]]
+        x = ratio(R["s3s_nochange"], R.get("s3s_list"))
+        L.append(f"\n| target | measured | met |\n|---|---|---|\n"
+                 f"| s3s-fs no-change: downloads nothing | {dl} | {'yes' if all(d == 0 for d in dl) else 'no'} |\n"
+                 f"| s3s-fs no-change: within 1.2x of its bare listing | {x:.2f} | {'yes' if x <= 1.2 else 'no'} |")
     text = "\n".join(L) + "\n"
     with open(os.path.join(RESULTS, "summary.md"), "w") as f:
         f.write(text)
@@ -504,6 +581,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--server", default="")
     ap.add_argument("--infrasnap", default="")
+    ap.add_argument("--s3s-fs", default="", help="the s3s-fs binary (bench/run installs it)")
+    ap.add_argument("--no-s3s", action="store_true", help="skip the s3s-fs runs")
+    ap.add_argument("--s3s-only", action="store_true", help="only the s3s-fs runs")
     ap.add_argument("--no-seed", action="store_true")
     ap.add_argument("--scale", default="10000,100000,1000000",
                     help="object counts of the scale run, comma-separated ('' to skip)")
@@ -524,16 +604,18 @@ def main():
     R = {k: [] for k in ("server", "cp_full", "cp_sync_full", "rclone_sync_full", "infrasnap_full", "aws8_full", "rclone_full", "infrasnap_nochange",
                          "list_all", "aws8_nochange", "rclone_nochange", "infrasnap_rewrite", "aws8_rewrite",
                          "rclone_rewrite", "scale_full", "scale_nochange", "scale_list", "scale_rclone_full",
-                         "scale_rclone_nochange")}
+                         "scale_rclone_nochange", "s3s_full", "s3s_nochange", "s3s_list")}
     if args.report:
         load_results(args.report, R)
         report(args, R)
         return
     try:
-        if not args.no_seed:
+        if not args.no_seed and not args.s3s_only:
             seed_run(args, R)
-        if args.scale:
+        if args.scale and not args.s3s_only:
             scale_run(args, R)
+        if args.s3s_fs and not args.no_s3s:
+            s3s_run(args, R)
     finally:
         report(args, R)
         settle(wait=False)

@@ -326,6 +326,14 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             "--jobs and --bucket-jobs must be at least 1".into(),
         ));
     }
+    // `--reverify-share`: checked before anything is written; its window turns once a snapshot.
+    let reverify_share = req
+        .services
+        .reverify_share
+        .as_deref()
+        .map(|t| infrasnap_core::store::Reverify::share(t, 0))
+        .transpose()
+        .map_err(RunError::Usage)?;
     let cfg = req.cfg;
     // Who each account is, first and fast: a dead endpoint or rejected keys end the run here,
     // before anything is written; two entries that are one account are a config mistake.
@@ -379,14 +387,39 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         );
     }
     previous.extend(abandoned);
+    // Published snapshots older than the parent, newest first: a container the parent did not
+    // cover (an `--only` or `--bucket` run) is reused from the newest one that has it.
+    let published = repo.snapshots()?;
+    let older: Vec<PathBuf> = published
+        .iter()
+        .rev()
+        .filter(|m| m.status != infrasnap_core::metadata::Status::Failed)
+        .skip(usize::from(parent.is_some()))
+        .map(|m| repo.root().join(&m.name))
+        .collect();
+    let reverify = match reverify_share {
+        _ if req.services.reverify => infrasnap_core::store::Reverify::All,
+        Some(infrasnap_core::store::Reverify::Share { per_10k, .. }) => {
+            infrasnap_core::store::Reverify::Share {
+                per_10k,
+                turn: published.len() as u64,
+            }
+        }
+        Some(other) => other,
+        None => infrasnap_core::store::Reverify::Off,
+    };
 
-    let cx = Arc::new(RunContext::new(
-        repo.clone(),
-        staging.dir(),
-        previous,
-        req.progress.clone(),
-        req.jobs,
-    )?);
+    let cx = Arc::new(
+        RunContext::new(
+            repo.clone(),
+            staging.dir(),
+            previous,
+            req.progress.clone(),
+            req.jobs,
+        )?
+        .with_older(older)
+        .with_reverify(reverify),
+    );
 
     let mut global_errors = Vec::new();
     let mut notes: Vec<String> = Vec::new();

@@ -35,6 +35,18 @@ pub struct ServiceOptions {
     pub lightsail_wait: Option<Duration>,
     /// The snapshot's name (Lightsail native snapshot names).
     pub snapshot_name: String,
+    /// Re-hash every reused blob before linking it again (`--reverify`).
+    pub reverify: bool,
+    /// Re-hash a rotating share of the reused blobs on each run (`--reverify-share 5%`).
+    pub reverify_share: Option<String>,
+    /// S3: customer keys (SSE-C), from `--sse-c-key-file` and `[[s3.sse_c]]`.
+    pub sse_c: Arc<infrasnap_core::model::s3::SseCKeyRing>,
+    /// S3: noncurrent versions and delete markers of every versioned bucket (`--all-versions`,
+    /// `[s3] all_versions`), or of these buckets (`[s3] versions`).
+    pub all_versions: bool,
+    pub versions_buckets: Vec<String>,
+    /// S3: read tags and legal hold of unchanged objects again (`--recheck-tags`).
+    pub recheck_tags: bool,
 }
 
 /// Builds one collector for one account.
@@ -161,6 +173,10 @@ pub fn aws_services() -> Vec<AwsService> {
                     buckets: b.opts.buckets.clone(),
                     account: b.scope.account_id.clone(),
                     instance: b.instance.clone(),
+                    sse_c: b.opts.sse_c.clone(),
+                    all_versions: b.opts.all_versions,
+                    versions_buckets: b.opts.versions_buckets.clone(),
+                    recheck_tags: b.opts.recheck_tags,
                 },
             ))
         }),

@@ -76,6 +76,12 @@ pub struct Config {
     /// What to run when a scheduled run needs attention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyConfig>,
+    /// Findings: suppressions.
+    #[serde(default, skip_serializing_if = "FindingsConfig::is_empty")]
+    pub findings: FindingsConfig,
+    /// S3 capture: versions, SSE-C keys.
+    #[serde(default)]
+    pub s3: S3Config,
 }
 
 /// `[notify]`: a command run (through `sh -c`) after a scheduled run that failed, ended with
@@ -84,8 +90,6 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     pub command: String,
-    #[serde(default, skip_serializing_if = "FindingsConfig::is_empty")]
-    pub findings: FindingsConfig,
 }
 
 /// `[findings]`: suppressions (`[[findings.suppress]]`, see [`crate::findings::suppress`]).
@@ -100,6 +104,36 @@ impl FindingsConfig {
     pub fn is_empty(&self) -> bool {
         self.suppress.is_empty()
     }
+}
+
+/// `[s3]`: how objects are read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// Capture noncurrent versions and delete markers of every bucket (as `--all-versions`).
+    #[serde(default)]
+    pub all_versions: bool,
+    /// Capture noncurrent versions and delete markers of these buckets only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    /// Read the tags and legal hold of every unchanged object again (one or two requests per
+    /// object), so that a tag-only or legal-hold change is recorded (as `--recheck-tags`).
+    #[serde(default)]
+    pub recheck_tags: bool,
+    /// Customer keys (SSE-C) by bucket and key prefix: the longest matching prefix wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sse_c: Vec<SseCRule>,
+}
+
+/// `[[s3.sse_c]]`: objects of `bucket` under `prefix` are read with the key in `key_file`
+/// (32 bytes: raw, base64 or hex). A relative `key_file` is relative to the config file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SseCRule {
+    pub bucket: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -247,6 +281,14 @@ impl Config {
             message: e.message().to_string(),
         })?;
         cfg.validate(origin)?;
+        let mut cfg = cfg;
+        if let Some(dir) = origin.parent() {
+            for r in &mut cfg.s3.sse_c {
+                if r.key_file.is_relative() && !r.key_file.starts_with("~") {
+                    r.key_file = dir.join(&r.key_file);
+                }
+            }
+        }
         Ok(cfg)
     }
 

@@ -33,6 +33,13 @@ pub struct RunContext {
     /// Snapshot folders whose indexes may be reused, oldest first: the parent snapshot, then the
     /// staging folders of killed runs (newer, so they win).
     pub previous: Vec<PathBuf>,
+    /// Published snapshots older than the parent, newest first ([`with_older`](Self::with_older)):
+    /// where a container the parent did not cover (an `--only` or `--bucket` run) was last seen.
+    older: Vec<PathBuf>,
+    /// How far reused blobs are checked before they are linked again.
+    reverify: crate::store::Reverify,
+    /// Damaged blobs moved to quarantine by this run.
+    quarantined: std::sync::atomic::AtomicU64,
     pub progress: Progress,
     /// Bound on S3 object transfers at once across all buckets and accounts (`--jobs`).
     pub transfers: Arc<Semaphore>,
@@ -72,6 +79,9 @@ impl RunContext {
             repo,
             staging: staging.to_path_buf(),
             previous,
+            older: Vec::new(),
+            reverify: crate::store::Reverify::default(),
+            quarantined: std::sync::atomic::AtomicU64::new(0),
             progress,
             transfers: Arc::new(Semaphore::new(jobs.max(1))),
             jobs: Arc::new(Semaphore::new(jobs.clamp(1, OTHER_JOBS_MAX))),
@@ -108,6 +118,66 @@ impl RunContext {
     /// The earlier index files for `rel` (relative to a snapshot folder), oldest first.
     pub fn previous_indexes(&self, rel: &str) -> Vec<PathBuf> {
         self.previous.iter().map(|d| d.join(rel)).collect()
+    }
+
+    /// Set the published snapshots older than the parent, newest first.
+    pub fn with_older(mut self, older: Vec<PathBuf>) -> Self {
+        self.older = older;
+        self
+    }
+
+    /// Set how reused blobs are checked.
+    pub fn with_reverify(mut self, reverify: crate::store::Reverify) -> Self {
+        self.reverify = reverify;
+        self
+    }
+
+    /// The earlier index files for `rel` to reuse, oldest first: those of
+    /// [`previous_indexes`](Self::previous_indexes), and, when the parent snapshot has no such
+    /// file (it did not cover that container), first the one of the newest older snapshot that
+    /// has it. So a run after an `--only lambda` run still links every unchanged S3 object.
+    pub fn reuse_indexes(&self, rel: &str) -> Vec<PathBuf> {
+        let mut out = self.previous_indexes(rel);
+        let parent_has_it = out.first().is_some_and(|p| p.is_file());
+        if !parent_has_it {
+            if let Some(p) = self.older.iter().map(|d| d.join(rel)).find(|p| p.is_file()) {
+                out.insert(0, p);
+            }
+        }
+        out
+    }
+
+    /// Whether the stored blob `id` may be linked again for content of `size` bytes: it exists,
+    /// has that size and, when this run re-verifies it (`--reverify`, or its turn in the rotating
+    /// share), hashes to its name. A blob that fails is moved to quarantine, so the caller
+    /// downloads the content again and stores it afresh. `Err` only for a quarantine that failed.
+    pub fn reusable(&self, id: &BlobId, size: u64) -> Result<crate::store::ReuseCheck> {
+        let store = self.repo.store();
+        let check = store.check(id, size, self.reverify.covers(id));
+        if let crate::store::ReuseCheck::Damaged(why) = &check {
+            if store.intact(id) {
+                // The blob holds what its name says: the record lies (an index whose hashes
+                // were swapped), so only this reuse is refused; the blob stays.
+                tracing::warn!(
+                    "blob {} does not match its record ({why}); the object is downloaded again",
+                    id.to_hex()
+                );
+                return Ok(check);
+            }
+            let to = store.quarantine(id)?;
+            self.quarantined.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "blob {} is damaged ({why}); moved to {} and downloaded again",
+                id.to_hex(),
+                to.display()
+            );
+        }
+        Ok(check)
+    }
+
+    /// How many damaged blobs this run has moved to quarantine so far.
+    pub fn quarantined(&self) -> u64 {
+        self.quarantined.load(Ordering::Relaxed)
     }
 
     /// Make the tree file `rel` from a stored blob.
@@ -528,6 +598,48 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
     use crate::ids::SnapshotName;
+
+    #[test]
+    fn a_container_the_parent_did_not_cover_is_reused_from_the_newest_older_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&tmp.path().join("r")).unwrap();
+        let lock = repo.lock(None).unwrap();
+        let staging = repo
+            .begin(&"t".parse::<SnapshotName>().unwrap(), &lock)
+            .unwrap();
+        let rel = "index/s3_buckets/www.jsonl";
+        let dir = |n: &str, with: bool| {
+            let d = tmp.path().join(n);
+            std::fs::create_dir_all(d.join("index/s3_buckets")).unwrap();
+            if with {
+                std::fs::write(d.join(rel), "{}\n").unwrap();
+            }
+            d
+        };
+        let (parent, abandoned) = (dir("parent", false), dir("abandoned", true));
+        let (newer, oldest) = (dir("newer", true), dir("oldest", true));
+        let cx = RunContext::new(
+            repo.clone(),
+            staging.dir(),
+            vec![parent.clone(), abandoned.clone()],
+            Progress::default(),
+            4,
+        )
+        .unwrap()
+        .with_older(vec![newer.clone(), oldest]);
+        // The parent (an `--only lambda` run) has no index of the bucket: the newest older one
+        // that has it comes first, then the parent's place and the killed run's, as before.
+        assert_eq!(
+            cx.reuse_indexes(rel),
+            vec![newer.join(rel), parent.join(rel), abandoned.join(rel)]
+        );
+        // A parent that has it is all that is needed.
+        std::fs::write(parent.join(rel), "{}\n").unwrap();
+        assert_eq!(
+            cx.reuse_indexes(rel),
+            vec![parent.join(rel), abandoned.join(rel)]
+        );
+    }
 
     #[test]
     fn resources_land_where_their_kind_says_and_the_catalog_lists_them() {

@@ -201,6 +201,83 @@ impl BlobStore {
         Ok((BlobId::from_hash(h.finalize()), size))
     }
 
+    /// Check a stored blob before it is reused for content of `size` bytes: present, of that
+    /// size, and (with `rehash`) hashing to its own name.
+    pub fn check(&self, id: &BlobId, size: u64, rehash: bool) -> ReuseCheck {
+        let path = self.path(id);
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(_) => return ReuseCheck::Missing,
+        };
+        if !meta.is_file() {
+            return ReuseCheck::Damaged("not a file".into());
+        }
+        if meta.len() != size {
+            return ReuseCheck::Damaged(format!("{} bytes where {size} were stored", meta.len()));
+        }
+        if rehash {
+            match Self::hash_file(&path) {
+                Ok((got, _)) if got == *id => {}
+                Ok((got, _)) => {
+                    return ReuseCheck::Damaged(format!("its content hashes to {}", got.to_hex()))
+                }
+                Err(e) => return ReuseCheck::Damaged(format!("unreadable: {e}")),
+            }
+        }
+        ReuseCheck::Intact
+    }
+
+    /// Whether the stored blob hashes to its own name (false when it is missing or unreadable).
+    pub fn intact(&self, id: &BlobId) -> bool {
+        matches!(Self::hash_file(&self.path(id)), Ok((got, _)) if got == *id)
+    }
+
+    /// The folder damaged blobs are moved to (`.infrasnap/quarantine/`, beside `blobs/`).
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.blobs
+            .parent()
+            .unwrap_or(&self.blobs)
+            .join("quarantine")
+    }
+
+    /// Move a damaged blob out of the store, into [`quarantine_dir`](Self::quarantine_dir), so
+    /// that it is never linked again and its content is stored afresh. Returns where it went.
+    pub fn quarantine(&self, id: &BlobId) -> Result<PathBuf> {
+        let dir = self.quarantine_dir();
+        fs::create_dir_all(&dir).ctx("create quarantine folder", &dir)?;
+        let to = dir.join(format!(
+            "{}.{}",
+            id.to_hex(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let from = self.path(id);
+        match fs::rename(&from, &to) {
+            Ok(()) => Ok(to),
+            // Already moved by another task of this run.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(to),
+            Err(e) => Err(crate::error::CoreError::io("quarantine blob", &from, e)),
+        }
+    }
+
+    /// After a download whose content the store already has: the stored blob must really hold
+    /// it, or it is quarantined. True when the blob must be written again.
+    fn replace_if_damaged(&self, id: &BlobId, size: u64) -> Result<bool> {
+        match self.check(id, size, true) {
+            ReuseCheck::Intact => Ok(false),
+            // Gone in the meantime: written again.
+            ReuseCheck::Missing => Ok(true),
+            ReuseCheck::Damaged(why) => {
+                let to = self.quarantine(id)?;
+                tracing::warn!(
+                    "blob {} is damaged ({why}); moved to {} and stored again",
+                    id.to_hex(),
+                    to.display()
+                );
+                Ok(true)
+            }
+        }
+    }
+
     /// Remove temporaries left by killed runs. Call only while holding the repository lock.
     pub fn clean_incoming(&self) {
         if let Ok(rd) = fs::read_dir(&self.incoming) {
@@ -215,6 +292,68 @@ pub fn set_read_only(path: &Path) -> Result<()> {
     let mut perm = fs::metadata(path).ctx("stat", path)?.permissions();
     perm.set_readonly(true);
     fs::set_permissions(path, perm).ctx("make read-only", path)
+}
+
+/// What [`BlobStore::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReuseCheck {
+    Intact,
+    Missing,
+    /// Present but not what was stored: why.
+    Damaged(String),
+}
+
+/// Which reused blobs a run re-hashes before linking them again (`snapshot --reverify`,
+/// `--reverify-share`). Sizes are always compared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reverify {
+    #[default]
+    Off,
+    /// Every reused blob.
+    All,
+    /// A rotating share: blobs whose hash falls in this run's window of `per_10k` in 10,000;
+    /// the window moves on by its width with every `turn` (one a snapshot), so every blob is
+    /// re-hashed once in each `10000 / per_10k` runs.
+    Share { per_10k: u32, turn: u64 },
+}
+
+impl Reverify {
+    /// `--reverify-share 5%` (also `5`, `0.5%`): the share of 10,000, for run number `turn`.
+    pub fn share(text: &str, turn: u64) -> std::result::Result<Self, String> {
+        let t = text.trim();
+        let n: f64 = t
+            .strip_suffix('%')
+            .unwrap_or(t)
+            .trim()
+            .parse()
+            .map_err(|_| format!("--reverify-share {text:?}: give a percentage such as 5%"))?;
+        if !(n > 0.0 && n <= 100.0) {
+            return Err(format!(
+                "--reverify-share {text:?}: the share must be more than 0% and at most 100%"
+            ));
+        }
+        let per_10k = ((n * 100.0).round() as u32).clamp(1, 10_000);
+        Ok(if per_10k == 10_000 {
+            Reverify::All
+        } else {
+            Reverify::Share { per_10k, turn }
+        })
+    }
+
+    /// Whether this run re-hashes blob `id` before reusing it.
+    pub fn covers(&self, id: &BlobId) -> bool {
+        match *self {
+            Reverify::Off => false,
+            Reverify::All => true,
+            Reverify::Share { per_10k, turn } => {
+                let per = u64::from(per_10k);
+                let h =
+                    u64::from_le_bytes(id.as_bytes()[..8].try_into().expect("8 bytes")) % 10_000;
+                let start = turn.wrapping_mul(per) % 10_000;
+                (h + 10_000 - start) % 10_000 < per
+            }
+        }
+    }
 }
 
 /// Blobs up to this size are gathered in memory and written once when complete (bounds memory:
@@ -308,7 +447,10 @@ impl BlobWriter {
         };
         let (tmp, file) = match sink {
             Sink::Memory(buf) => {
-                let new = self.store.write_whole(&dest, &buf)?;
+                let mut new = self.store.write_whole(&dest, &buf)?;
+                if !new && self.store.replace_if_damaged(&id, self.size)? {
+                    new = self.store.write_whole(&dest, &buf)?;
+                }
                 return Ok(Stored { new, ..stored });
             }
             Sink::File { tmp, file } => (tmp, file),
@@ -324,7 +466,7 @@ impl BlobWriter {
                 ));
             }
         };
-        if dest.exists() {
+        if dest.exists() && !self.store.replace_if_damaged(&id, self.size)? {
             drop(file);
             let _ = fs::remove_file(&tmp);
             return Ok(stored);
@@ -492,6 +634,112 @@ mod tests {
         w.write_all(&big).unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    /// Make a stored blob writable and replace its bytes (a test damaging the store).
+    fn damage(s: &BlobStore, id: &BlobId, bytes: &[u8]) {
+        let p = s.path(id);
+        let mut perm = std::fs::metadata(&p).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(&p, perm).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_reused_blob_is_checked_by_size_always_and_by_hash_when_asked() {
+        let (d, s) = store();
+        let content = b"0123456789".repeat(100);
+        let st = s.put_bytes(&content).unwrap();
+        assert_eq!(s.check(&st.id, 1000, false), ReuseCheck::Intact);
+        assert_eq!(s.check(&st.id, 1000, true), ReuseCheck::Intact);
+        assert_eq!(
+            s.check(&BlobId::of(b"absent"), 6, false),
+            ReuseCheck::Missing
+        );
+        // A size other than the record's.
+        assert!(matches!(
+            s.check(&st.id, 999, false),
+            ReuseCheck::Damaged(_)
+        ));
+        // One flipped byte: same size, only a re-hash sees it.
+        let mut flipped = content.clone();
+        flipped[500] ^= 1;
+        damage(&s, &st.id, &flipped);
+        assert_eq!(s.check(&st.id, 1000, false), ReuseCheck::Intact);
+        assert!(matches!(
+            s.check(&st.id, 1000, true),
+            ReuseCheck::Damaged(_)
+        ));
+        // Quarantined: out of the store, kept aside.
+        let to = s.quarantine(&st.id).unwrap();
+        assert!(to.starts_with(d.path().join("quarantine")));
+        assert_eq!(std::fs::read(&to).unwrap(), flipped);
+        assert_eq!(s.check(&st.id, 1000, false), ReuseCheck::Missing);
+    }
+
+    #[test]
+    fn a_download_onto_a_damaged_blob_replaces_it() {
+        let (d, s) = store();
+        let small = b"small content".to_vec();
+        let big: Vec<u8> = (0..IN_MEMORY_MAX as u32 + 99)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for content in [&small, &big] {
+            let st = s.put_bytes(content).unwrap();
+            let mut bad = content.clone();
+            bad[3] ^= 0x40;
+            damage(&s, &st.id, &bad);
+            let mut w = s.writer_sized(Some(content.len() as u64)).unwrap();
+            w.write_all(content).unwrap();
+            let again = w.finish().unwrap();
+            assert!(again.new, "the damaged blob was written afresh");
+            assert_eq!(std::fs::read(s.path(&st.id)).unwrap(), *content);
+        }
+        assert_eq!(
+            std::fs::read_dir(d.path().join("quarantine"))
+                .unwrap()
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_rotating_share_rehashes_every_blob_once_per_cycle() {
+        let ids: Vec<BlobId> = (0..2000u32).map(|i| BlobId::of(&i.to_le_bytes())).collect();
+        let Reverify::Share { per_10k, .. } = Reverify::share("5%", 0).unwrap() else {
+            panic!("a share")
+        };
+        assert_eq!(per_10k, 500);
+        let mut hits = vec![0u32; ids.len()];
+        for turn in 7..27 {
+            let r = Reverify::Share { per_10k, turn };
+            let mut n = 0;
+            for (i, id) in ids.iter().enumerate() {
+                if r.covers(id) {
+                    hits[i] += 1;
+                    n += 1;
+                }
+            }
+            // About 5% each run.
+            assert!((50..=150).contains(&n), "turn {turn}: {n}");
+        }
+        assert!(
+            hits.iter().all(|&h| h == 1),
+            "every blob exactly once in 20 runs"
+        );
+        assert_eq!(Reverify::share("100%", 3).unwrap(), Reverify::All);
+        assert_eq!(
+            Reverify::share("0.5", 0).unwrap(),
+            Reverify::Share {
+                per_10k: 50,
+                turn: 0
+            }
+        );
+        for bad in ["0%", "lots", "150%", "-5%"] {
+            assert!(Reverify::share(bad, 0).is_err(), "{bad}");
+        }
+        assert!(!Reverify::Off.covers(&ids[0]) && Reverify::All.covers(&ids[0]));
     }
 
     #[test]

@@ -103,7 +103,12 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         doc: Some("s3_bucket_config/{id}.json"),
         // `objects`: the folder of the bucket's objects (keys placed by keypath.rs).
-        parts: &[("objects", "s3_buckets/{id}")],
+        // `versions`: with --all-versions, every version and delete marker of each key, one
+        // file each (`<key>/<time>_<version id>`), listed in `index/s3_versions/{id}.jsonl`.
+        parts: &[
+            ("objects", "s3_buckets/{id}"),
+            ("versions", "s3_versions/{id}"),
+        ],
         index: Some("index/s3_buckets/{id}.jsonl"),
         // Totals of the objects, which a diff compares one by one.
         volatile: &["/object_count", "/total_bytes"],

@@ -146,6 +146,10 @@ fn record_line(
         path: path.to_string(),
         escaped: false,
         dir_marker: false,
+        listed: None,
+        sse_customer: None,
+        is_latest: None,
+        delete_marker: false,
     };
     if let Some(m) = extra.get("metadata").and_then(Value::as_object) {
         rec.metadata = m

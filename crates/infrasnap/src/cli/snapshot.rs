@@ -65,8 +65,51 @@ pub struct SnapshotArgs {
     /// If another run holds the repository, wait up to this many seconds instead of failing
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "3600")]
     pub wait_lock: Option<u64>,
+    /// Re-hash every stored blob this run reuses before linking it again (sizes are always
+    /// compared); a damaged blob is quarantined and its content downloaded again
+    #[arg(long)]
+    pub reverify: bool,
+    /// Re-hash a rotating share of the reused blobs on each run, e.g. 5% (every blob once in
+    /// 20 runs), so that bit rot is found within a known time
+    #[arg(long, value_name = "PERCENT", conflicts_with = "reverify")]
+    pub reverify_share: Option<String>,
+    /// S3: read objects encrypted with a customer-provided key (SSE-C) with the key in FILE
+    /// (32 bytes: raw, base64 or hex); per bucket and prefix: [[s3.sse_c]] in the config. The
+    /// key is never stored; its keyed fingerprint is recorded with each object read with it
+    #[arg(long, value_name = "FILE")]
+    pub sse_c_key_file: Option<PathBuf>,
+    /// S3: also capture noncurrent versions and delete markers of versioned buckets, in a
+    /// browsable versions view (per bucket: [s3] versions = [...] in the config)
+    #[arg(long)]
+    pub all_versions: bool,
+    /// S3: read the tags and legal hold of every unchanged object again (one or two requests per
+    /// object), so that a tag-only or legal-hold change is recorded; without it an unchanged
+    /// object keeps the tags recorded when it was downloaded ([s3] recheck_tags in the config)
+    #[arg(long)]
+    pub recheck_tags: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The SSE-C keys of a run, read before anything is written (a bad key file is a usage error).
+fn sse_c_keys(
+    a: &SnapshotArgs,
+    cfg: &Config,
+) -> Result<infrasnap_core::model::s3::SseCKeyRing, RunError> {
+    use infrasnap_core::model::s3::{SseCKey, SseCKeyRing};
+    let default = a
+        .sse_c_key_file
+        .as_deref()
+        .map(SseCKey::load)
+        .transpose()
+        .map_err(RunError::Usage)?;
+    let mut rules = Vec::new();
+    for r in &cfg.s3.sse_c {
+        let path = expand_home(&r.key_file, home().as_deref());
+        let k = SseCKey::load(&path).map_err(RunError::Usage)?;
+        rules.push((r.bucket.clone(), r.prefix.clone(), k));
+    }
+    Ok(SseCKeyRing::new(default, rules))
 }
 
 pub async fn run(g: &Global, a: SnapshotArgs) -> anyhow::Result<u8> {
@@ -284,6 +327,7 @@ pub async fn capture(
     };
     // Usage errors before credentials are looked for.
     driver::check_services(&probe)?;
+    let sse_c = std::sync::Arc::new(sse_c_keys(a, cfg)?);
     let setups: Vec<(String, aws_setup::AwsSetup)> = if cfg.aws.disabled {
         Vec::new()
     } else if cfg.aws.accounts.is_empty() {
@@ -320,6 +364,12 @@ pub async fn capture(
             lightsail_snapshot: a.lightsail_snapshot,
             lightsail_wait: a.lightsail_wait.map(Duration::from_secs),
             snapshot_name: String::new(),
+            reverify: a.reverify,
+            reverify_share: a.reverify_share.clone(),
+            sse_c,
+            all_versions: a.all_versions || cfg.s3.all_versions,
+            versions_buckets: cfg.s3.versions.clone(),
+            recheck_tags: a.recheck_tags || cfg.s3.recheck_tags,
         },
         wait_lock: a.wait_lock.map(Duration::from_secs),
         progress,

@@ -27,5 +27,6 @@ mod permissions;
 mod restore;
 mod retention;
 mod route53;
+mod s3_incremental;
 mod s3_snapshot;
 mod ssm;

@@ -32,10 +32,11 @@ use infrasnap_core::keypath::KeyMapper;
 use infrasnap_core::manifest::human_bytes;
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::model::s3::{
-    Checksum, ConfigValue, ObjectLock, S3BucketRecord, S3ObjectRecord,
+    same_second, Checksum, ConfigValue, ListedObject, ListingStamp, ObjectLock, S3BucketRecord,
+    S3ObjectRecord, SseCKey, SseCKeyRing, SseCustomer,
 };
 use infrasnap_core::progress::CollectorProgress;
-use infrasnap_core::store::Stored;
+use infrasnap_core::store::{ReuseCheck, Stored};
 use tokio::sync::{mpsc, Semaphore};
 use tracing::Instrument;
 
@@ -75,6 +76,14 @@ pub struct S3Options {
     pub account: String,
     /// The account id, when the snapshot holds several accounts (names the collector instance).
     pub instance: Option<String>,
+    /// Customer keys (SSE-C) to read objects with.
+    pub sse_c: Arc<SseCKeyRing>,
+    /// Capture noncurrent versions and delete markers of every versioned bucket.
+    pub all_versions: bool,
+    /// ... or of these buckets.
+    pub versions_buckets: Vec<String>,
+    /// Read tags and legal hold of unchanged objects again.
+    pub recheck_tags: bool,
 }
 
 pub struct S3Collector {
@@ -124,6 +133,17 @@ struct Listed {
     storage_class: Option<String>,
 }
 
+impl Listed {
+    fn as_listed(&self) -> ListedObject<'_> {
+        ListedObject {
+            version_id: self.version_id.as_deref(),
+            size: self.size,
+            etag: self.etag.as_deref(),
+            last_modified: self.last_modified.as_deref(),
+        }
+    }
+}
+
 /// Per-bucket tallies.
 #[derive(Default, Debug, Clone)]
 struct BucketTally {
@@ -134,6 +154,8 @@ struct BucketTally {
     blobs_new: u64,
     escaped: u64,
     errors: u64,
+    /// Entries of the versions view (versions and delete markers).
+    versions: u64,
 }
 
 fn fmt_time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
@@ -272,6 +294,14 @@ impl S3Collector {
             s.blobs_new += t.blobs_new;
         }
         s.counts.entry("objects".into()).or_default();
+        let versions: u64 = results.iter().map(|(_, t)| t.versions).sum();
+        if versions > 0 {
+            s.counts.insert("versions".into(), versions);
+        }
+        let quarantined = cx.quarantined();
+        if quarantined > 0 {
+            s.counts.insert("quarantined".into(), quarantined);
+        }
         s.errors = errors.take();
         s.status = Some(if s.errors.is_empty() {
             Status::Complete
@@ -310,6 +340,14 @@ impl S3Collector {
                 website,
                 t.escaped,
                 t.errors
+            ));
+        }
+        if quarantined > 0 {
+            m.push(String::new());
+            m.push(format!(
+                "{quarantined} stored blob(s) no longer held what was stored (wrong size, or \
+                 content that no longer hashes to its name): moved to `.infrasnap/quarantine/` \
+                 and the objects downloaded again."
             ));
         }
         progress.finished.store(true, Ordering::Relaxed);
@@ -376,8 +414,17 @@ impl S3Collector {
             config.get("versioning"),
             Some(ConfigValue::Present { value }) if value.get("Status").and_then(|s| s.as_str()).is_some_and(|s| s == BucketVersioningStatus::Enabled.as_str() || s == BucketVersioningStatus::Suspended.as_str())
         );
+        let listing = match versioned {
+            false => Listing::Current,
+            true if self.opts.all_versions
+                || self.opts.versions_buckets.iter().any(|b| b == name) =>
+            {
+                Listing::EveryVersion
+            }
+            true => Listing::LatestVersions,
+        };
         let mut tally = self
-            .objects(cx, &client, name, versioned, errors, progress)
+            .objects(cx, &client, name, listing, errors, progress)
             .await;
         tally.errors = (errors.len() - errors_before) as u64;
         let rec = S3BucketRecord {
@@ -409,13 +456,14 @@ impl S3Collector {
         client: Client,
         bucket: String,
         versioned: bool,
+        every_version: Option<Arc<Mutex<Vec<VersionEntry>>>>,
         errors: Arc<ErrorSink>,
         stopped: Arc<AtomicBool>,
     ) -> mpsc::Receiver<Listed> {
         let (tx, rx) = mpsc::channel::<Listed>(4096);
         tokio::spawn(async move {
             let res = if versioned {
-                list_versions(&client, &bucket, &tx).await
+                list_versions(&client, &bucket, &tx, every_version.as_deref()).await
             } else {
                 list_v2(&client, &bucket, &tx).await
             };
@@ -433,11 +481,16 @@ impl S3Collector {
         cx: &Arc<RunContext>,
         client: &Client,
         bucket: &str,
-        versioned: bool,
+        listing: Listing,
         errors: &Arc<ErrorSink>,
         progress: &Arc<CollectorProgress>,
     ) -> BucketTally {
         let id = self.bucket_id(bucket);
+        let versioned = listing != Listing::Current;
+        let all_versions = listing == Listing::EveryVersion;
+        let every_version = all_versions.then(|| Arc::new(Mutex::new(Vec::new())));
+        // This run's current objects by version id: their blobs serve the versions view.
+        let mut current: HashMap<(String, String), S3ObjectRecord> = HashMap::new();
         // Something of the bucket's objects could not be captured or indexed: its content is not
         // comparable with another snapshot's.
         let lost = |e: RecordedError| {
@@ -477,12 +530,17 @@ impl S3Collector {
             client.clone(),
             bucket.to_string(),
             versioned,
+            every_version.clone(),
             errors.clone(),
             stopped.clone(),
         );
         let listing = stream::poll_fn(move |c| rx.poll_recv(c));
         let mut mapper = KeyMapper::new();
         let mut seen = 0usize;
+        let recheck = self
+            .opts
+            .recheck_tags
+            .then(|| Arc::new(AtomicBool::new(false)));
         let mut results = listing
             .map(|l| {
                 let placement = mapper.place(&l.key, l.size);
@@ -493,6 +551,8 @@ impl S3Collector {
                     rel,
                     escaped: placement.escaped,
                     dir_marker: placement.dir_marker,
+                    keys: self.opts.sse_c.clone(),
+                    recheck: recheck.clone(),
                 };
                 let cx = cx.clone();
                 let prev = prev.clone();
@@ -500,7 +560,7 @@ impl S3Collector {
                 let large = self.large.clone();
                 let progress = progress.clone();
                 seen += 1;
-                if seen <= OWN_TASK_AFTER {
+                if seen <= OWN_TASK_AFTER || job.recheck.is_some() {
                     let fut = async move { job.run(&cx, &client, &prev, &large, &progress).await };
                     return Either::Left(Either::Left(fut));
                 }
@@ -552,6 +612,11 @@ impl S3Collector {
                     if let Err(e) = writer.append(&rec) {
                         lost(index_error(e));
                     }
+                    if all_versions {
+                        if let Some(v) = &rec.version_id {
+                            current.insert((rec.key.clone(), v.clone()), rec);
+                        }
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -566,7 +631,172 @@ impl S3Collector {
         if stopped.load(Ordering::Acquire) {
             cx.mark_incomplete(&id);
         }
+        if let Some(all) = every_version {
+            let entries = std::mem::take(&mut *all.lock().expect("versions"));
+            self.versions(
+                cx, client, bucket, entries, &current, errors, progress, &mut tally,
+            )
+            .await;
+        }
         tally
+    }
+
+    /// The versions view of a bucket (`--all-versions`): every version and delete marker, in
+    /// listing order (key, then newest first), each a file `<key>/<time>_<version id>` (a delete
+    /// marker an empty `....delete-marker`) listed in `index/s3_versions/<bucket>.jsonl`. A
+    /// version is immutable: one this run or an earlier one already stored is linked, never
+    /// fetched again.
+    #[allow(clippy::too_many_arguments)]
+    async fn versions(
+        &self,
+        cx: &Arc<RunContext>,
+        client: &Client,
+        bucket: &str,
+        entries: Vec<VersionEntry>,
+        current: &HashMap<(String, String), S3ObjectRecord>,
+        errors: &Arc<ErrorSink>,
+        progress: &Arc<CollectorProgress>,
+        tally: &mut BucketTally,
+    ) {
+        let id = self.bucket_id(bucket);
+        let lost = |e: RecordedError| {
+            cx.mark_incomplete(&id);
+            errors.record(e);
+        };
+        let local = |action: &str, e: infrasnap_core::error::CoreError| RecordedError {
+            service: "s3".into(),
+            action: action.into(),
+            resource: bucket.into(),
+            code: None,
+            message: e.to_string(),
+        };
+        let index_rel = format!("index/s3_versions/{bucket}.jsonl");
+        let opened = cx.part_path(&id, None, "versions").and_then(|folder| {
+            let w = infrasnap_core::index::IndexWriter::create(&cx.tree_path(&index_rel)?)?;
+            Ok((folder, w))
+        });
+        let (folder, mut writer) = match opened {
+            Ok(o) => o,
+            Err(e) => return lost(local("write index", e)),
+        };
+        cx.record_part(&id, "versions", &folder, None, 0);
+        // Earlier snapshots' versions, by key and version id (later wins).
+        let mut earlier: HashMap<(String, String), S3ObjectRecord> = HashMap::new();
+        for p in cx.reuse_indexes(&index_rel) {
+            if let Ok(recs) = infrasnap_core::index::read_all::<S3ObjectRecord>(&p) {
+                for r in recs {
+                    if let Some(v) = r.version_id.clone() {
+                        earlier.insert((r.key.clone(), v), r);
+                    }
+                }
+            }
+        }
+        let earlier = Arc::new(earlier);
+        let empty = match cx.repo.store().put_bytes(b"") {
+            Ok(st) => st.id,
+            Err(e) => return lost(local("write", e)),
+        };
+        let mut mapper = KeyMapper::new();
+        let mut last: Option<(String, String, bool)> = None;
+        let jobs = entries.into_iter().map(|v| {
+            let (key_rel, escaped) = match &last {
+                Some((k, rel, esc)) if *k == v.key => (rel.clone(), *esc),
+                _ => {
+                    let p = mapper.place(&v.key, 1);
+                    last = Some((v.key.clone(), p.rel.clone(), p.escaped));
+                    (p.rel, p.escaped)
+                }
+            };
+            let rel = format!("{folder}/{key_rel}/{}", version_file_name(&v));
+            let known = current
+                .get(&(v.key.clone(), v.version_id.clone()))
+                .cloned()
+                .or_else(|| earlier.get(&(v.key.clone(), v.version_id.clone())).cloned());
+            let cx = cx.clone();
+            let client = client.clone();
+            let large = self.large.clone();
+            let progress = progress.clone();
+            let keys = self.opts.sse_c.clone();
+            let bucket = bucket.to_string();
+            async move {
+                let base = |blob: BlobId, size: u64, from: Option<S3ObjectRecord>| {
+                    let mut rec = from
+                        .unwrap_or_else(|| Attrs::default().into_record(&v.listed(), blob, &rel));
+                    rec.path = rel.clone();
+                    rec.blob = blob;
+                    rec.size = size;
+                    rec.escaped = escaped;
+                    rec.dir_marker = false;
+                    rec.is_latest = Some(v.is_latest);
+                    rec.delete_marker = v.delete_marker;
+                    rec.version_id = Some(v.version_id.clone());
+                    rec
+                };
+                let io = |e: infrasnap_core::error::CoreError| RecordedError {
+                    service: "s3".into(),
+                    action: "write".into(),
+                    resource: format!("{bucket}/{}?versionId={}", v.key, v.version_id),
+                    code: None,
+                    message: e.to_string(),
+                };
+                if v.delete_marker {
+                    cx.link_blob(&empty, &rel).map_err(io)?;
+                    return Ok::<_, RecordedError>(Some((base(empty, 0, None), None, None)));
+                }
+                if let Some(k) = known.filter(|k| k.size == v.size && !k.dir_marker) {
+                    if matches!(cx.reusable(&k.blob, k.size), Ok(ReuseCheck::Intact)) {
+                        cx.link_blob(&k.blob, &rel).map_err(io)?;
+                        let (blob, size) = (k.blob, k.size);
+                        return Ok(Some((base(blob, size, Some(k)), None, None)));
+                    }
+                }
+                let job = ObjectJob {
+                    bucket: bucket.clone(),
+                    listed: v.listed(),
+                    rel: rel.clone(),
+                    escaped,
+                    dir_marker: false,
+                    keys,
+                    recheck: None,
+                };
+                match job.download(&cx, &client, &large, &progress).await? {
+                    Some((rec, st, extra)) => {
+                        let (blob, size) = (rec.blob, rec.size);
+                        Ok(Some((base(blob, size, Some(rec)), st, extra)))
+                    }
+                    None => Ok(None),
+                }
+            }
+        });
+        let mut results = stream::iter(jobs).buffered(32);
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(Some((rec, fetched, extra))) => {
+                    if let Some(e) = extra {
+                        lost(e);
+                    }
+                    tally.versions += 1;
+                    if let Some(st) = fetched {
+                        tally.downloaded += 1;
+                        if st.new {
+                            tally.bytes_new += st.size;
+                            tally.blobs_new += 1;
+                        }
+                    }
+                    if let Err(e) = writer.append(&rec) {
+                        lost(local("write index", e));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    progress.add(&progress.errors, 1);
+                    lost(e);
+                }
+            }
+        }
+        if let Err(e) = writer.finish() {
+            lost(local("write index", e));
+        }
     }
 
     /// Earlier snapshots' index of bucket `id`, oldest first (later wins). In each folder: first
@@ -575,12 +805,12 @@ impl S3Collector {
     /// incremental, then where the catalog puts it (where a single-account format-1 snapshot had
     /// it too).
     fn previous_index_paths(&self, cx: &RunContext, id: &ResourceId) -> Vec<PathBuf> {
-        let legacy = cx.previous_indexes(&format!(
+        let legacy = cx.reuse_indexes(&format!(
             "index/aws_accounts/{}/s3_buckets/{}.jsonl",
             self.opts.account, id.id
         ));
         let current = match cx.resource_index_path(id) {
-            Ok(Some(rel)) => cx.previous_indexes(&rel),
+            Ok(Some(rel)) => cx.reuse_indexes(&rel),
             _ => Vec::new(),
         };
         let mut out = Vec::with_capacity(legacy.len() + current.len());
@@ -636,10 +866,77 @@ async fn list_v2(
     }
 }
 
+/// How a bucket's objects are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// ListObjectsV2 (an unversioned bucket).
+    Current,
+    /// ListObjectVersions, current versions only (a versioned bucket).
+    LatestVersions,
+    /// ListObjectVersions, and every version and delete marker into the versions view
+    /// (`--all-versions`).
+    EveryVersion,
+}
+
+/// One entry of a versions listing: a version or a delete marker.
+#[derive(Debug, Clone)]
+struct VersionEntry {
+    key: String,
+    version_id: String,
+    is_latest: bool,
+    delete_marker: bool,
+    size: u64,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    storage_class: Option<String>,
+    /// For ordering: seconds and nanoseconds.
+    at: (i64, u32),
+}
+
+impl VersionEntry {
+    fn listed(&self) -> Listed {
+        Listed {
+            key: self.key.clone(),
+            version_id: Some(self.version_id.clone()),
+            size: self.size,
+            etag: self.etag.clone(),
+            last_modified: self.last_modified.clone(),
+            storage_class: self.storage_class.clone(),
+        }
+    }
+}
+
+/// The file name of a version in the versions view: its time (without colons) and id.
+fn version_file_name(v: &VersionEntry) -> String {
+    let time = v
+        .last_modified
+        .as_deref()
+        .unwrap_or("unknown-time")
+        .replace(':', "-");
+    let vid: String = v
+        .version_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let suffix = if v.delete_marker {
+        ".delete-marker"
+    } else {
+        ""
+    };
+    format!("{time}_{vid}{suffix}")
+}
+
 async fn list_versions(
     client: &Client,
     bucket: &str,
     tx: &mpsc::Sender<Listed>,
+    every_version: Option<&Mutex<Vec<VersionEntry>>>,
 ) -> Result<(), (&'static str, ApiFailure)> {
     let mut key_marker: Option<String> = None;
     let mut vid_marker: Option<String> = None;
@@ -654,6 +951,58 @@ async fn list_versions(
             .await
             .map_err(|e| ("s3:ListBucketVersions", describe(&e)))?;
         let url = resp.encoding_type().is_some();
+        let decode = |k: &str| {
+            if url {
+                decode_url_key(k)
+            } else {
+                k.to_string()
+            }
+        };
+        if let Some(all) = every_version {
+            let at = |t: Option<&aws_smithy_types::DateTime>| {
+                t.map(|t| (t.secs(), t.subsec_nanos())).unwrap_or_default()
+            };
+            let mut page: Vec<VersionEntry> = resp
+                .versions()
+                .iter()
+                .filter_map(|v| {
+                    Some(VersionEntry {
+                        key: decode(v.key()?),
+                        version_id: v.version_id().unwrap_or("null").to_string(),
+                        is_latest: v.is_latest() == Some(true),
+                        delete_marker: false,
+                        size: v.size().unwrap_or(0).max(0) as u64,
+                        etag: v.e_tag().map(str::to_string),
+                        last_modified: fmt_time(v.last_modified()),
+                        storage_class: v.storage_class().map(|s| s.as_str().to_string()),
+                        at: at(v.last_modified()),
+                    })
+                })
+                .collect();
+            page.extend(resp.delete_markers().iter().filter_map(|d| {
+                Some(VersionEntry {
+                    key: decode(d.key()?),
+                    version_id: d.version_id().unwrap_or("null").to_string(),
+                    is_latest: d.is_latest() == Some(true),
+                    delete_marker: true,
+                    size: 0,
+                    etag: None,
+                    last_modified: fmt_time(d.last_modified()),
+                    storage_class: None,
+                    at: at(d.last_modified()),
+                })
+            }));
+            // S3 lists versions and delete markers apart; in order they are by key, newest
+            // first (a stable sort keeps S3's order where times are equal).
+            page.sort_by(|a, b| {
+                a.key
+                    .as_bytes()
+                    .cmp(b.key.as_bytes())
+                    .then(b.at.cmp(&a.at))
+                    .then(b.is_latest.cmp(&a.is_latest))
+            });
+            all.lock().expect("versions").extend(page);
+        }
         for v in resp.versions() {
             if v.is_latest() != Some(true) {
                 continue;
@@ -702,6 +1051,10 @@ struct ObjectJob {
     rel: String,
     escaped: bool,
     dir_marker: bool,
+    keys: Arc<SseCKeyRing>,
+    /// With --recheck-tags: set once the bucket says it has no Object Lock (no legal holds to
+    /// read).
+    recheck: Option<Arc<AtomicBool>>,
 }
 
 /// Why one fetch attempt failed.
@@ -715,11 +1068,7 @@ enum FetchError {
 }
 
 fn unchanged(prev: &S3ObjectRecord, l: &Listed) -> bool {
-    let same_identity = match (&prev.version_id, &l.version_id) {
-        (Some(a), Some(b)) if a != "null" || b != "null" => a == b,
-        _ => prev.etag == l.etag,
-    };
-    same_identity && prev.size == l.size && prev.last_modified == l.last_modified
+    prev.unchanged_since(&l.as_listed())
 }
 
 impl ObjectJob {
@@ -732,9 +1081,94 @@ impl ObjectJob {
         progress: &CollectorProgress,
     ) -> Result<Option<Fetched>, RecordedError> {
         match self.link_unchanged(cx, prev, progress) {
+            Some(Ok(Some((rec, None, None)))) if self.recheck.is_some() => {
+                let (rec, e) = self.recheck(client, rec).await;
+                Ok(Some((rec, None, e)))
+            }
             Some(linked) => linked,
             None => self.download(cx, client, large, progress).await,
         }
+    }
+
+    /// `--recheck-tags`: an unchanged object's tags and legal hold, read again (they change
+    /// without a new ETag or time). What cannot be read keeps its earlier value, with an error.
+    async fn recheck(
+        &self,
+        client: &Client,
+        mut rec: S3ObjectRecord,
+    ) -> (S3ObjectRecord, Option<RecordedError>) {
+        let version = rec.version_id.clone().filter(|v| v != "null");
+        let resource = format!("{}/{}", self.bucket, rec.key);
+        let mut error = None;
+        match client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(&rec.key)
+            .set_version_id(version.clone())
+            .send()
+            .await
+        {
+            Ok(t) => {
+                rec.tags = t
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+            }
+            Err(e) => {
+                let f = describe(&e);
+                error = Some(rec_err(
+                    "s3:GetObjectTagging",
+                    &resource,
+                    &ApiFailure {
+                        message: format!("the tags recorded earlier were kept: {}", f.message),
+                        ..f
+                    },
+                ));
+            }
+        }
+        let no_lock = self.recheck.as_ref().expect("recheck is on");
+        if !no_lock.load(Ordering::Relaxed) {
+            match client
+                .get_object_legal_hold()
+                .bucket(&self.bucket)
+                .key(&rec.key)
+                .set_version_id(version)
+                .send()
+                .await
+            {
+                Ok(h) => {
+                    let status = h
+                        .legal_hold()
+                        .and_then(|h| h.status())
+                        .map(|s| s.as_str().to_string());
+                    set_legal_hold(&mut rec, status);
+                }
+                Err(e) => {
+                    let f = describe(&e);
+                    if f.code_in(&["NoSuchObjectLockConfiguration"]) || f.status == Some(404) {
+                        set_legal_hold(&mut rec, None);
+                    } else if f.code_in(&["InvalidRequest", "ObjectLockConfigurationNotFoundError"])
+                    {
+                        // The bucket has no Object Lock: no legal holds to read in it.
+                        no_lock.store(true, Ordering::Relaxed);
+                    } else if error.is_none() {
+                        error = Some(rec_err(
+                            "s3:GetObjectLegalHold",
+                            &resource,
+                            &ApiFailure {
+                                message: format!(
+                                    "the legal hold recorded earlier was kept: {}",
+                                    f.message
+                                ),
+                                ..f
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        (rec, error)
     }
 
     /// An object unchanged since an earlier snapshot whose blob is stored: its tree file is
@@ -747,8 +1181,25 @@ impl ObjectJob {
     ) -> Option<Result<Option<Fetched>, RecordedError>> {
         let l = &self.listed;
         let p = prev.get::<S3ObjectRecord>(&l.key)?;
-        if !(unchanged(&p, l) && (self.dir_marker || cx.repo.store().contains(&p.blob))) {
+        if !unchanged(&p, l) {
             return None;
+        }
+        // The stored blob must still be what was stored (its size always, its hash with
+        // --reverify); a damaged one is quarantined and the object downloaded again.
+        if !self.dir_marker {
+            match cx.reusable(&p.blob, p.size) {
+                Ok(ReuseCheck::Intact) => {}
+                Ok(_) => return None,
+                Err(e) => {
+                    return Some(Err(RecordedError {
+                        service: "s3".into(),
+                        action: "quarantine".into(),
+                        resource: format!("{}/{}", self.bucket, l.key),
+                        code: None,
+                        message: e.to_string(),
+                    }))
+                }
+            }
         }
         let linked = if self.dir_marker {
             cx.make_dir(&self.rel)
@@ -805,12 +1256,17 @@ impl ObjectJob {
             None
         };
         let mut last = None;
-        for attempt in 0..OBJECT_ATTEMPTS {
+        // A key configured for this object is sent from the first request; the default key
+        // (`--sse-c-key-file`) only once S3 says the object needs one.
+        let mut key = self.keys.for_object(&self.bucket, &l.key).cloned();
+        let mut attempt = 0;
+        while attempt < OBJECT_ATTEMPTS {
             if attempt > 0 {
                 let ms = 100u64 * (1 << attempt.min(6)) + (attempt as u64 * 37) % 100;
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            match self.fetch_once(cx, client, progress).await {
+            attempt += 1;
+            match self.fetch_once(cx, client, progress, key.as_ref()).await {
                 Ok((attrs, stored)) => {
                     if self.dir_marker {
                         cx.make_dir(&self.rel).map_err(io_err)?;
@@ -831,11 +1287,27 @@ impl ObjectJob {
                         )
                     });
                     let mut rec = attrs.into_record(l, stored.id, &self.rel);
+                    rec.sse_customer = key.as_ref().map(|k| SseCustomer {
+                        algorithm: "AES256".into(),
+                        key_fingerprint: k.fingerprint(cx.fingerprinter()),
+                    });
                     rec.escaped = self.escaped;
                     rec.dir_marker = self.dir_marker;
                     return Ok(Some((rec, Some(stored), tag_error)));
                 }
                 Err(FetchError::Vanished) => return Ok(None),
+                Err(FetchError::Fatal(f)) if key.is_none() && needs_customer_key(&f) => {
+                    match self.keys.fallback() {
+                        Some(k) => {
+                            key = Some(k.clone());
+                            attempt -= 1;
+                        }
+                        None => return Err(sse_c_error(get_action, &resource, &f, None, cx)),
+                    }
+                }
+                Err(FetchError::Fatal(f)) if key.is_some() && f.status == Some(403) => {
+                    return Err(sse_c_error(get_action, &resource, &f, key.as_ref(), cx));
+                }
                 Err(FetchError::Fatal(f)) => return Err(rec_err(get_action, &resource, &f)),
                 Err(FetchError::Retry(f)) => {
                     tracing::debug!("retrying {resource}: {f}");
@@ -859,8 +1331,17 @@ impl ObjectJob {
         cx: &RunContext,
         client: &Client,
         progress: &CollectorProgress,
+        key: Option<&SseCKey>,
     ) -> Result<(Attrs, Stored), FetchError> {
         let l = &self.listed;
+        let (sse_alg, sse_key, sse_md5) = match key {
+            Some(k) => (
+                Some("AES256".to_string()),
+                Some(k.base64()),
+                Some(k.md5_base64()),
+            ),
+            None => (None, None, None),
+        };
         let version = l.version_id.clone().filter(|v| v != "null");
         let store = cx.repo.store();
         let mut w = store
@@ -874,12 +1355,18 @@ impl ObjectJob {
                 .bucket(&self.bucket)
                 .key(&l.key)
                 .set_version_id(version.clone())
+                .set_sse_customer_algorithm(sse_alg.clone())
+                .set_sse_customer_key(sse_key.clone())
+                .set_sse_customer_key_md5(sse_md5.clone())
                 .send()
                 .await
                 .map_err(|e| {
                     let f = describe(&e);
                     if f.status == Some(404) && !f.code_in(&["NoSuchBucket"]) {
                         FetchError::Vanished
+                    } else if f.status == Some(400) && key.is_none() {
+                        // Most likely an SSE-C object read without its key.
+                        FetchError::Fatal(f)
                     } else if f.status.is_some_and(|s| s >= 500)
                         || f.status.is_none()
                         // A HEAD answer has no body, so no error code: throttling (400/503) and
@@ -905,6 +1392,9 @@ impl ObjectJob {
                         .bucket(&self.bucket)
                         .key(&l.key)
                         .set_version_id(version.clone())
+                        .set_sse_customer_algorithm(sse_alg.clone())
+                        .set_sse_customer_key(sse_key.clone())
+                        .set_sse_customer_key_md5(sse_md5.clone())
                         .set_if_match(etag.clone())
                         .range(format!("bytes={s}-{e}"));
                     async move {
@@ -945,6 +1435,9 @@ impl ObjectJob {
                 .bucket(&self.bucket)
                 .key(&l.key)
                 .set_version_id(version.clone())
+                .set_sse_customer_algorithm(sse_alg.clone())
+                .set_sse_customer_key(sse_key.clone())
+                .set_sse_customer_key_md5(sse_md5.clone())
                 .checksum_mode(ChecksumMode::Enabled)
                 .send()
                 .await
@@ -974,7 +1467,8 @@ impl ObjectJob {
                 .sse
                 .as_deref()
                 .is_some_and(|s| s.starts_with("aws:kms"));
-            if !etag.contains('-') && etag.len() == 32 && !kms {
+            // Nor is it with a customer key (SSE-C).
+            if !etag.contains('-') && etag.len() == 32 && !kms && key.is_none() {
                 let md5 = hex::encode(w.md5_so_far());
                 if !md5.eq_ignore_ascii_case(etag) {
                     return Err(FetchError::Retry(ApiFailure {
@@ -1015,6 +1509,69 @@ impl ObjectJob {
             }
         }
         Ok((attrs, stored))
+    }
+}
+
+/// Record legal hold `status` (`ON`, `OFF`, none) in an object's lock record.
+fn set_legal_hold(rec: &mut S3ObjectRecord, status: Option<String>) {
+    match (&mut rec.object_lock, status) {
+        (Some(l), s) => {
+            l.legal_hold = s;
+            if l.mode.is_none() && l.retain_until.is_none() && l.legal_hold.is_none() {
+                rec.object_lock = None;
+            }
+        }
+        (None, Some(s)) => {
+            rec.object_lock = Some(ObjectLock {
+                mode: None,
+                retain_until: None,
+                legal_hold: Some(s),
+            })
+        }
+        (None, None) => {}
+    }
+}
+
+/// S3's answer to a read of an SSE-C object without its key: 400 (InvalidRequest, "stored using a
+/// form of Server Side Encryption"; a HEAD answer has no code).
+fn needs_customer_key(f: &ApiFailure) -> bool {
+    f.status == Some(400)
+        && (f.code.is_none()
+            || f.code_in(&["InvalidRequest"])
+            || f.message.contains("Server Side Encryption"))
+}
+
+/// One recorded error for an SSE-C object that could not be read, with what to do about it.
+fn sse_c_error(
+    action: &str,
+    resource: &str,
+    f: &ApiFailure,
+    tried: Option<&SseCKey>,
+    cx: &RunContext,
+) -> RecordedError {
+    let message = match tried {
+        None => format!(
+            "the object is encrypted with a customer-provided key (SSE-C) and no key was given \
+             for it: give it with --sse-c-key-file FILE, or for this bucket and prefix with an \
+             [[s3.sse_c]] entry in infrasnap.toml (the rest of the bucket was captured). S3 \
+             said: {}",
+            f.message
+        ),
+        Some(k) => format!(
+            "the SSE-C key from {} (fingerprint {}) is not this object's key: give the right \
+             one for this bucket and prefix with an [[s3.sse_c]] entry in infrasnap.toml (the \
+             rest of the bucket was captured). S3 said: {}",
+            k.source,
+            k.fingerprint(cx.fingerprinter()),
+            f.message
+        ),
+    };
+    RecordedError {
+        service: "s3".into(),
+        action: action.into(),
+        resource: resource.into(),
+        code: f.code.clone().or_else(|| f.status.map(|s| s.to_string())),
+        message,
     }
 }
 
@@ -1143,8 +1700,37 @@ impl Attrs {
 
     fn into_record(self, l: &Listed, blob: BlobId, rel: &str) -> S3ObjectRecord {
         // Identity fields come from the listing when the object did not change in between, so
-        // the next run compares like with like; otherwise from what was actually fetched.
-        let same = self.etag.is_none() || self.etag == l.etag;
+        // the next run compares like with like; otherwise from what was actually fetched. A
+        // listing without ETags (some S3-compatible servers) is matched by size and time (to the
+        // second: GetObject's date has no milliseconds); the record then holds GetObject's ETag
+        // and keeps what the listing said beside it (`listed`).
+        let size = self.content_length.unwrap_or(l.size);
+        let same = match (&l.etag, &self.etag) {
+            (Some(_), Some(_)) => self.etag == l.etag,
+            (_, None) => true,
+            (None, Some(_)) => {
+                size == l.size
+                    && match (&l.last_modified, &self.last_modified) {
+                        (Some(a), Some(b)) => same_second(a, b),
+                        _ => true,
+                    }
+            }
+        };
+        let etag = if same {
+            l.etag.clone().or(self.etag)
+        } else {
+            self.etag
+        };
+        let last_modified = if same {
+            l.last_modified.clone().or(self.last_modified)
+        } else {
+            self.last_modified
+        };
+        let listed =
+            (same && (l.etag != etag || l.last_modified != last_modified)).then(|| ListingStamp {
+                etag: l.etag.clone(),
+                last_modified: l.last_modified.clone(),
+            });
         S3ObjectRecord {
             key: l.key.clone(),
             version_id: if same {
@@ -1152,13 +1738,9 @@ impl Attrs {
             } else {
                 self.version_id
             },
-            size: self.content_length.unwrap_or(l.size),
-            etag: if same { l.etag.clone() } else { self.etag },
-            last_modified: if same {
-                l.last_modified.clone()
-            } else {
-                self.last_modified
-            },
+            size,
+            etag,
+            last_modified,
             storage_class: l.storage_class.clone().or(self.storage_class),
             content_type: self.content_type,
             content_encoding: self.content_encoding,
@@ -1178,6 +1760,10 @@ impl Attrs {
             path: rel.to_string(),
             escaped: false,
             dir_marker: false,
+            listed,
+            sse_customer: None,
+            is_latest: None,
+            delete_marker: false,
         }
     }
 }
@@ -1185,6 +1771,63 @@ impl Attrs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listed(etag: Option<&str>, time: &str) -> Listed {
+        Listed {
+            key: "k".into(),
+            version_id: None,
+            size: 3,
+            etag: etag.map(str::to_string),
+            last_modified: Some(time.into()),
+            storage_class: None,
+        }
+    }
+
+    fn got(etag: &str, time: &str) -> Attrs {
+        Attrs {
+            content_length: Some(3),
+            etag: Some(etag.into()),
+            last_modified: Some(time.into()),
+            ..Attrs::default()
+        }
+    }
+
+    #[test]
+    fn a_record_keeps_what_a_listing_without_etags_said() {
+        let blob = BlobId::of(b"abc");
+        // Same object (same size, same second): GetObject's ETag and time, the listing's beside.
+        let r = got("\"e\"", "2026-01-01T10:00:00Z").into_record(
+            &listed(None, "2026-01-01T10:00:00.456Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.etag.as_deref(), Some("\"e\""));
+        assert_eq!(r.last_modified.as_deref(), Some("2026-01-01T10:00:00.456Z"));
+        assert_eq!(
+            r.listed,
+            Some(ListingStamp {
+                etag: None,
+                last_modified: Some("2026-01-01T10:00:00.456Z".into())
+            })
+        );
+        // Rewritten between listing and GET: what was fetched, and no stamp (the next run
+        // compares again and downloads once more).
+        let r = got("\"f\"", "2026-01-01T10:00:05Z").into_record(
+            &listed(None, "2026-01-01T10:00:00.456Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.last_modified.as_deref(), Some("2026-01-01T10:00:05Z"));
+        assert_eq!(r.listed, None);
+        // A listing with ETags: the listing's fields, no stamp, as before.
+        let r = got("\"e\"", "2026-01-01T10:00:00Z").into_record(
+            &listed(Some("\"e\""), "2026-01-01T10:00:00Z"),
+            blob,
+            "p",
+        );
+        assert_eq!(r.listed, None);
+        assert!(r.unchanged_since(&listed(Some("\"e\""), "2026-01-01T10:00:00Z").as_listed()));
+    }
 
     #[test]
     fn url_encoded_keys_decode_exactly() {

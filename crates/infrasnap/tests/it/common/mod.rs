@@ -423,3 +423,186 @@ pub fn raw_post(base: &str, path: &str, body: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// An upstream answer as [`rewrite_proxy`] hands it to its `rewrite` function: the status line,
+/// the header lines (without `Content-Length`, `Transfer-Encoding` and `Connection`, which the
+/// proxy sets) and the whole body.
+pub struct Answer {
+    pub status_line: String,
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+/// [`stub_proxy`] that can also change upstream answers: requests for which `answer` returns a
+/// [`Canned`] get it; every other one is forwarded, its answer read whole and handed to
+/// `rewrite` (which may change it in place) before it is sent on. Used to play an S3-compatible
+/// server that differs from moto (a listing without ETags), and to enforce what moto does not
+/// check (SSE-C keys).
+pub async fn rewrite_proxy(
+    upstream: &str,
+    answer: impl Fn(&Seen) -> Option<Canned> + Send + Sync + 'static,
+    rewrite: impl Fn(&Seen, &mut Answer) + Send + Sync + 'static,
+) -> String {
+    let rewrite = std::sync::Arc::new(rewrite);
+    let answer = std::sync::Arc::new(answer);
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let (upstream, answer, rewrite) = (upstream.clone(), answer.clone(), rewrite.clone());
+            tokio::spawn(async move {
+                let _ = relay_rewritten(client, &upstream, &*answer, &*rewrite).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn relay_rewritten(
+    mut client: tokio::net::TcpStream,
+    upstream: &str,
+    answer: &(dyn Fn(&Seen) -> Option<Canned> + Send + Sync),
+    rewrite: &(dyn Fn(&Seen, &mut Answer) + Send + Sync),
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        let n = client.read(&mut tmp).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+    };
+    let mut seen = Seen {
+        method: String::new(),
+        path: String::new(),
+        head: String::from_utf8_lossy(&buf[..head_end]).to_string(),
+        body: Vec::new(),
+    };
+    let len = seen
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = client.read(&mut tmp).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    seen.body = buf[head_end..].to_vec();
+    let mut first = seen.head.lines().next().unwrap_or("").split(' ');
+    seen.method = first.next().unwrap_or("").to_string();
+    seen.path = first.next().unwrap_or("").to_string();
+    if let Some(c) = answer(&seen) {
+        let resp = format!(
+            "HTTP/1.1 {} Stub\r\nContent-Type: {}\r\n{}Content-Length: {}\r\nx-amzn-RequestId: stub-1\r\nConnection: close\r\n\r\n{}",
+            c.status, c.content_type, c.extra_headers, c.body.len(), c.body
+        );
+        client.write_all(resp.as_bytes()).await?;
+        return client.shutdown().await;
+    }
+    let keep = |l: &&str| {
+        let l = l.to_ascii_lowercase();
+        !l.starts_with("connection:") && !l.starts_with("keep-alive:")
+    };
+    let mut new_head: String = seen
+        .head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(keep)
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    new_head.push_str("\r\nConnection: close\r\n\r\n");
+    let mut up = tokio::net::TcpStream::connect(upstream).await?;
+    up.write_all(new_head.as_bytes()).await?;
+    up.write_all(&seen.body).await?;
+    let mut raw = Vec::new();
+    up.read_to_end(&mut raw).await?;
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        client.write_all(&raw).await?;
+        return client.shutdown().await;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status_line = lines
+        .next()
+        .unwrap_or("HTTP/1.1 502 Bad Gateway")
+        .to_string();
+    let mut chunked = false;
+    let headers: Vec<String> = lines
+        .filter(|l| {
+            let low = l.to_ascii_lowercase();
+            if low.starts_with("transfer-encoding:") && low.contains("chunked") {
+                chunked = true;
+            }
+            !(low.starts_with("content-length:")
+                || low.starts_with("transfer-encoding:")
+                || low.starts_with("connection:"))
+        })
+        .map(str::to_string)
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size_text = String::from_utf8_lossy(&rest[..nl]).to_string();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+                .unwrap_or(0);
+            rest = &rest[nl + 2..];
+            if size == 0 || rest.len() < size {
+                break;
+            }
+            out.extend_from_slice(&rest[..size]);
+            rest = &rest[(size + 2).min(rest.len())..];
+        }
+        body = out;
+    }
+    let head_only = seen.method == "HEAD";
+    let declared = (!chunked)
+        .then(|| {
+            head.split("\r\n").find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().to_string())
+            })
+        })
+        .flatten();
+    let mut a = Answer {
+        status_line,
+        headers,
+        body,
+    };
+    rewrite(&seen, &mut a);
+    let length = match (&declared, head_only) {
+        // A HEAD answer declares the object's length and has no body.
+        (Some(d), true) => d.clone(),
+        _ => a.body.len().to_string(),
+    };
+    let mut out = format!("{}\r\n", a.status_line);
+    for h in &a.headers {
+        out.push_str(h);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    ));
+    let mut bytes = out.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(&a.body);
+    }
+    client.write_all(&bytes).await?;
+    client.shutdown().await
+}
