@@ -208,7 +208,8 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
     };
     let dir = snapshot_dir(&repo, &name)?;
     // A snapshot being restored from is never forgotten meanwhile.
-    let _reading = infrasnap_core::readers::register(repo.root(), "restore", &[name.clone()]).ok();
+    let _reading =
+        infrasnap_core::readers::register(repo.root(), "restore", std::slice::from_ref(&name)).ok();
     let blobs = repo.root().join(".infrasnap").join("blobs");
     let snap = Side::open(&dir, &blobs)?;
     let sel = RestoreSelection {
@@ -318,8 +319,12 @@ async fn apply_cmd(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(e) => return Ok(usage(g, &format!("plan file `{}`: {e}", a.file.display()))),
     };
-    let _reading =
-        infrasnap_core::readers::register(repo.root(), "restore", &[plan.snapshot.clone()]).ok();
+    let _reading = infrasnap_core::readers::register(
+        repo.root(),
+        "restore",
+        std::slice::from_ref(&plan.snapshot),
+    )
+    .ok();
     apply_plan(g, repo.root(), &plan, &a.conn).await
 }
 
