@@ -29,6 +29,7 @@ pub mod metadata;
 pub mod model;
 pub mod progress;
 pub mod repo;
+pub mod seal;
 pub mod secrets;
 pub mod store;
 pub mod verify;

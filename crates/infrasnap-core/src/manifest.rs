@@ -392,6 +392,7 @@ mod tests {
             organization_accounts: vec![],
             notes: vec![],
             errors: vec![],
+            seal: None,
         };
         let md = render(&meta, &ManifestDetail::default());
         assert!(md.contains("complete with errors"));

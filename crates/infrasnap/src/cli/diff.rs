@@ -126,7 +126,7 @@ async fn capture_live(
     repo_dir: &std::path::Path,
     a: &DiffArgs,
 ) -> anyhow::Result<snapshot::Outcome> {
-    let cfg = snapshot::load_config(a.config.as_deref())?;
+    let cfg = snapshot::load_config(g, a.config.as_deref())?;
     let services = infrasnap_collectors::registry::aws_service_names();
     let mut only: Vec<String> = Vec::new();
     if !a.kinds.is_empty() {

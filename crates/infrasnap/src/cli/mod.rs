@@ -3,6 +3,7 @@
 #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
 mod demo;
 mod diff;
+mod key;
 mod list;
 mod log;
 mod show;
@@ -79,6 +80,9 @@ pub enum Command {
     Diff(Box<diff::DiffArgs>),
     /// The history of one resource (an id, or a path in a snapshot) across every snapshot
     Log(log::LogArgs),
+    /// Move the repository's fingerprint key (kept outside the repository) to another machine
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -95,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(&g, a).await,
         Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
+        Command::Key(k) => key::run(&g, k),
     }
 }
 
@@ -127,7 +132,7 @@ pub fn open_repo(
     let dir = match &g.repo {
         Some(r) => r.clone(),
         None => {
-            let cfg = snapshot::load_config(config)?;
+            let cfg = snapshot::load_config(g, config)?;
             cfg.repo
                 .as_deref()
                 .map(|p| {

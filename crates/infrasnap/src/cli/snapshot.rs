@@ -69,7 +69,7 @@ pub struct SnapshotArgs {
 }
 
 pub async fn run(g: &Global, a: SnapshotArgs) -> anyhow::Result<u8> {
-    let cfg = load_config(a.config.as_deref())?;
+    let cfg = load_config(g, a.config.as_deref())?;
     let repo_dir = g
         .repo
         .clone()
@@ -87,16 +87,31 @@ fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
-/// The config file given, or the first of the default locations that exists, or none.
-pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+/// The config file given, or the first of the default locations that exists, or none. The one
+/// in use is named on stderr (unless `-q`). One found implicitly is used only when it is the
+/// user's own and nobody else can write it: a hostile `./infrasnap.toml` in a shared folder must
+/// not decide what is captured or where it goes.
+pub fn load_config(g: &Global, explicit: Option<&Path>) -> anyhow::Result<Config> {
     if let Some(p) = explicit {
-        return Config::load(p).map_err(|e| {
+        let cfg = Config::load(p).map_err(|e| {
             anyhow::anyhow!("{e}\n(see the README, section \"Configuration\", for the format)")
-        });
+        })?;
+        if !g.quiet {
+            eprintln!("infrasnap: using configuration {}", p.display());
+        }
+        return Ok(cfg);
     }
     for p in default_locations(home().as_deref()) {
         if p.is_file() {
-            tracing::info!("using configuration {}", p.display());
+            infrasnap_core::config::check_implicit(&p).map_err(|e| {
+                RunError::Usage(format!(
+                    "{e}. infrasnap only uses a config it finds by itself when it is your own; \
+                     pass it with --config if you trust it"
+                ))
+            })?;
+            if !g.quiet {
+                eprintln!("infrasnap: using configuration {}", p.display());
+            }
             return Ok(Config::load(&p)?);
         }
     }

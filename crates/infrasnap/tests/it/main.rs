@@ -17,6 +17,7 @@ mod dynamodb;
 mod estate;
 mod gas;
 mod iam;
+mod integrity;
 mod lambda;
 mod lightsail;
 mod local;
