@@ -844,6 +844,72 @@ mod tests {
             .starts_with("infrasnap pid "));
     }
 
+    fn meta(name: &str) -> SnapshotMetadata {
+        serde_json::from_value(serde_json::json!({
+            "tool": "infrasnap", "tool_version": "0", "format_version": 2, "name": name,
+            "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:00:00Z",
+            "duration_seconds": 0.0, "status": "complete", "regions": [],
+            "totals": {"objects": 0, "bytes": 0, "bytes_new": 0, "blobs_new": 0, "errors": 0},
+            "collectors": {}, "errors": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_parents_index_is_trusted_only_as_its_seal_says() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&d.path().join("r")).unwrap();
+        let l = repo.lock(None).unwrap();
+        let st = repo.begin(&"p".parse().unwrap(), &l).unwrap();
+        fs::create_dir_all(st.dir().join("index/s3_buckets")).unwrap();
+        fs::write(st.dir().join("index/s3_buckets/a.jsonl"), "{}\n").unwrap();
+        fs::write(st.dir().join("index/s3_buckets/b.jsonl"), "{}\n").unwrap();
+        let dir = st.publish(&meta("p"), "# p\n").unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert!(
+            t.sealed && t.untrusted.is_empty() && t.note().is_none(),
+            "{t:?}"
+        );
+        // Owner-only files and folders, whatever the umask.
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("snapshot_seal.json")), 0o600);
+        assert_eq!(mode(&dir.join("MANIFEST.md")), 0o600);
+
+        // An edited index, and one the seal does not name, are not trusted.
+        let a = dir.join("index/s3_buckets/a.jsonl");
+        fs::write(&a, "{\"swapped\": 1}\n").unwrap();
+        fs::write(dir.join("index/s3_buckets/planted.jsonl"), "{}\n").unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert_eq!(
+            t.untrusted,
+            ["index/s3_buckets/a.jsonl", "index/s3_buckets/planted.jsonl"]
+        );
+        assert!(!t.trusts("index/s3_buckets/a.jsonl"));
+        assert!(t.trusts("index/s3_buckets/b.jsonl"));
+        assert!(t.note().unwrap().contains("differ from its seal"));
+
+        // A missing seal, with metadata that names one: nothing is trusted.
+        fs::remove_file(dir.join("snapshot_seal.json")).unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert!(t.all_untrusted.is_some() && !t.trusts("index/s3_buckets/b.jsonl"));
+        let entries = repo.entries().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].damage.as_deref().unwrap().contains("missing"));
+    }
+
+    #[test]
+    fn a_group_writable_repository_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("r");
+        Repository::open_or_init(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o775)).unwrap();
+        let err = Repository::open(&root).unwrap_err();
+        assert!(err.to_string().contains("chmod go-w"), "{err}");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        Repository::open(&root).unwrap();
+    }
+
     #[test]
     fn begin_refuses_an_existing_name() {
         let d = tempfile::tempdir().unwrap();

@@ -554,6 +554,73 @@ mod tests {
     }
 
     #[test]
+    fn the_link_fallback_never_writes_through_an_existing_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        let shared = s.put_bytes(b"shared by every snapshot").unwrap();
+        let other = s.put_bytes(b"other").unwrap();
+        // A tree file that already exists and is a hard link to a shared blob (EEXIST): linking
+        // another blob there is an error, and the shared blob is untouched.
+        let dest = d.path().join("tree-file");
+        s.link_to(&shared.id, &dest).unwrap();
+        let err = s.link_to(&other.id, &dest).unwrap_err();
+        assert!(err.to_string().contains("link blob to"), "{err}");
+        assert_eq!(
+            std::fs::read(s.path(&shared.id)).unwrap(),
+            b"shared by every snapshot"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"shared by every snapshot");
+        // The copy (taken on EMLINK/EXDEV/EPERM) goes to a new file renamed into place, and
+        // refuses an existing destination too.
+        let err = s.copy_to(&s.path(&other.id), &dest).unwrap_err();
+        assert!(err.to_string().contains("move copy into place"), "{err}");
+        assert_eq!(
+            std::fs::read(s.path(&shared.id)).unwrap(),
+            b"shared by every snapshot"
+        );
+        let fresh = d.path().join("copied");
+        s.copy_to(&s.path(&other.id), &fresh).unwrap();
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"other");
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o400);
+        // No temporary is left beside it.
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+        // Only the failures a copy cures take the copy path.
+        for (errno, cures) in [
+            (rustix::io::Errno::MLINK, true),
+            (rustix::io::Errno::XDEV, true),
+            (rustix::io::Errno::PERM, true),
+            (rustix::io::Errno::EXIST, false),
+            (rustix::io::Errno::ACCESS, false),
+        ] {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            assert_eq!(copy_cures(&e), cures, "{errno:?}");
+        }
+    }
+
+    #[test]
+    fn blobs_and_their_folders_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        let small = s.put_bytes(b"small").unwrap();
+        let mut w = s.writer_sized(Some(2 * IN_MEMORY_MAX as u64)).unwrap();
+        w.write_all(&vec![7u8; 2 * IN_MEMORY_MAX]).unwrap();
+        let big = w.finish().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for id in [small.id, big.id] {
+            assert_eq!(mode(&s.path(&id)), 0o400);
+            assert_eq!(mode(s.path(&id).parent().unwrap()), 0o700);
+        }
+        assert_eq!(mode(&d.path().join("blobs")), 0o700);
+    }
+
+    #[test]
     fn link_makes_a_read_only_tree_file() {
         let (d, s) = store();
         let st = s.put_bytes(b"x").unwrap();

@@ -372,3 +372,127 @@ fn rel(root: &Path, p: &Path) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// What `infrasnap repair` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepairReport {
+    /// One line per blob or tree file put right.
+    pub repaired: Vec<String>,
+    /// What is still damaged after the repair, from a verify run after it.
+    pub not_repaired: Vec<Problem>,
+}
+
+/// Put right what `reports` (from [`verify_snapshot`], ideally of every snapshot) found, where
+/// intact bytes exist in the repository: a missing or damaged blob is written again from a tree
+/// file that still holds its intact bytes (in any snapshot verified); then every tree file whose
+/// blob is intact but that is missing, or differs from it, is linked from the blob again. Needs
+/// the repository's lock. A damaged blob is moved aside to `.infrasnap/tmp/quarantine/`, never
+/// deleted. What cannot be repaired this way (no intact copy anywhere, damaged index or seal) is
+/// listed; a new snapshot downloads again the objects whose blobs are missing.
+pub fn repair(
+    repo: &Repository,
+    _lock: &crate::repo::RepoLock,
+    reports: &[VerifyReport],
+) -> Result<RepairReport> {
+    let store = repo.store();
+    let mut out = RepairReport::default();
+    // 1. Blobs, from the first intact tree file found for each.
+    let mut done: HashSet<BlobId> = HashSet::new();
+    for r in reports {
+        let dir = repo.root().join(&r.snapshot);
+        for p in &r.problems {
+            let (Some(blob), Some(from)) = (p.blob, &p.relink_from) else {
+                continue;
+            };
+            if !matches!(p.kind, ProblemKind::MissingBlob | ProblemKind::CorruptBlob)
+                || !done.insert(blob)
+            {
+                continue;
+            }
+            let src = dir.join(from);
+            if !is_contained(from) || !matches!(BlobStore::hash_file(&src), Ok((h, _)) if h == blob)
+            {
+                done.remove(&blob);
+                continue;
+            }
+            let dest = store.path(&blob);
+            if std::fs::symlink_metadata(&dest).is_ok() {
+                let q = repo.root().join(".infrasnap/tmp/quarantine");
+                crate::repo::create_private_dir_all(&q)?;
+                let aside = q.join(format!(
+                    "{}-{}",
+                    blob.to_hex(),
+                    crate::repo::random_suffix()
+                ));
+                std::fs::rename(&dest, &aside)
+                    .map_err(|e| CoreError::io("move damaged blob aside", &dest, e))?;
+            }
+            let mut f = std::fs::File::open(&src).map_err(|e| CoreError::io("open", &src, e))?;
+            let size = f.metadata().map(|m| m.len()).ok();
+            let mut w = store.writer_sized(size)?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = std::io::Read::read(&mut f, &mut buf)
+                    .map_err(|e| CoreError::io("read", &src, e))?;
+                if n == 0 {
+                    break;
+                }
+                w.write_all(&buf[..n])?;
+            }
+            let st = w.finish()?;
+            if st.id == blob {
+                out.repaired.push(format!(
+                    "blob {} written again from {}/{from}",
+                    blob.to_hex(),
+                    r.snapshot
+                ));
+            } else {
+                done.remove(&blob);
+            }
+        }
+    }
+    // 2. Tree files, from their (now) intact blobs: verify again to find them, as a damaged
+    // blob's hard links only show once the blob is whole again.
+    let mut cache = BlobCache::default();
+    for r in reports {
+        let Ok(name) = r.snapshot.parse::<SnapshotName>() else {
+            continue;
+        };
+        let again = verify_snapshot(repo, &name, &mut cache, |_| {})?;
+        let dir = repo.snapshot_dir(&name);
+        for p in &again.problems {
+            let Some(blob) = p.blob else { continue };
+            if !matches!(p.kind, ProblemKind::ModifiedFile | ProblemKind::MissingFile)
+                || !is_contained(&p.path)
+                || check_blob(store, &blob, &mut cache, &mut 0) != BlobState::Good
+            {
+                continue;
+            }
+            let tree = dir.join(&p.path);
+            if std::fs::symlink_metadata(&tree).is_ok() {
+                std::fs::remove_file(&tree).map_err(|e| CoreError::io("replace", &tree, e))?;
+            }
+            if let Some(parent) = tree.parent() {
+                crate::repo::create_private_dir_all(parent)?;
+            }
+            store.link_to(&blob, &tree)?;
+            out.repaired.push(format!(
+                "{}/{} linked from its blob again",
+                r.snapshot, p.path
+            ));
+        }
+    }
+    // 3. What is left.
+    let mut cache = BlobCache::default();
+    for r in reports {
+        if let Ok(name) = r.snapshot.parse::<SnapshotName>() {
+            let last = verify_snapshot(repo, &name, &mut cache, |_| {})?;
+            out.not_repaired
+                .extend(last.problems.into_iter().map(|mut p| {
+                    p.path = format!("{}/{}", r.snapshot, p.path);
+                    p
+                }));
+        }
+    }
+    Ok(out)
+}

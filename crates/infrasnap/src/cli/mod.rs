@@ -6,6 +6,7 @@ mod diff;
 mod key;
 mod list;
 mod log;
+mod repair;
 mod show;
 mod snapshot;
 mod verify;
@@ -80,6 +81,12 @@ pub enum Command {
     Diff(Box<diff::DiffArgs>),
     /// The history of one resource (an id, or a path in a snapshot) across every snapshot
     Log(log::LogArgs),
+    /// Put right what `verify` finds: missing or damaged blobs and tree files, from intact bytes
+    /// elsewhere in the repository (exit 4 when something is left)
+    Repair {
+        /// Report only this snapshot (every snapshot is checked, to find intact copies)
+        name: Option<String>,
+    },
     /// Move the repository's fingerprint key (kept outside the repository) to another machine
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -100,6 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Diff(a) => diff::run(&g, *a).await,
         Command::Log(a) => log::run(&g, a),
         Command::Key(k) => key::run(&g, k),
+        Command::Repair { name } => repair::run(&g, name),
     }
 }
 

@@ -797,3 +797,37 @@ fn demo_never_runs_a_program_from_the_current_folder() {
         stderr(&o)
     );
 }
+
+// ---- repair ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_relinks_from_intact_bytes_and_names_what_it_cannot_repair() {
+    let (emu, _tmp, repo, snap) = one_snapshot().await;
+    let url = emu.url();
+    // A deleted blob whose tree file still holds its bytes, and a replaced tree file.
+    std::fs::remove_file(blob_path(&repo, &snap, "a.txt")).unwrap();
+    let b = snap.join("s3_buckets/docs/b.txt");
+    std::fs::remove_file(&b).unwrap();
+    std::fs::write(&b, b"edited").unwrap();
+    assert_code(&infrasnap(&repo, &url, &["verify", "s1"]), 4);
+    let o = infrasnap(&repo, &url, &["repair"]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("written again"), "{}", stdout(&o));
+    assert!(blob_path(&repo, &snap, "a.txt").exists());
+    assert_eq!(std::fs::read(&b).unwrap(), b"bravo");
+    assert_code(&infrasnap(&repo, &url, &["verify", "s1"]), 0);
+
+    // a.txt's blob was written again as a copy of its tree file, so that tree file stays an
+    // intact copy. b.txt's tree file was linked again: one inode with its blob. Damaged in place,
+    // it has no intact copy, and is named as such.
+    let blob = blob_path(&repo, &snap, "b.txt");
+    writable(&blob);
+    std::fs::write(&blob, b"bravX").unwrap();
+    let o = infrasnap(&repo, &url, &["repair"]);
+    assert_code(&o, 4);
+    assert!(
+        stdout(&o).contains("NOT repaired: CorruptBlob"),
+        "{}",
+        stdout(&o)
+    );
+}
