@@ -157,8 +157,8 @@ impl SnapshotMetadata {
 pub const MESSAGE_MAX: usize = 300;
 
 /// Error text from an endpoint, made safe for MANIFEST.md and `snapshot_metadata.json`: HTML
-/// tags dropped, control characters and runs of white space made one space, table and code
-/// delimiters of Markdown replaced, URLs without their credentials, secret-shaped values
+/// tags dropped, control characters and runs of white space made one space, Markdown table
+/// delimiters (`|`) replaced, URLs without their credentials, secret-shaped values
 /// replaced by `<redacted>`, and cut to [`MESSAGE_MAX`] characters. An endpoint is not trusted
 /// to choose what a person reads in the manifest.
 pub fn sanitize_message(text: &str) -> String {
@@ -194,11 +194,7 @@ pub fn sanitize_message(text: &str) -> String {
             out.push_str(" [cut]");
             return out;
         }
-        out.push(match c {
-            '|' => '/',
-            '`' => '\'',
-            c => c,
-        });
+        out.push(if c == '|' { '/' } else { c });
     }
     out.trim_end().to_string()
 }
@@ -220,7 +216,6 @@ mod tests {
         for bad in [
             "<html>",
             "|",
-            "`",
             "hunter2",
             "abc123",
             "\u{1b}",
@@ -230,7 +225,7 @@ mod tests {
             assert!(!s.contains(bad), "{bad} in {s}");
         }
         assert!(
-            s.starts_with("Denied / fake / row / 'code' see https://evil.example.com/x"),
+            s.starts_with("Denied / fake / row / `code` see https://evil.example.com/x"),
             "{s}"
         );
         assert!(s.ends_with("[cut]"));
