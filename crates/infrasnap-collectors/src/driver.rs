@@ -378,7 +378,16 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     };
     let staging = repo.begin(&name, &lock)?;
     let parent = repo.parent_for_new_run()?;
-    let mut previous: Vec<PathBuf> = parent.iter().map(|p| repo.root().join(&p.name)).collect();
+    // The parent's index is checked against its seal before anything is reused from it.
+    let parent_trust = match &parent {
+        Some(p) => Some(repo.trusted_parent_index(&p.name)?),
+        None => None,
+    };
+    let mut previous: Vec<PathBuf> = parent_trust
+        .iter()
+        .filter(|t| t.all_untrusted.is_none())
+        .map(|t| t.dir.clone())
+        .collect();
     let abandoned = repo.abandoned_stagings(staging.dir());
     if !abandoned.is_empty() {
         tracing::info!(
@@ -420,9 +429,28 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         .with_older(older)
         .with_reverify(reverify),
     );
+    let mut cx = RunContext::new(
+        repo.clone(),
+        staging.dir(),
+        previous,
+        req.progress.clone(),
+        req.jobs,
+    )?;
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(t) = &parent_trust {
+        cx.distrust(t.untrusted.iter().map(|rel| t.dir.join(rel)));
+        if let Some(note) = t.note() {
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
+    }
+    if let Some(note) = cx.key_note() {
+        tracing::warn!("{note}");
+        notes.push(note.to_string());
+    }
+    let cx = Arc::new(cx);
 
     let mut global_errors = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
     let several = req.accounts.len() > 1;
     let mut covered = Scope {
@@ -676,6 +704,15 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             ));
         }
     }
+    // An endpoint does not choose what reaches MANIFEST.md: its error text is sanitised and
+    // shortened, and its URL loses any credentials.
+    let endpoint = endpoint.map(|e| infrasnap_core::secrets::strip_url_credentials(&e));
+    for e in global_errors
+        .iter_mut()
+        .chain(collectors.values_mut().flat_map(|c| c.errors.iter_mut()))
+    {
+        e.message = infrasnap_core::metadata::sanitize_message(&e.message);
+    }
     let meta = SnapshotMetadata {
         tool: "infrasnap".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -698,6 +735,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         collectors,
         errors: global_errors,
         scope: Some(covered),
+        seal: None,
     };
     let md = manifest::render(&meta, &detail);
     match req.finish {

@@ -255,6 +255,65 @@ pub fn default_locations(home: Option<&Path>) -> Vec<PathBuf> {
     v
 }
 
+/// A config found implicitly (not named with `--config`) is used only when this user owns it and
+/// neither the group nor the world can write it.
+pub fn check_implicit(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let m = std::fs::symlink_metadata(path).map_err(|e| CoreError::io("read config", path, e))?;
+    let unsafe_ = |why: String| CoreError::Unsafe {
+        path: path.to_path_buf(),
+        why,
+    };
+    if m.file_type().is_symlink() {
+        return Err(unsafe_("it is a symbolic link".into()));
+    }
+    if m.uid() != me {
+        return Err(unsafe_(format!(
+            "it is owned by user id {}, not by you (user id {me})",
+            m.uid()
+        )));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(unsafe_(format!(
+            "it is writable by the group or by everyone (mode {:o}); `chmod go-w` it",
+            m.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
+/// True for `http://` URLs to this machine (loopback), which may go without TLS.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host_port = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = host_port.rsplit('@').next().unwrap_or(host_port);
+    let host = if let Some(h) = host_port.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Endpoints that receive credentials (tokens, refresh tokens, client secrets) must be `https`,
+/// except on loopback (tests, local emulators).
+pub fn check_credential_endpoint(what: &str, url: &str) -> std::result::Result<(), String> {
+    if url.starts_with("https://") || is_loopback_http(url) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} `{}` receives credentials and must be an https:// URL (plain http only to \
+         127.0.0.1, ::1 or localhost)",
+        crate::secrets::strip_url_credentials(url)
+    ))
+}
+
 /// Expand a leading `~/`.
 pub fn expand_home(p: &Path, home: Option<&Path>) -> PathBuf {
     match (p.strip_prefix("~"), home) {
@@ -329,6 +388,17 @@ impl Config {
                     "[[local]] name `{}`: use a plain folder name (no `/`, not starting with `.`)",
                     l.name
                 )));
+            }
+        }
+        if let Some(gas) = &self.gas {
+            for (what, url) in [
+                ("[gas] token_endpoint", &gas.token_endpoint),
+                ("[gas] script_endpoint", &gas.script_endpoint),
+                ("[gas] drive_endpoint", &gas.drive_endpoint),
+            ] {
+                if let Some(url) = url {
+                    check_credential_endpoint(what, url).map_err(bad)?;
+                }
             }
         }
         if let Some(r) = &self.retention {
@@ -422,6 +492,39 @@ mod tests {
         let e =
             Config::parse("[[local]]\nname = \"x\"\nkind = \"git\"\n", Path::new("c")).unwrap_err();
         assert!(e.to_string().contains("path"), "{e}");
+    }
+
+    #[rstest::rstest]
+    #[case("https://oauth2.googleapis.com/token", true)]
+    #[case("http://127.0.0.1:8080/token", true)]
+    #[case("http://localhost/token", true)]
+    #[case("http://[::1]:9/x", true)]
+    #[case("http://oauth.example.com/token", false)]
+    #[case("http://127.0.0.1.evil.com/token", false)]
+    #[case("http://user:pw@10.0.0.1/token", false)]
+    #[case("ftp://x", false)]
+    fn credential_endpoints_must_be_https_but_loopback(#[case] url: &str, #[case] ok: bool) {
+        assert_eq!(check_credential_endpoint("e", url).is_ok(), ok, "{url}");
+        let text = format!("[gas]\ntoken_endpoint = \"{url}\"\n");
+        assert_eq!(Config::parse(&text, Path::new("c")).is_ok(), ok, "{url}");
+    }
+
+    #[test]
+    fn an_implicit_config_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("infrasnap.toml");
+        std::fs::write(&p, "").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        check_implicit(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(check_implicit(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("writable"));
+        let l = d.path().join("link.toml");
+        std::os::unix::fs::symlink(&p, &l).unwrap();
+        assert!(check_implicit(&l).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::catalog::{self, CatalogRecord, CatalogState, Coverage, CoverageState, PartRef};
-use crate::error::{CoreError, IoContext, Result};
+use crate::error::{CoreError, Result};
 use crate::ids::{BlobId, ResourceId};
 use crate::index::IndexWriter;
 use crate::keypath::is_contained;
@@ -54,6 +54,10 @@ pub struct RunContext {
     dirs: Mutex<HashSet<PathBuf>>,
     /// The catalog being gathered (written by `finish`).
     catalog: Mutex<CatalogState>,
+    /// Earlier index files that differ from their snapshot's seal: never reused.
+    untrusted: HashSet<PathBuf>,
+    /// Set when the fingerprint key had to be made although the repository has snapshots.
+    key_note: Option<String>,
 }
 
 /// Index record of a tree file that is not an object of a bucket (configs, exports).
@@ -73,8 +77,25 @@ impl RunContext {
         jobs: usize,
     ) -> Result<Self> {
         let files = IndexWriter::create(&staging.join("index").join("files.jsonl"))?;
-        let fingerprinter =
-            crate::secrets::Fingerprinter::for_repository(&repo.root().join(".infrasnap"))?;
+        let meta_dir = repo.root().join(".infrasnap");
+        let config_home = crate::secrets::config_home();
+        let (fingerprinter, origin) =
+            crate::secrets::Fingerprinter::open(&meta_dir, config_home.as_deref())?;
+        // A repository that has snapshots but whose key is not here (a copy on another machine,
+        // a new user): new fingerprints cannot be compared with the old ones. Say so.
+        let key_note = (origin == crate::secrets::KeyOrigin::Created
+            && !repo.snapshots().unwrap_or_default().is_empty())
+        .then(|| {
+            let place = crate::secrets::KeyPlace::of(&meta_dir, config_home.as_deref())
+                .map(|p| p.file.display().to_string())
+                .unwrap_or_default();
+            format!(
+                "this repository's fingerprint key was not found, so a new one was made \
+                 ({place}): secret fingerprints in this snapshot cannot be compared with those \
+                 of earlier snapshots. Bring the old key with `infrasnap key import` (exported \
+                 with `infrasnap key export` where it is) to compare them again."
+            )
+        });
         Ok(RunContext {
             repo,
             staging: staging.to_path_buf(),
@@ -91,7 +112,20 @@ impl RunContext {
             fingerprinter,
             dirs: Mutex::new(HashSet::new()),
             catalog: Mutex::new(CatalogState::default()),
+            untrusted: HashSet::new(),
+            key_note,
         })
+    }
+
+    /// Why fingerprints of this run cannot be compared with earlier ones, if they cannot.
+    pub fn key_note(&self) -> Option<&str> {
+        self.key_note.as_deref()
+    }
+
+    /// Never reuse these earlier index files (absolute paths): they differ from their
+    /// snapshot's seal ([`Repository::trusted_parent_index`]).
+    pub fn distrust(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.untrusted.extend(paths);
     }
 
     /// The repository's keyed fingerprinter: every secret value becomes its marker
@@ -116,8 +150,13 @@ impl RunContext {
     }
 
     /// The earlier index files for `rel` (relative to a snapshot folder), oldest first.
+    /// Files that differ from their snapshot's seal are left out.
     pub fn previous_indexes(&self, rel: &str) -> Vec<PathBuf> {
-        self.previous.iter().map(|d| d.join(rel)).collect()
+        self.previous
+            .iter()
+            .map(|d| d.join(rel))
+            .filter(|p| !self.untrusted.contains(p))
+            .collect()
     }
 
     /// Set the published snapshots older than the parent, newest first.
@@ -195,7 +234,7 @@ impl RunContext {
         if self.dirs.lock().expect("dirs").contains(p) {
             return Ok(());
         }
-        std::fs::create_dir_all(p).ctx("create folder", p)?;
+        crate::repo::create_private_dir_all(p)?;
         self.dirs.lock().expect("dirs").insert(p.to_path_buf());
         Ok(())
     }
@@ -203,7 +242,7 @@ impl RunContext {
     /// Make a folder in the tree (for folder markers).
     pub fn make_dir(&self, rel: &str) -> Result<()> {
         let dest = self.tree_path(rel)?;
-        std::fs::create_dir_all(&dest).ctx("create folder", &dest)
+        crate::repo::create_private_dir_all(&dest)
     }
 
     /// Store `bytes` and place them at `rel`, listed in `index/files.jsonl`.
@@ -253,6 +292,9 @@ impl RunContext {
                 &mut Vec::new(),
             );
         }
+        if !spec.scan.is_empty() {
+            scan_pointers(&mut doc, spec.scan, &self.fingerprinter, &mut Vec::new());
+        }
         let mut bytes = serde_json::to_vec_pretty(&doc).expect("serialisable");
         bytes.push(b'\n');
         let path = spec.doc.map(|t| catalog::render(t, id, label, None));
@@ -297,7 +339,16 @@ impl RunContext {
         bytes: &[u8],
     ) -> Result<Stored> {
         let rel = catalog::part_path(id, label, part)?;
-        let st = self.put_file(&rel, bytes)?;
+        // Kinds whose parts are settings people write values into (DNS records) have their text
+        // parts redacted like their documents.
+        let redacted = catalog::check_id(id)?
+            .scan_parts
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten()
+            .map(|text| crate::secrets::redact_text(text, &self.fingerprinter))
+            .filter(|(_, findings)| !findings.is_empty())
+            .map(|(text, _)| text.into_bytes());
+        let st = self.put_file(&rel, redacted.as_deref().unwrap_or(bytes))?;
         self.record_part(id, part, &rel, Some(st.id), st.size);
         Ok(st)
     }
@@ -459,6 +510,40 @@ impl RunContext {
     }
 }
 
+/// Run the subtrees at `patterns` (JSON pointers, `*` for any token; `""` the whole document)
+/// through the secret detector.
+fn scan_pointers(
+    v: &mut serde_json::Value,
+    patterns: &[&str],
+    fp: &crate::secrets::Fingerprinter,
+    path: &mut Vec<String>,
+) {
+    if patterns
+        .iter()
+        .any(|p| catalog::normalize::pattern_matches(p, path))
+    {
+        crate::secrets::redact_json(v, fp);
+        return;
+    }
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                path.push(k.clone());
+                scan_pointers(child, patterns, fp, path);
+                path.pop();
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                scan_pointers(child, patterns, fp, path);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Replace the string values at `patterns` (JSON pointers, `*` for any token) by their markers.
 fn redact_pointers(
     v: &mut serde_json::Value,
@@ -475,8 +560,8 @@ fn redact_pointers(
             if !crate::secrets::is_marker(s) {
                 *s = fp.marker(s.as_bytes());
             }
+            return;
         }
-        return;
     }
     match v {
         serde_json::Value::Object(map) => {

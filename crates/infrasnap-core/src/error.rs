@@ -37,6 +37,10 @@ pub enum CoreError {
     #[error("no snapshot named `{name}` in `{}`; `infrasnap list` shows the snapshots there", repo.display())]
     SnapshotNotFound { name: String, repo: PathBuf },
 
+    /// A repository, `.infrasnap/` or key folder someone else could change.
+    #[error("refusing `{}`: {why}", path.display())]
+    Unsafe { path: PathBuf, why: String },
+
     #[error("cannot parse `{}` line {line}: {message}", path.display())]
     Parse {
         path: PathBuf,

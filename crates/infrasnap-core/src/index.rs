@@ -36,9 +36,20 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 impl IndexWriter {
     pub fn create(path: &Path) -> Result<Self> {
         if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).ctx("create folder", p)?;
+            crate::repo::create_private_dir_all(p)?;
         }
-        let f = File::create(path).ctx("create index", path)?;
+        // Owner-only, and never through a symbolic link planted at its name.
+        let f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(path)
+                .ctx("create index", path)?
+        };
         Ok(IndexWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(64 * 1024, f),

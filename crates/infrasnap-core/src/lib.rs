@@ -39,6 +39,7 @@ pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod schedule;
+pub mod seal;
 pub mod secrets;
 pub mod store;
 pub mod verify;

@@ -512,6 +512,7 @@ mod tests {
             notes: vec![],
             errors: vec![],
             scope: None,
+            seal: None,
         };
         let md = render(&meta, &ManifestDetail::default());
         assert!(md.contains("complete with errors"));

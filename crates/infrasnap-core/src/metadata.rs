@@ -148,6 +148,10 @@ pub struct SnapshotMetadata {
     /// Errors that belong to no single source (credentials, identity).
     #[serde(default)]
     pub errors: Vec<RecordedError>,
+    /// The seal written last at publish (`snapshot_seal.json`, seal.rs). Left out by builds
+    /// before seals: such a snapshot is "unsealed (older)", not damaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
     /// What the run was asked to cover (absent in snapshots taken before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
@@ -227,5 +231,85 @@ impl SnapshotMetadata {
         self.errors
             .iter()
             .chain(self.collectors.values().flat_map(|c| c.errors.iter()))
+    }
+}
+
+/// The longest error text kept from an endpoint (characters).
+pub const MESSAGE_MAX: usize = 300;
+
+/// Error text from an endpoint, made safe for MANIFEST.md and `snapshot_metadata.json`: HTML
+/// tags dropped, control characters and runs of white space made one space, Markdown table
+/// delimiters (`|`) replaced, URLs without their credentials, secret-shaped values
+/// replaced by `<redacted>`, and cut to [`MESSAGE_MAX`] characters. An endpoint is not trusted
+/// to choose what a person reads in the manifest.
+pub fn sanitize_message(text: &str) -> String {
+    use std::sync::LazyLock;
+    static TAG: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"<[A-Za-z/!?][^<>]{0,200}>").expect("valid regex"));
+    static URL: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'"<>]+"#).expect("valid regex")
+    });
+    let no_tags = TAG.replace_all(text, " ");
+    let no_urls = URL.replace_all(&no_tags, |c: &regex::Captures<'_>| {
+        crate::secrets::strip_url_credentials(&c[0])
+    });
+    // One line of plain text first, so that secret detection sees what a reader would.
+    let mut flat = String::with_capacity(no_urls.len());
+    for c in no_urls.chars() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && (flat.is_empty() || flat.ends_with(' ')) {
+            continue;
+        }
+        flat.push(c);
+    }
+    for f in crate::secrets::find_secrets(&flat).into_iter().rev() {
+        flat.replace_range(f.start..f.end, crate::secrets::REDACTED);
+    }
+    let mut out = String::with_capacity(flat.len().min(MESSAGE_MAX + 8));
+    for (n, c) in flat.chars().enumerate() {
+        if n == MESSAGE_MAX {
+            out.push_str(" [cut]");
+            return out;
+        }
+        out.push(if c == '|' { '/' } else { c });
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_error_text_is_sanitised_and_shortened() {
+        let hostile = format!(
+            "<html><body><h1>Denied</h1>\n| fake | row |\n`code` see \
+             https://bob:hunter2@evil.example.com/x?access_token=abc123 \u{1b}[31m \
+             password: 'Winter2024' {}</body></html>",
+            "x".repeat(1000)
+        );
+        let s = sanitize_message(&hostile);
+        assert!(s.chars().count() <= MESSAGE_MAX + 6, "{s}");
+        for bad in [
+            "<html>",
+            "|",
+            "hunter2",
+            "abc123",
+            "\u{1b}",
+            "\n",
+            "Winter2024",
+        ] {
+            assert!(!s.contains(bad), "{bad} in {s}");
+        }
+        assert!(
+            s.starts_with("Denied / fake / row / `code` see https://evil.example.com/x"),
+            "{s}"
+        );
+        assert!(s.ends_with("[cut]"));
+        assert_eq!(sanitize_message("Access Denied"), "Access Denied");
     }
 }

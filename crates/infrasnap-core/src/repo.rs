@@ -13,6 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,48 @@ struct RepoConfig {
     format_version: u32,
     created_at: chrono::DateTime<chrono::Utc>,
     created_by: String,
+    /// Names the repository's fingerprint key outside it (secrets.rs). Repositories created
+    /// before it existed use an id derived from `created_at` and `created_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+}
+
+impl RepoConfig {
+    fn id(&self) -> String {
+        self.id.clone().unwrap_or_else(|| {
+            let h = blake3::hash(
+                format!(
+                    "infrasnap repository {} {}",
+                    self.created_at.to_rfc3339(),
+                    self.created_by
+                )
+                .as_bytes(),
+            );
+            h.to_hex().as_str()[..32].to_string()
+        })
+    }
+}
+
+/// The id of the repository whose `.infrasnap` folder is `meta_dir` (names its fingerprint key).
+/// A folder without `repo.json` (tests of parts) gets an id derived from its path.
+pub fn repository_id(meta_dir: &Path) -> Result<String> {
+    let p = meta_dir.join("repo.json");
+    match fs::read(&p) {
+        Ok(raw) => {
+            let cfg: RepoConfig = serde_json::from_slice(&raw).map_err(|e| CoreError::Parse {
+                path: p.clone(),
+                line: e.line(),
+                message: e.to_string(),
+            })?;
+            Ok(cfg.id())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let abs = std::path::absolute(meta_dir).unwrap_or_else(|_| meta_dir.to_path_buf());
+            let h = blake3::hash(abs.to_string_lossy().as_bytes());
+            Ok(h.to_hex().as_str()[..32].to_string())
+        }
+        Err(e) => Err(CoreError::io("read", &p, e)),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -62,11 +105,12 @@ impl Repository {
                     });
                 }
             }
-            fs::create_dir_all(&meta).ctx("create repository", &meta)?;
+            create_private_dir_all(&meta)?;
             let cfg = RepoConfig {
                 format_version: FORMAT_VERSION,
                 created_at: chrono::Utc::now(),
                 created_by: format!("infrasnap {}", env!("CARGO_PKG_VERSION")),
+                id: Some(random_suffix()[..24].to_string()),
             };
             write_atomic(
                 &meta.join("repo.json"),
@@ -97,6 +141,8 @@ impl Repository {
                 supported: FORMAT_VERSION,
             });
         }
+        check_private(root)?;
+        check_private(&meta)?;
         let store = BlobStore::open(meta.join("blobs"), meta.join("tmp").join("incoming"))?;
         Ok(Repository {
             root: root.to_path_buf(),
@@ -153,8 +199,10 @@ impl Repository {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc_flags::NOFOLLOW)
             .open(&path)
-            .ctx("open lock file", &path)?;
+            .ctx("open lock file (a symbolic link is refused)", &path)?;
         let deadline = wait.map(|w| Instant::now() + w);
         loop {
             match file.try_lock() {
@@ -220,6 +268,115 @@ impl Repository {
         Ok(out)
     }
 
+    /// Every snapshot folder, including damaged ones, oldest first (damaged ones whose metadata
+    /// is unreadable come last, by name). A folder counts as a snapshot when it holds its
+    /// metadata, its seal, `MANIFEST.md` or `index/`: a snapshot whose metadata was deleted or
+    /// cut short never vanishes. The check is cheap: the metadata parses, and matches the seal
+    /// where the snapshot has one (`verify` checks the rest).
+    pub fn entries(&self) -> Result<Vec<SnapshotEntry>> {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        for e in fs::read_dir(&self.root).ctx("read repository", &self.root)? {
+            let e = e.ctx("read repository", &self.root)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let dir = e.path();
+            if name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let looks_like_snapshot = ["snapshot_metadata.json", crate::seal::SEAL_FILE]
+                .iter()
+                .chain(&["MANIFEST.md", "index", "catalog"])
+                .any(|f| dir.join(f).exists());
+            if !looks_like_snapshot {
+                continue;
+            }
+            let meta_path = dir.join("snapshot_metadata.json");
+            let meta = if meta_path.exists() {
+                read_metadata(&meta_path).map_err(|e| e.to_string())
+            } else {
+                Err("its snapshot_metadata.json is missing".to_string())
+            };
+            let seal = crate::seal::Seal::read(&dir);
+            let damage = match (&meta, &seal) {
+                (Err(why), _) => Some(why.clone()),
+                (Ok(_), Ok(seal)) => match seal.check_file(&dir, "snapshot_metadata.json") {
+                    crate::seal::FileCheck::Intact => None,
+                    _ => Some("its snapshot_metadata.json differs from its seal".to_string()),
+                },
+                (Ok(m), Err(crate::seal::SealError::Missing)) if m.seal.is_none() => None,
+                (Ok(_), Err(e)) => Some(e.to_string()),
+            };
+            match meta {
+                Ok(m) => good.push(SnapshotEntry {
+                    name,
+                    meta: Some(m),
+                    damage,
+                }),
+                Err(_) => bad.push(SnapshotEntry {
+                    name,
+                    meta: None,
+                    damage,
+                }),
+            }
+        }
+        good.sort_by(|a, b| {
+            let (a, b) = (
+                a.meta.as_ref().expect("good"),
+                b.meta.as_ref().expect("good"),
+            );
+            (a.started_at, &a.name).cmp(&(b.started_at, &b.name))
+        });
+        bad.sort_by(|a, b| a.name.cmp(&b.name));
+        good.extend(bad);
+        Ok(good)
+    }
+
+    /// Which of the parent snapshot's index and catalog files a new run may trust for reuse:
+    /// each is checked against the parent's seal before anything is linked from it. A file that
+    /// differs from the seal, or that the seal does not name, is untrusted (its objects are
+    /// downloaded again); a parent whose seal is missing or damaged is untrusted whole. A parent
+    /// written before seals existed is trusted as before (`unsealed`).
+    pub fn trusted_parent_index(&self, name: &str) -> Result<ParentTrust> {
+        let dir = self.root.join(name);
+        let sealed_by_meta = read_metadata(&dir.join("snapshot_metadata.json"))
+            .map(|m| m.seal.is_some())
+            .unwrap_or(true);
+        let seal = match crate::seal::Seal::read(&dir) {
+            Ok(s) => s,
+            Err(crate::seal::SealError::Missing) if !sealed_by_meta => {
+                return Ok(ParentTrust {
+                    dir,
+                    sealed: false,
+                    all_untrusted: None,
+                    untrusted: Vec::new(),
+                })
+            }
+            Err(e) => {
+                return Ok(ParentTrust {
+                    dir,
+                    sealed: false,
+                    all_untrusted: Some(e.to_string()),
+                    untrusted: Vec::new(),
+                })
+            }
+        };
+        let mut untrusted = Vec::new();
+        for rel in crate::seal::sealable_files(&dir)? {
+            if !(rel.starts_with("index/") || rel.starts_with("catalog/")) {
+                continue;
+            }
+            if seal.check_file(&dir, &rel) != crate::seal::FileCheck::Intact {
+                untrusted.push(rel);
+            }
+        }
+        Ok(ParentTrust {
+            dir,
+            sealed: true,
+            all_untrusted: None,
+            untrusted,
+        })
+    }
+
     pub fn metadata(&self, name: &SnapshotName) -> Result<SnapshotMetadata> {
         let p = self.snapshot_dir(name).join("snapshot_metadata.json");
         if !p.is_file() {
@@ -255,7 +412,7 @@ impl Repository {
             name,
             chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
         ));
-        fs::create_dir_all(&dir).ctx("create staging folder", &dir)?;
+        create_private_dir_all(&dir)?;
         Ok(Staging {
             flusher: Some(Flusher::start(dir.clone())),
             dir,
@@ -289,6 +446,57 @@ impl Repository {
                 .unwrap_or(0)
         });
         v
+    }
+}
+
+/// One snapshot folder as [`Repository::entries`] finds it.
+#[derive(Debug, Clone)]
+pub struct SnapshotEntry {
+    /// The folder name.
+    pub name: String,
+    /// `None` when the metadata is missing or unreadable.
+    pub meta: Option<SnapshotMetadata>,
+    /// Why the snapshot is damaged (metadata or seal), from the cheap check.
+    pub damage: Option<String>,
+}
+
+/// The outcome of [`Repository::trusted_parent_index`].
+#[derive(Debug, Clone)]
+pub struct ParentTrust {
+    pub dir: PathBuf,
+    /// The parent has an intact seal.
+    pub sealed: bool,
+    /// Why nothing of the parent may be reused (its seal is missing or damaged).
+    pub all_untrusted: Option<String>,
+    /// Index and catalog files (relative) that differ from the seal or that it does not name.
+    pub untrusted: Vec<String>,
+}
+
+impl ParentTrust {
+    /// True when the parent's index file `rel` may be reused.
+    pub fn trusts(&self, rel: &str) -> bool {
+        self.all_untrusted.is_none() && !self.untrusted.iter().any(|u| u == rel)
+    }
+
+    /// A line for the snapshot's notes when anything was distrusted.
+    pub fn note(&self) -> Option<String> {
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(why) = &self.all_untrusted {
+            return Some(format!(
+                "the parent snapshot `{name}` was not reused: {why}; everything was downloaded                  again (run `infrasnap verify {name}`)"
+            ));
+        }
+        if !self.untrusted.is_empty() {
+            return Some(format!(
+                "index files of the parent snapshot `{name}` differ from its seal and were not                  reused ({}); their objects were downloaded again (run `infrasnap verify {name}`)",
+                self.untrusted.join(", ")
+            ));
+        }
+        None
     }
 }
 
@@ -392,15 +600,20 @@ impl Staging {
 
     /// Write the metadata and manifest, flush everything to disk, and publish the snapshot with
     /// one rename. Then remove staging folders of killed runs, whose blobs this run reused.
+    /// The seal is written last (`snapshot_seal.json`): it lists the index, catalog, metadata
+    /// and MANIFEST.md with their hashes, and the metadata names it.
     pub fn publish(mut self, meta: &SnapshotMetadata, manifest: &str) -> Result<PathBuf> {
         drop(self.flusher.take());
+        let mut meta = meta.clone();
+        meta.seal = Some(crate::seal::SEAL_FILE.to_string());
         write_atomic(&self.dir.join("MANIFEST.md"), manifest.as_bytes())?;
         write_atomic(
             &self.dir.join("snapshot_metadata.json"),
-            serde_json::to_vec_pretty(meta)
+            serde_json::to_vec_pretty(&meta)
                 .expect("serialisable")
                 .as_slice(),
         )?;
+        crate::seal::Seal::compute(&self.dir, &meta.name)?.write(&self.dir)?;
         sync_filesystem(&self.dir);
         fs::rename(&self.dir, &self.final_dir).ctx("publish snapshot", &self.final_dir)?;
         sync_filesystem(&self.final_dir);
@@ -463,19 +676,110 @@ fn sync_filesystem(p: &Path) {
     }
 }
 
-/// Write a small file completely or not at all.
+/// Write a small file completely or not at all: an owner-only (0600) temporary file with an
+/// unpredictable name, created exclusively without following symbolic links, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}-{n}", std::process::id()));
-    let tmp = path.with_file_name(name);
-    {
-        let mut f = File::create(&tmp).ctx("create", &tmp)?;
-        f.write_all(bytes).ctx("write", &tmp)?;
-        f.sync_all().ctx("sync", &tmp)?;
+    let (tmp, mut f) = create_temp_beside(path, 0o600)?;
+    let done = f
+        .write_all(bytes)
+        .ctx("write", &tmp)
+        .and_then(|()| f.sync_all().ctx("sync", &tmp));
+    drop(f);
+    if let Err(e) = done.and_then(|()| fs::rename(&tmp, path).ctx("rename into place", path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path).ctx("rename into place", path)
+    Ok(())
+}
+
+/// Open flags this module adds (Linux and macOS both have `O_NOFOLLOW`).
+mod libc_flags {
+    pub const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+}
+
+/// An unpredictable suffix for temporary names.
+pub fn random_suffix() -> String {
+    let mut b = [0u8; 12];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: still unique (exclusive creation refuses any collision).
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        b[..12].copy_from_slice(&n.to_le_bytes()[..12]);
+    }
+    hex::encode(b)
+}
+
+/// Create a new file next to `path` (same folder) with an unpredictable name, exclusively
+/// (`O_CREAT|O_EXCL`, so a planted file or symbolic link is never written through), with `mode`.
+pub fn create_temp_beside(path: &Path, mode: u32) -> Result<(PathBuf, File)> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", random_suffix()));
+    let tmp = path.with_file_name(name);
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc_flags::NOFOLLOW)
+        .open(&tmp)
+        .ctx("create", &tmp)?;
+    // The umask may have narrowed the mode; never widened it. Set it exactly.
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .ctx("set permissions", &tmp)?;
+    Ok((tmp, f))
+}
+
+/// `create_dir_all` with every folder it creates owner-only (0700), whatever the umask.
+pub fn create_private_dir_all(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ctx("create folder", dir)
+}
+
+/// Refuse a folder someone else could change: not owned by this user, or writable by the group
+/// or the world. (A folder that is missing is not refused here.)
+pub fn check_private(dir: &Path) -> Result<()> {
+    let Ok(m) = fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let m = if m.file_type().is_symlink() {
+        // A repository reached through a link of one's own is fine; check what it points to.
+        match fs::metadata(dir) {
+            Ok(t) if m.uid() == me => t,
+            _ => {
+                return Err(CoreError::Unsafe {
+                    path: dir.to_path_buf(),
+                    why: "it is a symbolic link owned by another user".into(),
+                })
+            }
+        }
+    } else {
+        m
+    };
+    if m.uid() != me && me != 0 {
+        return Err(CoreError::Unsafe {
+            path: dir.to_path_buf(),
+            why: format!(
+                "it is owned by user id {}, not by you (user id {me}); another user could read                  or change what infrasnap stores there. Use a folder of your own",
+                m.uid()
+            ),
+        });
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(CoreError::Unsafe {
+            path: dir.to_path_buf(),
+            why: format!(
+                "it is writable by the group or by everyone (mode {:o}); run `chmod go-w {}`",
+                m.mode() & 0o7777,
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -538,6 +842,72 @@ mod tests {
         assert!(fs::read_to_string(&path)
             .unwrap()
             .starts_with("infrasnap pid "));
+    }
+
+    fn meta(name: &str) -> SnapshotMetadata {
+        serde_json::from_value(serde_json::json!({
+            "tool": "infrasnap", "tool_version": "0", "format_version": 2, "name": name,
+            "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:00:00Z",
+            "duration_seconds": 0.0, "status": "complete", "regions": [],
+            "totals": {"objects": 0, "bytes": 0, "bytes_new": 0, "blobs_new": 0, "errors": 0},
+            "collectors": {}, "errors": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_parents_index_is_trusted_only_as_its_seal_says() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&d.path().join("r")).unwrap();
+        let l = repo.lock(None).unwrap();
+        let st = repo.begin(&"p".parse().unwrap(), &l).unwrap();
+        fs::create_dir_all(st.dir().join("index/s3_buckets")).unwrap();
+        fs::write(st.dir().join("index/s3_buckets/a.jsonl"), "{}\n").unwrap();
+        fs::write(st.dir().join("index/s3_buckets/b.jsonl"), "{}\n").unwrap();
+        let dir = st.publish(&meta("p"), "# p\n").unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert!(
+            t.sealed && t.untrusted.is_empty() && t.note().is_none(),
+            "{t:?}"
+        );
+        // Owner-only files and folders, whatever the umask.
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("snapshot_seal.json")), 0o600);
+        assert_eq!(mode(&dir.join("MANIFEST.md")), 0o600);
+
+        // An edited index, and one the seal does not name, are not trusted.
+        let a = dir.join("index/s3_buckets/a.jsonl");
+        fs::write(&a, "{\"swapped\": 1}\n").unwrap();
+        fs::write(dir.join("index/s3_buckets/planted.jsonl"), "{}\n").unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert_eq!(
+            t.untrusted,
+            ["index/s3_buckets/a.jsonl", "index/s3_buckets/planted.jsonl"]
+        );
+        assert!(!t.trusts("index/s3_buckets/a.jsonl"));
+        assert!(t.trusts("index/s3_buckets/b.jsonl"));
+        assert!(t.note().unwrap().contains("differ from its seal"));
+
+        // A missing seal, with metadata that names one: nothing is trusted.
+        fs::remove_file(dir.join("snapshot_seal.json")).unwrap();
+        let t = repo.trusted_parent_index("p").unwrap();
+        assert!(t.all_untrusted.is_some() && !t.trusts("index/s3_buckets/b.jsonl"));
+        let entries = repo.entries().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].damage.as_deref().unwrap().contains("missing"));
+    }
+
+    #[test]
+    fn a_group_writable_repository_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("r");
+        Repository::open_or_init(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o775)).unwrap();
+        let err = Repository::open(&root).unwrap_err();
+        assert!(err.to_string().contains("chmod go-w"), "{err}");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        Repository::open(&root).unwrap();
     }
 
     #[test]

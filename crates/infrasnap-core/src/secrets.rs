@@ -3,7 +3,8 @@
 //! What lives here:
 //! - [`Sensitive`]: a wrapper for values that must never be printed or serialised;
 //! - [`Fingerprinter`]: keyed BLAKE3 fingerprints, so a later diff can tell that a secret changed
-//!   without the snapshot holding it. Its key lives in `<meta dir>/keys/fingerprint.key` (0600);
+//!   without the snapshot holding it. Its key lives outside the repository, in
+//!   `<config home>/infrasnap/keys/<repository id>.key` (0600);
 //! - [`find_secrets`]: detection of secret *shapes* in text (token formats, PEM private keys,
 //!   assignments to secret-named keys, URLs with passwords);
 //! - [`redact_text`], [`redact_json`], [`redact_env_map`]: replace every secret by its marker
@@ -105,45 +106,57 @@ impl Fingerprinter {
         Fingerprinter { key }
     }
 
-    /// The repository's fingerprinter. `meta_dir` is the repository's `.infrasnap` folder. Reads
-    /// `<meta_dir>/keys/fingerprint.key` (64 hex characters), creating it with 32 random bytes
-    /// (file 0600, folder 0700) on first use. Two runs creating it at the same time agree on one
-    /// key: each writes a temporary file and links it into place only if no key exists yet.
+    /// The repository's fingerprinter. `meta_dir` is the repository's `.infrasnap` folder. The
+    /// key lives outside the repository, under the user's config folder
+    /// ([`config_home`]`/infrasnap/keys/<repository id>.key`, file 0600, folder 0700), so that a
+    /// copy of the repository (a backup disk, a tarball) does not carry it. See [`Self::open`].
     pub fn for_repository(meta_dir: &Path) -> Result<Fingerprinter> {
-        let dir = meta_dir.join(KEY_DIR);
-        create_private_dir(meta_dir, &dir)?;
-        let path = dir.join(KEY_FILE);
-        if let Some(key) = read_key(&path)? {
-            return Ok(Fingerprinter { key });
-        }
+        Ok(Self::open(meta_dir, config_home().as_deref())?.0)
+    }
 
+    /// The fingerprinter of the repository at `meta_dir`, with its key under `config_home`
+    /// (`None`: in the repository, `<meta_dir>/keys/fingerprint.key`, where no config folder is
+    /// known). A key still in the repository (written by an earlier build) is moved out on first
+    /// use. A missing key is created with 32 random bytes; two runs creating it at the same time
+    /// agree on one key (each links its own into place only if none exists yet).
+    pub fn open(meta_dir: &Path, config_home: Option<&Path>) -> Result<(Fingerprinter, KeyOrigin)> {
+        let place = KeyPlace::of(meta_dir, config_home)?;
+        if let Some(key) = read_key(&place.file)? {
+            return Ok((Fingerprinter { key }, KeyOrigin::Existing));
+        }
+        if place.file != place.legacy {
+            if let Some(key) = read_key(&place.legacy)? {
+                let fp = install_key(&place, key)?;
+                if fp.key == key {
+                    // The key now lives only outside the repository.
+                    let _ = fs::remove_file(&place.legacy);
+                    if let Some(d) = place.legacy.parent() {
+                        let _ = fs::remove_dir(d);
+                    }
+                }
+                return Ok((fp, KeyOrigin::Migrated));
+            }
+        }
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| {
             CoreError::io(
                 "generate fingerprint key",
-                &path,
+                &place.file,
                 std::io::Error::other(e.to_string()),
             )
         })?;
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!("{KEY_FILE}.tmp-{}-{n}", std::process::id()));
-        write_private_file(&tmp, format!("{}\n", hex::encode(key)).as_bytes())?;
-
-        // A hard link never replaces an existing file: the first run to link wins, the others
-        // read the winner's key.
-        let linked = fs::hard_link(&tmp, &path);
-        let result = match linked {
-            Ok(()) => Ok(Fingerprinter { key }),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_existing(&path),
-            // A filesystem without hard links: rename, unless a key appeared meanwhile.
-            Err(_) if path.exists() => read_existing(&path),
-            Err(_) => fs::rename(&tmp, &path)
-                .ctx("rename into place", &path)
-                .and_then(|()| read_existing(&path)),
+        let fp = install_key(&place, key)?;
+        let origin = if fp.key == key {
+            KeyOrigin::Created
+        } else {
+            KeyOrigin::Existing
         };
-        let _ = fs::remove_file(&tmp);
-        result
+        Ok((fp, origin))
+    }
+
+    /// The key as 64 hex characters (`infrasnap key export`).
+    pub fn export_hex(&self) -> String {
+        hex::encode(self.key)
     }
 
     /// `fp:` and the first 24 hex characters of the keyed BLAKE3 hash of `value`.
@@ -167,6 +180,136 @@ pub fn is_marker(s: &str) -> bool {
     static RE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^<redacted fp:[0-9a-f]{24}>$").expect("valid regex"));
     RE.is_match(s)
+}
+
+/// How [`Fingerprinter::open`] came by its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    Existing,
+    /// Made now: fingerprints of earlier snapshots (if any) cannot be compared with new ones.
+    Created,
+    /// Moved out of the repository, where an earlier build kept it.
+    Migrated,
+}
+
+/// The user's config folder: `$XDG_CONFIG_HOME` (when absolute), else `$HOME/.config`.
+/// (The core's own unit tests use none: keys stay in their temporary repositories.)
+pub fn config_home() -> Option<std::path::PathBuf> {
+    if cfg!(test) {
+        return None;
+    }
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| std::path::PathBuf::from(h).join(".config"))
+        })
+}
+
+/// Where a repository's fingerprint key lives.
+#[derive(Debug, Clone)]
+pub struct KeyPlace {
+    /// The key file.
+    pub file: std::path::PathBuf,
+    /// Where builds before this one kept it: `<repo>/.infrasnap/keys/fingerprint.key`.
+    pub legacy: std::path::PathBuf,
+}
+
+impl KeyPlace {
+    pub fn of(meta_dir: &Path, config_home: Option<&Path>) -> Result<KeyPlace> {
+        let legacy = meta_dir.join(KEY_DIR).join(KEY_FILE);
+        let file = match config_home {
+            Some(h) => h
+                .join("infrasnap")
+                .join(KEY_DIR)
+                .join(format!("{}.key", crate::repo::repository_id(meta_dir)?)),
+            None => legacy.clone(),
+        };
+        Ok(KeyPlace { file, legacy })
+    }
+}
+
+/// Write `key` at `place.file` unless a key is there already; the key that is there afterwards.
+fn install_key(place: &KeyPlace, key: [u8; 32]) -> Result<Fingerprinter> {
+    let dir = place.file.parent().expect("key file has a folder");
+    create_private_dir(dir.parent().unwrap_or(dir), dir)?;
+    crate::repo::check_private(dir)?;
+    let (tmp, mut f) = crate::repo::create_temp_beside(&place.file, 0o600)?;
+    let written = f
+        .write_all(format!("{}\n", hex::encode(key)).as_bytes())
+        .ctx("write", &tmp)
+        .and_then(|()| f.sync_all().ctx("sync", &tmp));
+    drop(f);
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // A hard link never replaces an existing file: the first run to link wins, the others
+    // read the winner's key.
+    let path = &place.file;
+    let result = match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(Fingerprinter { key }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_existing(path),
+        // A filesystem without hard links: rename, unless a key appeared meanwhile.
+        Err(_) if path.exists() => read_existing(path),
+        Err(_) => fs::rename(&tmp, path)
+            .ctx("rename into place", path)
+            .and_then(|()| read_existing(path)),
+    };
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// The repository's key where it is (outside the repository, or still inside it where an
+/// earlier build kept it), without creating one.
+pub fn existing_key(
+    meta_dir: &Path,
+    config_home: Option<&Path>,
+) -> Result<Option<(Fingerprinter, std::path::PathBuf)>> {
+    let place = KeyPlace::of(meta_dir, config_home)?;
+    for p in [&place.file, &place.legacy] {
+        if let Some(key) = read_key(p)? {
+            return Ok(Some((Fingerprinter { key }, p.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// Put an exported key in place for the repository at `meta_dir` (`infrasnap key import`). A
+/// different key already there is replaced only with `force`.
+pub fn import_key(
+    meta_dir: &Path,
+    config_home: Option<&Path>,
+    hex_key: &str,
+    force: bool,
+) -> Result<std::path::PathBuf> {
+    let place = KeyPlace::of(meta_dir, config_home)?;
+    let key = parse_key(Path::new("the imported key"), hex_key)?;
+    match read_key(&place.file) {
+        Ok(Some(k)) if k == key => return Ok(place.file),
+        Ok(Some(_)) | Err(_) if !force => {
+            return Err(CoreError::Unsafe {
+                path: place.file.clone(),
+                why: "a different fingerprint key is already there; pass --force to replace it \
+                      (fingerprints made with the key there now will then no longer match)"
+                    .into(),
+            })
+        }
+        Ok(Some(_)) | Err(_) => {
+            fs::remove_file(&place.file).ctx("remove the old key", &place.file)?;
+        }
+        Ok(None) => {}
+    }
+    let fp = install_key(&place, key)?;
+    if fp.key != key {
+        return Err(CoreError::Unsafe {
+            path: place.file.clone(),
+            why: "another run created a key at the same moment; import again".into(),
+        });
+    }
+    Ok(place.file)
 }
 
 fn read_key(path: &Path) -> Result<Option<[u8; 32]>> {
@@ -211,20 +354,6 @@ fn create_private_dir(parent: &Path, dir: &Path) -> Result<()> {
     }
 }
 
-fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).ctx("create", path)?;
-    set_mode(path, 0o600)?;
-    f.write_all(bytes).ctx("write", path)?;
-    f.sync_all().ctx("sync", path)
-}
-
 /// The umask may have narrowed the mode given at creation; set it exactly.
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     #[cfg(unix)]
@@ -259,6 +388,9 @@ pub enum SecretKind {
     GoogleOAuthToken,
     JwtToken,
     StripeKey,
+    /// A vendor API token of a known format (GitLab, OpenAI, Anthropic, SendGrid, npm, Twilio,
+    /// Discord, Telegram, Vault, Google OAuth client secrets, Stripe webhook secrets).
+    ApiToken,
     Password,
     SecretAssignment,
     ConnectionStringPassword,
@@ -278,6 +410,7 @@ impl SecretKind {
             SecretKind::GoogleOAuthToken => "google_oauth_token",
             SecretKind::JwtToken => "jwt_token",
             SecretKind::StripeKey => "stripe_key",
+            SecretKind::ApiToken => "api_token",
             SecretKind::Password => "password",
             SecretKind::SecretAssignment => "secret_assignment",
             SecretKind::ConnectionStringPassword => "connection_string_password",
@@ -294,7 +427,8 @@ impl SecretKind {
             | SecretKind::GoogleApiKey
             | SecretKind::GoogleOAuthToken
             | SecretKind::JwtToken
-            | SecretKind::StripeKey => 8,
+            | SecretKind::StripeKey
+            | SecretKind::ApiToken => 8,
             SecretKind::AwsSecretAccessKey => 7,
             SecretKind::BearerToken => 6,
             SecretKind::ConnectionStringPassword => 5,
@@ -380,8 +514,70 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         ),
         s(
             SlackToken,
-            r"\bxox[abposre]-[A-Za-z0-9-]{10,}",
+            r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,}",
             Check::Token,
+        ),
+        // Vendor tokens, after the gitleaks rule set's prefixes (github.com/gitleaks/gitleaks,
+        // config/gitleaks.toml): each has a fixed prefix, so a match is a token.
+        s(ApiToken, r"\bglpat-[0-9A-Za-z_\-]{20,}", Check::Token),
+        s(
+            ApiToken,
+            r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{20,}",
+            Check::Token,
+        ),
+        s(
+            ApiToken,
+            r"\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b",
+            Check::Token,
+        ),
+        s(
+            ApiToken,
+            r"\bsk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,}",
+            Check::Token,
+        ),
+        s(
+            ApiToken,
+            r"\bSG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}",
+            Check::Token,
+        ),
+        s(ApiToken, r"\bnpm_[A-Za-z0-9]{36}\b", Check::Token),
+        s(ApiToken, r"\bwhsec_[A-Za-z0-9+/=]{24,}", Check::Token),
+        s(ApiToken, r"\bGOCSPX-[A-Za-z0-9_\-]{20,}", Check::Token),
+        // Twilio API key secrets are SK + 32 hex (account SIDs, AC..., are not secret).
+        s(ApiToken, r"\bSK[0-9a-fA-F]{32}\b", Check::Token),
+        s(
+            ApiToken,
+            r"\b[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b",
+            Check::Token,
+        ),
+        s(
+            ApiToken,
+            r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<v>[A-Za-z0-9_\-]{30,})",
+            Check::Token,
+        ),
+        s(
+            ApiToken,
+            r"\b[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}\b",
+            Check::Token,
+        ),
+        s(ApiToken, r"\bhv[sbr]\.[A-Za-z0-9_\-]{24,}", Check::Token),
+        // Azure storage and service bus connection strings.
+        s(
+            ConnectionStringPassword,
+            r"(?i)\b(?:AccountKey|SharedAccessKey|SharedSecretValue)=(?P<v>[A-Za-z0-9+/=]{20,})",
+            Check::Token,
+        ),
+        // PHP: define('DB_PASSWORD', 'value') and other secret-named constants.
+        s(
+            Password,
+            r#"(?i)\bdefine\s*\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|_KEY|_SALT)[A-Z0-9_]*['"]\s*,\s*(?:'(?P<v>[^'\n]+)'|"(?P<v2>[^"\n]+)")"#,
+            Check::Value,
+        ),
+        // mysql -p<password> (the password glued to -p).
+        s(
+            Password,
+            r"\bmysql(?:dump|admin|import|show|check)?\b[^\n]*?[ \t]-p(?P<v>[^\s'\x22-][^\s'\x22]*)",
+            Check::Value,
         ),
         s(
             SlackToken,
@@ -421,6 +617,12 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             ConnectionStringPassword,
             r"(?i)\b(?:https?|git|ssh)://(?P<v>[A-Za-z0-9_\-]{20,})@[^\s@/]",
             Check::UrlUser,
+        ),
+        // Credentials in a URL's query: ?access_token=..., &private_token=...
+        s(
+            SecretAssignment,
+            r#"(?i)[?&](?:access_token|api_key|apikey|client_secret|private_token|password|passwd|auth_token)=(?P<v>[^&\s#'"<>]+)"#,
+            Check::Value,
         ),
         // Command lines: --password value, curl -u user:password.
         s(
@@ -1474,6 +1676,65 @@ fn merge(mut v: Vec<Finding>) -> Vec<Finding> {
 // Redaction
 // ---------------------------------------------------------------------------------------------
 
+/// Query parameters whose values are credentials.
+const SECRET_QUERY_PARAMS: &[&str] = &[
+    "access_token",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "client_secret",
+    "password",
+    "passwd",
+    "private_token",
+    "secret",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "auth",
+];
+
+/// A URL without credentials, to show or store: the user information
+/// (`https://user:token@host/x` -> `https://host/x`) is dropped and the values of credential
+/// query parameters (`?access_token=...`, `&sig=...`) become `<redacted>`. Anything that is
+/// not a `scheme://` URL is returned as it is.
+pub fn strip_url_credentials(url: &str) -> String {
+    let Some(i) = url.find("://") else {
+        return url.to_string();
+    };
+    let (scheme, rest) = url.split_at(i + 3);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = match rest[..end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    let Some(q) = rest.find('?') else {
+        return format!("{scheme}{rest}");
+    };
+    let (path, query) = rest.split_at(q + 1);
+    let (query, fragment) = match query.find('#') {
+        Some(h) => query.split_at(h),
+        None => (query, ""),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v))
+                if !v.is_empty()
+                    && SECRET_QUERY_PARAMS
+                        .iter()
+                        .any(|p| p.eq_ignore_ascii_case(k)) =>
+            {
+                format!("{k}={REDACTED}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{scheme}{path}{}{fragment}", query.join("&"))
+}
+
 /// Replace every secret in `text` by its marker. The findings refer to positions in `text`.
 pub fn redact_text(text: &str, fp: &Fingerprinter) -> (String, Vec<Finding>) {
     let findings = merge(find_secrets(text));
@@ -1592,6 +1853,22 @@ fn walk_json(
     }
 }
 
+/// Redact the values of a name -> value map of settings (S3 object user metadata and tags):
+/// values under secret names, and known secret shapes in any value, become markers. Names stay.
+pub fn redact_named_map(map: &mut BTreeMap<String, String>, fp: &Fingerprinter) -> usize {
+    let mut n = 0;
+    for (k, v) in map.iter_mut() {
+        let mut doc = serde_json::json!({ k.clone(): v.clone() });
+        if !redact_json(&mut doc, fp).is_empty() {
+            if let Some(s) = doc.get(k.as_str()).and_then(|x| x.as_str()) {
+                *v = s.to_string();
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Replace every value of an environment map (Lambda, ECS...) by its marker: environment
 /// variables are secrets by policy, whatever their names. Values that already are markers are
 /// kept, so redacting twice changes nothing.
@@ -1669,7 +1946,16 @@ pub fn is_secret_file(path: &Path) -> bool {
             | ".git-credentials"
             | ".htpasswd"
             | ".pgpass"
+            | ".vault-token"
+            | "credentials.db"
+            | "access_tokens.db"
+            | "application_default_credentials.json"
+            | "adc.json"
     ) {
+        return true;
+    }
+    // gcloud keeps credentials in its configuration folder, legacy ones per account.
+    if in_dir("gcloud") && (in_dir("legacy_credentials") || name.ends_with(".db")) {
         return true;
     }
     if ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"]
@@ -1691,7 +1977,7 @@ pub fn is_secret_file(path: &Path) -> bool {
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
     matches!(
         ext,
-        "pem" | "key" | "p12" | "pfx" | "jks" | "keystore" | "kubeconfig"
+        "pem" | "key" | "p12" | "pfx" | "jks" | "keystore" | "kubeconfig" | "ppk"
     )
 }
 
@@ -1792,6 +2078,79 @@ mod tests {
         assert_eq!(f.len(), 1, "{template}: {f:?}\n{text}");
         assert_eq!(&text[f[0].start..f[0].end], value, "{template}");
         assert_eq!(f[0].kind, kind, "{template}");
+    }
+
+    /// The detection gaps of issue 14, each seen copied in plain text.
+    #[test]
+    fn vendor_tokens_and_secret_forms_of_issue_14_are_found() {
+        let digits = "0123456789";
+        let cases: Vec<(&str, String, SecretKind)> = vec![
+            ("seen {V} here", format!("gl{}-{}", "pat", rnd(ALNUM, 20, 1)), ApiToken),
+            ("seen {V} here", format!("sk-{}-{}", "proj", rnd(ALNUM, 48, 2)), ApiToken),
+            ("seen {V} here", format!("sk-{}-api03-{}", "ant", rnd(URL_B64, 60, 3)), ApiToken),
+            (
+                "seen {V} here",
+                format!("S{}.{}.{}", "G", rnd(ALNUM, 22, 4), rnd(ALNUM, 43, 5)),
+                ApiToken,
+            ),
+            ("seen {V} here", format!("np{}_{}", "m", rnd(ALNUM, 36, 6)), ApiToken),
+            (
+                "seen {V} here",
+                format!("xa{}-1-A{}-{}-{}", "pp", rnd(ALNUM, 10, 7), rnd(digits, 13, 8), rnd(ALNUM, 40, 9)),
+                SlackToken,
+            ),
+            ("seen {V} here", format!("wh{}_{}", "sec", rnd(ALNUM, 32, 10)), ApiToken),
+            ("seen {V} here", format!("GOC{}-{}", "SPX", rnd(ALNUM, 28, 11)), ApiToken),
+            (
+                "seen {V} here",
+                format!("S{}{}", "K", rnd("0123456789abcdef", 32, 12)),
+                ApiToken,
+            ),
+            (
+                "seen {V} here",
+                format!("M{}.{}.{}", rnd(ALNUM, 23, 13), rnd(ALNUM, 6, 14), rnd(ALNUM, 27, 15)),
+                ApiToken,
+            ),
+            (
+                "seen {V} here",
+                format!("{}:A{}{}", rnd(digits, 9, 16), "A", rnd(ALNUM, 33, 17)),
+                ApiToken,
+            ),
+            ("seen {V} here", format!("hv{}.{}", "s", rnd(ALNUM, 90, 18)), ApiToken),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={V};EndpointSuffix=core.windows.net",
+                format!("{}==", rnd(B64, 86, 19)),
+                ConnectionStringPassword,
+            ),
+            ("<?php define('DB_PASSWORD', '{V}');", password(20), Password),
+            ("mysqldump -u root -p{V} shop > shop.sql", password(21), Password),
+            (
+                "git clone https://gitlab.example.com/acme/x.git?access_token={V}&ref=main",
+                token(22),
+                SecretAssignment,
+            ),
+        ];
+        for (template, value, kind) in cases {
+            assert_finds(template, &value, kind);
+        }
+        for p in [
+            "keys/server.ppk",
+            "home/.vault-token",
+            ".config/gcloud/credentials.db",
+            ".config/gcloud/access_tokens.db",
+            ".config/gcloud/legacy_credentials/me@example.com/adc.json",
+            ".config/gcloud/application_default_credentials.json",
+        ] {
+            assert!(is_secret_file(Path::new(p)), "{p} should be secret");
+        }
+        assert_eq!(
+            strip_url_credentials("https://u:p4ss@h.example/x?a=1&access_token=t0k&sig=s#f"),
+            "https://h.example/x?a=1&access_token=<redacted>&sig=<redacted>#f"
+        );
+        assert_eq!(
+            strip_url_credentials("http://127.0.0.1:9/"),
+            "http://127.0.0.1:9/"
+        );
     }
 
     #[test]
@@ -2581,7 +2940,7 @@ https://api.internal/hook?token={}&v=1
     fn the_fingerprint_key_is_created_once_private_and_reused() {
         let d = tempfile::tempdir().unwrap();
         let meta = d.path().join(".infrasnap");
-        let a = Fingerprinter::for_repository(&meta).unwrap();
+        let a = Fingerprinter::open(&meta, None).unwrap().0;
         let key_path = meta.join("keys").join("fingerprint.key");
         let raw = fs::read_to_string(&key_path).unwrap();
         assert_eq!(raw.trim().len(), 64);
@@ -2593,13 +2952,15 @@ https://api.internal/hook?token={}&v=1
             assert_eq!(mode(&key_path), 0o600);
             assert_eq!(mode(&meta.join("keys")), 0o700);
         }
-        let b = Fingerprinter::for_repository(&meta).unwrap();
+        let b = Fingerprinter::open(&meta, None).unwrap().0;
         assert_eq!(a.marker(b"x"), b.marker(b"x"));
         assert_eq!(fs::read_to_string(&key_path).unwrap(), raw);
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(meta.join("keys")).unwrap().count(), 1);
         // Another repository gets another key.
-        let other = Fingerprinter::for_repository(&d.path().join("other")).unwrap();
+        let other = Fingerprinter::open(&d.path().join("other"), None)
+            .unwrap()
+            .0;
         assert_ne!(a.marker(b"x"), other.marker(b"x"));
     }
 
@@ -2613,7 +2974,7 @@ https://api.internal/hook?token={}&v=1
                 .map(|_| {
                     s.spawn(|| {
                         barrier.wait();
-                        Fingerprinter::for_repository(&meta).unwrap().marker(b"v")
+                        Fingerprinter::open(&meta, None).unwrap().0.marker(b"v")
                     })
                 })
                 .collect();
@@ -2629,7 +2990,7 @@ https://api.internal/hook?token={}&v=1
         let keys = d.path().join("keys");
         fs::create_dir_all(&keys).unwrap();
         fs::write(keys.join("fingerprint.key"), "not hex\n").unwrap();
-        let err = Fingerprinter::for_repository(d.path()).unwrap_err();
+        let err = Fingerprinter::open(d.path(), None).unwrap_err();
         assert!(err.to_string().contains("64 hex"), "{err}");
         assert_eq!(
             fs::read_to_string(keys.join("fingerprint.key")).unwrap(),

@@ -52,8 +52,8 @@ pub struct Stored {
 impl BlobStore {
     /// `blobs` is the folder of blobs; `incoming` a folder on the same filesystem for temporaries.
     pub fn open(blobs: PathBuf, incoming: PathBuf) -> Result<Self> {
-        fs::create_dir_all(&blobs).ctx("create blob folder", &blobs)?;
-        fs::create_dir_all(&incoming).ctx("create folder", &incoming)?;
+        crate::repo::create_private_dir_all(&blobs)?;
+        crate::repo::create_private_dir_all(&incoming)?;
         Ok(BlobStore {
             blobs,
             incoming,
@@ -94,19 +94,23 @@ impl BlobStore {
         })
     }
 
-    /// A fresh temporary name in `incoming` (the next writing run deletes leftovers there).
-    fn temp_path(&self) -> PathBuf {
+    /// A fresh temporary file in `incoming`, created exclusively (owner-only, unpredictable
+    /// name, no symbolic link followed); the next writing run deletes leftovers there.
+    fn temp_file(&self) -> Result<(PathBuf, File)> {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.incoming
-            .join(format!("blob-{}-{}.tmp", std::process::id(), n))
+        crate::repo::create_temp_beside(
+            &self
+                .incoming
+                .join(format!("blob-{}-{n}.tmp", std::process::id())),
+            0o600,
+        )
     }
 
     /// A temporary file in `incoming`, starting with `head`.
     fn spill_file(&self, head: &[u8]) -> Result<Sink> {
         // Chunks of at least this size (most of a large body) are written without a copy.
         const BUF: usize = 64 * 1024;
-        let tmp = self.temp_path();
-        let file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
+        let (tmp, file) = self.temp_file()?;
         let mut file = io::BufWriter::with_capacity(BUF, file);
         file.write_all(head).ctx("write temporary blob", &tmp)?;
         Ok(Sink::File { tmp, file })
@@ -116,7 +120,7 @@ impl BlobStore {
     fn fan_out_folder(&self, dest: &Path) -> Result<()> {
         let parent = dest.parent().expect("blob path has a parent");
         if !self.made.lock().expect("made").contains(parent) {
-            fs::create_dir_all(parent).ctx("create blob folder", parent)?;
+            crate::repo::create_private_dir_all(parent)?;
             self.made.lock().expect("made").insert(parent.to_path_buf());
         }
         Ok(())
@@ -135,8 +139,7 @@ impl BlobStore {
         }
         // Elsewhere (or where the filesystem has no unnamed files): a temporary name in the
         // same folder, renamed into place.
-        let tmp = self.temp_path();
-        let mut file = File::create(&tmp).ctx("create temporary blob", &tmp)?;
+        let (tmp, mut file) = self.temp_file()?;
         let done = file
             .write_all(bytes)
             .ctx("write temporary blob", &tmp)
@@ -168,7 +171,11 @@ impl BlobStore {
     }
 
     /// Make `dest` a read-only file with the blob's content: a hard link, or a copy where the
-    /// filesystem refuses a link (too many links to one blob, another filesystem).
+    /// filesystem refuses a link for a reason a copy cures (`EMLINK`: too many links to one
+    /// blob; `EXDEV`: another filesystem; `EPERM`: a filesystem without hard links). The copy is
+    /// written to a new temporary file beside `dest` and renamed into place without replacing
+    /// anything: nothing is ever written through an existing file, so a `dest` that exists
+    /// (`EEXIST`) is an error, never a copy onto a blob shared by every snapshot.
     pub fn link_to(&self, id: &BlobId, dest: &Path) -> Result<LinkKind> {
         let src = self.path(id);
         match fs::hard_link(&src, dest) {
@@ -176,12 +183,29 @@ impl BlobStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound && !src.exists() => {
                 Err(crate::error::CoreError::io("link missing blob", &src, e))
             }
-            Err(_) => {
-                fs::copy(&src, dest).ctx("copy blob to", dest)?;
-                set_read_only(dest)?;
+            Err(e) if copy_cures(&e) => {
+                self.copy_to(&src, dest)?;
                 Ok(LinkKind::Copy)
             }
+            Err(e) => Err(crate::error::CoreError::io("link blob to", dest, e)),
         }
+    }
+
+    /// The fallback of [`link_to`](Self::link_to): a read-only copy, renamed into place only
+    /// where nothing is.
+    fn copy_to(&self, src: &Path, dest: &Path) -> Result<()> {
+        let (tmp, mut out) = crate::repo::create_temp_beside(dest, 0o600)?;
+        let done = File::open(src)
+            .ctx("open blob", src)
+            .and_then(|mut f| io::copy(&mut f, &mut out).ctx("copy blob to", &tmp))
+            .and_then(|_| read_only_handle(&out, &tmp))
+            .and_then(|()| rename_no_replace(&tmp, dest));
+        drop(out);
+        if let Err(e) = done {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Re-hash a stored blob.
@@ -288,10 +312,42 @@ impl BlobStore {
     }
 }
 
+/// Owner read-only (0400): blobs and tree files are readable by their owner alone.
 pub fn set_read_only(path: &Path) -> Result<()> {
-    let mut perm = fs::metadata(path).ctx("stat", path)?.permissions();
-    perm.set_readonly(true);
-    fs::set_permissions(path, perm).ctx("make read-only", path)
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o400)).ctx("make read-only", path)
+}
+
+/// Link failures a copy cures. Anything else (`EEXIST` above all) is an error.
+fn copy_cures(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        e.raw_os_error().map(Errno::from_raw_os_error),
+        Some(Errno::MLINK | Errno::XDEV | Errno::PERM)
+    )
+}
+
+/// Rename `tmp` to `dest` only if `dest` does not exist (`renameat2(RENAME_NOREPLACE)` on
+/// Linux; elsewhere a hard link, which fails on an existing name, then the temporary's removal).
+fn rename_no_replace(tmp: &Path, dest: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, tmp, CWD, dest, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {}
+            Err(e) => {
+                return Err(crate::error::CoreError::io(
+                    "move copy into place",
+                    dest,
+                    e.into(),
+                ))
+            }
+        }
+    }
+    fs::hard_link(tmp, dest).ctx("move copy into place", dest)?;
+    let _ = fs::remove_file(tmp);
+    Ok(())
 }
 
 /// What [`BlobStore::check`] found.
@@ -495,11 +551,11 @@ impl Drop for BlobWriter {
     }
 }
 
-/// Read-only through the open handle (fstat + fchmod: no path lookups).
+/// Owner read-only (0400) through the open handle (fchmod: no path lookups).
 fn read_only_handle(file: &File, path: &Path) -> Result<()> {
-    let mut perm = file.metadata().ctx("stat", path)?.permissions();
-    perm.set_readonly(true);
-    file.set_permissions(perm).ctx("make read-only", path)
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o400))
+        .ctx("make read-only", path)
 }
 
 /// Linux: write the bytes to an unnamed read-only file in `dest`'s folder (`O_TMPFILE`) and give
@@ -519,7 +575,7 @@ fn write_unnamed_then_link(dest: &Path, bytes: &[u8]) -> Result<Option<bool>> {
         CWD,
         dir,
         OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o444),
+        Mode::from_raw_mode(0o400),
     ) {
         Ok(fd) => fd,
         Err(_) => {
@@ -540,11 +596,14 @@ fn write_unnamed_then_link(dest: &Path, bytes: &[u8]) -> Result<Option<bool>> {
     }
 }
 
-/// Open a file for appending, creating it (used by index writers).
+/// Open a file for appending, creating it owner-only (0600), never through a symbolic link.
 pub fn open_append(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)
         .ctx("open for writing", path)
 }
@@ -740,6 +799,73 @@ mod tests {
             assert!(Reverify::share(bad, 0).is_err(), "{bad}");
         }
         assert!(!Reverify::Off.covers(&ids[0]) && Reverify::All.covers(&ids[0]));
+    }
+
+    #[test]
+    fn the_link_fallback_never_writes_through_an_existing_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        let shared = s.put_bytes(b"shared by every snapshot").unwrap();
+        let other = s.put_bytes(b"other").unwrap();
+        // A tree file that already exists and is a hard link to a shared blob (EEXIST): linking
+        // another blob there is an error, and the shared blob is untouched.
+        let dest = d.path().join("tree-file");
+        s.link_to(&shared.id, &dest).unwrap();
+        let err = s.link_to(&other.id, &dest).unwrap_err();
+        assert!(err.to_string().contains("link blob to"), "{err}");
+        assert_eq!(
+            std::fs::read(s.path(&shared.id)).unwrap(),
+            b"shared by every snapshot"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"shared by every snapshot");
+        // The copy (taken on EMLINK/EXDEV/EPERM) goes to a new file renamed into place, and
+        // refuses an existing destination too.
+        let err = s.copy_to(&s.path(&other.id), &dest).unwrap_err();
+        assert!(err.to_string().contains("move copy into place"), "{err}");
+        assert_eq!(
+            std::fs::read(s.path(&shared.id)).unwrap(),
+            b"shared by every snapshot"
+        );
+        let fresh = d.path().join("copied");
+        s.copy_to(&s.path(&other.id), &fresh).unwrap();
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"other");
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o400);
+        // No temporary is left beside it.
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+        // Only the failures a copy cures take the copy path.
+        for (errno, cures) in [
+            (rustix::io::Errno::MLINK, true),
+            (rustix::io::Errno::XDEV, true),
+            (rustix::io::Errno::PERM, true),
+            (rustix::io::Errno::EXIST, false),
+            (rustix::io::Errno::ACCESS, false),
+        ] {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            assert_eq!(copy_cures(&e), cures, "{errno:?}");
+        }
+    }
+
+    #[test]
+    fn blobs_and_their_folders_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        let small = s.put_bytes(b"small").unwrap();
+        let mut w = s.writer_sized(Some(2 * IN_MEMORY_MAX as u64)).unwrap();
+        w.write_all(&vec![7u8; 2 * IN_MEMORY_MAX]).unwrap();
+        let big = w.finish().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for id in [small.id, big.id] {
+            assert_eq!(mode(&s.path(&id)), 0o400);
+            assert_eq!(mode(s.path(&id).parent().unwrap()), 0o700);
+        }
+        assert_eq!(mode(&d.path().join("blobs")), 0o700);
     }
 
     #[test]

@@ -232,7 +232,8 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Locate the `moto_server` binary: `$INFRASNAP_MOTO_SERVER`, then
-/// `<workspace>/.venv-moto/bin/moto_server`, then `moto_server` on `PATH`.
+/// `<workspace>/.venv-moto/bin/moto_server` (the build's own checkout), then `moto_server` in an
+/// absolute `PATH` folder. Never one in the current folder unless it was named.
 pub fn find_moto_server() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os(MOTO_SERVER_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -244,16 +245,14 @@ pub fn find_moto_server() -> anyhow::Result<PathBuf> {
             p.display()
         );
     }
-    let local = PathBuf::from(".venv-moto/bin/moto_server");
-    if local.is_file() {
-        return Ok(local.canonicalize().unwrap_or(local));
-    }
+    // Never a program from the current folder (a planted `.venv-moto/` or a relative PATH
+    // entry): only what was named, the build's own workspace, and absolute PATH entries.
     let venv = workspace_root().join(".venv-moto/bin/moto_server");
     if venv.is_file() {
         return Ok(venv);
     }
     if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
+        for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
             let candidate = dir.join("moto_server");
             if candidate.is_file() {
                 return Ok(candidate);

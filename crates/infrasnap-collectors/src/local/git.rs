@@ -278,16 +278,10 @@ fn lossy(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
 }
 
-/// A remote URL without credentials (`https://user:token@host/x` -> `https://host/x`).
+/// A remote URL without credentials (`https://user:token@host/x` -> `https://host/x`;
+/// `?access_token=...` -> `?access_token=<redacted>`).
 pub fn strip_credentials(url: &str) -> String {
-    if let Some(i) = url.find("://") {
-        let (scheme, rest) = url.split_at(i + 3);
-        let end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            return format!("{scheme}{}", &rest[at + 1..]);
-        }
-    }
-    url.to_string()
+    infrasnap_core::secrets::strip_url_credentials(url)
 }
 
 #[derive(Serialize)]
@@ -783,7 +777,14 @@ fn working_state(
         if diff.is_empty() {
             continue;
         }
-        let redacted = patch::redact_added(&diff, name, &mut out.shield);
+        // unstaged.patch's context and `-` lines come from the index, which may hold secrets
+        // staged but never committed: every line of it is redacted.
+        let lines = if cached {
+            patch::Lines::Added
+        } else {
+            patch::Lines::All
+        };
+        let redacted = patch::redact_patch(&diff, name, lines, &mut out.shield);
         let res = match &redacted {
             Some(r) => {
                 let rec = LocalRecord {
@@ -971,6 +972,10 @@ fn restore_md(name: &str, st: &State) -> String {
         s.push_str("git apply --index --whitespace=nowarn \"$SNAP/staged.patch\"\n");
     }
     if has("unstaged.patch") {
+        s.push_str(
+            "# Every line of unstaged.patch is redacted; should a hunk whose context is a secret \
+             committed to HEAD not apply, add --reject and fix that file by hand.\n",
+        );
         s.push_str("git apply --whitespace=nowarn \"$SNAP/unstaged.patch\"\n");
     }
     for (folder, list) in [
@@ -1056,6 +1061,10 @@ mod tests {
         assert_eq!(
             strip_credentials("git@github.com:acme/x.git"),
             "git@github.com:acme/x.git"
+        );
+        assert_eq!(
+            strip_credentials("https://gitlab.example.com/acme/x.git?access_token=glpat-abc&ref=1"),
+            "https://gitlab.example.com/acme/x.git?access_token=<redacted>&ref=1"
         );
     }
 

@@ -1,11 +1,15 @@
-//! Redacting the added lines of a unified diff (`git diff --binary` output) so that the patch
-//! still applies.
+//! Redacting a unified diff (`git diff --binary` output) so that the patch still applies.
 //!
-//! Only `+` lines inside hunks are scanned: they are the uncommitted content. Context and `-`
-//! lines are committed content (kept as committed, in the bundle) and must stay byte-exact for
-//! `git apply` to find where the hunk goes. Consecutive added lines are scanned together (a
-//! private key block spans lines); when a redaction changes the number of lines, the hunk header's
-//! new-side count, and the new-side start of the file's later hunks, are rewritten.
+//! In `staged.patch` (index against HEAD) only `+` lines are scanned: context and `-` lines are
+//! committed content (kept as committed, in the bundle) and must stay byte-exact for `git apply`
+//! to find where the hunk goes. In `unstaged.patch` (working tree against the index) every line
+//! is scanned ([`Lines::All`]): its context and `-` lines come from the index, which can hold
+//! secrets that were staged but never committed. The restored index holds the same markers
+//! (staged.patch's added lines are redacted with the same keyed fingerprints), so the patch
+//! still applies there; a hunk whose context is a secret committed to HEAD needs
+//! `git apply --reject` (RESTORE.md says so). Consecutive lines of one kind are scanned
+//! together (a private key block spans lines); when a redaction changes the number of lines,
+//! the hunk header's counts, and the starts of the file's later hunks, are rewritten.
 
 use super::shield::Shield;
 
@@ -62,13 +66,27 @@ fn file_of(line: &[u8]) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Scan and redact one block of consecutive added lines (each still with its `+`).
+/// Which lines of a hunk are scanned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Only `+` lines (staged.patch: the rest is committed content).
+    Added,
+    /// Every line (unstaged.patch: context and `-` lines come from the index).
+    All,
+}
+
+/// Scan and redact one block of consecutive lines of one kind (each still with its prefix).
 fn redact_block(
     block: &[Vec<u8>],
     label: &str,
     first_new_line: u64,
     shield: &mut Shield<'_>,
 ) -> Option<Vec<Vec<u8>>> {
+    let prefix = block
+        .first()
+        .and_then(|l| l.first())
+        .copied()
+        .unwrap_or(b'+');
     let mut text = Vec::new();
     for l in block {
         text.extend_from_slice(&l[1..]);
@@ -83,7 +101,7 @@ fn redact_block(
         .split_inclusive('\n')
         .map(|l| {
             let mut v = Vec::with_capacity(l.len() + 1);
-            v.push(b'+');
+            v.push(prefix);
             v.extend_from_slice(l.as_bytes());
             v
         })
@@ -99,19 +117,33 @@ fn redact_block(
 }
 
 /// The patch with secret-looking values on added lines replaced with markers, or `None` when
-/// there is nothing to redact. `name` labels the findings (`unstaged.patch`).
+/// there is nothing to redact. `name` labels the findings (`staged.patch`).
+#[cfg(test)]
 pub fn redact_added(patch: &[u8], name: &str, shield: &mut Shield<'_>) -> Option<Vec<u8>> {
+    redact_patch(patch, name, Lines::Added, shield)
+}
+
+/// The patch with secret-looking values on the `which` lines replaced with markers, or `None`
+/// when there is nothing to redact.
+pub fn redact_patch(
+    patch: &[u8],
+    name: &str,
+    which: Lines,
+    shield: &mut Shield<'_>,
+) -> Option<Vec<u8>> {
     let lines: Vec<&[u8]> = patch.split_inclusive(|&b| b == b'\n').collect();
     let mut out: Vec<u8> = Vec::with_capacity(patch.len());
     let mut changed = false;
     let mut file = String::new();
-    // Shift of the new-side start for later hunks of the same file.
+    // Shift of the new-side (and old-side) start for later hunks of the same file.
     let mut shift: i64 = 0;
+    let mut old_shift: i64 = 0;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         if line.starts_with(b"diff --git ") {
             shift = 0;
+            old_shift = 0;
             file.clear();
         }
         if line.starts_with(b"+++ ") {
@@ -160,22 +192,41 @@ pub fn redact_added(patch: &[u8], name: &str, shield: &mut Shield<'_>) -> Option
         };
         let mut new_body: Vec<Vec<u8>> = Vec::with_capacity(body.len());
         let mut new_line = h.new_start;
+        let mut old_line = h.old_start;
         let mut j = 0;
         while j < body.len() {
-            if body[j].first() == Some(&b'+') {
+            let kind = body[j].first().copied();
+            let scanned = match which {
+                Lines::Added => kind == Some(b'+'),
+                Lines::All => matches!(kind, Some(b'+' | b'-' | b' ')),
+            };
+            if scanned {
                 let start = j;
-                while j < body.len() && body[j].first() == Some(&b'+') {
+                while j < body.len() && body[j].first().copied() == kind {
                     j += 1;
                 }
                 let block = &body[start..j];
-                match redact_block(block, &label, new_line, shield) {
+                let first = if kind == Some(b'-') {
+                    old_line
+                } else {
+                    new_line
+                };
+                match redact_block(block, &label, first, shield) {
                     Some(red) => {
                         changed = true;
                         new_body.extend(red);
                     }
                     None => new_body.extend(block.iter().cloned()),
                 }
-                new_line += (j - start) as u64;
+                let n = (j - start) as u64;
+                match kind {
+                    Some(b'+') => new_line += n,
+                    Some(b'-') => old_line += n,
+                    _ => {
+                        new_line += n;
+                        old_line += n;
+                    }
+                }
             } else {
                 if matches!(body[j].first(), Some(b' ') | Some(b'\n')) {
                     new_line += 1;
@@ -188,13 +239,28 @@ pub fn redact_added(patch: &[u8], name: &str, shield: &mut Shield<'_>) -> Option
             .iter()
             .filter(|l| matches!(l.first(), Some(b' ') | Some(b'+') | Some(b'\n')))
             .count() as u64;
+        let old_len = new_body
+            .iter()
+            .filter(|l| matches!(l.first(), Some(b' ') | Some(b'-') | Some(b'\n')))
+            .count() as u64;
         let new_start = (h.new_start as i64 + shift).max(0) as u64;
-        if new_len != h.new_len || new_start != h.new_start {
-            out.extend_from_slice(&h.header(new_start, new_len));
+        let old_start = (h.old_start as i64 + old_shift).max(0) as u64;
+        if new_len != h.new_len
+            || new_start != h.new_start
+            || old_len != h.old_len
+            || old_start != h.old_start
+        {
+            let h2 = Hunk {
+                old_start,
+                old_len,
+                ..h
+            };
+            out.extend_from_slice(&h2.header(new_start, new_len));
+            shift += new_len as i64 - h2.new_len as i64;
+            old_shift += old_len as i64 - h.old_len as i64;
         } else {
             out.extend_from_slice(line);
         }
-        shift += new_len as i64 - h.new_len as i64;
         for l in new_body {
             out.extend_from_slice(&l);
         }
@@ -280,5 +346,28 @@ mod tests {
         let plain =
             "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-token = abc\n+token = ${TOKEN}\n";
         assert!(redact_added(plain.as_bytes(), "p", &mut shield).is_none());
+    }
+
+    #[test]
+    fn every_line_of_an_unstaged_patch_is_redacted_with_the_markers_of_the_index() {
+        let fp = infrasnap_core::secrets::Fingerprinter::from_key([7; 32]);
+        let mut shield = Shield::new(&fp, None);
+        let staged_secret = "Zq8xW2kP9mN4vB7cQ";
+        let patch = format!(
+            "diff --git a/c b/c\n--- a/c\n+++ b/c\n@@ -1,3 +1,3 @@\n password = {staged_secret}\n-api_key = {staged_secret}Old\n+api_key = ${{API_KEY}}\n end\n"
+        );
+        let out = String::from_utf8(
+            redact_patch(patch.as_bytes(), "unstaged.patch", Lines::All, &mut shield).unwrap(),
+        )
+        .unwrap();
+        assert!(!out.contains(staged_secret), "{out}");
+        let marker = fp.marker(staged_secret.as_bytes());
+        assert!(out.contains(&format!(" password = {marker}\n")), "{out}");
+        assert!(out.contains("@@ -1,3 +1,3 @@\n"), "{out}");
+        assert!(out.contains("+api_key = ${API_KEY}\n"), "{out}");
+        // staged.patch keeps its context exact.
+        assert!(
+            redact_patch(patch.as_bytes(), "staged.patch", Lines::Added, &mut shield).is_none()
+        );
     }
 }

@@ -58,6 +58,12 @@ pub struct KindSpec {
     pub volatile_parts: &'static [&'static str],
     /// Members whose string values are secrets: replaced by their marker when written.
     pub sensitive: &'static [&'static str],
+    /// Members (subtrees; `""` is the whole document) run through the secret detector
+    /// ([`crate::secrets::redact_json`]: secret-named keys, name/value pairs such as tags, and
+    /// known token shapes) when written: settings people put values in (tags, policies, DNS).
+    pub scan: &'static [&'static str],
+    /// Text parts of the resource (not binary) run through [`crate::secrets::redact_text`].
+    pub scan_parts: bool,
     /// Arrays the service treats as sets: compared without regard to order.
     pub sets: &'static [&'static str],
 }
@@ -82,6 +88,8 @@ impl KindSpec {
             volatile: &[],
             volatile_parts: &[],
             sensitive: &[],
+            scan: &[],
+            scan_parts: false,
             sets: &[],
         }
     }
@@ -121,6 +129,13 @@ pub static KINDS: &[KindSpec] = &[
             "/config/lifecycle/value/Rules",
             "/config/acl/value/Grants",
         ],
+        // Bucket settings hold values people put there: tags, and policy conditions whose
+        // `aws:Referer` values are shared secrets by design.
+        sensitive: &[
+            "/config/policy/value/Statement/*/Condition/*/aws:Referer",
+            "/config/policy/value/Statement/*/Condition/*/aws:Referer/*",
+        ],
+        scan: &["/config"],
         ..KindSpec::new("aws.s3.bucket", "s3", "bucket", Scope::Global)
     },
     // ---- Lambda ----
@@ -314,6 +329,8 @@ pub static KINDS: &[KindSpec] = &[
         // by one (aws.route53.record_set).
         volatile_parts: &["records.json", "*.zone"],
         sets: &["/Tags", "/VPCs", "/DelegationSet/NameServers"],
+        scan: &[""],
+        scan_parts: true,
         ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)
     },
     KindSpec {
@@ -322,6 +339,7 @@ pub static KINDS: &[KindSpec] = &[
         // already lists every record set; the documents are in the store and the catalog, so a
         // diff compares record sets one by one.
         sets: &["/ResourceRecords"],
+        scan: &[""],
         ..KindSpec::new(
             "aws.route53.record_set",
             "route53",
@@ -332,6 +350,7 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         view: Some("route53_zones/{account}/health_checks.json"),
         volatile: &["/HealthCheck/HealthCheckVersion"],
+        scan: &[""],
         ..KindSpec::new(
             "aws.route53.health_check",
             "route53",
@@ -351,6 +370,7 @@ pub static KINDS: &[KindSpec] = &[
             "/Tags",
             "/Replicas",
         ],
+        scan: &["/Tags"],
         ..KindSpec::new("aws.dynamodb.table", "dynamodb", "table", Scope::Regional)
     },
     // ---- IAM ----
@@ -728,7 +748,13 @@ mod tests {
             if let Some(t) = k.default_part {
                 assert!(t.contains("{part}"), "{t}");
             }
-            for p in k.volatile.iter().chain(k.sensitive).chain(k.sets) {
+            for p in k
+                .volatile
+                .iter()
+                .chain(k.sensitive)
+                .chain(k.sets)
+                .chain(k.scan.iter().filter(|p| !p.is_empty()))
+            {
                 assert!(p.starts_with('/'), "{}: pointer {p}", k.kind);
             }
         }

@@ -18,8 +18,9 @@ use crate::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// The moto server program [default: ./.venv-moto/bin/moto_server, else moto_server on PATH;
-    /// `scripts/demo` installs it]
+    /// The moto server program [default: the build checkout's .venv-moto/bin/moto_server, else
+    /// moto_server in an absolute PATH folder; never one from the current folder unless named
+    /// here; `scripts/demo` installs it and names it]
     #[arg(long, env = "INFRASNAP_MOTO_SERVER", value_name = "PATH")]
     pub moto_server: Option<PathBuf>,
 }

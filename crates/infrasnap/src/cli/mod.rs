@@ -6,9 +6,11 @@ mod demo;
 mod diff;
 mod findings;
 mod forget;
+mod key;
 mod list;
 mod log;
 mod prune;
+mod repair;
 mod report;
 mod restore;
 mod schedule;
@@ -129,6 +131,15 @@ pub enum Command {
     /// Write one self-contained HTML page about a snapshot: inventory, findings, changes, trends
     /// and a map of DNS -> CloudFront -> origins
     Report(report::ReportArgs),
+    /// Put right what `verify` finds: missing or damaged blobs and tree files, from intact bytes
+    /// elsewhere in the repository (exit 4 when something is left)
+    Repair {
+        /// Report only this snapshot (every snapshot is checked, to find intact copies)
+        name: Option<String>,
+    },
+    /// Move the repository's fingerprint key (kept outside the repository) to another machine
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Start a local AWS emulator with a sample company's buckets and snapshot it (no AWS account needed)
     #[cfg(all(feature = "s3", feature = "dynamodb", feature = "route53"))]
     Demo(demo::DemoArgs),
@@ -161,6 +172,8 @@ impl Command {
             Command::Restore(_) => "restore",
             Command::Findings(_) => "findings",
             Command::Report(_) => "report",
+            Command::Repair { .. } => "repair",
+            Command::Key(_) => "key",
             Command::Forget(_) => "forget",
             Command::Prune(_) => "prune",
             Command::Check(_) => "check",
@@ -174,6 +187,7 @@ impl Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
+    snapshot::set_quiet(g.quiet);
     match cli.command {
         Command::Snapshot(a) => snapshot::run(&g, *a).await,
         Command::List => list::run(&g),
@@ -206,6 +220,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Restore(a) => restore::run(&g, *a).await,
         Command::Findings(a) => findings::run(&g, a),
         Command::Report(a) => report::run(&g, a),
+        Command::Key(k) => key::run(&g, k),
+        Command::Repair { name } => repair::run(&g, name),
     }
 }
 

@@ -135,20 +135,46 @@ fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
+/// Whether the config in use was already named on stderr (once per run), and whether to name it.
+static CONFIG_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: the config in use is not named on stderr.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn name_config(p: &Path) {
+    use std::sync::atomic::Ordering;
+    if !QUIET.load(Ordering::Relaxed) && !CONFIG_NAMED.swap(true, Ordering::Relaxed) {
+        eprintln!("infrasnap: using configuration {}", p.display());
+    }
+}
+
 /// The config file given (`--config`, `INFRASNAP_CONFIG`), or the first of the default
-/// locations that exists, or none. A relative `repo =` is resolved against the config file's
-/// folder, so a scheduled run started elsewhere writes where the user meant.
+/// locations that exists, or none. The one in use is named on stderr (unless `-q`). One found
+/// implicitly is used only when it is the user's own and nobody else can write it: a hostile
+/// `./infrasnap.toml` in a shared folder must not decide what is captured or where it goes. A
+/// relative `repo =` is resolved against the config file's folder, so a scheduled run started
+/// elsewhere writes where the user meant.
 pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     let from_env = std::env::var_os("INFRASNAP_CONFIG").map(PathBuf::from);
     if let Some(p) = explicit.map(Path::to_path_buf).or(from_env) {
         let cfg = Config::load(&p).map_err(|e| {
             anyhow::anyhow!("{e}\n(see the README, section \"Configuration\", for the format)")
         })?;
+        name_config(&p);
         return Ok(repo_beside(cfg, &p));
     }
     for p in default_locations(home().as_deref()) {
         if p.is_file() {
-            tracing::info!("using configuration {}", p.display());
+            infrasnap_core::config::check_implicit(&p).map_err(|e| {
+                RunError::Usage(format!(
+                    "{e}. infrasnap only uses a config it finds by itself when it is your own; \
+                     pass it with --config if you trust it"
+                ))
+            })?;
+            name_config(&p);
             return Ok(repo_beside(Config::load(&p)?, &p));
         }
     }

@@ -5,6 +5,8 @@
 
 use crate::common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use aws_credential_types::Credentials;
 use common::*;
 
@@ -167,6 +169,13 @@ async fn two_accounts_one_through_assume_role() {
         legacy.join("marketing-site.jsonl"),
     )
     .unwrap();
+    // Such a snapshot was written before seals existed: no seal, no `seal` in its metadata.
+    std::fs::remove_file(again_dir.join("snapshot_seal.json")).unwrap();
+    let meta_path = again_dir.join("snapshot_metadata.json");
+    let mut m = read_json(&meta_path);
+    m.as_object_mut().unwrap().remove("seal");
+    std::fs::set_permissions(&meta_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     let third = snapshot(
         &repo,
         &emu.url(),

@@ -925,6 +925,12 @@ async fn code_failing_its_sha256_is_retried_once_then_recorded_and_never_stored(
 fn make_format_1(snap: &Path, legacy_rel: &str) {
     let lines = index_lines(snap);
     assert!(!lines.is_empty());
+    // Format 1 snapshots have no seal, and no `seal` in their metadata.
+    std::fs::remove_file(snap.join("snapshot_seal.json")).unwrap();
+    let meta_path = snap.join("snapshot_metadata.json");
+    let mut m = read_json(&meta_path);
+    m.as_object_mut().unwrap().remove("seal");
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     std::fs::remove_dir_all(snap.join("catalog")).unwrap();
     std::fs::remove_dir_all(snap.join(format!("index/lambda_functions/{ACCOUNT}"))).unwrap();
     let mut by_region: BTreeMap<String, String> = BTreeMap::new();

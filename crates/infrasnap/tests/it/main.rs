@@ -20,6 +20,7 @@ mod formats;
 mod gas;
 mod honest;
 mod iam;
+mod integrity;
 mod lambda;
 mod lightsail;
 mod local;

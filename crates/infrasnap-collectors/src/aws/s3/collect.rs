@@ -609,6 +609,12 @@ impl S3Collector {
                             tally.blobs_new += 1;
                         }
                     }
+                    // User metadata and tags are settings people put values in: redacted
+                    // like every other setting (keys and content stay exact).
+                    let mut rec = rec;
+                    let fp = cx.fingerprinter();
+                    infrasnap_core::secrets::redact_named_map(&mut rec.metadata, fp);
+                    infrasnap_core::secrets::redact_named_map(&mut rec.tags, fp);
                     if let Err(e) = writer.append(&rec) {
                         lost(index_error(e));
                     }
