@@ -418,24 +418,15 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         None => infrasnap_core::store::Reverify::Off,
     };
 
-    let cx = Arc::new(
-        RunContext::new(
-            repo.clone(),
-            staging.dir(),
-            previous,
-            req.progress.clone(),
-            req.jobs,
-        )?
-        .with_older(older)
-        .with_reverify(reverify),
-    );
     let mut cx = RunContext::new(
         repo.clone(),
         staging.dir(),
         previous,
         req.progress.clone(),
         req.jobs,
-    )?;
+    )?
+    .with_older(older)
+    .with_reverify(reverify);
     let mut notes: Vec<String> = Vec::new();
     if let Some(t) = &parent_trust {
         cx.distrust(t.untrusted.iter().map(|rel| t.dir.join(rel)));

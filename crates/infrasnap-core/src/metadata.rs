@@ -249,7 +249,14 @@ pub fn sanitize_message(text: &str) -> String {
     static URL: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(r#"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'"<>]+"#).expect("valid regex")
     });
-    let no_tags = TAG.replace_all(text, " ");
+    // Our own fingerprint markers (`<redacted fp:...>`) look like tags but are kept.
+    let no_tags = TAG.replace_all(text, |c: &regex::Captures<'_>| {
+        if crate::secrets::is_marker(&c[0]) {
+            c[0].to_string()
+        } else {
+            " ".to_string()
+        }
+    });
     let no_urls = URL.replace_all(&no_tags, |c: &regex::Captures<'_>| {
         crate::secrets::strip_url_credentials(&c[0])
     });

@@ -487,12 +487,15 @@ impl ParentTrust {
             .unwrap_or_default();
         if let Some(why) = &self.all_untrusted {
             return Some(format!(
-                "the parent snapshot `{name}` was not reused: {why}; everything was downloaded                  again (run `infrasnap verify {name}`)"
+                "the parent snapshot `{name}` was not reused: {why}; its data was taken from older intact snapshots or downloaded \
+                 again (run `infrasnap verify {name}`)"
             ));
         }
         if !self.untrusted.is_empty() {
             return Some(format!(
-                "index files of the parent snapshot `{name}` differ from its seal and were not                  reused ({}); their objects were downloaded again (run `infrasnap verify {name}`)",
+                "index files of the parent snapshot `{name}` differ from its seal and were not \
+                 reused ({}); their objects were taken from older intact snapshots or downloaded \
+                 again (run `infrasnap verify {name}`)",
                 self.untrusted.join(", ")
             ));
         }

@@ -264,6 +264,7 @@ mod tests {
             accounts: vec![],
             organization_accounts: vec![],
             scope: None,
+            seal: None,
             notes: vec![],
             errors: vec![],
         }

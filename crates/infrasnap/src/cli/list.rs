@@ -76,7 +76,7 @@ pub fn run(g: &Global) -> anyhow::Result<u8> {
         }
     }
     if damaged {
-        outln!();
+        outln!("");
         for e in snaps.iter().filter(|e| e.damage.is_some()) {
             outln!(
                 "{} is DAMAGED: {}; `infrasnap verify {}` checks it in full",

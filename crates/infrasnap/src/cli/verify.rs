@@ -136,7 +136,9 @@ pub fn run(g: &Global, name: Option<String>, all: bool) -> anyhow::Result<u8> {
             if r.ok() {
                 outln!(
                     "{}: OK, {seal} ({} files, {} bytes hashed)",
-                    r.snapshot, r.files_checked, r.bytes_checked
+                    r.snapshot,
+                    r.files_checked,
+                    r.bytes_checked
                 );
             } else {
                 outln!(

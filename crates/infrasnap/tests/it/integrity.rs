@@ -30,7 +30,7 @@ async fn one_snapshot() -> (Emulator, tempfile::TempDir, PathBuf, PathBuf) {
 fn problems(repo: &Path, url: &str, name: &str) -> (i32, Vec<(String, String)>, serde_json::Value) {
     let o = infrasnap(repo, url, &["--json", "verify", name]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let r = v[0].clone();
+    let r = v["snapshots"][0].clone();
     let list = r["problems"]
         .as_array()
         .unwrap()
@@ -245,7 +245,8 @@ async fn missing_or_truncated_metadata_never_makes_a_snapshot_vanish() {
 
     let o = infrasnap(&repo, &emu.url(), &["--json", "verify", "--all"]);
     assert_code(&o, 4);
-    let reports: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reports = &envelope["snapshots"];
     let names: Vec<&str> = reports
         .as_array()
         .unwrap()
