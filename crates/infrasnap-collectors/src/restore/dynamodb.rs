@@ -16,7 +16,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
-use infrasnap_core::catalog::read_doc;
 use infrasnap_core::restore::{Step, Subject};
 use serde_json::Value;
 
@@ -110,11 +109,7 @@ fn throughput(v: &Value) -> Result<Option<ProvisionedThroughput>, WriteError> {
 
 async fn create_table(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError> {
     let name = &step.target.id;
-    let blob = step
-        .action
-        .blob()
-        .ok_or_else(|| WriteError::new("a table step without its document"))?;
-    let doc = read_doc(&cx.blobs, blob).map_err(|e| WriteError::new(e.to_string()))?;
+    let doc = cx.document(step)?;
     let on_demand = doc
         .pointer("/BillingModeSummary/BillingMode")
         .and_then(Value::as_str)

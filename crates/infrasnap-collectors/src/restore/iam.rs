@@ -6,7 +6,6 @@
 
 use aws_sdk_iam::types::Tag;
 use aws_sdk_iam::Client;
-use infrasnap_core::catalog::read_doc;
 use infrasnap_core::restore::{Action, Step};
 use serde_json::Value;
 
@@ -33,10 +32,6 @@ fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_string)
 }
 
-fn err<E: std::fmt::Display>(e: E) -> WriteError {
-    WriteError::new(e.to_string())
-}
-
 /// Write one role step.
 pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let name = step.target.id.as_str();
@@ -52,11 +47,7 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
             .map_err(|e| WriteError::sdk(&call("DeleteRole"), &e))?;
         return Ok(());
     }
-    let blob = step
-        .action
-        .blob()
-        .ok_or_else(|| WriteError::new("a role step without its document"))?;
-    let doc = read_doc(&cx.blobs, blob).map_err(err)?;
+    let doc = cx.document(step)?;
     let trust = doc
         .get("AssumeRolePolicyDocument")
         .map(text)

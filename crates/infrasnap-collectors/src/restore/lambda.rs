@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime};
 use aws_sdk_lambda::Client;
-use infrasnap_core::catalog::read_doc;
 use infrasnap_core::restore::{Action, Step};
 use serde_json::Value;
 
@@ -77,11 +76,7 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
             .map_err(|e| WriteError::sdk(&format!("lambda:DeleteFunction {name}"), &e))?;
         return Ok(());
     }
-    let blob = step
-        .action
-        .blob()
-        .ok_or_else(|| WriteError::new("a function step without its document"))?;
-    let doc = read_doc(&cx.blobs, blob).map_err(|e| WriteError::new(e.to_string()))?;
+    let doc = cx.document(step)?;
     let conf = doc.get("Configuration").cloned().unwrap_or_default();
     if s(&conf, "PackageType").as_deref() == Some("Image") {
         return Err(WriteError::new(

@@ -100,6 +100,17 @@ impl Context {
         }
     }
 
+    /// The snapshot document a step writes back (its `Create`/`Update` blob), read from the blob
+    /// store. Every writer reads documents through here, so what a document needs before it is
+    /// written (kept secret values in place of their markers) happens in one place.
+    pub fn document(&self, step: &Step) -> Result<serde_json::Value, WriteError> {
+        let blob = step.action.blob().ok_or_else(|| {
+            WriteError::new(format!("a {} step without its document", step.target.kind))
+        })?;
+        infrasnap_core::catalog::read_doc(&self.blobs, blob)
+            .map_err(|e| WriteError::new(e.to_string()))
+    }
+
     /// The store path of a blob.
     pub fn blob_path(&self, blob: &infrasnap_core::ids::BlobId) -> PathBuf {
         let hex = blob.to_hex();

@@ -7,7 +7,6 @@ use aws_sdk_route53::types::{
     ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
 };
 use aws_sdk_route53::Client;
-use infrasnap_core::catalog::read_doc;
 use infrasnap_core::restore::{Action, Step};
 use tokio::sync::Mutex;
 
@@ -84,11 +83,8 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let c = client(cx);
     let (action, set) = match &step.action {
         Action::Delete => (ChangeAction::Delete, live_set(&c, &step.target.id).await?),
-        a => {
-            let blob = a
-                .blob()
-                .ok_or_else(|| WriteError::new("a record set step without its document"))?;
-            let doc = read_doc(&cx.blobs, blob).map_err(|e| WriteError::new(e.to_string()))?;
+        _ => {
+            let doc = cx.document(step)?;
             let r: RecordSet = serde_json::from_value(doc)
                 .map_err(|e| WriteError::new(format!("the captured record set: {e}")))?;
             (ChangeAction::Upsert, Some(to_sdk(&r)?))

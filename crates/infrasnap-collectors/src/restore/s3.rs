@@ -16,7 +16,6 @@ use aws_sdk_s3::types::{
     WebsiteConfiguration,
 };
 use aws_sdk_s3::Client;
-use infrasnap_core::catalog::read_doc;
 use infrasnap_core::model::s3::S3ObjectRecord;
 use infrasnap_core::restore::{Action, Step, Subject};
 use serde_json::Value;
@@ -107,7 +106,7 @@ impl Clients {
 pub async fn bucket(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let name = &step.target.id;
     let doc = match step.action.blob() {
-        Some(b) => read_doc(&cx.blobs, b).map_err(|e| WriteError::new(e.to_string()))?,
+        Some(_) => cx.document(step)?,
         None => Value::Null,
     };
     let region = doc
