@@ -729,9 +729,10 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         seal: None,
     };
     let md = manifest::render(&meta, &detail);
+    let data = detail.to_data();
     match req.finish {
         Finish::Publish => {
-            let dir = staging.publish(&meta, &md).map_err(|e| {
+            let dir = staging.publish(&meta, &md, &data).map_err(|e| {
                 if infrasnap_core::error::storage_full_seen() {
                     disk_full()
                 } else {
@@ -746,7 +747,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
             })
         }
         Finish::Scratch => {
-            let scratch = staging.into_scratch(&meta, &md)?;
+            let scratch = staging.into_scratch(&meta, &md, &data)?;
             Ok(Outcome {
                 meta,
                 dir: scratch.dir().to_path_buf(),

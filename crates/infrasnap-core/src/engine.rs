@@ -653,8 +653,8 @@ pub struct CollectorReport {
     pub summary: CollectorSummary,
     /// Regions it touched.
     pub regions: Vec<String>,
-    /// Markdown lines for its own MANIFEST.md section.
-    pub manifest: Vec<String>,
+    /// Its own MANIFEST.md section, as data.
+    pub manifest: crate::manifest::Blocks,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

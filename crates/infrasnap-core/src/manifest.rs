@@ -1,26 +1,150 @@
 //! MANIFEST.md: a snapshot described for people. Rendered from the same metadata programs read.
 //!
-//! Tables are data ([`Table`], [`DataSection`]): the Markdown renderer here and the HTML report
-//! (`crate::report`) render the same rows.
+//! Sections are data ([`DataSection`]: paragraphs, tables and lists as [`Block`]s), never
+//! hand-built Markdown: the Markdown renderer here and the HTML report (`crate::report`) render
+//! the same rows. Collectors hand their section over as [`Blocks`]; the snapshot keeps every
+//! section in `manifest.json` ([`ManifestData`]) beside MANIFEST.md, so the report reads them back.
+//!
+//! Text (paragraphs, list items, table cells) is plain text in which a `` `span` `` marks code;
+//! each renderer escapes the rest for its own format.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metadata::{SnapshotMetadata, Status};
 
-/// Extra per-source detail for the manifest: a short table of the largest items and notes.
+/// Extra per-source detail for the manifest: each source's section, then the findings.
 #[derive(Debug, Default, Clone)]
 pub struct ManifestDetail {
-    /// Section title -> Markdown lines.
-    pub sections: BTreeMap<String, Vec<String>>,
-    /// Sections given as data (the findings), rendered after `sections`.
+    /// Section title -> the source's blocks.
+    pub sections: BTreeMap<String, Blocks>,
+    /// Sections after the sources' (the findings).
     pub data: Vec<DataSection>,
 }
 
-/// A table: header cells and rows of plain text (no Markdown inside; renderers escape).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+impl ManifestDetail {
+    /// Every section in MANIFEST.md's order, as `manifest.json` keeps them.
+    pub fn to_data(&self) -> ManifestData {
+        ManifestData {
+            format: MANIFEST_DATA_FORMAT,
+            sources: self
+                .sections
+                .iter()
+                .map(|(title, blocks)| DataSection {
+                    title: title.clone(),
+                    blocks: blocks.clone(),
+                })
+                .collect(),
+            after: self.data.clone(),
+        }
+    }
+}
+
+/// The version of `manifest.json`'s layout.
+pub const MANIFEST_DATA_FORMAT: u32 = 1;
+
+/// The file beside MANIFEST.md that holds its sections as data.
+pub const MANIFEST_DATA_FILE: &str = "manifest.json";
+
+/// `manifest.json`: MANIFEST.md's per-source and findings sections as data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestData {
+    pub format: u32,
+    /// One section per source (S3, Lambda, ...), titled as in MANIFEST.md.
+    pub sources: Vec<DataSection>,
+    /// The sections after them (the findings).
+    #[serde(default)]
+    pub after: Vec<DataSection>,
+}
+
+impl ManifestData {
+    /// The `manifest.json` of the snapshot folder `dir`; none for a snapshot older than it.
+    pub fn read(dir: &std::path::Path) -> Option<ManifestData> {
+        let bytes = std::fs::read(dir.join(MANIFEST_DATA_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// One piece of a section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Block {
+    /// A sub-heading inside the section.
+    Heading(String),
+    /// A paragraph.
+    Text(String),
+    Table(Table),
+    /// A bulleted list.
+    List(Vec<String>),
+}
+
+/// A section's pieces in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Blocks(pub Vec<Block>);
+
+impl Blocks {
+    pub fn heading(&mut self, s: impl Into<String>) -> &mut Self {
+        self.0.push(Block::Heading(s.into()));
+        self
+    }
+
+    pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
+        self.0.push(Block::Text(s.into()));
+        self
+    }
+
+    pub fn table(&mut self, t: Table) -> &mut Self {
+        self.0.push(Block::Table(t));
+        self
+    }
+
+    /// A list; nothing for no items.
+    pub fn list(&mut self, items: Vec<String>) -> &mut Self {
+        if !items.is_empty() {
+            self.0.push(Block::List(items));
+        }
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Block> {
+        self.0.iter()
+    }
+
+    /// Markdown: blocks separated by a blank line.
+    pub fn to_markdown(&self) -> String {
+        let mut o = String::new();
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                o.push('\n');
+            }
+            match b {
+                Block::Heading(h) => {
+                    let _ = writeln!(o, "### {}", h.replace('\n', " "));
+                }
+                Block::Text(t) => {
+                    let _ = writeln!(o, "{}", t.trim_end());
+                }
+                Block::Table(t) => o.push_str(&t.to_markdown()),
+                Block::List(items) => {
+                    for it in items {
+                        let _ = writeln!(o, "- {}", it.replace('\n', " "));
+                    }
+                }
+            }
+        }
+        o
+    }
+}
+
+/// A table: header cells and rows of plain text (`` `code` `` spans allowed; renderers escape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
@@ -36,6 +160,13 @@ impl Table {
 
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
+    }
+
+    /// A table with its rows.
+    pub fn with_rows(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
+        let mut t = Table::new(headers);
+        t.rows = rows;
+        t
     }
 
     /// Markdown; "None found." for a table without rows.
@@ -68,26 +199,16 @@ impl Table {
     }
 }
 
-/// A titled section of text lines and tables.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// A titled section of paragraphs, tables and lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataSection {
     pub title: String,
-    /// Paragraphs of plain text before the tables.
-    pub intro: Vec<String>,
-    pub tables: Vec<Table>,
+    pub blocks: Blocks,
 }
 
 impl DataSection {
     pub fn to_markdown(&self) -> String {
-        let mut o = format!("## {}\n\n", self.title);
-        for p in &self.intro {
-            let _ = writeln!(o, "{p}\n");
-        }
-        for t in &self.tables {
-            o.push_str(&t.to_markdown());
-            o.push('\n');
-        }
-        o
+        format!("## {}\n\n{}\n", self.title, self.blocks.to_markdown())
     }
 }
 
@@ -252,14 +373,8 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     let _ = writeln!(o, "## Captured\n");
     o.push_str(&captured_table(meta).to_markdown());
     o.push('\n');
-    for (title, lines) in &detail.sections {
-        let _ = writeln!(o, "## {title}\n");
-        for l in without_empty_tables(lines) {
-            let _ = writeln!(o, "{l}");
-        }
-        o.push('\n');
-    }
-    for d in &detail.data {
+    let data = detail.to_data();
+    for d in data.sources.iter().chain(&data.after) {
         o.push_str(&d.to_markdown());
     }
 
@@ -405,59 +520,41 @@ pub fn render(meta: &SnapshotMetadata, detail: &ManifestDetail) -> String {
     o
 }
 
-/// A section's lines with each table that has no rows (a header and its `|---|` line, then no
-/// `|` line) replaced by "None found.": an empty table says nothing.
-fn without_empty_tables(lines: &[String]) -> Vec<&str> {
-    let mut out = Vec::with_capacity(lines.len());
-    let mut i = 0;
-    while i < lines.len() {
-        let is_table_start = lines[i].starts_with('|')
-            && lines.get(i + 1).is_some_and(|l| l.starts_with("|---"))
-            && (i == 0 || !lines[i - 1].starts_with('|'));
-        if is_table_start && !lines.get(i + 2).is_some_and(|l| l.starts_with('|')) {
-            out.push("None found.");
-            i += 2;
-            continue;
-        }
-        out.push(lines[i].as_str());
-        i += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn empty_tables_become_none_found_and_full_ones_stay() {
-        let lines: Vec<String> = [
-            "| A | B |",
-            "|---|---|",
-            "",
-            "| C |",
-            "|---|",
-            "| 1 |",
-            "text",
-            "| D |",
-            "|---|",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    fn blocks_render_as_markdown_and_round_trip_as_json() {
+        let mut b = Blocks::default();
+        b.text("Two `buckets`.")
+            .table(Table::new(&["A", "B"]))
+            .table(Table::with_rows(
+                &["C"],
+                vec![vec!["1 | 2".into()], vec!["`x`".into()]],
+            ))
+            .list(vec!["one".into(), "two\nlines".into()])
+            .list(Vec::new());
         assert_eq!(
-            without_empty_tables(&lines),
-            [
-                "None found.",
-                "",
-                "| C |",
-                "|---|",
-                "| 1 |",
-                "text",
-                "None found."
-            ]
+            b.to_markdown(),
+            "Two `buckets`.\n\nNone found.\n\n| C |\n|---|\n| 1 \\| 2 |\n| `x` |\n\n- one\n- two lines\n"
         );
+        let d = ManifestData {
+            format: MANIFEST_DATA_FORMAT,
+            sources: vec![DataSection {
+                title: "S3".into(),
+                blocks: b,
+            }],
+            after: Vec::new(),
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.contains(r#"{"type":"text","value":"Two `buckets`."}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ManifestData>(&json).unwrap(), d);
     }
+
     use crate::metadata::*;
 
     #[test]
@@ -519,5 +616,49 @@ mod tests {
         assert!(md.contains("| s3 | s3:GetBucketPolicy | acme-www | AccessDenied |"));
         assert!(md.contains("\"s3:GetBucketPolicy\""));
         assert!(md.contains("infrasnap verify v1"));
+
+        // Sources' sections come from data, in title order, then the findings; `manifest.json`
+        // keeps the same sections.
+        let mut detail = ManifestDetail::default();
+        let mut s3 = Blocks::default();
+        s3.table(Table::with_rows(
+            &["Bucket", "Region", "Objects"],
+            vec![
+                vec!["acme-www".into(), "us-east-1".into(), "8".into()],
+                vec!["odd|name".into(), "eu-west-1".into(), "0".into()],
+            ],
+        ))
+        .text("2 stored blob(s) moved to `.infrasnap/quarantine/`.");
+        let mut iam = Blocks::default();
+        iam.heading("Roles (1)")
+            .table(Table::with_rows(
+                &["Role", "Attached policies"],
+                vec![vec!["deploy".into(), "2".into()]],
+            ))
+            .heading("Users (0)")
+            .table(Table::new(&["User"]))
+            .text("Repositories with unpushed work:")
+            .list(vec!["`site`: 2 unpushed".into()]);
+        detail.sections.insert("S3".into(), s3);
+        detail.sections.insert("IAM".into(), iam);
+        let mut f = Blocks::default();
+        f.text("0 high.");
+        detail.data.push(DataSection {
+            title: "Findings".into(),
+            blocks: f,
+        });
+        let md = render(&meta, &detail);
+        let from = md.find("## IAM").unwrap();
+        let to = md.find("## Errors").unwrap();
+        insta::assert_snapshot!("manifest_sections", &md[from..to]);
+        let data = detail.to_data();
+        assert_eq!(
+            data.sources
+                .iter()
+                .map(|s| s.title.as_str())
+                .collect::<Vec<_>>(),
+            ["IAM", "S3"]
+        );
+        assert_eq!(data.after[0].title, "Findings");
     }
 }

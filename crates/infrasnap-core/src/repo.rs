@@ -603,13 +603,18 @@ impl Staging {
 
     /// Write the metadata and manifest, flush everything to disk, and publish the snapshot with
     /// one rename. Then remove staging folders of killed runs, whose blobs this run reused.
-    /// The seal is written last (`snapshot_seal.json`): it lists the index, catalog, metadata
-    /// and MANIFEST.md with their hashes, and the metadata names it.
-    pub fn publish(mut self, meta: &SnapshotMetadata, manifest: &str) -> Result<PathBuf> {
+    /// The seal is written last (`snapshot_seal.json`): it lists the index, catalog, metadata,
+    /// MANIFEST.md and `manifest.json` with their hashes, and the metadata names it.
+    pub fn publish(
+        mut self,
+        meta: &SnapshotMetadata,
+        manifest: &str,
+        data: &crate::manifest::ManifestData,
+    ) -> Result<PathBuf> {
         drop(self.flusher.take());
         let mut meta = meta.clone();
         meta.seal = Some(crate::seal::SEAL_FILE.to_string());
-        write_atomic(&self.dir.join("MANIFEST.md"), manifest.as_bytes())?;
+        write_manifest(&self.dir, manifest, data)?;
         write_atomic(
             &self.dir.join("snapshot_metadata.json"),
             serde_json::to_vec_pretty(&meta)
@@ -625,6 +630,17 @@ impl Staging {
         }
         Ok(self.final_dir)
     }
+}
+
+/// MANIFEST.md for people and `manifest.json`, its sections as data, for the report.
+fn write_manifest(dir: &Path, markdown: &str, data: &crate::manifest::ManifestData) -> Result<()> {
+    write_atomic(&dir.join("MANIFEST.md"), markdown.as_bytes())?;
+    write_atomic(
+        &dir.join(crate::manifest::MANIFEST_DATA_FILE),
+        serde_json::to_vec_pretty(data)
+            .expect("serialisable")
+            .as_slice(),
+    )
 }
 
 /// A snapshot captured to be compared, not kept (`infrasnap diff --live`): complete like a
@@ -649,9 +665,14 @@ impl Drop for Scratch {
 
 impl Staging {
     /// Finish the snapshot as a [`Scratch`]: metadata and manifest written, nothing published.
-    pub fn into_scratch(mut self, meta: &SnapshotMetadata, manifest: &str) -> Result<Scratch> {
+    pub fn into_scratch(
+        mut self,
+        meta: &SnapshotMetadata,
+        manifest: &str,
+        data: &crate::manifest::ManifestData,
+    ) -> Result<Scratch> {
         drop(self.flusher.take());
-        write_atomic(&self.dir.join("MANIFEST.md"), manifest.as_bytes())?;
+        write_manifest(&self.dir, manifest, data)?;
         write_atomic(
             &self.dir.join("snapshot_metadata.json"),
             serde_json::to_vec_pretty(meta)
@@ -867,7 +888,9 @@ mod tests {
         fs::create_dir_all(st.dir().join("index/s3_buckets")).unwrap();
         fs::write(st.dir().join("index/s3_buckets/a.jsonl"), "{}\n").unwrap();
         fs::write(st.dir().join("index/s3_buckets/b.jsonl"), "{}\n").unwrap();
-        let dir = st.publish(&meta("p"), "# p\n").unwrap();
+        let dir = st
+            .publish(&meta("p"), "# p\n", &Default::default())
+            .unwrap();
         let t = repo.trusted_parent_index("p").unwrap();
         assert!(
             t.sealed && t.untrusted.is_empty() && t.note().is_none(),
@@ -960,7 +983,7 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        let scratch = st.into_scratch(&m, "# x\n").unwrap();
+        let scratch = st.into_scratch(&m, "# x\n", &Default::default()).unwrap();
         assert!(scratch.dir().join("snapshot_metadata.json").exists());
         assert!(!repo.snapshot_dir(&"v2".parse().unwrap()).exists());
         drop(scratch);

@@ -23,7 +23,7 @@ pub const SEAL_FILE: &str = "snapshot_seal.json";
 /// The folders whose every file the seal lists (with `MANIFEST.md` and the metadata).
 pub const SEALED_DIRS: &[&str] = &["index", "catalog"];
 /// Top-level files the seal lists.
-pub const SEALED_FILES: &[&str] = &["MANIFEST.md", "snapshot_metadata.json"];
+pub const SEALED_FILES: &[&str] = &["MANIFEST.md", "manifest.json", "snapshot_metadata.json"];
 
 /// One sealed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ impl std::fmt::Display for SealError {
 }
 
 /// The files of `dir` a seal lists, relative and sorted: every regular file under `index/` and
-/// `catalog/`, and `MANIFEST.md` and `snapshot_metadata.json` where present.
+/// `catalog/`, and `MANIFEST.md`, `manifest.json` and `snapshot_metadata.json` where present.
 pub fn sealable_files(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for top in SEALED_FILES {

@@ -27,6 +27,7 @@ mod auth;
 mod layout;
 mod redact;
 
+use infrasnap_core::manifest::Table;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -212,10 +213,9 @@ impl GasCollector {
             tracing::warn!(
                 "[gas] lists no projects and discover is off: no Apps Script project to capture"
             );
-            report.manifest.push(
+            report.manifest.text(
                 "No project configured: list them under `[[gas.projects]]`, or set \
-                 `discover = true` in `[gas]`."
-                    .into(),
+                 `discover = true` in `[gas]`.",
             );
             return finish(report, &errors, Status::Complete);
         }
@@ -400,33 +400,51 @@ impl GasCollector {
         s.bytes_new = tallies.iter().map(|t| t.bytes_new).sum();
         s.blobs_new = tallies.iter().map(|t| t.blobs_new).sum();
 
-        let m = &mut report.manifest;
-        m.push("| Name | Script id | Files | Versions | Deployments | Updated |".into());
-        m.push("|---|---|---|---|---|---|".into());
-        for t in &tallies {
-            m.push(format!(
-                "| {} | `{}` | {} | {} | {} | {} |",
-                md_cell(&t.name),
-                t.script_id,
-                t.files,
-                match t.versions_listed {
-                    Some(n) => format!("{} of {n}", t.versions_captured),
+        let mut t = Table::new(&[
+            "Name",
+            "Script id",
+            "Files",
+            "Versions",
+            "Deployments",
+            "Updated",
+        ]);
+        for tally in &tallies {
+            t.row(vec![
+                tally.name.clone(),
+                format!("`{}`", tally.script_id),
+                tally.files.to_string(),
+                match tally.versions_listed {
+                    Some(n) => format!("{} of {n}", tally.versions_captured),
                     None => "?".into(),
                 },
-                t.deployments.map(|d| d.to_string()).unwrap_or("?".into()),
-                md_cell(&t.updated),
-            ));
+                tally
+                    .deployments
+                    .map(|d| d.to_string())
+                    .unwrap_or("?".into()),
+                tally.updated.clone(),
+            ]);
         }
         for (name, id, code) in run.failed.lock().expect("failed list").iter() {
-            m.push(format!(
-                "| {} | `{id}` | not captured: {} | | | |",
-                md_cell(name),
-                md_cell(code)
-            ));
+            t.row(vec![
+                name.clone(),
+                format!("`{id}`"),
+                format!("not captured: {code}"),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
-        if m.len() == 2 {
-            m.push("| (none) | | | | | |".into());
+        if t.rows.is_empty() {
+            t.row(vec![
+                "(none)".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
+        report.manifest.table(t);
 
         let status = if run.errors.is_empty() {
             Status::Complete
@@ -437,10 +455,6 @@ impl GasCollector {
         };
         finish(report, &run.errors, status)
     }
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 impl Run {

@@ -57,7 +57,7 @@ use infrasnap_core::config::{expand_home, LocalKind, LocalSource, SecretsConfig}
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::{read_all, IndexWriter};
-use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::manifest::{human_bytes, Blocks, Table};
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::secrets::Fingerprinter;
 use serde::{Deserialize, Serialize};
@@ -833,7 +833,7 @@ impl LocalCollector {
             Status::Partial
         });
         s.duration_seconds = started.elapsed().as_secs_f64();
-        report.manifest = manifest_lines(&results, keeper.is_some());
+        report.manifest = manifest_section(&results, keeper.is_some());
         progress
             .finished
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -934,49 +934,57 @@ fn kind_of(kind: LocalKind) -> &'static str {
     }
 }
 
-fn manifest_lines(results: &[SourceResult], kept: bool) -> Vec<String> {
-    let mut m = Vec::new();
+fn manifest_section(results: &[SourceResult], kept: bool) -> Blocks {
+    let mut m = Blocks::default();
     if results.is_empty() {
         return m;
     }
-    m.push(
-        "| Source | Kind | Files | Size | Secrets withheld | Redactions | State | Errors |".into(),
-    );
-    m.push("|---|---|---|---|---|---|---|---|".into());
+    let mut t = Table::new(&[
+        "Source",
+        "Kind",
+        "Files",
+        "Size",
+        "Secrets withheld",
+        "Redactions",
+        "State",
+        "Errors",
+    ]);
     for r in results {
         let kind = match r.kind {
             LocalKind::Git => "git",
             LocalKind::Folder => "folder",
             LocalKind::Agents => "agents",
         };
-        m.push(format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.name.replace('|', "\\|"),
-            kind,
-            r.tally.files,
+        t.row(vec![
+            r.name.clone(),
+            kind.into(),
+            r.tally.files.to_string(),
             human_bytes(r.tally.bytes),
-            r.tally.secrets_withheld,
-            r.tally.redactions,
-            if r.state.is_empty() { "-" } else { &r.state },
-            r.errors
-        ));
+            r.tally.secrets_withheld.to_string(),
+            r.tally.redactions.to_string(),
+            if r.state.is_empty() { "-" } else { &r.state }.to_string(),
+            r.errors.to_string(),
+        ]);
     }
+    m.table(t);
     let attention: Vec<&SourceResult> = results.iter().filter(|r| r.attention).collect();
-    m.push(String::new());
     if attention.is_empty() {
-        m.push("No repository has unpushed commits or uncommitted changes.".into());
+        m.text("No repository has unpushed commits or uncommitted changes.");
     } else {
-        m.push("Repositories with unpushed commits or uncommitted changes:".into());
-        m.push(String::new());
-        for r in attention {
-            m.push(format!(
-                "- `{}`: {} (see `{LOCAL_DIR}/{}/state.json` and `RESTORE.md`)",
-                r.name, r.state, r.name
-            ));
-        }
+        m.text("Repositories with unpushed commits or uncommitted changes:");
+        m.list(
+            attention
+                .iter()
+                .map(|r| {
+                    format!(
+                        "`{}`: {} (see `{LOCAL_DIR}/{}/state.json` and `RESTORE.md`)",
+                        r.name, r.state, r.name
+                    )
+                })
+                .collect(),
+        );
     }
-    m.push(String::new());
-    m.push(format!(
+    m.text(format!(
         "Secrets: files whose names say they hold secrets are not copied (see each source's \
          `secrets_manifest.json`); secret-looking values in other files are replaced with markers \
          (`redactions.json`). {}",

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::{Finding, FindingsReport, State};
-use crate::manifest::{DataSection, Table};
+use crate::manifest::{Blocks, DataSection, Table};
 
 /// An evidence value on one line, shortened.
 pub fn short_value(v: &Value) -> String {
@@ -106,24 +106,26 @@ pub fn table(r: &FindingsReport) -> Table {
 /// The MANIFEST.md section.
 pub fn section(r: &FindingsReport) -> DataSection {
     let c = &r.counts;
+    let mut blocks = Blocks::default();
+    blocks.text(format!(
+        "{} high, {} medium, {} low ({} new, {} regressed{}); {} resolved, {} suppressed. \
+             `infrasnap findings {}` shows the evidence and what to do.",
+        c.high,
+        c.medium,
+        c.low,
+        c.new,
+        c.regressed,
+        r.previous
+            .as_ref()
+            .map(|p| format!(" since `{p}`"))
+            .unwrap_or_default(),
+        c.resolved,
+        c.suppressed,
+        r.snapshot
+    ));
+    blocks.table(table(r));
     DataSection {
         title: "Findings".into(),
-        intro: vec![format!(
-            "{} high, {} medium, {} low ({} new, {} regressed{}); {} resolved, {} suppressed. \
-             `infrasnap findings {}` shows the evidence and what to do.",
-            c.high,
-            c.medium,
-            c.low,
-            c.new,
-            c.regressed,
-            r.previous
-                .as_ref()
-                .map(|p| format!(" since `{p}`"))
-                .unwrap_or_default(),
-            c.resolved,
-            c.suppressed,
-            r.snapshot
-        )],
-        tables: vec![table(r)],
+        blocks,
     }
 }

@@ -7,7 +7,7 @@ use super::graph::{Node, Panel};
 use super::{InvRow, Report, TrendPoint};
 use crate::findings::render::short_value;
 use crate::findings::State;
-use crate::manifest::{human_bytes, Table};
+use crate::manifest::{human_bytes, Block, Blocks, Table};
 
 /// Escape text for HTML (element content and quoted attributes).
 pub fn esc(s: &str) -> String {
@@ -60,6 +60,47 @@ const JS: &str = r#"
 })();
 "#;
 
+/// Plain text with `` `code` `` spans: escaped, the spans as `<code>`. A backtick without a
+/// partner stays a backtick.
+pub fn inline(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let ticks = parts.len() - 1;
+    let paired = if ticks % 2 == 1 { ticks } else { parts.len() };
+    let mut o = String::with_capacity(s.len());
+    for (i, p) in parts.iter().enumerate() {
+        if i >= paired {
+            o.push('`');
+            o.push_str(&esc(p));
+        } else if i % 2 == 1 {
+            let _ = write!(o, "<code>{}</code>", esc(p));
+        } else {
+            o.push_str(&esc(p));
+        }
+    }
+    o
+}
+
+fn blocks_html(o: &mut String, b: &Blocks) {
+    for block in b.iter() {
+        match block {
+            Block::Heading(h) => {
+                let _ = writeln!(o, "<h4>{}</h4>", inline(h));
+            }
+            Block::Text(t) => {
+                let _ = writeln!(o, "<p>{}</p>", inline(t));
+            }
+            Block::Table(t) => table_html(o, t, None),
+            Block::List(items) => {
+                o.push_str("<ul>");
+                for it in items {
+                    let _ = write!(o, "<li>{}</li>", inline(it));
+                }
+                o.push_str("</ul>\n");
+            }
+        }
+    }
+}
+
 fn table_html(o: &mut String, t: &Table, id: Option<&str>) {
     if t.rows.is_empty() {
         o.push_str("<p class=\"muted\">None found.</p>\n");
@@ -77,7 +118,7 @@ fn table_html(o: &mut String, t: &Table, id: Option<&str>) {
     for r in &t.rows {
         o.push_str("<tr>");
         for c in r {
-            let _ = write!(o, "<td>{}</td>", esc(c));
+            let _ = write!(o, "<td>{}</td>", inline(c));
         }
         o.push_str("</tr>\n");
     }
@@ -230,7 +271,7 @@ pub fn render(r: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>\n",
         esc(&title)
     );
-    let _ = writeln!(o, "<header><h1>{}</h1><nav><a href=\"#summary\">Summary</a><a href=\"#map\">Estate map</a><a href=\"#inventory\">Inventory</a><a href=\"#findings\">Findings</a><a href=\"#changes\">Changes</a><a href=\"#trends\">Trends</a><a href=\"#captured\">Captured</a></nav></header><main>", esc(&title));
+    let _ = writeln!(o, "<header><h1>{}</h1><nav><a href=\"#summary\">Summary</a><a href=\"#map\">Estate map</a><a href=\"#inventory\">Inventory</a><a href=\"#findings\">Findings</a><a href=\"#changes\">Changes</a><a href=\"#trends\">Trends</a><a href=\"#captured\">Captured</a><a href=\"#sources\">Sources</a></nav></header><main>", esc(&title));
 
     // Summary.
     let f = &r.findings.counts;
@@ -439,6 +480,15 @@ pub fn render(r: &Report) -> String {
     if let Some(t) = r.errors.as_ref().filter(|t| !t.rows.is_empty()) {
         o.push_str("<h3>Errors</h3>\n");
         table_html(&mut o, t, Some("errors-table"));
+    }
+    // Each source's MANIFEST.md section.
+    if !r.sources.is_empty() {
+        o.push_str("<h2 id=\"sources\">Sources</h2>\n");
+        for d in &r.sources {
+            let _ = writeln!(o, "<section class=\"source\"><h3>{}</h3>", esc(&d.title));
+            blocks_html(&mut o, &d.blocks);
+            o.push_str("</section>\n");
+        }
     }
     let _ = writeln!(o, "</main><script>{JS}</script></body></html>");
     o

@@ -71,6 +71,8 @@ pub struct Report {
     /// MANIFEST.md's tables, as data.
     pub captured: Option<Table>,
     pub errors: Option<Table>,
+    /// MANIFEST.md's per-source sections (`manifest.json`; none for older snapshots).
+    pub sources: Vec<manifest::DataSection>,
 }
 
 /// Gather the report of the snapshot `name` of `repo`.
@@ -149,6 +151,9 @@ pub fn build(
         diff,
         trends,
         graph,
+        sources: manifest::ManifestData::read(&dir)
+            .map(|d| d.sources)
+            .unwrap_or_default(),
     })
 }
 
@@ -279,6 +284,20 @@ mod tests {
             diff: None,
             captured: None,
             errors: None,
+            sources: vec![manifest::DataSection {
+                title: "S3".into(),
+                blocks: {
+                    let mut b = manifest::Blocks::default();
+                    b.heading("Buckets (1)")
+                        .table(Table::with_rows(
+                            &["Bucket", "Objects"],
+                            vec![vec!["`acme-www-prod`".into(), "3".into()]],
+                        ))
+                        .text("Keys in `_infrasnap_escaped/` <escaped> and a lone ` tick.")
+                        .list(vec!["`a`: b".into()]);
+                    b
+                },
+            }],
         }
     }
 
@@ -303,9 +322,23 @@ mod tests {
         ));
         assert!(a.contains("class=\"edge dangling\""));
         assert!(a.contains("1000000 objects"));
-        for h in ["Summary", "Estate map", "Inventory", "Findings", "Trends"] {
+        for h in [
+            "Summary",
+            "Estate map",
+            "Inventory",
+            "Findings",
+            "Trends",
+            "Sources",
+        ] {
             assert!(a.contains(&format!(">{h}")), "{h}");
         }
+        // MANIFEST.md's source sections, from the same data: code spans, escaping, lists.
+        assert!(a.contains("<h3>S3</h3>\n<h4>Buckets (1)</h4>"), "{a}");
+        assert!(a.contains("<td><code>acme-www-prod</code></td><td>3</td>"));
+        assert!(a.contains(
+            "<p>Keys in <code>_infrasnap_escaped/</code> &lt;escaped&gt; and a lone ` tick.</p>"
+        ));
+        assert!(a.contains("<ul><li><code>a</code>: b</li></ul>"));
     }
 
     /// A snapshot `name` of one bucket of `n` objects (every `changed_every`-th one different).

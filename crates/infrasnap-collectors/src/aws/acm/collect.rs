@@ -13,6 +13,7 @@
 //! Every ListCertificates is reported as coverage, per region. A failed call is recorded with its
 //! IAM action and the certificate's ARN, and the rest goes on.
 
+use infrasnap_core::manifest::Table;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -330,9 +331,7 @@ impl AcmCollector {
         run.finish(s, listed_regions == 0 && !regions.is_empty());
         report.regions = regions;
 
-        let m = &mut report.manifest;
-        m.push("| Domain | Region | Status | Expires | In use by |".into());
-        m.push("|---|---|---|---|---|".into());
+        let mut t = Table::new(&["Domain", "Region", "Status", "Expires", "In use by"]);
         for o in &outcomes {
             let expires = o
                 .not_after
@@ -349,11 +348,15 @@ impl AcmCollector {
             } else {
                 o.in_use_by.join(", ")
             };
-            m.push(format!(
-                "| {} | {} | {} | {}{} | {} |",
-                o.domain, o.region, o.status, expires, soon_mark, used
-            ));
+            t.row(vec![
+                o.domain.to_string(),
+                o.region.to_string(),
+                o.status.to_string(),
+                format!("{expires}{soon_mark}"),
+                used,
+            ]);
         }
+        report.manifest.table(t);
         report
     }
 

@@ -26,6 +26,7 @@
 //! slower one. A failed call is recorded with the IAM action (`apigateway:GET`) and the
 //! resource's ARN (`arn:aws:apigateway:<region>::/restapis/<id>/...`), and the rest goes on.
 
+use infrasnap_core::manifest::{Blocks, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -461,8 +462,8 @@ fn domain_id(d: &Value) -> String {
     }
 }
 
-fn manifest(rows: &[RegionRow]) -> Vec<String> {
-    let mut m = Vec::new();
+fn manifest(rows: &[RegionRow]) -> Blocks {
+    let mut m = Blocks::default();
     let n = |v: &Option<Vec<ApiRow>>| {
         v.as_ref()
             .map(|v| v.len().to_string())
@@ -472,49 +473,59 @@ fn manifest(rows: &[RegionRow]) -> Vec<String> {
         v.map(|v| v.to_string())
             .unwrap_or_else(|| "not listed".into())
     };
-    m.push(
-        "| Region | REST APIs | HTTP/WebSocket APIs | Domain names | Usage plans | API keys |"
-            .into(),
-    );
-    m.push("|---|---|---|---|---|---|".into());
-    for r in rows {
-        m.push(format!(
-            "| {} | {} | {} | {} | {} | {} |",
-            r.region,
-            n(&r.rest_apis),
-            n(&r.http_apis),
-            c(r.domain_names),
-            c(r.usage_plans),
-            c(r.api_keys)
-        ));
-    }
+    m.table(Table::with_rows(
+        &[
+            "Region",
+            "REST APIs",
+            "HTTP/WebSocket APIs",
+            "Domain names",
+            "Usage plans",
+            "API keys",
+        ],
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.region.clone(),
+                    n(&r.rest_apis),
+                    n(&r.http_apis),
+                    c(r.domain_names),
+                    c(r.usage_plans),
+                    c(r.api_keys),
+                ]
+            })
+            .collect(),
+    ));
     let apis: Vec<&ApiRow> = rows
         .iter()
         .flat_map(|r| r.rest_apis.iter().chain(r.http_apis.iter()).flatten())
         .collect();
     if !apis.is_empty() {
-        m.push(String::new());
-        m.push("| API | Id | Type | Region | Stages | Export |".into());
-        m.push("|---|---|---|---|---|---|".into());
-        for a in apis {
-            let stages = if a.stages.is_empty() {
-                "-".to_string()
-            } else {
-                a.stages.join(", ")
-            };
-            m.push(format!(
-                "| {} | {} | {} | {} | {} | {} |",
-                a.name.replace('|', "\\|"),
-                a.id,
-                a.kind,
-                a.region,
-                stages,
-                a.export
-            ));
-        }
+        m.table(Table::with_rows(
+            &["API", "Id", "Type", "Region", "Stages", "Export"],
+            apis.iter()
+                .map(|a| {
+                    let stages = if a.stages.is_empty() {
+                        "-".to_string()
+                    } else {
+                        a.stages.join(", ")
+                    };
+                    vec![
+                        a.name.clone(),
+                        a.id.clone(),
+                        a.kind.to_string(),
+                        a.region.clone(),
+                        stages,
+                        a.export.to_string(),
+                    ]
+                })
+                .collect(),
+        ));
     }
-    m.push(String::new());
-    m.push("Stage variables are stored with their names and a `<redacted fp:...>` marker for each value (equal within this repository exactly when the value is equal); API key values are never read.".into());
+    m.text(
+        "Stage variables are stored with their names and a `<redacted fp:...>` marker for each \
+         value (equal within this repository exactly when the value is equal); API key values \
+         are never read.",
+    );
     m
 }
 

@@ -32,6 +32,7 @@
 //! Every listing is reported as coverage: complete, or failed with the recorded error (a listing
 //! that stopped part way is failed; what it listed is still captured).
 
+use infrasnap_core::manifest::Table;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -159,10 +160,6 @@ fn first_of(v: &Value, ptrs: &[&str]) -> String {
 
 fn sort_items(items: &mut [Value], key: &str) {
     items.sort_by_key(|v| str_at(v, key));
-}
-
-fn md(s: &str) -> String {
-    s.replace('|', "\\|")
 }
 
 impl CloudFrontCollector {
@@ -573,28 +570,27 @@ impl CloudFrontCollector {
             !errors.is_empty() && summaries.is_none() && functions.is_none() && kinds_read == 0,
         );
 
-        let m = &mut report.manifest;
-        m.push("| Id | Aliases | Origins | Enabled | Price class |".into());
-        m.push("|---|---|---|---|---|".into());
+        let mut t = Table::new(&["Id", "Aliases", "Origins", "Enabled", "Price class"]);
         for r in &rows {
-            m.push(format!(
-                "| {} | {} | {} | {} | {} |",
-                md(&r.id),
-                md(&r.aliases.join(", ")),
-                md(&r.origins.join(", ")),
-                r.enabled,
-                md(&r.price_class)
-            ));
+            t.row(vec![
+                r.id.clone(),
+                r.aliases.join(", "),
+                r.origins.join(", "),
+                r.enabled.to_string(),
+                r.price_class.clone(),
+            ]);
         }
+        let m = &mut report.manifest;
+        m.table(t);
         if summaries.is_none() {
-            m.push("\nDistributions: could not be listed.".into());
+            m.text("Distributions: could not be listed.");
         }
-        match functions {
-            Some(n) => m.push(format!("\nCloudFront Functions: {n}.")),
-            None => m.push("\nCloudFront Functions: could not be listed.".into()),
-        }
+        m.text(match functions {
+            Some(n) => format!("CloudFront Functions: {n}."),
+            None => "CloudFront Functions: could not be listed.".into(),
+        });
         for n in notes {
-            m.push(format!("\nNote: {n}"));
+            m.text(format!("Note: {n}"));
         }
         report
     }

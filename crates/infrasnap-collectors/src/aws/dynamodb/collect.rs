@@ -21,7 +21,7 @@ use base64::Engine;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext, Tally};
 use infrasnap_core::ids::ResourceId;
-use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::manifest::{human_bytes, Table};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::store::Stored;
 use serde_json::Value;
@@ -183,32 +183,34 @@ impl DynamoDbCollector {
         report.regions.sort();
         report.regions.dedup();
 
-        let m = &mut report.manifest;
-        m.push("| Table | Region | Keys | Billing | Items | Size | PITR | TTL |".into());
-        m.push("|---|---|---|---|---|---|---|---|".into());
+        let mut t = Table::new(&[
+            "Table", "Region", "Keys", "Billing", "Items", "Size", "PITR", "TTL",
+        ]);
         for o in &outcomes {
             let items = match (o.items, o.reported_items) {
                 (Some(n), _) => n.to_string(),
                 (None, Some(r)) => format!("not captured (~{r} reported)"),
                 (None, None) => "not captured".into(),
             };
-            m.push(format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                o.name,
-                o.region,
-                o.keys,
-                o.billing,
+            t.row(vec![
+                o.name.clone(),
+                o.region.clone(),
+                o.keys.to_string(),
+                o.billing.to_string(),
                 items,
                 o.reported_bytes
                     .map(|b| human_bytes(b.max(0) as u64))
                     .unwrap_or_else(|| "?".into()),
-                o.pitr,
-                o.ttl
-            ));
+                o.pitr.to_string(),
+                o.ttl.to_string(),
+            ]);
         }
+        report.manifest.table(t);
         if !self.opts.no_data && !outcomes.is_empty() {
-            m.push(String::new());
-            m.push("Items are in `data/*.json.gz` as DynamoDB JSON lines (the format of DynamoDB's export to S3); Size is the table size DynamoDB reports.".into());
+            report.manifest.text(
+                "Items are in `data/*.json.gz` as DynamoDB JSON lines (the format of DynamoDB's \
+                 export to S3); Size is the table size DynamoDB reports.",
+            );
         }
         report
     }

@@ -21,6 +21,7 @@
 //! Never read: secret access keys (no call returns them), passwords, SAML private keys.
 //! A failed call is recorded with its IAM action and resource, and the rest goes on.
 
+use infrasnap_core::manifest::Table;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -453,28 +454,30 @@ impl IamCollector {
                 if rows.is_empty() {
                     return;
                 }
-                m.push(format!("**{title}** ({})", rows.len()));
-                m.push(String::new());
-                if last {
-                    m.push(format!(
-                        "| {head} | Attached policies | {extra} | Last used |"
-                    ));
-                    m.push("|---|---|---|---|".into());
+                m.heading(format!("{title} ({})", rows.len()));
+                let t = if last {
+                    Table::with_rows(
+                        &[head, "Attached policies", extra, "Last used"],
+                        rows.iter()
+                            .map(|r| {
+                                vec![
+                                    r.name.clone(),
+                                    r.attached.to_string(),
+                                    r.extra.clone(),
+                                    r.last_used.clone(),
+                                ]
+                            })
+                            .collect(),
+                    )
                 } else {
-                    m.push(format!("| {head} | {col2} | {extra} |"));
-                    m.push("|---|---|---|".into());
-                }
-                for r in rows {
-                    if last {
-                        m.push(format!(
-                            "| {} | {} | {} | {} |",
-                            r.name, r.attached, r.extra, r.last_used
-                        ));
-                    } else {
-                        m.push(format!("| {} | {} | {} |", r.name, r.attached, r.extra));
-                    }
-                }
-                m.push(String::new());
+                    Table::with_rows(
+                        &[head, col2, extra],
+                        rows.iter()
+                            .map(|r| vec![r.name.clone(), r.attached.to_string(), r.extra.clone()])
+                            .collect(),
+                    )
+                };
+                m.table(t);
             };
         table(
             "Roles",
@@ -508,9 +511,6 @@ impl IamCollector {
             &group_rows,
             false,
         );
-        while m.last().is_some_and(|l| l.is_empty()) {
-            m.pop();
-        }
         report
     }
 

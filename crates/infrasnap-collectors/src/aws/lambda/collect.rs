@@ -44,7 +44,7 @@ use infrasnap_core::catalog::Catalog;
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::read_all;
-use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::manifest::{human_bytes, Table};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::secrets::{redact_env_map, redact_json, Fingerprinter};
 use infrasnap_core::store::Stored;
@@ -510,49 +510,45 @@ impl LambdaCollector {
         s.objects_downloaded = tally.downloaded;
         report.regions = regions.clone();
 
-        let m = &mut report.manifest;
         if functions.is_empty() {
-            m.push("No functions.".into());
+            report.manifest.text("No functions.");
         } else {
-            m.push(
-                "| Function | Region | Runtime | Code | Size | Layers | Versions | Aliases |"
-                    .into(),
-            );
-            m.push("|---|---|---|---|---|---|---|---|".into());
+            let mut t = Table::new(&[
+                "Function", "Region", "Runtime", "Code", "Size", "Layers", "Versions", "Aliases",
+            ]);
             for f in &functions {
                 let size = match f.code {
                     CodeState::Image => "-".to_string(),
                     _ => human_bytes(f.code_size),
                 };
-                m.push(format!(
-                    "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
-                    f.name,
-                    f.region,
-                    f.runtime,
-                    f.code.as_str(),
+                t.row(vec![
+                    format!("`{}`", f.name),
+                    f.region.to_string(),
+                    f.runtime.to_string(),
+                    f.code.as_str().to_string(),
                     size,
-                    f.layers.len(),
-                    f.versions,
-                    f.aliases
-                ));
+                    f.layers.len().to_string(),
+                    f.versions.to_string(),
+                    f.aliases.to_string(),
+                ]);
             }
+            report.manifest.table(t);
         }
         if !layers.is_empty() {
-            m.push(String::new());
-            m.push("| Layer version | Region | Code | Size | Used by |".into());
-            m.push("|---|---|---|---|---|".into());
+            let mut t = Table::new(&["Layer version", "Region", "Code", "Size", "Used by"]);
             for l in &layers {
-                m.push(format!(
-                    "| `{}` | {} | {} | {} | {} |",
-                    l.arn,
-                    l.region,
-                    l.code.as_str(),
+                t.row(vec![
+                    format!("`{}`", l.arn),
+                    l.region.to_string(),
+                    l.code.as_str().to_string(),
                     human_bytes(l.size),
                     used.get(&(l.region.clone(), l.arn.clone()))
                         .copied()
                         .unwrap_or(0)
-                ));
+                        .to_string(),
+                ]);
             }
+            report.manifest.table(t);
         }
         run.finish(
             &mut report.summary,

@@ -25,6 +25,7 @@
 //! recorded with its IAM action (`lightsail:GetInstances`) and the resource, and the rest goes
 //! on.
 
+use infrasnap_core::manifest::Table;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -582,49 +583,52 @@ impl LightsailCollector {
             .flat_map(|r| r.rows.iter().map(move |row| (r.region.as_str(), row)))
             .collect();
         if rows.is_empty() {
-            m.push("No Lightsail instances.".into());
+            m.text("No Lightsail instances.");
         } else {
-            m.push(
-                "| Region | Instance | Blueprint | Bundle | State | Public IP | Static IP | Disks | Automatic snapshots |"
-                    .into(),
-            );
-            m.push("|---|---|---|---|---|---|---|---|---|".into());
+            let mut t = Table::new(&[
+                "Region",
+                "Instance",
+                "Blueprint",
+                "Bundle",
+                "State",
+                "Public IP",
+                "Static IP",
+                "Disks",
+                "Automatic snapshots",
+            ]);
             for (region, r) in &rows {
-                m.push(format!(
-                    "| {region} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                    md(&r.name),
-                    md(&r.blueprint),
-                    md(&r.bundle),
-                    md(&r.state),
-                    md(&r.public_ip),
-                    r.static_ip.as_deref().map(md).unwrap_or_else(|| "-".into()),
+                t.row(vec![
+                    region.to_string(),
+                    r.name.clone(),
+                    r.blueprint.clone(),
+                    r.bundle.clone(),
+                    r.state.clone(),
+                    r.public_ip.clone(),
+                    r.static_ip.clone().unwrap_or_else(|| "-".into()),
                     if r.disks.is_empty() {
                         "-".to_string()
                     } else {
-                        md(&r.disks.join(", "))
+                        r.disks.join(", ")
                     },
                     r.auto_snapshot
                         .as_deref()
                         .map(|t| format!("daily at {t} UTC"))
                         .unwrap_or_else(|| "off".into()),
-                ));
+                ]);
             }
+            m.table(t);
         }
         if self.options.create_snapshots {
             self.manifest_native(m, &results);
         }
         for (region, why) in &skipped {
-            m.push(format!(
-                "\nNote: {region}: Lightsail is not offered there ({why}); skipped."
+            m.text(format!(
+                "Note: {region}: Lightsail is not offered there ({why}); skipped."
             ));
         }
         for n in notes {
-            m.push(format!("\nNote: {n}"));
+            m.text(format!("Note: {n}"));
         }
         report
     }
-}
-
-pub(super) fn md(s: &str) -> String {
-    s.replace('|', "\\|")
 }

@@ -8,13 +8,14 @@
 //! up: a timeout is recorded (`timedOut`), not an error. A snapshot that ends in `error`, or that
 //! could not be created, is a recorded error. `created_snapshots.json` lists them per region.
 
+use infrasnap_core::manifest::{Blocks, Table};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lightsail::Client;
 use infrasnap_core::engine::{ErrorSink, RunContext};
 use serde_json::{json, Value};
 
-use super::collect::{md, InstanceRow, RegionResult, ERR};
+use super::collect::{InstanceRow, RegionResult, ERR};
 use super::wire::native_snapshot_name;
 use super::LightsailCollector;
 use crate::aws::sdk_error::{describe, ApiFailure};
@@ -238,23 +239,21 @@ impl LightsailCollector {
     }
 
     /// The manifest's part on native snapshots.
-    pub(super) fn manifest_native(&self, m: &mut Vec<String>, results: &[RegionResult]) {
+    pub(super) fn manifest_native(&self, m: &mut Blocks, results: &[RegionResult]) {
         let all: Vec<(&str, &NativeSnapshot)> = results
             .iter()
             .flat_map(|r| r.created.iter().map(move |s| (r.region.as_str(), s)))
             .collect();
         let created = all.iter().filter(|(_, s)| s.created).count();
-        m.push(format!(
-            "\nNative snapshots (--lightsail-snapshot): this run created {created} Lightsail \
+        m.text(format!(
+            "Native snapshots (--lightsail-snapshot): this run created {created} Lightsail \
              instance snapshot(s). Creating them is the only write infrasnap makes to a cloud \
              account; Lightsail keeps (and bills) them until they are deleted."
         ));
         if all.is_empty() {
             return;
         }
-        m.push(String::new());
-        m.push("| Region | Instance | Native snapshot | State | Wait |".into());
-        m.push("|---|---|---|---|---|".into());
+        let mut t = Table::new(&["Region", "Instance", "Native snapshot", "State", "Wait"]);
         for (region, s) in all {
             let how = if s.already_existed {
                 "existed already"
@@ -267,12 +266,14 @@ impl LightsailCollector {
             } else {
                 "not waited for"
             };
-            m.push(format!(
-                "| {region} | {} | {} | {} | {how} |",
-                md(&s.instance),
-                md(&s.name),
-                md(&s.state)
-            ));
+            t.row(vec![
+                region.to_string(),
+                s.instance.clone(),
+                s.name.clone(),
+                s.state.clone(),
+                how.into(),
+            ]);
         }
+        m.table(t);
     }
 }

@@ -26,6 +26,7 @@
 //! sets (one that stops early fails it, and marks its zone incomplete); ListHealthChecks covers
 //! the health checks. All account-wide (region "").
 
+use infrasnap_core::manifest::Table;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -223,26 +224,24 @@ impl Route53Collector {
             !errors.is_empty() && zones.is_none() && health_checks.is_none(),
         );
 
-        let m = &mut report.manifest;
-        m.push("| Zone | Id | Visibility | Records | DNSSEC | Errors |".into());
-        m.push("|---|---|---|---|---|---|".into());
+        let mut t = Table::new(&["Zone", "Id", "Visibility", "Records", "DNSSEC", "Errors"]);
         for o in &outcomes {
-            m.push(format!(
-                "| {} | {} | {} | {} | {} | {} |",
-                o.label,
-                o.id,
-                if o.private { "private" } else { "public" },
-                o.records,
-                o.dnssec,
-                o.errors
-            ));
+            t.row(vec![
+                o.label.to_string(),
+                o.id.to_string(),
+                if o.private { "private" } else { "public" }.into(),
+                o.records.to_string(),
+                o.dnssec.to_string(),
+                o.errors.to_string(),
+            ]);
         }
+        report.manifest.table(t);
         let view = catalog::view_path(&ResourceId::new(HEALTH_CHECK, &account, "", "-"));
-        match (health_checks, view) {
-            (Some(n), Some(view)) if n > 0 => m.push(format!("\nHealth checks: {n} (`{view}`).")),
-            (Some(_), _) => m.push("\nHealth checks: none.".into()),
-            (None, _) => m.push("\nHealth checks: could not be listed.".into()),
-        }
+        report.manifest.text(match (health_checks, view) {
+            (Some(n), Some(view)) if n > 0 => format!("Health checks: {n} (`{view}`)."),
+            (Some(_), _) => "Health checks: none.".into(),
+            (None, _) => "Health checks: could not be listed.".into(),
+        });
         report
     }
 

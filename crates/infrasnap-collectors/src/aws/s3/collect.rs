@@ -29,7 +29,7 @@ use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, ErrorSink, R
 use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::PrevIndex;
 use infrasnap_core::keypath::KeyMapper;
-use infrasnap_core::manifest::human_bytes;
+use infrasnap_core::manifest::{human_bytes, Table};
 use infrasnap_core::metadata::{RecordedError, Status};
 use infrasnap_core::model::s3::{
     same_second, Checksum, ConfigValue, ListedObject, ListingStamp, ObjectLock, S3BucketRecord,
@@ -311,10 +311,18 @@ impl S3Collector {
         s.duration_seconds = started.elapsed().as_secs_f64();
         report.regions = regions;
 
-        let m = &mut report.manifest;
-        m.push("| Bucket | Region | Objects | Size | Downloaded | Versioning | Website | Escaped keys | Errors |".into());
-        m.push("|---|---|---|---|---|---|---|---|---|".into());
-        for (b, t) in &results {
+        let mut t = Table::new(&[
+            "Bucket",
+            "Region",
+            "Objects",
+            "Size",
+            "Downloaded",
+            "Versioning",
+            "Website",
+            "Escaped keys",
+            "Errors",
+        ]);
+        for (b, tally) in &results {
             let versioning = match b.config.get("versioning") {
                 Some(ConfigValue::Present { value }) => value
                     .get("Status")
@@ -329,22 +337,21 @@ impl S3Collector {
                 Some(ConfigValue::Error { .. }) => "?",
                 _ => "no",
             };
-            m.push(format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                b.name,
-                b.region,
-                t.objects,
-                human_bytes(t.bytes),
-                t.downloaded,
+            t.row(vec![
+                b.name.clone(),
+                b.region.clone(),
+                tally.objects.to_string(),
+                human_bytes(tally.bytes),
+                tally.downloaded.to_string(),
                 versioning,
-                website,
-                t.escaped,
-                t.errors
-            ));
+                website.into(),
+                tally.escaped.to_string(),
+                tally.errors.to_string(),
+            ]);
         }
+        report.manifest.table(t);
         if quarantined > 0 {
-            m.push(String::new());
-            m.push(format!(
+            report.manifest.text(format!(
                 "{quarantined} stored blob(s) no longer held what was stored (wrong size, or \
                  content that no longer hashes to its name): moved to `.infrasnap/quarantine/` \
                  and the objects downloaded again."

@@ -15,6 +15,7 @@
 //! itself (sent in the last 24 hours, last verification check) is left out, so an unchanged
 //! setup gives the same bytes.
 
+use infrasnap_core::manifest::Table;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -308,15 +309,23 @@ impl SesCollector {
         );
         report.regions = regions;
 
-        let m = &mut report.manifest;
-        m.push("| Region | Identities | Configuration sets | Templates | Sending |".into());
-        m.push("|---|---|---|---|---|".into());
+        let mut t = Table::new(&[
+            "Region",
+            "Identities",
+            "Configuration sets",
+            "Templates",
+            "Sending",
+        ]);
         for o in &outcomes {
-            m.push(format!(
-                "| {} | {} | {} | {} | {} |",
-                o.region, o.identities, o.configuration_sets, o.templates, o.sending
-            ));
+            t.row(vec![
+                o.region.to_string(),
+                o.identities.to_string(),
+                o.configuration_sets.to_string(),
+                o.templates.to_string(),
+                o.sending.to_string(),
+            ]);
         }
+        report.manifest.table(t);
         report
     }
 

@@ -17,6 +17,7 @@
 //! repository's keyed fingerprint. A failed call is recorded with its IAM action and the
 //! resource's ARN, and the rest goes on.
 
+use infrasnap_core::manifest::Table;
 use std::sync::Arc;
 
 use aws_smithy_types::date_time::Format;
@@ -160,9 +161,7 @@ impl SsmCollector {
         run.finish(s, listed == 0 && !regions.is_empty());
         report.regions = regions;
 
-        let m = &mut report.manifest;
-        m.push("| Region | Parameters | SecureStrings | Secrets |".into());
-        m.push("|---|---|---|---|".into());
+        let mut t = Table::new(&["Region", "Parameters", "SecureStrings", "Secrets"]);
         let cell = |o: &Outcome, n: u64| {
             if o.listed {
                 n.to_string()
@@ -171,15 +170,19 @@ impl SsmCollector {
             }
         };
         for (region, p, sec) in &rows {
-            m.push(format!(
-                "| {region} | {} | {} | {} |",
+            t.row(vec![
+                region.to_string(),
                 cell(p, p.items),
                 cell(p, p.secure),
-                cell(sec, sec.items)
-            ));
+                cell(sec, sec.items),
+            ]);
         }
-        m.push(String::new());
-        m.push("No value is stored in plain text: SecureString parameters and secrets have only a keyed `ValueFingerprint` (equal within this repository exactly when the value is equal); String and StringList values are stored with secret-looking parts replaced by `<redacted fp:...>` markers.".into());
+        report.manifest.table(t).text(
+            "No value is stored in plain text: SecureString parameters and secrets have only a \
+             keyed `ValueFingerprint` (equal within this repository exactly when the value is \
+             equal); String and StringList values are stored with secret-looking parts replaced \
+             by `<redacted fp:...>` markers.",
+        );
         report
     }
 }
