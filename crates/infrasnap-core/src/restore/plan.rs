@@ -849,6 +849,8 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         (_, Subject::Object { .. } | Subject::Items { .. }) => 3,
         ("aws.acm.certificate", _) => 0,
         ("aws.iam.policy", _) => 1,
+        // A user joins its groups; an instance profile holds its role.
+        ("aws.iam.user" | "aws.iam.instance_profile", _) => 3,
         (k, _) if k.starts_with("aws.iam.") => 2,
         ("aws.s3.bucket" | "aws.route53.zone" | "aws.dynamodb.table", _) => 1,
         ("aws.route53.record_set", _) => 2,
@@ -1004,28 +1006,36 @@ pub fn setting_hash(spec: Option<&kinds::KindSpec>, doc: &Value, name: &str) -> 
     config_value(spec, doc, name).map(|v| value_hash(&v))
 }
 
-/// Members that name or stamp one instance of a kind, which a resource recreated by restore gets
-/// anew: left out of restore's hash (a `diff` still shows them).
+/// Members a resource recreated by restore gets anew, besides the kind's declared identity
+/// ([`kinds::KindSpec::identity`], which `diff` shows as "re-created"): left out of restore's
+/// hash. JSON pointers.
 fn identity(kind: &str) -> &'static [&'static str] {
     match kind {
-        "aws.iam.role" => &["RoleId", "CreateDate", "RoleLastUsed", "InstanceProfiles"],
+        // A recreated role is in no instance profile until the profile is restored.
+        "aws.iam.role" => &["/RoleLastUsed", "/InstanceProfiles"],
+        // What a user had that restore never makes again: credentials are issued anew.
+        "aws.iam.user" => &[
+            "/AccessKeys",
+            "/LoginProfile",
+            "/MFADevices",
+            "/PasswordLastUsed",
+        ],
         _ => &[],
     }
 }
 
-/// The hash restore compares a resource by: its catalog digest, or for a kind with
-/// [`identity`] members, the digest of its canonical form without them.
+/// The hash restore compares a resource by: its catalog digest, or for a kind with identity
+/// members, the digest of its canonical form without them.
 fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+    let spec = kinds::spec(&rec.id.kind);
+    let declared = spec.map(|s| s.identity).unwrap_or(&[]);
     let id = identity(&rec.id.kind);
-    if id.is_empty() {
+    if id.is_empty() && declared.is_empty() {
         return Ok(rec.digest.clone());
     }
-    let mut c = normalize::canonical(kinds::spec(&rec.id.kind), &side.doc(rec)?);
-    if let Some(m) = c.as_object_mut() {
-        for k in id {
-            m.remove(*k);
-        }
-    }
+    let mut c = normalize::canonical(spec, &side.doc(rec)?);
+    normalize::remove_members(&mut c, declared);
+    normalize::remove_members(&mut c, id);
     Ok(value_hash(&c))
 }
 
