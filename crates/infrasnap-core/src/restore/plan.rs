@@ -637,6 +637,15 @@ impl Planner<'_, '_> {
                 );
             }
         }
+        if rec.id.kind == "aws.iam.user" && self.steps.last().is_some_and(|s| s.writes()) {
+            let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+            if let Some(reason) = credentials_note(&snap_doc, live_doc.as_ref()) {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
+            }
+        }
         // The parts a writer reads (code zips).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
@@ -860,6 +869,34 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         (k, _) if k.starts_with("aws.cloudfront.") => 4,
         _ => 2,
     }
+}
+
+/// The credentials of a user in the snapshot that the live user lacks: restore never makes
+/// them (they were never captured), so people issue them again.
+fn credentials_note(snap: &Value, live: Option<&Value>) -> Option<String> {
+    let count = |d: &Value, k: &str| d.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+    let password = |d: &Value| d.pointer("/LoginProfile/Exists") == Some(&Value::Bool(true));
+    let mut missing = Vec::new();
+    let keys = count(snap, "AccessKeys");
+    if keys > live.map_or(0, |l| count(l, "AccessKeys")) {
+        missing.push(format!(
+            "{keys} access key{} (aws iam create-access-key, then hand the new key to whoever used it)",
+            if keys == 1 { "" } else { "s" }
+        ));
+    }
+    if password(snap) && !live.is_some_and(password) {
+        missing.push("a console password (aws iam create-login-profile)".to_string());
+    }
+    let mfa = count(snap, "MFADevices");
+    if mfa > live.map_or(0, |l| count(l, "MFADevices")) {
+        missing.push(format!("{mfa} MFA device(s), enrolled again by the user"));
+    }
+    (!missing.is_empty()).then(|| {
+        format!(
+            "credentials are never restored: the user is restored without them; issue again {}",
+            missing.join("; ")
+        )
+    })
 }
 
 /// Why a resource cannot be restored automatically, if it cannot.
