@@ -12,10 +12,11 @@ use infrasnap_core::restore::{Action, Step};
 use tokio::sync::Mutex;
 
 use super::{Context, WriteError};
-use crate::aws::route53::model::RecordSet;
+use crate::aws::route53::model::{bare_id, RecordSet, ZoneFile};
+use infrasnap_core::restore::zone;
 
 /// The kinds this writer restores.
-pub const KINDS: &[&str] = &["aws.route53.record_set"];
+pub const KINDS: &[&str] = &["aws.route53.record_set", "aws.route53.zone"];
 
 /// One change at a time, across the apply.
 static ONE_AT_A_TIME: std::sync::LazyLock<Mutex<()>> = std::sync::LazyLock::new(|| Mutex::new(()));
@@ -73,9 +74,15 @@ pub fn to_sdk(r: &RecordSet) -> Result<ResourceRecordSet, WriteError> {
     b.build().map_err(bad)
 }
 
-/// The zone id of a record set id (`<zone id>/<name>/<type>[/<set identifier>]`).
-fn zone_of(id: &str) -> &str {
-    id.split('/').next().unwrap_or(id)
+/// Write one Route53 step: a zone, or a record set (a batch of one; `apply` batches them).
+pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
+    if step.target.kind == zone::ZONE {
+        return zone_write(cx, step).await;
+    }
+    for b in batches(cx, vec![step]).await {
+        send(cx, &b).await?;
+    }
+    Ok(())
 }
 
 /// Whether `apply` sends this step in a change batch with others ([`batches`]).
@@ -101,8 +108,33 @@ pub async fn batches<'a>(cx: &Context, steps: Vec<&'a Step>) -> Vec<Batch<'a>> {
     let c = client(cx);
     let mut ready: Vec<(&Step, Change, RecordChange)> = Vec::new();
     let mut out = Vec::new();
+    // The snapshot's zone id → the live zone (itself, or the one restore re-created from it).
+    let mut zones: std::collections::HashMap<String, Result<String, String>> =
+        std::collections::HashMap::new();
     for step in steps {
-        let zone = zone_of(&step.target.id).to_string();
+        let old = zone::zone_of(&step.target.id).to_string();
+        if !zones.contains_key(&old) {
+            let z = match live_zone(&c, &old).await {
+                Ok(Some(id)) => Ok(id),
+                Ok(None) => Err(format!(
+                    "hosted zone {old} does not exist: restore the zone too (--kind \
+                     aws.route53.zone)"
+                )),
+                Err(e) => Err(e.message),
+            };
+            zones.insert(old.clone(), z);
+        }
+        let zone = match &zones[&old] {
+            Ok(id) => id.clone(),
+            Err(e) => {
+                out.push(Batch {
+                    steps: vec![step],
+                    zone: old,
+                    changes: Err(WriteError::new(e.clone())),
+                });
+                continue;
+            }
+        };
         match change_of(cx, &c, step).await {
             Ok(Some((kind, change))) => {
                 let set = change.resource_record_set();
@@ -202,14 +234,6 @@ pub async fn send(cx: &Context, batch: &Batch<'_>) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Write one record set step (a batch of one).
-pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
-    for b in batches(cx, vec![step]).await {
-        send(cx, &b).await?;
-    }
-    Ok(())
-}
-
 /// The live record set with this id, for a DELETE (which must name it exactly).
 async fn live_set(c: &Client, id: &str) -> Result<Option<ResourceRecordSet>, WriteError> {
     let mut parts = id.splitn(4, '/');
@@ -236,4 +260,185 @@ async fn live_set(c: &Client, id: &str) -> Result<Option<ResourceRecordSet>, Wri
                 && r.set_identifier() == set
         })
         .cloned())
+}
+
+/// Whether a Route53 error is `NoSuchHostedZone`.
+fn no_such_zone<E: aws_sdk_route53::error::ProvideErrorMetadata>(
+    e: &aws_sdk_route53::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("NoSuchHostedZone")
+}
+
+/// The live zone that stands for the snapshot's zone `old`: itself when it exists, else the
+/// newest zone restore re-created from it (its caller reference names `old`), else `None`.
+pub async fn live_zone(c: &Client, old: &str) -> Result<Option<String>, WriteError> {
+    match c.get_hosted_zone().id(old).send().await {
+        Ok(_) => return Ok(Some(old.to_string())),
+        Err(e) if no_such_zone(&e) => {}
+        Err(e) => return Err(WriteError::sdk(&format!("route53:GetHostedZone {old}"), &e)),
+    }
+    let mut found: Option<(String, String)> = None;
+    let mut marker = None;
+    loop {
+        let r = c
+            .list_hosted_zones()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk("route53:ListHostedZones", &e))?;
+        for z in r.hosted_zones() {
+            if zone::restored_from(z.caller_reference()) == Some(old)
+                && found
+                    .as_ref()
+                    .is_none_or(|(_, cr)| z.caller_reference() > cr.as_str())
+            {
+                found = Some((
+                    bare_id(z.id()).to_string(),
+                    z.caller_reference().to_string(),
+                ));
+            }
+        }
+        match (r.is_truncated, r.next_marker) {
+            (true, Some(m)) => marker = Some(m),
+            _ => break,
+        }
+    }
+    Ok(found.map(|(id, _)| id))
+}
+
+/// Write one hosted zone step: create the zone again (a new id, caller reference
+/// `infrasnap-restore/<old id>/<time>`, its comment, privacy and VPCs, its reusable delegation
+/// set, its tags), or put back the comment, tags and VPC associations of a live one, or delete
+/// it (`--delete-extra`; Route53 refuses while it holds records of its own).
+pub async fn zone_write(cx: &Context, step: &Step) -> Result<(), WriteError> {
+    use aws_sdk_route53::types::{
+        HostedZoneConfig, Tag as SdkTag, TagResourceType, Vpc as SdkVpc, VpcRegion,
+    };
+    let old = step.target.id.as_str();
+    let c = client(cx);
+    let call = |op: &str| format!("route53:{op} {old}");
+    if matches!(step.action, Action::Delete) {
+        c.delete_hosted_zone()
+            .id(old)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&call("DeleteHostedZone"), &e))?;
+        return Ok(());
+    }
+    let doc: ZoneFile = serde_json::from_value(cx.document(step)?)
+        .map_err(|e| WriteError::new(format!("the captured zone {old}: {e}")))?;
+    let vpc = |v: &crate::aws::route53::model::Vpc| {
+        SdkVpc::builder()
+            .set_vpc_id(v.vpc_id.clone())
+            .set_vpc_region(v.vpc_region.as_deref().map(VpcRegion::from))
+            .build()
+    };
+    let vpcs = doc.vpcs.clone().unwrap_or_default();
+    let (id, created) = match live_zone(&c, old).await? {
+        Some(id) => (id, false),
+        None => {
+            let nonce = chrono::Utc::now().format("%Y%m%dT%H%M%S%.9fZ").to_string();
+            let private = doc.hosted_zone.is_private();
+            let r = c
+                .create_hosted_zone()
+                .name(&doc.hosted_zone.name)
+                .caller_reference(zone::caller_reference(old, &nonce))
+                .hosted_zone_config(
+                    HostedZoneConfig::builder()
+                        .set_comment(
+                            doc.hosted_zone
+                                .config
+                                .as_ref()
+                                .and_then(|c| c.comment.clone()),
+                        )
+                        .private_zone(private)
+                        .build(),
+                )
+                .set_vpc(vpcs.first().filter(|_| private).map(vpc))
+                .set_delegation_set_id(doc.delegation_set.as_ref().and_then(|d| d.id.clone()))
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("CreateHostedZone"), &e))?;
+            let id = r
+                .hosted_zone()
+                .map(|z| bare_id(z.id()).to_string())
+                .ok_or_else(|| {
+                    WriteError::new(format!("CreateHostedZone for {old} returned no zone"))
+                })?;
+            (id, true)
+        }
+    };
+    if !created {
+        c.update_hosted_zone_comment()
+            .id(&id)
+            .set_comment(
+                doc.hosted_zone
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.comment.clone()),
+            )
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&call("UpdateHostedZoneComment"), &e))?;
+    }
+    // Private zones: every VPC of the snapshot associated.
+    if doc.hosted_zone.is_private() {
+        let live = c
+            .get_hosted_zone()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&call("GetHostedZone"), &e))?;
+        let have: Vec<Option<String>> = live
+            .vpcs()
+            .iter()
+            .map(|v| v.vpc_id().map(str::to_string))
+            .collect();
+        for v in vpcs.iter().filter(|v| !have.contains(&v.vpc_id)) {
+            c.associate_vpc_with_hosted_zone()
+                .hosted_zone_id(&id)
+                .vpc(vpc(v))
+                .send()
+                .await
+                .map_err(|e| WriteError::sdk(&call("AssociateVPCWithHostedZone"), &e))?;
+        }
+    }
+    // Tags: exactly the snapshot's.
+    let want = doc.tags.clone().unwrap_or_default();
+    let live = c
+        .list_tags_for_resource()
+        .resource_type(TagResourceType::Hostedzone)
+        .resource_id(&id)
+        .send()
+        .await
+        .map_err(|e| WriteError::sdk(&call("ListTagsForResource"), &e))?;
+    let extra: Vec<String> = live
+        .resource_tag_set()
+        .map(|s| s.tags())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.key())
+        .filter(|k| !want.iter().any(|w| w.key == *k))
+        .map(str::to_string)
+        .collect();
+    if !want.is_empty() || !extra.is_empty() {
+        c.change_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(&id)
+            .set_add_tags((!want.is_empty()).then(|| {
+                want.iter()
+                    .map(|t| {
+                        SdkTag::builder()
+                            .key(&t.key)
+                            .set_value(t.value.clone())
+                            .build()
+                    })
+                    .collect()
+            }))
+            .set_remove_tag_keys((!extra.is_empty()).then_some(extra))
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&call("ChangeTagsForResource"), &e))?;
+    }
+    Ok(())
 }

@@ -335,6 +335,12 @@ pub static KINDS: &[KindSpec] = &[
         // by one (aws.route53.record_set).
         volatile_parts: &["records.json", "*.zone"],
         sets: &["/Tags", "/VPCs", "/DelegationSet/NameServers"],
+        // A zone created again (by restore) has a new id, caller reference and name servers.
+        identity: &[
+            "/HostedZone/Id",
+            "/HostedZone/CallerReference",
+            "/DelegationSet",
+        ],
         scan: &[""],
         scan_parts: true,
         ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)

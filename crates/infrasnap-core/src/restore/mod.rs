@@ -24,6 +24,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod select;
+pub mod zone;
 
 use std::path::Path;
 

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::policy::{self, decide, Decision, IfExists};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
+use super::zone;
 use super::{
     value_hash, Action, FieldValues, LiveScope, Manual, RestoreError, RestorePlan, Step, Subject,
     Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
@@ -156,7 +157,55 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         summary: Summary::default(),
         guard: BTreeMap::new(),
     };
+    // Hosted zones the plan creates (gone live), by the snapshot's zone id → the zone document.
+    let mut new_zones: BTreeMap<String, Value> = BTreeMap::new();
+    if input.writers.kinds.contains(&zone::ZONE) {
+        for r in selected.iter().filter(|r| r.id.kind == zone::ZONE) {
+            if input.live.catalog.get(&r.id).is_none()
+                && input.live.reason(&input.live.listing(&r.id)).is_none()
+            {
+                new_zones.insert(r.id.id.clone(), input.snapshot.doc(r)?);
+            }
+        }
+    }
     for r in &selected {
+        if r.id.kind == zone::RECORD_SET {
+            let z = zone::zone_of(&r.id.id);
+            let zid = ResourceId::new(zone::ZONE, r.id.account.clone(), "", z);
+            let skip = match new_zones.get(z) {
+                Some(doc) => zone::apex_made_by_route53(
+                    &r.id.id,
+                    zone::zone_name(doc).unwrap_or_default(),
+                )
+                .then(|| {
+                    "Route53 makes the SOA and NS records of the re-created zone itself (its NS \
+                     are the zone's new name servers)"
+                        .to_string()
+                }),
+                None if input.live.catalog.get(&zid).is_none()
+                    && input.live.reason(&input.live.listing(&zid)).is_none()
+                    && input.snapshot.catalog.get(&zid).is_some() =>
+                {
+                    Some(format!(
+                        "its hosted zone {z} is gone: select the zone too (--kind \
+                         aws.route53.zone, or --kind 'aws.route53.*') to re-create it with its \
+                         records"
+                    ))
+                }
+                None => None,
+            };
+            if let Some(reason) = skip {
+                p.push(
+                    &r.id,
+                    &r.id,
+                    Subject::Resource,
+                    Action::Skip { reason },
+                    None,
+                    None,
+                );
+                continue;
+            }
+        }
         if r.id.kind == BUCKET {
             p.bucket(r)?;
         } else if r.id.kind == TABLE && input.writers.kinds.contains(&TABLE) {
@@ -164,6 +213,33 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         } else {
             p.resource(r)?;
         }
+    }
+    for (old, doc) in &new_zones {
+        let Some(r) = selected
+            .iter()
+            .find(|r| r.id.kind == zone::ZONE && &r.id.id == old)
+        else {
+            continue;
+        };
+        let name = zone::zone_name(doc).unwrap_or_default();
+        p.manual.push(Manual {
+            id: r.id.clone(),
+            reason: if zone::is_private(doc) {
+                format!(
+                    "the private zone {name} is re-created under a new zone id (its records \
+                     follow it); resources that name the old id {old} must be pointed at the \
+                     new one"
+                )
+            } else {
+                format!(
+                    "the public zone {name} is re-created with NEW name servers (and a new zone \
+                     id; its records follow it): after apply, update the delegation of {name} at \
+                     its registrar or parent zone to the name servers that apply prints and keeps \
+                     in its receipt; until then the old delegation points at name servers that \
+                     no longer serve this zone"
+                )
+            },
+        });
     }
     p.extras()?;
     let Planner {
@@ -1163,6 +1239,8 @@ fn items_hash(items: &BTreeMap<String, String>) -> String {
 /// Reads the live state of plan steps back from a snapshot (the scratch capture of `apply`).
 pub struct Observer<'a> {
     side: &'a Side,
+    /// Zones re-created by restore: the snapshot's zone id → the live one.
+    zones: BTreeMap<String, String>,
     objects: HashMap<ResourceId, HashMap<String, String>>,
     docs: HashMap<ResourceId, Option<Value>>,
 }
@@ -1171,6 +1249,10 @@ impl<'a> Observer<'a> {
     pub fn new(side: &'a Side) -> Self {
         Observer {
             side,
+            zones: zone::aliases(side)
+                .into_iter()
+                .map(|(new, old)| (old, new))
+                .collect(),
             objects: HashMap::new(),
             docs: HashMap::new(),
         }
@@ -1179,7 +1261,11 @@ impl<'a> Observer<'a> {
     /// The hash of the step's target as it is in this snapshot (`None`: absent), in the terms
     /// of the step's `live` and `want`.
     pub fn hash(&mut self, step: &Step) -> Result<Option<String>, RestoreError> {
-        let rec = self.side.catalog.get(&step.target);
+        let target = zone::rename(&step.target, &self.zones);
+        let rec = self
+            .side
+            .catalog
+            .get(target.as_ref().unwrap_or(&step.target));
         match &step.subject {
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
                 Ok(rec.map(|_| EXISTS.to_string()))
@@ -1277,6 +1363,50 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
                 found: cur,
             });
         }
+    }
+    Ok(out)
+}
+
+/// What people must do after an apply, read from the live state it left: the name servers of
+/// each public zone the plan re-created (the registrar's delegation must name them).
+pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
+    let map = zone::aliases(live);
+    let mut out = Vec::new();
+    for (new, old) in &map {
+        let created = plan.writing_steps().any(|s| {
+            s.target.kind == zone::ZONE
+                && &s.target.id == old
+                && matches!(s.action, Action::Create { .. })
+        });
+        let Some(rec) = live
+            .catalog
+            .records
+            .iter()
+            .find(|r| r.id.kind == zone::ZONE && &r.id.id == new)
+        else {
+            continue;
+        };
+        if !created {
+            continue;
+        }
+        let doc = live.doc(rec)?;
+        let name = zone::zone_name(&doc).unwrap_or_default();
+        if zone::is_private(&doc) {
+            out.push(format!("zone {name} re-created as {new} (was {old})"));
+            continue;
+        }
+        let ns: Vec<&str> = doc
+            .pointer("/DelegationSet/NameServers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push(format!(
+            "zone {name} re-created as {new} (was {old}) with new name servers: update the \
+             delegation of {name} at its registrar or parent zone to {}",
+            ns.join(", ")
+        ));
     }
     Ok(out)
 }

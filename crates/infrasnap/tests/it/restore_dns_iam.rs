@@ -611,3 +611,196 @@ async fn a_managed_policy_with_five_versions_is_restored() {
         stdout(&o)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_zone_is_re_created_with_its_records_under_a_new_id() {
+    use aws_sdk_route53::types::{HostedZoneConfig, Tag as ZoneTag, TagResourceType};
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let c = aws_sdk_route53::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let old = c
+        .create_hosted_zone()
+        .name("shop.example")
+        .caller_reference("shop")
+        .hosted_zone_config(HostedZoneConfig::builder().comment("the shop").build())
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    c.change_tags_for_resource()
+        .resource_type(TagResourceType::Hostedzone)
+        .resource_id(&old)
+        .add_tags(ZoneTag::builder().key("team").value("web").build())
+        .send()
+        .await
+        .unwrap();
+    let mut cname = a_record("api.shop.example.", "x");
+    cname = ResourceRecordSet::builder()
+        .name(cname.name())
+        .r#type(RrType::Cname)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("lb.example.net")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mx = ResourceRecordSet::builder()
+        .name("shop.example.")
+        .r#type(RrType::Mx)
+        .ttl(300)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("10 mx.shop.example.")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let sets = vec![a_record("www.shop.example.", "192.0.2.10"), cname, mx];
+    send_changes(&c, &old, ChangeAction::Create, &sets).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snapshot(&repo, &url, &["--only", "route53", "--label", "one"]);
+    // The zone deleted (its own records first, as Route53 demands).
+    send_changes(&c, &old, ChangeAction::Delete, &sets).await;
+    c.delete_hosted_zone().id(&old).send().await.unwrap();
+
+    let plan_file = tmp.path().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.route53.*",
+            "-o",
+            plan_file.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let plan = read_json(&plan_file);
+    let steps: Vec<(String, String, u64)> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["action"]["action"].as_str().unwrap().to_string(),
+                s["target"].as_str().unwrap().to_string(),
+                s["stage"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let rs = |n: &str, t: &str| format!("aws.route53.record_set:{ACCT}::{old}/{n}/{t}");
+    let mut want = vec![
+        (
+            "create".to_string(),
+            format!("aws.route53.zone:{ACCT}::{old}"),
+            1,
+        ),
+        ("create".into(), rs("shop.example.", "MX"), 2),
+        ("create".into(), rs("api.shop.example.", "CNAME"), 2),
+        ("create".into(), rs("www.shop.example.", "A"), 2),
+        ("skip".into(), rs("shop.example.", "NS"), 2),
+        ("skip".into(), rs("shop.example.", "SOA"), 2),
+    ];
+    let mut got = steps.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{plan:#}");
+    let skip = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"]["action"] == "skip")
+        .unwrap();
+    assert!(
+        skip["action"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Route53 makes the SOA and NS records"),
+        "{skip:#}"
+    );
+    let manual = plan["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 1, "{plan:#}");
+    assert!(
+        manual[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("re-created with NEW name servers"),
+        "{manual:?}"
+    );
+
+    let (proxy, requests) = rrset_counter(&url).await;
+    let o = infrasnap(
+        &repo,
+        &proxy,
+        &["--json", "restore", "apply", plan_file.to_str().unwrap()],
+    );
+    assert_code(&o, 0);
+    let receipt = json_of(&o);
+    assert_eq!(receipt["ok"], true, "{receipt:#}");
+    // The records went into the new zone in one request.
+    assert_eq!(*requests.lock().unwrap(), vec![3]);
+    let zones = c
+        .list_hosted_zones_by_name()
+        .dns_name("shop.example")
+        .send()
+        .await
+        .unwrap();
+    let new: Vec<String> = zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name() == "shop.example.")
+        .map(|z| z.id().rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0], old);
+    let notes = receipt["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{receipt:#}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains(&format!(
+            "re-created as {} (was {old}) with new name servers",
+            new[0]
+        )),
+        "{note}"
+    );
+    let records = c
+        .list_resource_record_sets()
+        .hosted_zone_id(&new[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(records.resource_record_sets().len(), 5); // SOA, NS and the three
+
+    snapshot(&repo, &url, &["--only", "route53", "--label", "two"]);
+    // The new zone is compared with the one it came from, its records with its records: one
+    // "re-created" line. (moto gives every zone the same name servers and SOA; on AWS the zone
+    // also has a new DelegationSet, and its apex NS and SOA records differ, which diff lists.)
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "two", "--kind", "aws.route53.*"],
+    );
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!(
+            "{old} (shop.example) [123456789012] re-created (new Id, CallerReference)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("aws.route53.record_set (5)"), "{text}");
+}
