@@ -269,6 +269,16 @@ async fn sync_attached(c: &Client, p: Principal<'_>, want: &Value) -> Result<(),
     Ok(())
 }
 
+/// Detach the policy `arn` from a principal.
+async fn detach_only(c: &Client, p: Principal<'_>, arn: &str) -> Result<(), WriteError> {
+    let n = p.name();
+    by_principal!(p, "Detach*Policy",
+        role => async { c.detach_role_policy().role_name(n).policy_arn(arn).send().await.map(|_| ()) },
+        user => async { c.detach_user_policy().user_name(n).policy_arn(arn).send().await.map(|_| ()) },
+        group => async { c.detach_group_policy().group_name(n).policy_arn(arn).send().await.map(|_| ()) },
+    )
+}
+
 /// The ARN of a customer managed policy: the document's, or the live one's of that name.
 async fn policy_arn(
     c: &Client,
@@ -305,6 +315,28 @@ async fn policy(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError>
         let Some(arn) = policy_arn(c, name, None).await? else {
             return Ok(());
         };
+        // IAM deletes only a policy attached to nothing.
+        let used = c
+            .list_entities_for_policy()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&call("ListEntitiesForPolicy"), &e))?;
+        for r in used.policy_roles() {
+            if let Some(n) = r.role_name() {
+                detach_only(c, Principal::Role(n), &arn).await?;
+            }
+        }
+        for u in used.policy_users() {
+            if let Some(n) = u.user_name() {
+                detach_only(c, Principal::User(n), &arn).await?;
+            }
+        }
+        for g in used.policy_groups() {
+            if let Some(n) = g.group_name() {
+                detach_only(c, Principal::Group(n), &arn).await?;
+            }
+        }
         let versions = c
             .list_policy_versions()
             .policy_arn(&arn)

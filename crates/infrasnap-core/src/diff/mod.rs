@@ -279,38 +279,11 @@ pub fn diff_sides(
     opts: &DiffOptions,
 ) -> Result<DiffReport, DiffError> {
     let mut by_kind: BTreeMap<String, KindDiff> = BTreeMap::new();
-    let ra = &sa.catalog.records;
     // Route53 zones that restore re-created (a new zone id) are compared with the zone they
     // came from, and their record sets with its record sets.
-    let zones: BTreeMap<String, String> = crate::restore::zone::aliases(sb)
-        .into_iter()
-        .filter(|(_, old)| {
-            sa.catalog
-                .records
-                .iter()
-                .any(|r| r.id.kind == crate::restore::zone::ZONE && &r.id.id == old)
-        })
-        .collect();
-    let renamed: Vec<CatalogRecord>;
-    let rb = if zones.is_empty() {
-        &sb.catalog.records
-    } else {
-        let mut v: Vec<CatalogRecord> = sb
-            .catalog
-            .records
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                if let Some(id) = crate::restore::zone::rename(&r.id, &zones) {
-                    r.id = id;
-                }
-                r
-            })
-            .collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        renamed = v;
-        &renamed
-    };
+    let renamed = crate::restore::zone::through_aliases(sb, sa);
+    let sb = renamed.as_ref().unwrap_or(sb);
+    let (ra, rb) = (&sa.catalog.records, &sb.catalog.records);
     let (mut i, mut j) = (0, 0);
     while i < ra.len() || j < rb.len() {
         let (x, y) = match (ra.get(i), rb.get(j)) {

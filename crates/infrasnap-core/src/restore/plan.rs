@@ -124,6 +124,13 @@ pub fn live_scope(
 
 /// Make the plan.
 pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
+    // A zone restore re-created earlier stands live for the zone it came from.
+    let recreated: Vec<String> = zone::aliases(input.live).into_values().collect();
+    let renamed = zone::through_aliases(input.live, input.snapshot);
+    let input = PlanInput {
+        live: renamed.as_ref().unwrap_or(input.live),
+        ..input
+    };
     let sel = input.selection.compile(&input.target)?;
     let selected: Vec<&CatalogRecord> = input
         .snapshot
@@ -172,10 +179,20 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         if r.id.kind == zone::RECORD_SET {
             let z = zone::zone_of(&r.id.id);
             let zid = ResourceId::new(zone::ZONE, r.id.account.clone(), "", z);
-            let skip = match new_zones.get(z) {
+            let zone_doc = match new_zones.get(z) {
+                Some(d) => Some(d.clone()),
+                None if recreated.iter().any(|o| o == z) => input
+                    .snapshot
+                    .catalog
+                    .get(&zid)
+                    .map(|zr| input.snapshot.doc(zr))
+                    .transpose()?,
+                None => None,
+            };
+            let skip = match zone_doc {
                 Some(doc) => zone::apex_made_by_route53(
                     &r.id.id,
-                    zone::zone_name(doc).unwrap_or_default(),
+                    zone::zone_name(&doc).unwrap_or_default(),
                 )
                 .then(|| {
                     "Route53 makes the SOA and NS records of the re-created zone itself (its NS \

@@ -78,6 +78,51 @@ pub fn aliases(side: &Side) -> BTreeMap<String, String> {
     out
 }
 
+/// `side` read through [`aliases`]: every zone re-created by restore from a zone that `other`
+/// holds (and `side` does not), and its record sets, under the zone id `other` knows; `None`
+/// when there is none. Planning reads the live state this way (a zone restored earlier is the
+/// zone, not a missing one plus an extra one), and `diff` the later snapshot.
+pub fn through_aliases(side: &Side, other: &Side) -> Option<Side> {
+    let map: BTreeMap<String, String> = aliases(side)
+        .into_iter()
+        .filter(|(_, old)| {
+            other
+                .catalog
+                .records
+                .iter()
+                .any(|r| r.id.kind == ZONE && &r.id.id == old)
+        })
+        .collect();
+    if map.is_empty() {
+        return None;
+    }
+    let mut records: Vec<_> = side
+        .catalog
+        .records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(id) = rename(&r.id, &map) {
+                r.id = id;
+            }
+            r
+        })
+        .collect();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Some(Side {
+        name: side.name.clone(),
+        dir: side.dir.clone(),
+        blobs: side.blobs.clone(),
+        format: side.format,
+        catalog: crate::catalog::Catalog {
+            records,
+            coverage: side.catalog.coverage.clone(),
+        },
+        meta: side.meta.clone(),
+        s3_from_tree: side.s3_from_tree,
+    })
+}
+
 /// `id` with its zone id replaced through `map` (a zone or a record set; other kinds as they
 /// are).
 pub fn rename(id: &ResourceId, map: &BTreeMap<String, String>) -> Option<ResourceId> {

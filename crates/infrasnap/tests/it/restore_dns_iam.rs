@@ -786,6 +786,23 @@ async fn a_deleted_zone_is_re_created_with_its_records_under_a_new_id() {
         .unwrap();
     assert_eq!(records.resource_record_sets().len(), 5); // SOA, NS and the three
 
+    // Planned again: the new zone stands for the old one, nothing is created twice.
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "--json",
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.route53.*",
+        ],
+    );
+    assert_code(&o, 0);
+    let again = json_of(&o);
+    assert_eq!(again["summary"]["create"], 0, "{again:#}");
+    assert_eq!(again["summary"]["update"], 0, "{again:#}");
     snapshot(&repo, &url, &["--only", "route53", "--label", "two"]);
     // The new zone is compared with the one it came from, its records with its records: one
     // "re-created" line. (moto gives every zone the same name servers and SOA; on AWS the zone
