@@ -76,6 +76,14 @@ fn doc_tags(doc: &Value) -> Vec<Tag> {
         .collect()
 }
 
+/// The keys of live tags the snapshot's tags lack (to remove).
+fn extra_tag_keys(live: &[Tag], want: &[Tag]) -> Vec<String> {
+    live.iter()
+        .map(|t| t.key().to_string())
+        .filter(|k| !want.iter().any(|t| t.key() == k))
+        .collect()
+}
+
 /// Write one role step.
 async fn role(cx: &Context, c: Client, step: &Step) -> Result<(), WriteError> {
     let name = step.target.id.as_str();
@@ -137,12 +145,7 @@ async fn role(cx: &Context, c: Client, step: &Step) -> Result<(), WriteError> {
             .send()
             .await
             .map_err(|e| WriteError::sdk(&call("ListRoleTags"), &e))?;
-        let extra: Vec<String> = live_tags
-            .tags()
-            .iter()
-            .map(|t| t.key().to_string())
-            .filter(|k| !tags.iter().any(|t| t.key() == k))
-            .collect();
+        let extra = extra_tag_keys(live_tags.tags(), &tags);
         if !extra.is_empty() {
             c.untag_role()
                 .role_name(name)
@@ -454,12 +457,7 @@ async fn policy(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError>
         .send()
         .await
         .map_err(|e| WriteError::sdk(&call("ListPolicyTags"), &e))?;
-    let extra: Vec<String> = live_tags
-        .tags()
-        .iter()
-        .map(|t| t.key().to_string())
-        .filter(|k| !tags.iter().any(|t| t.key() == k))
-        .collect();
+    let extra = extra_tag_keys(live_tags.tags(), &tags);
     if !extra.is_empty() {
         c.untag_policy()
             .policy_arn(&arn)
@@ -571,12 +569,7 @@ async fn user(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError> {
             .send()
             .await
             .map_err(|e| WriteError::sdk(&call("ListUserTags"), &e))?;
-        let extra: Vec<String> = live_tags
-            .tags()
-            .iter()
-            .map(|t| t.key().to_string())
-            .filter(|k| !tags.iter().any(|t| t.key() == k))
-            .collect();
+        let extra = extra_tag_keys(live_tags.tags(), &tags);
         if !extra.is_empty() {
             c.untag_user()
                 .user_name(name)

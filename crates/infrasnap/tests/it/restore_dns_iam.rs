@@ -158,6 +158,22 @@ async fn fifteen_hundred_records_come_back_in_three_change_batches() {
     assert_eq!(requests.lock().unwrap().len(), 3);
 }
 
+/// The plan's steps as (action, target, stage).
+fn plan_steps(plan: &Value) -> Vec<(String, String, u64)> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["action"]["action"].as_str().unwrap().to_string(),
+                s["target"].as_str().unwrap().to_string(),
+                s["stage"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build().unwrap()
 }
@@ -343,18 +359,7 @@ async fn a_deleted_user_and_group_come_back_with_their_policies_but_no_keys() {
     );
     assert_code(&o, 0);
     let plan = read_json(&plan_file);
-    let steps: Vec<(String, String, u64)> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-                s["stage"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let steps = plan_steps(&plan);
     // The group first: the user joins it.
     assert_eq!(
         steps,
@@ -691,18 +696,7 @@ async fn a_deleted_zone_is_re_created_with_its_records_under_a_new_id() {
     );
     assert_code(&o, 0);
     let plan = read_json(&plan_file);
-    let steps: Vec<(String, String, u64)> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-                s["stage"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let steps = plan_steps(&plan);
     let rs = |n: &str, t: &str| format!("aws.route53.record_set:{ACCT}::{old}/{n}/{t}");
     let mut want = vec![
         (
