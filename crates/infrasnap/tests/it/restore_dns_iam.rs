@@ -884,7 +884,15 @@ async fn a_deleted_instance_profile_comes_back_with_its_role() {
     let o = infrasnap(
         &repo,
         &url,
-        &["diff", "one", "two", "--kind", "aws.iam.instance_profile"],
+        &[
+            "diff",
+            "one",
+            "two",
+            "--kind",
+            "aws.iam.instance_profile",
+            "--kind",
+            "aws.iam.role",
+        ],
     );
     assert_code(&o, 0);
     assert!(
