@@ -2,6 +2,10 @@
 //! per step, grouped into change batches within the service's limits ([`batches`]; the grouping
 //! itself is `infrasnap_core::restore::batch`), one request at a time (Route53 refuses a change
 //! to a zone while another is being applied, and allows 5 requests a second).
+//!
+//! Hosted zones ([`zone_write`]): a deleted zone is created again under a new id, with a caller
+//! reference that names the snapshot's zone id (`infrasnap_core::restore::zone`), so the record
+//! steps, which carry the snapshot's zone id, find it ([`live_zone`]).
 
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, GeoLocation, ResourceRecord, ResourceRecordSet,
