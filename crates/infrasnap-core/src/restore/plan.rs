@@ -37,6 +37,9 @@ pub const TABLE: &str = "aws.dynamodb.table";
 /// The pseudo-kind the blast-radius guard counts DynamoDB items under.
 pub const ITEM_KIND: &str = "aws.dynamodb.item";
 
+/// IAM users: restored without their credentials.
+const USER: &str = "aws.iam.user";
+
 /// The pseudo-kind the blast-radius guard counts S3 objects under.
 pub const OBJECT_KIND: &str = "aws.s3.object";
 
@@ -652,6 +655,16 @@ impl Planner<'_, '_> {
         let live_hash = live_rec.map(|l| resource_hash(inp.live, l)).transpose()?;
         if live_hash.as_ref() == Some(&want) {
             self.summary.unchanged += 1;
+            // A user equal but for the credentials restore never makes: say so all the same.
+            if let (USER, Some(l)) = (rec.id.kind.as_str(), live_rec) {
+                let (snap_doc, live_doc) = (inp.snapshot.doc(rec)?, inp.live.doc(l)?);
+                if let Some(reason) = credentials_note(&snap_doc, Some(&live_doc)) {
+                    self.manual.push(Manual {
+                        id: rec.id.clone(),
+                        reason,
+                    });
+                }
+            }
             return Ok(());
         }
         let snap_doc = inp.snapshot.doc(rec)?;
@@ -730,7 +743,7 @@ impl Planner<'_, '_> {
                 );
             }
         }
-        if rec.id.kind == "aws.iam.user" && self.steps.last().is_some_and(|s| s.writes()) {
+        if rec.id.kind == USER && self.steps.last().is_some_and(|s| s.writes()) {
             let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
             if let Some(reason) = credentials_note(&snap_doc, live_doc.as_ref()) {
                 self.manual.push(Manual {

@@ -570,3 +570,47 @@ fn records_of_a_gone_zone_not_selected_are_skipped_with_the_fix() {
     assert!(plan.steps.iter().all(|s| matches!(&s.action,
         Action::Skip { reason } if reason.contains("select the zone too"))));
 }
+
+/// Credentials are never restored: a user that lacks the snapshot's access key (and nothing
+/// else) needs no step, but the plan says the key must be issued again.
+#[rstest::rstest]
+#[case::gone_user(None, true)]
+#[case::user_without_its_key(Some(json!([])), true)]
+#[case::user_with_its_key(Some(json!([{"AccessKeyId": "AKIA1", "Status": "Active"}])), false)]
+fn a_users_missing_credentials_are_named(#[case] live_keys: Option<Value>, #[case] noted: bool) {
+    let user = |keys: Value| {
+        json!({"UserName": "ci", "UserId": "AIDA1", "Path": "/", "AccessKeys": keys,
+            "LoginProfile": {"Exists": false}})
+    };
+    let put = |cx: &RunContext, doc: Option<Value>| {
+        if let Some(d) = doc {
+            cx.put_resource(&ResourceId::new("aws.iam.user", ACCT, "", "ci"), None, &d)
+                .unwrap();
+        }
+        cx.cover("aws.iam.user", ACCT, "", None);
+    };
+    let t = TestRepo::new();
+    let snap = t.snapshot("one", |cx| {
+        put(
+            cx,
+            Some(user(json!([{"AccessKeyId": "AKIA1", "Status": "Active"}]))),
+        )
+    });
+    let live = t.snapshot("live", |cx| put(cx, live_keys.map(user)));
+    let w = Writers {
+        kinds: vec!["aws.iam.user"],
+        ..Default::default()
+    };
+    let plan = plan_restore(input(&snap, &live, None, &w)).unwrap();
+    let notes: Vec<&str> = plan.manual.iter().map(|m| m.reason.as_str()).collect();
+    if noted {
+        assert_eq!(notes.len(), 1, "{plan}");
+        assert!(
+            notes[0].contains("issue again 1 access key"),
+            "{}",
+            notes[0]
+        );
+    } else {
+        assert!(notes.is_empty(), "{plan}");
+    }
+}
