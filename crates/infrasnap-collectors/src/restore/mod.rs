@@ -144,6 +144,56 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     }
 }
 
+/// What `apply` writes at once: one step, or steps a service takes in one request (Route53
+/// change batches).
+enum Unit<'a> {
+    One(&'a Step),
+    #[cfg(feature = "route53")]
+    Records(route53::Batch<'a>),
+}
+
+impl Unit<'_> {
+    fn steps(&self) -> Vec<&Step> {
+        match self {
+            Unit::One(s) => vec![*s],
+            #[cfg(feature = "route53")]
+            Unit::Records(b) => b.steps.clone(),
+        }
+    }
+
+    async fn write(&self, cx: &Context) -> Result<(), WriteError> {
+        match self {
+            Unit::One(s) => write(cx, s).await,
+            #[cfg(feature = "route53")]
+            Unit::Records(b) => route53::send(cx, b).await,
+        }
+    }
+}
+
+/// A stage's steps as units of writing.
+async fn units<'a>(cx: &Context, todo: Vec<&'a Step>) -> Vec<Unit<'a>> {
+    #[cfg(feature = "route53")]
+    {
+        let (records, rest): (Vec<&Step>, Vec<&Step>) =
+            todo.into_iter().partition(|s| route53::batched(s));
+        let mut out: Vec<Unit<'a>> = rest.into_iter().map(Unit::One).collect();
+        if !records.is_empty() {
+            out.extend(
+                route53::batches(cx, records)
+                    .await
+                    .into_iter()
+                    .map(Unit::Records),
+            );
+        }
+        out
+    }
+    #[cfg(not(feature = "route53"))]
+    {
+        let _ = cx;
+        todo.into_iter().map(Unit::One).collect()
+    }
+}
+
 /// How an apply run went.
 #[derive(Debug, Default)]
 pub struct ApplyOutcome {
@@ -169,20 +219,34 @@ pub async fn apply(
             .writing_steps()
             .filter(|s| s.stage == stage && !done_before.contains(&s.n))
             .collect();
-        let results: Vec<(u64, String, Result<(), WriteError>)> = futures::stream::iter(todo)
-            .map(|s| async move { (s.n, s.what(), write(cx, s).await) })
-            .buffer_unordered(cx.jobs)
-            .then(|(n, what, r)| async move {
-                if r.is_ok() {
-                    if let Err(e) = journal.record(n) {
-                        return (n, what, Err(WriteError::new(e.to_string())));
+        let results: Vec<(u64, String, Result<(), WriteError>)> =
+            futures::stream::iter(units(cx, todo).await)
+                .map(|u| async move {
+                    let r = u.write(cx).await;
+                    u.steps()
+                        .into_iter()
+                        .map(|s| {
+                            let r = match &r {
+                                Ok(()) => Ok(()),
+                                Err(e) => Err(WriteError::new(e.message.clone())),
+                            };
+                            (s.n, s.what(), r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .buffer_unordered(cx.jobs)
+                .flat_map(futures::stream::iter)
+                .then(|(n, what, r)| async move {
+                    if r.is_ok() {
+                        if let Err(e) = journal.record(n) {
+                            return (n, what, Err(WriteError::new(e.to_string())));
+                        }
+                        progress.fetch_add(1, Ordering::Relaxed);
                     }
-                    progress.fetch_add(1, Ordering::Relaxed);
-                }
-                (n, what, r)
-            })
-            .collect()
-            .await;
+                    (n, what, r)
+                })
+                .collect()
+                .await;
         for (n, what, r) in results {
             match r {
                 Ok(()) => out.done += 1,

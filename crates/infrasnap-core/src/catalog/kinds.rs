@@ -56,6 +56,11 @@ pub struct KindSpec {
     /// Parts left out of a diff (their content is volatile by nature: status, statistics; or
     /// shown by other resources). Globs (`*.zone`) allowed.
     pub volatile_parts: &'static [&'static str],
+    /// Members that name or stamp one instance of the resource (`/RoleId`, `/CreateDate`), which
+    /// a resource deleted and created again gets anew. A diff in which only these differ calls
+    /// the resource re-created (one line, not a field list); restore leaves them out of the hash
+    /// it compares a resource by. JSON pointers, `*` allowed; a change at or below one counts.
+    pub identity: &'static [&'static str],
     /// Members whose string values are secrets: replaced by their marker when written.
     pub sensitive: &'static [&'static str],
     /// Members (subtrees; `""` is the whole document) run through the secret detector
@@ -87,6 +92,7 @@ impl KindSpec {
             index: None,
             volatile: &[],
             volatile_parts: &[],
+            identity: &[],
             sensitive: &[],
             scan: &[],
             scan_parts: false,
@@ -329,6 +335,12 @@ pub static KINDS: &[KindSpec] = &[
         // by one (aws.route53.record_set).
         volatile_parts: &["records.json", "*.zone"],
         sets: &["/Tags", "/VPCs", "/DelegationSet/NameServers"],
+        // A zone created again (by restore) has a new id, caller reference and name servers.
+        identity: &[
+            "/HostedZone/Id",
+            "/HostedZone/CallerReference",
+            "/DelegationSet",
+        ],
         scan: &[""],
         scan_parts: true,
         ..KindSpec::new("aws.route53.zone", "route53", "zone", Scope::Account)
@@ -371,6 +383,12 @@ pub static KINDS: &[KindSpec] = &[
             "/Replicas",
         ],
         scan: &["/Tags"],
+        identity: &[
+            "/TableId",
+            "/CreationDateTime",
+            "/LatestStreamArn",
+            "/LatestStreamLabel",
+        ],
         ..KindSpec::new("aws.dynamodb.table", "dynamodb", "table", Scope::Regional)
     },
     // ---- IAM ----
@@ -387,11 +405,20 @@ pub static KINDS: &[KindSpec] = &[
             "/Tags",
             "/InstanceProfiles",
         ],
+        identity: &["/RoleId", "/CreateDate"],
         ..KindSpec::new("aws.iam.role", "iam", "role", Scope::Account)
     },
     KindSpec {
         doc: Some("iam/{account}/policies/{id}.json"),
-        volatile: &["/UpdateDate", "/AttachmentCount"],
+        // The version history: only the default version's document is captured and compared;
+        // a restore makes it a new default version under a new id.
+        volatile: &[
+            "/UpdateDate",
+            "/AttachmentCount",
+            "/DefaultVersionId",
+            "/Versions",
+        ],
+        identity: &["/PolicyId", "/CreateDate"],
         sets: &[
             "/DefaultVersionDocument/Statement",
             "/DefaultVersionDocument/Statement/*/Action",
@@ -411,6 +438,7 @@ pub static KINDS: &[KindSpec] = &[
             "/AccessKeys",
             "/MFADevices",
         ],
+        identity: &["/UserId", "/CreateDate"],
         ..KindSpec::new("aws.iam.user", "iam", "user", Scope::Account)
     },
     KindSpec {
@@ -420,6 +448,7 @@ pub static KINDS: &[KindSpec] = &[
             "/AttachedManagedPolicies",
             "/InlinePolicies/*/Statement",
         ],
+        identity: &["/GroupId", "/CreateDate"],
         ..KindSpec::new("aws.iam.group", "iam", "group", Scope::Account)
     },
     KindSpec {
@@ -448,6 +477,12 @@ pub static KINDS: &[KindSpec] = &[
     KindSpec {
         view: Some("iam/{account}/instance_profiles.json"),
         sets: &["/Roles"],
+        identity: &[
+            "/InstanceProfileId",
+            "/CreateDate",
+            "/Roles/*/RoleId",
+            "/Roles/*/CreateDate",
+        ],
         ..KindSpec::new(
             "aws.iam.instance_profile",
             "iam",

@@ -45,6 +45,22 @@ pub fn canonical(spec: Option<&KindSpec>, doc: &Value) -> Value {
     v
 }
 
+/// The identity member (`spec.identity`, [`KindSpec::identity`]) a change at `pointer` is at or
+/// below, named by its last token (`RoleId`).
+pub fn identity_member(spec: Option<&KindSpec>, pointer: &str) -> Option<String> {
+    let tokens = split_pointer(pointer);
+    spec?.identity.iter().find_map(|pat| {
+        let n = split_pointer(pat).len();
+        (tokens.len() >= n && pattern_matches(pat, &tokens[..n]))
+            .then(|| split_pointer(pat).pop().unwrap_or_default())
+    })
+}
+
+/// `v` without the members `patterns` name (pointers, `*` allowed).
+pub fn remove_members(v: &mut Value, patterns: &[&str]) {
+    remove_volatile(v, patterns, &mut Vec::new());
+}
+
 /// The hex BLAKE3 of the canonical form's compact JSON (object keys are sorted by serde_json's
 /// map).
 pub fn digest(spec: Option<&KindSpec>, doc: &Value) -> String {

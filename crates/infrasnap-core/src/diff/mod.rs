@@ -102,6 +102,14 @@ pub struct Counts {
     pub modified: u64,
     pub unchanged: u64,
     pub not_comparable: u64,
+    /// Deleted and created again, equal but for the members that name one instance (a new
+    /// `RoleId`, `TableId`, ...): shown, but not a difference (`infrasnap diff` exits 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recreated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -111,6 +119,7 @@ impl Counts {
             Status::Removed => self.removed += 1,
             Status::Modified => self.modified += 1,
             Status::NotComparable => self.not_comparable += 1,
+            Status::Recreated => self.recreated += 1,
         }
     }
 
@@ -120,6 +129,7 @@ impl Counts {
         self.modified += o.modified;
         self.unchanged += o.unchanged;
         self.not_comparable += o.not_comparable;
+        self.recreated += o.recreated;
     }
 
     /// Anything added, removed or modified.
@@ -136,6 +146,9 @@ pub enum Status {
     Removed,
     Modified,
     NotComparable,
+    /// Only its identity members differ ([`kinds::KindSpec::identity`]): deleted and created
+    /// again (by a restore, say).
+    Recreated,
 }
 
 /// The result of [`diff_snapshots`].
@@ -186,9 +199,13 @@ pub struct ResourceDiff {
     /// Why it is not comparable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Changed fields of its document.
+    /// Changed fields of its document (identity members left out: see `recreated`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
+    /// The identity members that differ (`RoleId`, `CreateDate`): the resource was deleted and
+    /// created again. Alone, the status is `recreated`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recreated: Vec<String>,
     /// Parts added, removed or changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartChange>,
@@ -211,6 +228,7 @@ impl ResourceDiff {
             status,
             reason: None,
             changes: Vec::new(),
+            recreated: Vec::new(),
             parts: Vec::new(),
             objects: None,
             items: None,
@@ -261,6 +279,10 @@ pub fn diff_sides(
     opts: &DiffOptions,
 ) -> Result<DiffReport, DiffError> {
     let mut by_kind: BTreeMap<String, KindDiff> = BTreeMap::new();
+    // Route53 zones that restore re-created (a new zone id) are compared with the zone they
+    // came from, and their record sets with its record sets.
+    let renamed = crate::restore::zone::through_aliases(sb, sa);
+    let sb = renamed.as_ref().unwrap_or(sb);
     let (ra, rb) = (&sa.catalog.records, &sb.catalog.records);
     let (mut i, mut j) = (0, 0);
     while i < ra.len() || j < rb.len() {
@@ -437,7 +459,20 @@ pub fn compare(
     let mut docs = None;
     if x.digest != y.digest {
         let (da, db) = (sa.doc(x)?, sb.doc(y)?);
-        d.changes = json::diff_docs(spec, &da, &db);
+        for c in json::diff_docs(spec, &da, &db) {
+            match crate::catalog::normalize::identity_member(spec, &c.pointer) {
+                Some(m) if !d.recreated.contains(&m) => d.recreated.push(m),
+                Some(_) => {}
+                None => d.changes.push(c),
+            }
+        }
+        // In the order the kind declares them (`RoleId, CreateDate`).
+        let declared = spec.map(|s| s.identity).unwrap_or(&[]);
+        d.recreated.sort_by_key(|m| {
+            declared
+                .iter()
+                .position(|p| p.rsplit('/').next() == Some(m.as_str()))
+        });
         docs = Some((da, db));
     }
     // Parts, by blob.
@@ -565,6 +600,10 @@ pub fn compare(
     if content_not_comparable {
         d.status = Status::NotComparable;
         d.reason = Some(d.notes.remove(0));
+        return Ok(Some(d));
+    }
+    if !d.recreated.is_empty() {
+        d.status = Status::Recreated;
         return Ok(Some(d));
     }
     Ok(None)

@@ -92,6 +92,7 @@ fn counts_text(c: &Counts) -> String {
         (c.modified, "modified"),
         (c.unchanged, "unchanged"),
         (c.not_comparable, "not comparable"),
+        (c.recreated, "re-created"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -126,6 +127,7 @@ fn sigil(s: Status, st: Style) -> String {
         Status::Removed => st.red("-"),
         Status::Modified => st.yellow("~"),
         Status::NotComparable => st.magenta("?"),
+        Status::Recreated => st.cyan("*"),
     }
 }
 
@@ -234,9 +236,17 @@ fn part_line(out: &mut String, p: &PartChange, indent: usize, st: Style) {
 fn resource(out: &mut String, r: &ResourceDiff, short: Option<&str>, indent: usize, st: Style) {
     let pad = " ".repeat(indent);
     let inner = " ".repeat(indent + 4);
+    let recreated = if r.recreated.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {}",
+            st.cyan(&format!("re-created (new {})", r.recreated.join(", ")))
+        )
+    };
     let _ = writeln!(
         out,
-        "{pad}{} {}",
+        "{pad}{} {}{recreated}",
         sigil(r.status, st),
         name(&r.id, r.label.as_deref(), short, st)
     );
@@ -256,6 +266,7 @@ fn resource(out: &mut String, r: &ResourceDiff, short: Option<&str>, indent: usi
             modified: o.changed,
             unchanged: o.unchanged,
             not_comparable: 0,
+            recreated: 0,
         };
         let _ = writeln!(out, "{inner}objects: {}", counts_text(&c));
         for ch in &o.changes {
@@ -308,6 +319,7 @@ fn resource(out: &mut String, r: &ResourceDiff, short: Option<&str>, indent: usi
             modified: it.changed,
             unchanged: it.unchanged,
             not_comparable: 0,
+            recreated: 0,
         };
         let _ = writeln!(out, "{inner}items: {}", counts_text(&c));
         for ch in &it.changes {
@@ -526,6 +538,7 @@ pub fn log(r: &LogReport, st: Style) -> String {
                 modified: o.changed,
                 unchanged: o.unchanged,
                 not_comparable: 0,
+                recreated: 0,
             };
             let _ = writeln!(out, "{pad}objects: {}", counts_text(&c));
         }
@@ -536,6 +549,7 @@ pub fn log(r: &LogReport, st: Style) -> String {
                 modified: it.changed,
                 unchanged: it.unchanged,
                 not_comparable: 0,
+                recreated: 0,
             };
             let _ = writeln!(out, "{pad}items: {}", counts_text(&c));
         }

@@ -310,7 +310,8 @@ fn an_estate_diff_renders_for_people_and_programs() {
             removed: 1,
             modified: 3,
             unchanged: 1,
-            not_comparable: 0
+            not_comparable: 0,
+            recreated: 0
         }
     );
     // The colour codes appear only when asked.
@@ -1286,4 +1287,118 @@ fn log_of_one_resource_across_100_snapshots_takes_under_a_second() {
     );
     assert_eq!(r.entries.len(), 10);
     assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+}
+
+fn role_doc(id: &str, created: &str, description: &str) -> Value {
+    json!({
+        "RoleName": "app", "RoleId": id, "CreateDate": created, "Path": "/",
+        "Description": description,
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+    })
+}
+
+fn put_role(cx: &RunContext, doc: &Value) {
+    cx.put_resource(&rid(&format!("aws.iam.role:{ACCT}::app")), None, doc)
+        .unwrap();
+    cx.cover("aws.iam.role", ACCT, "", None);
+}
+
+/// A resource deleted and created again (by a restore): one line "re-created (new ...)", not a
+/// field list of ids, and no difference; with a real change as well, the change is listed.
+#[rstest::rstest]
+#[case::only_new_ids(
+    role_doc("AROA2", "2026-12-02T10:00:00Z", "app"),
+    Status::Recreated,
+    vec![],
+    "* app [123456789012] re-created (new RoleId, CreateDate)"
+)]
+#[case::new_ids_and_a_change(
+    role_doc("AROA2", "2026-12-02T10:00:00Z", "changed"),
+    Status::Modified,
+    vec!["/Description"],
+    "~ app [123456789012] re-created (new RoleId, CreateDate)"
+)]
+#[case::same_ids_a_change(
+    role_doc("AROA1", "2026-01-01T00:00:00Z", "changed"),
+    Status::Modified,
+    vec!["/Description"],
+    "~ app [123456789012]\n"
+)]
+fn a_recreated_resource_is_one_line(
+    #[case] after: Value,
+    #[case] status: Status,
+    #[case] changes: Vec<&str>,
+    #[case] line: &str,
+) {
+    let t = TestRepo::new();
+    let a = t.snapshot("before", |cx| {
+        put_role(cx, &role_doc("AROA1", "2026-01-01T00:00:00Z", "app"))
+    });
+    let b = t.snapshot("after", |cx| put_role(cx, &after));
+    let r = t.diff(&a, &b, Selection::default(), false);
+    let res = &r.kinds[0].resources[0];
+    assert_eq!(res.status, status);
+    assert_eq!(
+        res.changes
+            .iter()
+            .map(|c| c.pointer.as_str())
+            .collect::<Vec<_>>(),
+        changes
+    );
+    assert_eq!(r.differs(), status != Status::Recreated, "{r}");
+    assert_eq!(r.counts.recreated, u64::from(status == Status::Recreated));
+    let text = r.to_string();
+    assert!(text.contains(line), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    if status == Status::Recreated {
+        assert!(text.contains("No differences: 1 re-created"), "{text}");
+        assert_eq!(json["kinds"][0]["resources"][0]["status"], "recreated");
+        assert_eq!(
+            json["kinds"][0]["resources"][0]["recreated"],
+            json!(["RoleId", "CreateDate"])
+        );
+        assert_eq!(json["counts"]["recreated"], 1);
+    } else {
+        assert!(json["counts"].get("recreated").is_none());
+    }
+}
+
+#[test]
+fn a_recreated_table_and_policy_name_their_new_ids() {
+    let t = TestRepo::new();
+    let table = |id: &str| json!({"TableName": "orders", "TableId": id, "CreationDateTime": id, "KeySchema": []});
+    let policy = |id: &str, v: &str| {
+        json!({"PolicyName": "p", "PolicyId": id, "CreateDate": id, "DefaultVersionId": v,
+        "Versions": [{"VersionId": v, "IsDefaultVersion": true}], "DefaultVersionDocument": {"Statement": []}})
+    };
+    let put = |cx: &RunContext, tid: &str, pid: &str, v: &str| {
+        cx.put_resource(
+            &rid(&format!("aws.dynamodb.table:{ACCT}:us-east-1:orders")),
+            None,
+            &table(tid),
+        )
+        .unwrap();
+        cx.cover("aws.dynamodb.table", ACCT, "us-east-1", None);
+        cx.put_resource(
+            &rid(&format!("aws.iam.policy:{ACCT}::p")),
+            None,
+            &policy(pid, v),
+        )
+        .unwrap();
+        cx.cover("aws.iam.policy", ACCT, "", None);
+    };
+    let a = t.snapshot("before", |cx| put(cx, "t1", "p1", "v5"));
+    let b = t.snapshot("after", |cx| put(cx, "t2", "p2", "v1"));
+    let r = t.diff(&a, &b, Selection::default(), false);
+    assert!(!r.differs(), "{r}");
+    let text = r.to_string();
+    assert!(
+        text.contains("orders [123456789012 us-east-1] re-created (new TableId, CreationDateTime)"),
+        "{text}"
+    );
+    // The version history is not compared: only the default version's document.
+    assert!(
+        text.contains("p [123456789012] re-created (new PolicyId, CreateDate)"),
+        "{text}"
+    );
 }

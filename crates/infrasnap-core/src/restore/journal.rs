@@ -113,6 +113,10 @@ pub struct Receipt {
     pub final_diff: Vec<Mismatch>,
     /// True when nothing failed and the final diff is empty.
     pub ok: bool,
+    /// What people must do now, read from the live state after apply: the new name servers of
+    /// a re-created public zone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A step that failed.
@@ -189,6 +193,7 @@ mod tests {
             failed: vec![],
             final_diff: vec![],
             ok: true,
+            notes: vec!["zone example.com. re-created".into()],
         };
         write_receipt(tmp.path(), &r).unwrap();
         assert_eq!(read_receipt(tmp.path()).unwrap(), Some(r));

@@ -18,11 +18,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod journal;
 pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod select;
+pub mod zone;
 
 use std::path::Path;
 

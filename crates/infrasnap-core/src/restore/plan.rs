@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::policy::{self, decide, Decision, IfExists};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
+use super::zone;
 use super::{
     value_hash, Action, FieldValues, LiveScope, Manual, RestoreError, RestorePlan, Step, Subject,
     Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
@@ -35,6 +36,9 @@ use crate::model::s3::S3ObjectRecord;
 pub const TABLE: &str = "aws.dynamodb.table";
 /// The pseudo-kind the blast-radius guard counts DynamoDB items under.
 pub const ITEM_KIND: &str = "aws.dynamodb.item";
+
+/// IAM users: restored without their credentials.
+const USER: &str = "aws.iam.user";
 
 /// The pseudo-kind the blast-radius guard counts S3 objects under.
 pub const OBJECT_KIND: &str = "aws.s3.object";
@@ -123,6 +127,13 @@ pub fn live_scope(
 
 /// Make the plan.
 pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
+    // A zone restore re-created earlier stands live for the zone it came from.
+    let recreated: Vec<String> = zone::aliases(input.live).into_values().collect();
+    let renamed = zone::through_aliases(input.live, input.snapshot);
+    let input = PlanInput {
+        live: renamed.as_ref().unwrap_or(input.live),
+        ..input
+    };
     let sel = input.selection.compile(&input.target)?;
     let selected: Vec<&CatalogRecord> = input
         .snapshot
@@ -156,7 +167,65 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         summary: Summary::default(),
         guard: BTreeMap::new(),
     };
+    // Hosted zones the plan creates (gone live), by the snapshot's zone id → the zone document.
+    let mut new_zones: BTreeMap<String, Value> = BTreeMap::new();
+    if input.writers.kinds.contains(&zone::ZONE) {
+        for r in selected.iter().filter(|r| r.id.kind == zone::ZONE) {
+            if input.live.catalog.get(&r.id).is_none()
+                && input.live.reason(&input.live.listing(&r.id)).is_none()
+            {
+                new_zones.insert(r.id.id.clone(), input.snapshot.doc(r)?);
+            }
+        }
+    }
     for r in &selected {
+        if r.id.kind == zone::RECORD_SET {
+            let z = zone::zone_of(&r.id.id);
+            let zid = ResourceId::new(zone::ZONE, r.id.account.clone(), "", z);
+            let zone_doc = match new_zones.get(z) {
+                Some(d) => Some(d.clone()),
+                None if recreated.iter().any(|o| o == z) => input
+                    .snapshot
+                    .catalog
+                    .get(&zid)
+                    .map(|zr| input.snapshot.doc(zr))
+                    .transpose()?,
+                None => None,
+            };
+            let skip = match zone_doc {
+                Some(doc) => zone::apex_made_by_route53(
+                    &r.id.id,
+                    zone::zone_name(&doc).unwrap_or_default(),
+                )
+                .then(|| {
+                    "Route53 makes the SOA and NS records of the re-created zone itself (its NS \
+                     are the zone's new name servers)"
+                        .to_string()
+                }),
+                None if input.live.catalog.get(&zid).is_none()
+                    && input.live.reason(&input.live.listing(&zid)).is_none()
+                    && input.snapshot.catalog.get(&zid).is_some() =>
+                {
+                    Some(format!(
+                        "its hosted zone {z} is gone: select the zone too (--kind \
+                         aws.route53.zone, or --kind 'aws.route53.*') to re-create it with its \
+                         records"
+                    ))
+                }
+                None => None,
+            };
+            if let Some(reason) = skip {
+                p.push(
+                    &r.id,
+                    &r.id,
+                    Subject::Resource,
+                    Action::Skip { reason },
+                    None,
+                    None,
+                );
+                continue;
+            }
+        }
         if r.id.kind == BUCKET {
             p.bucket(r)?;
         } else if r.id.kind == TABLE && input.writers.kinds.contains(&TABLE) {
@@ -164,6 +233,33 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         } else {
             p.resource(r)?;
         }
+    }
+    for (old, doc) in &new_zones {
+        let Some(r) = selected
+            .iter()
+            .find(|r| r.id.kind == zone::ZONE && &r.id.id == old)
+        else {
+            continue;
+        };
+        let name = zone::zone_name(doc).unwrap_or_default();
+        p.manual.push(Manual {
+            id: r.id.clone(),
+            reason: if zone::is_private(doc) {
+                format!(
+                    "the private zone {name} is re-created under a new zone id (its records \
+                     follow it); resources that name the old id {old} must be pointed at the \
+                     new one"
+                )
+            } else {
+                format!(
+                    "the public zone {name} is re-created with NEW name servers (and a new zone \
+                     id; its records follow it): after apply, update the delegation of {name} at \
+                     its registrar or parent zone to the name servers that apply prints and keeps \
+                     in its receipt; until then the old delegation points at name servers that \
+                     no longer serve this zone"
+                )
+            },
+        });
     }
     p.extras()?;
     let Planner {
@@ -559,6 +655,16 @@ impl Planner<'_, '_> {
         let live_hash = live_rec.map(|l| resource_hash(inp.live, l)).transpose()?;
         if live_hash.as_ref() == Some(&want) {
             self.summary.unchanged += 1;
+            // A user equal but for the credentials restore never makes: say so all the same.
+            if let (USER, Some(l)) = (rec.id.kind.as_str(), live_rec) {
+                let (snap_doc, live_doc) = (inp.snapshot.doc(rec)?, inp.live.doc(l)?);
+                if let Some(reason) = credentials_note(&snap_doc, Some(&live_doc)) {
+                    self.manual.push(Manual {
+                        id: rec.id.clone(),
+                        reason,
+                    });
+                }
+            }
             return Ok(());
         }
         let snap_doc = inp.snapshot.doc(rec)?;
@@ -635,6 +741,15 @@ impl Planner<'_, '_> {
                     live_hash.clone(),
                     Some(want.clone()),
                 );
+            }
+        }
+        if rec.id.kind == USER && self.steps.last().is_some_and(|s| s.writes()) {
+            let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+            if let Some(reason) = credentials_note(&snap_doc, live_doc.as_ref()) {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
             }
         }
         // The parts a writer reads (code zips).
@@ -849,6 +964,8 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         (_, Subject::Object { .. } | Subject::Items { .. }) => 3,
         ("aws.acm.certificate", _) => 0,
         ("aws.iam.policy", _) => 1,
+        // A user joins its groups; an instance profile holds its role.
+        ("aws.iam.user" | "aws.iam.instance_profile", _) => 3,
         (k, _) if k.starts_with("aws.iam.") => 2,
         ("aws.s3.bucket" | "aws.route53.zone" | "aws.dynamodb.table", _) => 1,
         ("aws.route53.record_set", _) => 2,
@@ -858,6 +975,34 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         (k, _) if k.starts_with("aws.cloudfront.") => 4,
         _ => 2,
     }
+}
+
+/// The credentials of a user in the snapshot that the live user lacks: restore never makes
+/// them (they were never captured), so people issue them again.
+fn credentials_note(snap: &Value, live: Option<&Value>) -> Option<String> {
+    let count = |d: &Value, k: &str| d.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+    let password = |d: &Value| d.pointer("/LoginProfile/Exists") == Some(&Value::Bool(true));
+    let mut missing = Vec::new();
+    let keys = count(snap, "AccessKeys");
+    if keys > live.map_or(0, |l| count(l, "AccessKeys")) {
+        missing.push(format!(
+            "{keys} access key{} (aws iam create-access-key, then hand the new key to whoever used it)",
+            if keys == 1 { "" } else { "s" }
+        ));
+    }
+    if password(snap) && !live.is_some_and(password) {
+        missing.push("a console password (aws iam create-login-profile)".to_string());
+    }
+    let mfa = count(snap, "MFADevices");
+    if mfa > live.map_or(0, |l| count(l, "MFADevices")) {
+        missing.push(format!("{mfa} MFA device(s), enrolled again by the user"));
+    }
+    (!missing.is_empty()).then(|| {
+        format!(
+            "credentials are never restored: the user is restored without them; issue again {}",
+            missing.join("; ")
+        )
+    })
 }
 
 /// Why a resource cannot be restored automatically, if it cannot.
@@ -1004,28 +1149,36 @@ pub fn setting_hash(spec: Option<&kinds::KindSpec>, doc: &Value, name: &str) -> 
     config_value(spec, doc, name).map(|v| value_hash(&v))
 }
 
-/// Members that name or stamp one instance of a kind, which a resource recreated by restore gets
-/// anew: left out of restore's hash (a `diff` still shows them).
+/// Members a resource recreated by restore gets anew, besides the kind's declared identity
+/// ([`kinds::KindSpec::identity`], which `diff` shows as "re-created"): left out of restore's
+/// hash. JSON pointers.
 fn identity(kind: &str) -> &'static [&'static str] {
     match kind {
-        "aws.iam.role" => &["RoleId", "CreateDate", "RoleLastUsed", "InstanceProfiles"],
+        // A recreated role is in no instance profile until the profile is restored.
+        "aws.iam.role" => &["/RoleLastUsed", "/InstanceProfiles"],
+        // What a user had that restore never makes again: credentials are issued anew.
+        "aws.iam.user" => &[
+            "/AccessKeys",
+            "/LoginProfile",
+            "/MFADevices",
+            "/PasswordLastUsed",
+        ],
         _ => &[],
     }
 }
 
-/// The hash restore compares a resource by: its catalog digest, or for a kind with
-/// [`identity`] members, the digest of its canonical form without them.
+/// The hash restore compares a resource by: its catalog digest, or for a kind with identity
+/// members, the digest of its canonical form without them.
 fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+    let spec = kinds::spec(&rec.id.kind);
+    let declared = spec.map(|s| s.identity).unwrap_or(&[]);
     let id = identity(&rec.id.kind);
-    if id.is_empty() {
+    if id.is_empty() && declared.is_empty() {
         return Ok(rec.digest.clone());
     }
-    let mut c = normalize::canonical(kinds::spec(&rec.id.kind), &side.doc(rec)?);
-    if let Some(m) = c.as_object_mut() {
-        for k in id {
-            m.remove(*k);
-        }
-    }
+    let mut c = normalize::canonical(spec, &side.doc(rec)?);
+    normalize::remove_members(&mut c, declared);
+    normalize::remove_members(&mut c, id);
     Ok(value_hash(&c))
 }
 
@@ -1116,6 +1269,8 @@ fn items_hash(items: &BTreeMap<String, String>) -> String {
 /// Reads the live state of plan steps back from a snapshot (the scratch capture of `apply`).
 pub struct Observer<'a> {
     side: &'a Side,
+    /// Zones re-created by restore: the snapshot's zone id → the live one.
+    zones: BTreeMap<String, String>,
     objects: HashMap<ResourceId, HashMap<String, String>>,
     docs: HashMap<ResourceId, Option<Value>>,
 }
@@ -1124,6 +1279,10 @@ impl<'a> Observer<'a> {
     pub fn new(side: &'a Side) -> Self {
         Observer {
             side,
+            zones: zone::aliases(side)
+                .into_iter()
+                .map(|(new, old)| (old, new))
+                .collect(),
             objects: HashMap::new(),
             docs: HashMap::new(),
         }
@@ -1132,7 +1291,11 @@ impl<'a> Observer<'a> {
     /// The hash of the step's target as it is in this snapshot (`None`: absent), in the terms
     /// of the step's `live` and `want`.
     pub fn hash(&mut self, step: &Step) -> Result<Option<String>, RestoreError> {
-        let rec = self.side.catalog.get(&step.target);
+        let target = zone::rename(&step.target, &self.zones);
+        let rec = self
+            .side
+            .catalog
+            .get(target.as_ref().unwrap_or(&step.target));
         match &step.subject {
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
                 Ok(rec.map(|_| EXISTS.to_string()))
@@ -1230,6 +1393,50 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
                 found: cur,
             });
         }
+    }
+    Ok(out)
+}
+
+/// What people must do after an apply, read from the live state it left: the name servers of
+/// each public zone the plan re-created (the registrar's delegation must name them).
+pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
+    let map = zone::aliases(live);
+    let mut out = Vec::new();
+    for (new, old) in &map {
+        let created = plan.writing_steps().any(|s| {
+            s.target.kind == zone::ZONE
+                && &s.target.id == old
+                && matches!(s.action, Action::Create { .. })
+        });
+        let Some(rec) = live
+            .catalog
+            .records
+            .iter()
+            .find(|r| r.id.kind == zone::ZONE && &r.id.id == new)
+        else {
+            continue;
+        };
+        if !created {
+            continue;
+        }
+        let doc = live.doc(rec)?;
+        let name = zone::zone_name(&doc).unwrap_or_default();
+        if zone::is_private(&doc) {
+            out.push(format!("zone {name} re-created as {new} (was {old})"));
+            continue;
+        }
+        let ns: Vec<&str> = doc
+            .pointer("/DelegationSet/NameServers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push(format!(
+            "zone {name} re-created as {new} (was {old}) with new name servers: update the \
+             delegation of {name} at its registrar or parent zone to {}",
+            ns.join(", ")
+        ));
     }
     Ok(out)
 }

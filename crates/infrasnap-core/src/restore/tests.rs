@@ -423,3 +423,194 @@ fn the_repository_id_is_made_once() {
     assert_ne!(repository_id(&tmp.path().join("other")).unwrap(), a);
     let _: &Path = tmp.path();
 }
+
+fn zone_doc(id: &str, caller: &str, private: bool) -> Value {
+    json!({
+        "HostedZone": {"Id": format!("/hostedzone/{id}"), "Name": "shop.example.", "CallerReference": caller,
+            "Config": {"Comment": "the shop", "PrivateZone": private}, "ResourceRecordSetCount": 3},
+        "DelegationSet": {"NameServers": [format!("ns-{id}.example.net")]},
+        "Tags": [{"Key": "team", "Value": "web"}],
+    })
+}
+
+fn put_zone(cx: &RunContext, id: &str, doc: &Value, records: &[&str]) {
+    cx.put_resource(
+        &ResourceId::new("aws.route53.zone", ACCT, "", id),
+        None,
+        doc,
+    )
+    .unwrap();
+    for r in records {
+        let (name, ty) = r.split_once(' ').unwrap();
+        let rid = ResourceId::new(
+            "aws.route53.record_set",
+            ACCT,
+            "",
+            format!("{id}/{name}/{ty}"),
+        );
+        let value = if ty == "NS" {
+            format!("ns-{id}.example.net")
+        } else {
+            "v".into()
+        };
+        cx.put_resource(
+            &rid,
+            None,
+            &json!({"Name": name, "Type": ty, "TTL": 300, "ResourceRecords": [{"Value": value}]}),
+        )
+        .unwrap();
+    }
+}
+
+fn cover_route53(cx: &RunContext) {
+    cx.cover("aws.route53.zone", ACCT, "", None);
+    cx.cover("aws.route53.record_set", ACCT, "", None);
+}
+
+const SHOP: [&str; 3] = [
+    "shop.example. SOA",
+    "shop.example. NS",
+    "www.shop.example. A",
+];
+
+/// A deleted zone: created (stage 1), its records created into it (stage 2) but the apex SOA and
+/// NS, which Route53 makes; the plan says the name servers change. After apply, the new zone
+/// (found by its caller reference) verifies as the old one, and the apply notes name its new
+/// name servers.
+#[rstest::rstest]
+#[case::public(false, "re-created with NEW name servers")]
+#[case::private(true, "private zone shop.example. is re-created under a new zone id")]
+fn a_deleted_zone_is_re_created_with_its_records(#[case] private: bool, #[case] says: &str) {
+    let t = TestRepo::new();
+    let snap = t.snapshot("one", |cx| {
+        put_zone(cx, "ZOLD", &zone_doc("ZOLD", "console", private), &SHOP);
+        cover_route53(cx);
+    });
+    let live = t.snapshot("live", cover_route53);
+    let w = Writers {
+        kinds: vec!["aws.route53.record_set", "aws.route53.zone"],
+        ..Default::default()
+    };
+    let plan = plan_restore(input(&snap, &live, None, &w)).unwrap();
+    let steps: Vec<(&str, &str, u8)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.action.name(), s.target.id.as_str(), s.stage))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("create", "ZOLD", 1),
+            ("skip", "ZOLD/shop.example./NS", 2),
+            ("skip", "ZOLD/shop.example./SOA", 2),
+            ("create", "ZOLD/www.shop.example./A", 2),
+        ]
+    );
+    assert_eq!(plan.manual.len(), 1);
+    assert!(
+        plan.manual[0].reason.contains(says),
+        "{}",
+        plan.manual[0].reason
+    );
+
+    // Restore made zone ZNEW from ZOLD; Route53 made its SOA and NS.
+    let after = t.snapshot("after", |cx| {
+        let caller = zone::caller_reference("ZOLD", "20261202T100000Z");
+        put_zone(cx, "ZNEW", &zone_doc("ZNEW", &caller, private), &SHOP);
+        cover_route53(cx);
+    });
+    assert_eq!(verify(&plan, &after).unwrap(), vec![]);
+    // Planned again against the restored estate: nothing to write (the new zone stands for the
+    // old one; its apex NS, with the new name servers, is left alone).
+    let again = plan_restore(input(&snap, &after, None, &w)).unwrap();
+    assert!(again.writing_steps().next().is_none(), "{again}");
+    assert!(again.manual.is_empty(), "{again}");
+    let notes = plan::apply_notes(&plan, &after).unwrap();
+    assert_eq!(notes.len(), 1);
+    if private {
+        assert_eq!(notes[0], "zone shop.example. re-created as ZNEW (was ZOLD)");
+    } else {
+        assert!(notes[0].ends_with("to ns-ZNEW.example.net"), "{}", notes[0]);
+    }
+    // diff pairs the new zone with the old: one "re-created" line; the apex NS (the new name
+    // servers) is what stays different.
+    let r = crate::diff::diff_sides(
+        &snap,
+        &after,
+        &crate::diff::Selection::default().compile().unwrap(),
+        &crate::diff::DiffOptions::default(),
+    )
+    .unwrap();
+    let text = r.to_string();
+    assert!(
+        text.contains("ZOLD [123456789012] re-created (new Id, CallerReference, DelegationSet)"),
+        "{text}"
+    );
+    assert_eq!(r.counts.modified, 1, "{text}");
+    assert!(text.contains("shop.example./NS"), "{text}");
+}
+
+#[test]
+fn records_of_a_gone_zone_not_selected_are_skipped_with_the_fix() {
+    let t = TestRepo::new();
+    let snap = t.snapshot("one", |cx| {
+        put_zone(cx, "ZOLD", &zone_doc("ZOLD", "console", false), &SHOP);
+        cover_route53(cx);
+    });
+    let live = t.snapshot("live", cover_route53);
+    let w = Writers {
+        kinds: vec!["aws.route53.record_set", "aws.route53.zone"],
+        ..Default::default()
+    };
+    let mut i = input(&snap, &live, None, &w);
+    i.selection.kinds = vec!["aws.route53.record_set".into()];
+    let plan = plan_restore(i).unwrap();
+    assert!(plan.writing_steps().next().is_none());
+    assert_eq!(plan.steps.len(), 3);
+    assert!(plan.steps.iter().all(|s| matches!(&s.action,
+        Action::Skip { reason } if reason.contains("select the zone too"))));
+}
+
+/// Credentials are never restored: a user that lacks the snapshot's access key (and nothing
+/// else) needs no step, but the plan says the key must be issued again.
+#[rstest::rstest]
+#[case::gone_user(None, true)]
+#[case::user_without_its_key(Some(json!([])), true)]
+#[case::user_with_its_key(Some(json!([{"AccessKeyId": "AKIA1", "Status": "Active"}])), false)]
+fn a_users_missing_credentials_are_named(#[case] live_keys: Option<Value>, #[case] noted: bool) {
+    let user = |keys: Value| {
+        json!({"UserName": "ci", "UserId": "AIDA1", "Path": "/", "AccessKeys": keys,
+            "LoginProfile": {"Exists": false}})
+    };
+    let put = |cx: &RunContext, doc: Option<Value>| {
+        if let Some(d) = doc {
+            cx.put_resource(&ResourceId::new("aws.iam.user", ACCT, "", "ci"), None, &d)
+                .unwrap();
+        }
+        cx.cover("aws.iam.user", ACCT, "", None);
+    };
+    let t = TestRepo::new();
+    let snap = t.snapshot("one", |cx| {
+        put(
+            cx,
+            Some(user(json!([{"AccessKeyId": "AKIA1", "Status": "Active"}]))),
+        )
+    });
+    let live = t.snapshot("live", |cx| put(cx, live_keys.map(user)));
+    let w = Writers {
+        kinds: vec!["aws.iam.user"],
+        ..Default::default()
+    };
+    let plan = plan_restore(input(&snap, &live, None, &w)).unwrap();
+    let notes: Vec<&str> = plan.manual.iter().map(|m| m.reason.as_str()).collect();
+    if noted {
+        assert_eq!(notes.len(), 1, "{plan}");
+        assert!(
+            notes[0].contains("issue again 1 access key"),
+            "{}",
+            notes[0]
+        );
+    } else {
+        assert!(notes.is_empty(), "{plan}");
+    }
+}

@@ -421,15 +421,16 @@ async fn apply_plan(
     };
     // Prove it: capture again and check every touched resource against the snapshot (a plan
     // that writes nothing touches nothing).
-    let final_diff = if plan.writing_steps().next().is_some() {
+    let (final_diff, notes) = if plan.writing_steps().next().is_some() {
         let live = capture(g, repo_root, conn, &plan.scope).await?;
         let side = Side::open(&live.dir, &blobs)?;
         let d = verify(plan, &side)?;
+        let notes = infrasnap_core::restore::plan::apply_notes(plan, &side)?;
         drop(side);
         drop(live);
-        d
+        (d, notes)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let receipt = Receipt {
         receipt: "restore-receipt".into(),
@@ -443,6 +444,7 @@ async fn apply_plan(
         ok: outcome.failed.is_empty() && final_diff.is_empty(),
         failed: outcome.failed,
         final_diff,
+        notes,
     };
     journal::write_receipt(&folder, &receipt)?;
     if g.json {
@@ -469,6 +471,9 @@ async fn apply_plan(
         }
         for m in receipt.final_diff.iter().take(20) {
             eprintln!("  differs: step {}: {}", m.n, m.what);
+        }
+        for n in &receipt.notes {
+            eprintln!("  note: {n}");
         }
         eprintln!("Receipt: {}", folder.join("receipt.json").display());
     }

@@ -962,6 +962,23 @@ async fn dynamodb_items_and_a_deleted_table_round_trip() {
             .and_then(|t| t.attribute_name()),
         Some("expires")
     );
+    // The table under its own name is new (moto gives no TableId, so only its CreationDateTime
+    // is new here): one "re-created" line, no difference.
+    snap("four");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "diff",
+            "one",
+            "four",
+            "--kind",
+            "aws.dynamodb.table",
+            "orders",
+        ],
+    );
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("re-created (new "), "{}", stdout(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1171,7 +1188,8 @@ async fn iam_roles_round_trip() {
         &["diff", "one", "three", "--kind", "aws.iam.role"],
     );
     assert_code(&o, 0);
-    // Deleted: it comes back with its policies (a new RoleId and CreateDate, which diff shows).
+    // Deleted: it comes back with its policies (a new RoleId and CreateDate, which diff shows as
+    // one "re-created" line, not a difference).
     iam.delete_role_policy()
         .role_name("app")
         .policy_name("read-site")
@@ -1205,4 +1223,16 @@ async fn iam_roles_round_trip() {
         .await
         .unwrap();
     assert_eq!(att.attached_policies().len(), 1);
+    snap("four");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["diff", "one", "four", "--kind", "aws.iam.role"],
+    );
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("app [123456789012] re-created (new RoleId, CreateDate)"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -2,7 +2,7 @@
 
 mod collect;
 mod credential_report;
-mod doc;
+pub(crate) mod doc;
 mod fallback;
 
 use std::sync::Arc;
