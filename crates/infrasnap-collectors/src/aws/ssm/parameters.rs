@@ -112,15 +112,11 @@ impl SsmCollector {
             }
         }
 
-        let keep = cx.keeps_secrets();
         let entries: Vec<(Value, KeptValues)> = stream::iter(metas)
             .map(|m| {
                 let client = client.clone();
                 let value = m.name().and_then(|n| values.remove(n));
-                async move {
-                    self.parameter(&client, region, m, value, fp, keep, errors)
-                        .await
-                }
+                async move { self.parameter(&client, region, m, value, cx, errors).await }
             })
             .buffered(CONCURRENCY)
             .collect()
@@ -195,10 +191,10 @@ impl SsmCollector {
         region: &str,
         m: ParameterMetadata,
         value: Option<Result<ReadValue, ApiFailure>>,
-        fp: &Fingerprinter,
-        keep: bool,
+        cx: &RunContext,
         errors: &ErrorSink,
     ) -> (Value, KeptValues) {
+        let (fp, keep) = (cx.fingerprinter(), cx.keeps_secrets());
         let mut kept = KeptValues::default();
         let name = m.name().unwrap_or_default().to_string();
         let arn = m
