@@ -427,6 +427,27 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     )?
     .with_older(older)
     .with_reverify(reverify);
+    // --keep-secrets: the AWS collectors keep the originals of what they redact, encrypted to
+    // the same recipient as the local sources' (infrasnap_core::kept).
+    let mut keep_error = None;
+    if (cfg.secrets.keep || req.keep_secrets) && !req.accounts.is_empty() {
+        match cfg
+            .secrets
+            .recipient
+            .as_deref()
+            .map(crate::local::Keeper::new)
+        {
+            Some(Ok(k)) => cx = cx.with_keeper(Arc::new(k)),
+            Some(Err(e)) => keep_error = Some(e),
+            None => {
+                keep_error = Some(
+                    "--keep-secrets needs `recipient = \"age1...\"` in the [secrets] section of \
+                     the configuration; no AWS secret value was kept"
+                        .to_string(),
+                )
+            }
+        }
+    }
     let mut notes: Vec<String> = Vec::new();
     if let Some(t) = &parent_trust {
         cx.distrust(t.untrusted.iter().map(|rel| t.dir.join(rel)));
@@ -442,6 +463,15 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     let cx = Arc::new(cx);
 
     let mut global_errors = Vec::new();
+    if let Some(message) = keep_error {
+        global_errors.push(RecordedError {
+            service: "secrets".into(),
+            action: "keep secrets".into(),
+            resource: "[secrets] recipient".into(),
+            code: None,
+            message,
+        });
+    }
     let mut collectors: Vec<Arc<dyn Collector>> = Vec::new();
     let several = req.accounts.len() > 1;
     let mut covered = Scope {
@@ -596,6 +626,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
                 SecretsConfig {
                     keep: cfg.secrets.keep || req.keep_secrets,
                     recipient: cfg.secrets.recipient.clone(),
+                    identity: None,
                 },
             ),
         ));

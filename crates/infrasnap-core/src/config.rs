@@ -244,6 +244,9 @@ pub struct SecretsConfig {
     /// age recipient (`age1...`) that kept secrets are encrypted to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
+    /// age identity file that decrypts them, for `restore` (`--identity` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 /// Where a config file is looked for when `--config` is not given, in order.

@@ -58,6 +58,16 @@ pub struct RunContext {
     untrusted: HashSet<PathBuf>,
     /// Set when the fingerprint key had to be made although the repository has snapshots.
     key_note: Option<String>,
+    /// With `--keep-secrets`: encrypts the originals of redacted values ([`keep_values`](Self::keep_values)).
+    keeper: Option<Arc<dyn crate::kept::Encrypter>>,
+}
+
+/// Plain bytes overwritten when dropped.
+struct Plain(Vec<u8>);
+impl Drop for Plain {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(|b| *b = 0);
+    }
 }
 
 /// Index record of a tree file that is not an object of a bucket (configs, exports).
@@ -114,7 +124,46 @@ impl RunContext {
             catalog: Mutex::new(CatalogState::default()),
             untrusted: HashSet::new(),
             key_note,
+            keeper: None,
         })
+    }
+
+    /// Keep the originals of redacted values, encrypted by `keeper` (`--keep-secrets`).
+    pub fn with_keeper(mut self, keeper: Arc<dyn crate::kept::Encrypter>) -> Self {
+        self.keeper = Some(keeper);
+        self
+    }
+
+    /// Whether this run keeps secret originals (collectors read values they would otherwise only
+    /// fingerprint only when it does).
+    pub fn keeps_secrets(&self) -> bool {
+        self.keeper.is_some()
+    }
+
+    /// With `--keep-secrets`: store `values` (the originals of the markers and fingerprints in
+    /// the document of `id`) encrypted, as its part [`crate::kept::KEPT_PART`]. Nothing without
+    /// a keeper or without values.
+    pub fn keep_values(
+        &self,
+        id: &ResourceId,
+        label: Option<&str>,
+        values: &crate::kept::KeptValues,
+    ) -> Result<()> {
+        let Some(keeper) = &self.keeper else {
+            return Ok(());
+        };
+        if values.is_empty() {
+            return Ok(());
+        }
+        let plain = Plain(values.to_bytes());
+        let enc = keeper
+            .encrypt(&plain.0)
+            .map_err(|e| CoreError::InvalidName {
+                name: format!("{id} {}", crate::kept::KEPT_PART),
+                why: format!("cannot keep its secret values: {e}"),
+            })?;
+        self.put_part(id, label, crate::kept::KEPT_PART, &enc)?;
+        Ok(())
     }
 
     /// Why fingerprints of this run cannot be compared with earlier ones, if they cannot.

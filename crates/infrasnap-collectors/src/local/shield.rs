@@ -69,6 +69,16 @@ impl Keeper {
     }
 }
 
+/// The kept values of cloud resources are encrypted the same way (`RunContext::keep_values`).
+impl infrasnap_core::kept::Encrypter for Keeper {
+    fn recipient(&self) -> &str {
+        Keeper::recipient(self)
+    }
+    fn encrypt(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        Keeper::encrypt(self, bytes)
+    }
+}
+
 /// A withheld secret file.
 #[derive(Debug, Serialize)]
 pub struct Withheld {

@@ -17,12 +17,15 @@ pub mod lambda;
 pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
+use infrasnap_core::kept::{KeptValues, KEPT_PART};
 use infrasnap_core::restore::journal::{Failed, Journal};
 use infrasnap_core::restore::plan::Writers;
 use infrasnap_core::restore::{RestorePlan, Step, Subject};
@@ -44,6 +47,8 @@ pub fn writers() -> Writers {
     w.kinds.extend(lambda::KINDS);
     #[cfg(feature = "iam")]
     w.kinds.extend(iam::KINDS);
+    #[cfg(feature = "ssm")]
+    w.kinds.extend(ssm::KINDS);
     w
 }
 
@@ -79,6 +84,8 @@ pub struct Context {
     pub blobs: PathBuf,
     /// Steps written at once inside a stage.
     pub jobs: usize,
+    /// The age identities that decrypt kept secret values (`--identity FILE`).
+    pub identity: Option<Identities>,
     #[cfg(feature = "s3")]
     pub(crate) s3: s3::Clients,
 }
@@ -97,7 +104,39 @@ impl Context {
             s3_path_style,
             blobs,
             jobs: jobs.max(1),
+            identity: None,
         }
+    }
+
+    /// Decrypt kept secret values with these identities.
+    pub fn with_identity(mut self, identity: Identities) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The kept secret values of a step (its `kept.age` part), decrypted; None when the snapshot
+    /// kept none for it.
+    pub fn kept_values(&self, step: &Step) -> Result<Option<KeptValues>, WriteError> {
+        let Some(blob) = step.parts.get(KEPT_PART) else {
+            return Ok(None);
+        };
+        let Some(identity) = &self.identity else {
+            return Err(WriteError::new(format!(
+                "{}: its secret values were kept encrypted; pass the age identity that decrypts \
+                 them (--identity FILE)",
+                step.what()
+            )));
+        };
+        let enc = std::fs::read(self.blob_path(blob)).map_err(|e| {
+            WriteError::new(format!(
+                "{}: cannot read its kept secret values: {e}",
+                step.what()
+            ))
+        })?;
+        identity
+            .decrypt(&enc)
+            .map(Some)
+            .map_err(|e| WriteError::new(format!("{}: {e}", step.what())))
     }
 
     /// The snapshot document a step writes back (its `Create`/`Update` blob), read from the blob
@@ -107,14 +146,85 @@ impl Context {
         let blob = step.action.blob().ok_or_else(|| {
             WriteError::new(format!("a {} step without its document", step.target.kind))
         })?;
-        infrasnap_core::catalog::read_doc(&self.blobs, blob)
-            .map_err(|e| WriteError::new(e.to_string()))
+        let mut doc = infrasnap_core::catalog::read_doc(&self.blobs, blob)
+            .map_err(|e| WriteError::new(e.to_string()))?;
+        if let Some(kept) = self.kept_values(step)? {
+            kept.put_back(&mut doc);
+        }
+        // A marker is never written back as if it were the value.
+        if infrasnap_core::diff::json::has_marker(&doc) {
+            return Err(WriteError::new(format!(
+                "{}: needs values: its document holds redacted values the snapshot did not keep",
+                step.what()
+            )));
+        }
+        Ok(doc)
     }
 
     /// The store path of a blob.
     pub fn blob_path(&self, blob: &infrasnap_core::ids::BlobId) -> PathBuf {
         let hex = blob.to_hex();
         self.blobs.join(&hex[..2]).join(hex)
+    }
+}
+
+/// Age identities (from an identity file: `AGE-SECRET-KEY-1...` lines, `#` comments), which
+/// decrypt the kept secret values. Debug names how many, never a key.
+pub struct Identities(Vec<age::x25519::Identity>);
+
+impl std::fmt::Debug for Identities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identities({})", self.0.len())
+    }
+}
+
+impl Identities {
+    /// Read an age identity file.
+    pub fn read(path: &std::path::Path) -> Result<Identities, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the age identity file `{}`: {e}",
+                path.display()
+            )
+        })?;
+        let mut out = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let id = line.parse::<age::x25519::Identity>().map_err(|_| {
+                format!(
+                    "`{}` is not an age identity file (expected `AGE-SECRET-KEY-1...` lines, as \
+                     written by age-keygen)",
+                    path.display()
+                )
+            })?;
+            out.push(id);
+        }
+        if out.is_empty() {
+            return Err(format!(
+                "`{}` holds no age identity (expected an `AGE-SECRET-KEY-1...` line)",
+                path.display()
+            ));
+        }
+        Ok(Identities(out))
+    }
+
+    /// Decrypt kept values (any of the identities may match).
+    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<KeptValues, String> {
+        let not_ours = || {
+            "the age identity given does not decrypt the secret values this snapshot kept \
+             (they are encrypted to another recipient); pass the identity of the `recipient` \
+             configured in [secrets] when the snapshot was taken"
+                .to_string()
+        };
+        for id in &self.0 {
+            if let Ok(plain) = age::decrypt(id, ciphertext) {
+                let plain = infrasnap_core::secrets::Sensitive::new(plain);
+                return KeptValues::from_bytes(plain.expose());
+            }
+        }
+        Err(not_ours())
     }
 }
 
@@ -137,6 +247,8 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if lambda::KINDS.contains(&k) => lambda::write(cx, step).await,
         #[cfg(feature = "route53")]
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
+        #[cfg(feature = "ssm")]
+        (Subject::Resource, k) if ssm::KINDS.contains(&k) => ssm::write(cx, step).await,
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

@@ -157,6 +157,11 @@ pub static KINDS: &[KindSpec] = &[
                 "env.json",
                 "lambda_functions/{account}/{region}/function_env_vars/{id}.json",
             ),
+            // --keep-secrets: the environment's values, encrypted (infrasnap_core::kept).
+            (
+                "kept.age",
+                "lambda_functions/{account}/{region}/kept_secrets/{id}.age",
+            ),
         ],
         volatile: &[
             "/Configuration/LastModified",
@@ -553,12 +558,38 @@ pub static KINDS: &[KindSpec] = &[
         // with its secret-shaped parts (or, for a secret-named parameter, the whole value)
         // already replaced by markers; a SecureString value never comes (ValueFingerprint).
         view: Some("ssm_parameters/{account}/{region}/parameters.json"),
-        volatile: &["/LastModifiedDate"],
+        // --keep-secrets: the value, encrypted (infrasnap_core::kept).
+        parts: &[(
+            "kept.age",
+            "ssm_parameters/{account}/{region}/kept_secrets/{id}.age",
+        )],
+        // A value written again (restore) makes a new version: what it is stays comparable by
+        // Value or ValueFingerprint.
+        volatile: &[
+            "/LastModifiedDate",
+            "/LastModifiedUser",
+            "/Version",
+            "/ValueVersion",
+        ],
         ..KindSpec::new("aws.ssm.parameter", "ssm", "parameter", Scope::Regional)
     },
     KindSpec {
         view: Some("secrets_manager/{account}/{region}/secrets.json"),
-        volatile: &["/LastAccessedDate", "/LastChangedDate"],
+        // --keep-secrets: the current value, encrypted (infrasnap_core::kept).
+        parts: &[(
+            "kept.age",
+            "secrets_manager/{account}/{region}/kept_secrets/{id}.age",
+        )],
+        // A secret created again (restore) gets a new ARN suffix, creation date and version
+        // ids; what it holds stays comparable by ValueFingerprint.
+        volatile: &[
+            "/LastAccessedDate",
+            "/LastChangedDate",
+            "/ARN",
+            "/CreatedDate",
+            "/VersionIdsToStages",
+            "/ValueVersionId",
+        ],
         ..KindSpec::new(
             "aws.secretsmanager.secret",
             "ssm",

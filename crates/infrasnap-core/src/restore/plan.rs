@@ -752,12 +752,12 @@ impl Planner<'_, '_> {
                 });
             }
         }
-        // The parts a writer reads (code zips).
+        // The parts a writer reads (code zips, kept secret values).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
                 .parts
                 .iter()
-                .filter(|(n, _)| n.ends_with(".zip"))
+                .filter(|(n, _)| n.ends_with(".zip") || *n == crate::kept::KEPT_PART)
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
                 .collect();
         }
@@ -1051,13 +1051,29 @@ fn manual_reason(
                     .into(),
             })
         }
-        _ if has_marker(doc) && !secrets_available => Some(
-            "needs values: the snapshot holds fingerprints of its secret values, not the values; \
-             snapshot with --keep-secrets and keep the age identity to restore them"
-                .into(),
-        ),
+        // A value held only as its fingerprint (SSM SecureString, Secrets Manager) or markers.
+        _ if (has_marker(doc) || fingerprint_only(&rec.id.kind, doc))
+            && !(secrets_available && rec.parts.contains_key(crate::kept::KEPT_PART)) =>
+        {
+            Some(if rec.parts.contains_key(crate::kept::KEPT_PART) {
+                "needs values: the snapshot kept its secret values encrypted; pass the age \
+                 identity that decrypts them (--identity FILE, or `identity =` in [secrets])"
+                    .into()
+            } else {
+                "needs values: the snapshot holds fingerprints of its secret values, not the \
+                 values; snapshot with --keep-secrets and keep the age identity to restore them"
+                    .into()
+            })
+        }
         _ => None,
     }
+}
+
+/// Kinds whose document holds a value only as its keyed fingerprint (`ValueFingerprint`): a
+/// writer needs the kept value.
+fn fingerprint_only(kind: &str, doc: &Value) -> bool {
+    matches!(kind, "aws.ssm.parameter" | "aws.secretsmanager.secret")
+        && doc.get("ValueFingerprint").is_some()
 }
 
 /// The objects of an index file (none when there is none).

@@ -25,6 +25,8 @@ use infrasnap_core::restore::{
     repository_id, IfExists, LiveScope, RestoreError, RestorePlan, RestoreSelection, Target,
 };
 
+use infrasnap_core::kept::KEPT_PART;
+
 use super::{open_repo, snapshot, snapshot_dir, Global};
 use crate::exit;
 
@@ -130,6 +132,10 @@ pub struct Connection {
     /// Writes (and S3 transfers) at once
     #[arg(long, short = 'j', default_value_t = 64, value_name = "N")]
     pub jobs: usize,
+    /// age identity file that decrypts the secret values the snapshot kept (--keep-secrets);
+    /// default: `identity =` in the config's [secrets]
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -245,6 +251,27 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         .max_by_key(|m| m.started_at)
         .map(|m| Side::open(&repo.root().join(&m.name), &blobs))
         .transpose()?;
+    // Kept secret values can be restored when the identity decrypts them.
+    let secrets_available = match identities(&a.conn) {
+        Ok(None) => false,
+        Ok(Some(ids)) => {
+            let kept = snap
+                .catalog
+                .records
+                .iter()
+                .find_map(|r| r.parts.get(KEPT_PART).and_then(|p| p.blob));
+            match kept {
+                Some(blob) => {
+                    if let Err(e) = decrypt_blob(&ids, &blobs, &blob) {
+                        return Ok(usage(g, &format!("{e} (snapshot `{name}`)")));
+                    }
+                    true
+                }
+                None => false,
+            }
+        }
+        Err(e) => return Ok(usage(g, &e)),
+    };
     let w = writers::writers();
     let result = plan_restore(PlanInput {
         repository: repo_id,
@@ -257,7 +284,7 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         delete_extra: a.delete_extra,
         force: a.force,
         writers: &w,
-        secrets_available: false,
+        secrets_available,
         now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     });
     drop(live_side);
@@ -353,11 +380,43 @@ async fn apply_plan(
             return Ok(exit::OK);
         }
     }
+    // Kept secret values: the identity must decrypt every one the plan writes, before anything
+    // is written.
+    let blobs = repo_root.join(".infrasnap").join("blobs");
+    let ids = match identities(conn) {
+        Ok(i) => i,
+        Err(e) => return Ok(usage(g, &e)),
+    };
+    let with_kept: Vec<&infrasnap_core::restore::Step> = plan
+        .writing_steps()
+        .filter(|s| s.parts.contains_key(KEPT_PART))
+        .collect();
+    if let Some(first) = with_kept.first() {
+        let Some(ids) = &ids else {
+            return Ok(usage(
+                g,
+                &format!(
+                    "step {} ({}) restores secret values the snapshot kept encrypted: pass the \
+                     age identity that decrypts them with --identity FILE (or `identity =` in \
+                     [secrets]); nothing was applied",
+                    first.n,
+                    first.what()
+                ),
+            ));
+        };
+        for st in &with_kept {
+            if let Err(e) = decrypt_blob(ids, &blobs, &st.parts[KEPT_PART]) {
+                return Ok(usage(
+                    g,
+                    &format!("step {} ({}): {e}; nothing was applied", st.n, st.what()),
+                ));
+            }
+        }
+    }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let journal = Journal::open(&folder)?;
     repo_write(&folder.join("plan.json"), plan)?;
     let done_before = journal.done().clone();
-    let blobs = repo_root.join(".infrasnap").join("blobs");
     let pending = plan
         .writing_steps()
         .filter(|s| !done_before.contains(&s.n))
@@ -395,7 +454,10 @@ async fn apply_plan(
         }
     }
     let setup = crate::aws_setup::load(&aws_args(conn), None).await?;
-    let cx = writers::Context::new(setup.sdk, setup.s3_path_style, blobs.clone(), conn.jobs);
+    let mut cx = writers::Context::new(setup.sdk, setup.s3_path_style, blobs.clone(), conn.jobs);
+    if let Some(ids) = ids {
+        cx = cx.with_identity(ids);
+    }
     let progress = AtomicU64::new(0);
     say(
         g,
@@ -478,6 +540,36 @@ async fn apply_plan(
         eprintln!("Receipt: {}", folder.join("receipt.json").display());
     }
     Ok(if receipt.ok { exit::OK } else { exit::FAILED })
+}
+
+/// The age identities of `--identity`, else of the config's `[secrets] identity`.
+fn identities(c: &Connection) -> Result<Option<writers::Identities>, String> {
+    let path = match &c.identity {
+        Some(p) => p.clone(),
+        None => {
+            let cfg = snapshot::load_config(c.config.as_deref()).map_err(|e| e.to_string())?;
+            match cfg.secrets.identity {
+                Some(p) => infrasnap_core::config::expand_home(
+                    Path::new(&p),
+                    std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+                ),
+                None => return Ok(None),
+            }
+        }
+    };
+    writers::Identities::read(&path).map(Some)
+}
+
+/// Decrypt one kept-values blob (only to check that the identity opens it).
+fn decrypt_blob(
+    ids: &writers::Identities,
+    blobs: &Path,
+    blob: &infrasnap_core::ids::BlobId,
+) -> Result<(), String> {
+    let hex = blob.to_hex();
+    let enc = std::fs::read(blobs.join(&hex[..2]).join(&hex))
+        .map_err(|e| format!("cannot read the kept secret values ({hex}): {e}"))?;
+    ids.decrypt(&enc).map(drop)
 }
 
 fn say(g: &Global, msg: &str) {

@@ -27,6 +27,7 @@ mod local;
 mod permissions;
 mod restore;
 mod restore_dns_iam;
+mod restore_secrets;
 mod retention;
 mod route53;
 mod s3_incremental;

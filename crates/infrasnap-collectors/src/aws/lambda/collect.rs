@@ -44,6 +44,7 @@ use infrasnap_core::catalog::Catalog;
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::{BlobId, ResourceId};
 use infrasnap_core::index::read_all;
+use infrasnap_core::kept::KeptValues;
 use infrasnap_core::manifest::{human_bytes, Table};
 use infrasnap_core::progress::CollectorProgress;
 use infrasnap_core::secrets::{redact_env_map, redact_json, Fingerprinter};
@@ -715,7 +716,19 @@ impl LambdaCollector {
         }
 
         // Environment: names and markers only, here and in every published version.
+        // With --keep-secrets, their originals are kept encrypted (infrasnap_core::kept).
+        let raw_env = cx
+            .keeps_secrets()
+            .then(|| config.as_ref().and_then(|c| c.get("Environment").cloned()))
+            .flatten();
         let env = config.as_mut().and_then(|c| redact_environment(c, fp));
+        let mut kept = KeptValues::default();
+        if let (Some(raw), Some(red)) =
+            (&raw_env, config.as_ref().and_then(|c| c.get("Environment")))
+        {
+            kept.markers(raw, red);
+        }
+        drop(raw_env);
 
         let versions = match pages!(self, "Versions", |m| client
             .list_versions_by_function()
@@ -978,6 +991,9 @@ impl LambdaCollector {
         match cx.put_resource(&id, None, &doc) {
             Ok(st) => tally.add(&st),
             Err(e) => shared.errors.record(ERR.local(&arn, e)),
+        }
+        if let Err(e) = cx.keep_values(&id, None, &kept) {
+            shared.errors.record(ERR.local(&arn, e));
         }
         if let Some(vars) = env {
             let doc = json!({

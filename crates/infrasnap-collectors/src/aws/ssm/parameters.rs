@@ -1,6 +1,8 @@
 //! SSM Parameter Store, one region: DescribeParameters (paged), tags (ListTagsForResource), and
 //! values (GetParameters with decryption, 10 names a call). String and StringList values are
-//! stored redacted; a SecureString value never: only its keyed fingerprint.
+//! stored redacted; a SecureString value never: only its keyed fingerprint. With
+//! `--keep-secrets`, the value of a SecureString (or of a redacted String) is kept encrypted to the
+//! configured recipient (`RunContext::keep_values`, part `kept.age`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use aws_sdk_ssm::Client;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{ErrorSink, RunContext};
 use infrasnap_core::ids::ResourceId;
+use infrasnap_core::kept::KeptValues;
 use infrasnap_core::secrets::{redact_json, Fingerprinter, Sensitive};
 use serde_json::{json, Map, Value};
 
@@ -109,18 +112,18 @@ impl SsmCollector {
             }
         }
 
-        let entries: Vec<Value> = stream::iter(metas)
+        let entries: Vec<(Value, KeptValues)> = stream::iter(metas)
             .map(|m| {
                 let client = client.clone();
                 let value = m.name().and_then(|n| values.remove(n));
-                async move { self.parameter(&client, region, m, value, fp, errors).await }
+                async move { self.parameter(&client, region, m, value, cx, errors).await }
             })
             .buffered(CONCURRENCY)
             .collect()
             .await;
 
         // One resource per parameter; the core writes the region's `parameters.json` view.
-        for e in &entries {
+        for (e, kept) in &entries {
             out.items += 1;
             if e["Type"] == "SecureString" {
                 out.secure += 1;
@@ -137,6 +140,9 @@ impl SsmCollector {
             match cx.put_resource(&id, None, e) {
                 Ok(st) => out.count(&st),
                 Err(err) => errors.record(local_err(SERVICE, &id.to_string(), err)),
+            }
+            if let Err(err) = cx.keep_values(&id, None, kept) {
+                errors.record(local_err(SERVICE, &id.to_string(), err));
             }
         }
         out
@@ -185,9 +191,11 @@ impl SsmCollector {
         region: &str,
         m: ParameterMetadata,
         value: Option<Result<ReadValue, ApiFailure>>,
-        fp: &Fingerprinter,
+        cx: &RunContext,
         errors: &ErrorSink,
-    ) -> Value {
+    ) -> (Value, KeptValues) {
+        let (fp, keep) = (cx.fingerprinter(), cx.keeps_secrets());
+        let mut kept = KeptValues::default();
         let name = m.name().unwrap_or_default().to_string();
         let arn = m
             .arn()
@@ -271,6 +279,9 @@ impl SsmCollector {
                             "ValueFingerprint".into(),
                             fp.fingerprint(v.value.expose().as_bytes()).into(),
                         );
+                        if keep {
+                            kept.member("/Value", v.value.expose());
+                        }
                     }
                     Some(_) => {
                         // A String's value is configuration, but may hold a secret: redact
@@ -279,6 +290,9 @@ impl SsmCollector {
                         o.insert("Value".into(), value.into());
                         if redacted {
                             o.insert("ValueRedacted".into(), true.into());
+                            if keep {
+                                kept.member("/Value", v.value.expose());
+                            }
                         }
                     }
                 }
@@ -293,7 +307,7 @@ impl SsmCollector {
         if !unread.is_empty() {
             o.insert("Unreadable".into(), unread.into());
         }
-        Value::Object(o)
+        (Value::Object(o), kept)
     }
 }
 

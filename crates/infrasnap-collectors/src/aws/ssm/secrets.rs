@@ -1,14 +1,17 @@
 //! Secrets Manager, one region: ListSecrets (paged, with secrets scheduled for deletion), the
 //! current value's keyed fingerprint (GetSecretValue: SecretString or SecretBinary bytes; the
-//! value itself is never kept), and the resource policy (GetResourcePolicy, redacted).
+//! value itself is never stored in plain text; with `--keep-secrets` it is kept encrypted to the
+//! configured recipient, part `kept.age`), and the resource policy (GetResourcePolicy, redacted).
 
 use std::sync::Arc;
 
 use aws_sdk_secretsmanager::types::SecretListEntry;
 use aws_sdk_secretsmanager::Client;
+use base64::Engine as _;
 use futures::{stream, StreamExt};
 use infrasnap_core::engine::{ErrorSink, RunContext};
 use infrasnap_core::ids::ResourceId;
+use infrasnap_core::kept::KeptValues;
 use infrasnap_core::secrets::{redact_json, Fingerprinter, Sensitive};
 use serde_json::{json, Map, Value};
 
@@ -57,13 +60,14 @@ impl SsmCollector {
         cx.cover(ACCESSED_KIND, account, region, None);
         out.listed = true;
 
-        let done: Vec<(Value, String, Option<Value>)> = stream::iter(list)
+        let keep = cx.keeps_secrets();
+        let done: Vec<((Value, KeptValues), String, Option<Value>)> = stream::iter(list)
             .map(|s| {
                 let client = client.clone();
                 async move {
                     let accessed = fmt_time(s.last_accessed_date());
                     let name = s.name().unwrap_or_default().to_string();
-                    self.secret(&client, s, fp, errors)
+                    self.secret(&client, s, fp, keep, errors)
                         .await
                         .map(|v| (v, name, accessed))
                 }
@@ -77,7 +81,7 @@ impl SsmCollector {
         // are one resource of their own (`last_accessed.json`), volatile by declaration, and
         // `secrets.json` stays byte-identical while the secrets do not change.
         let mut accessed = Map::new();
-        for (v, name, at) in done {
+        for ((v, kept), name, at) in done {
             out.items += 1;
             if v.get("ValueFingerprint").is_some() {
                 out.fingerprints += 1;
@@ -99,6 +103,9 @@ impl SsmCollector {
             match cx.put_resource(&id, None, &v) {
                 Ok(st) => out.count(&st),
                 Err(e) => errors.record(local_err(SERVICE, &id.to_string(), e)),
+            }
+            if let Err(e) = cx.keep_values(&id, None, &kept) {
+                errors.record(local_err(SERVICE, &id.to_string(), e));
             }
         }
         if out.items > 0 {
@@ -135,8 +142,10 @@ impl SsmCollector {
         client: &Client,
         s: SecretListEntry,
         fp: &Fingerprinter,
+        keep: bool,
         errors: &ErrorSink,
-    ) -> Option<Value> {
+    ) -> Option<(Value, KeptValues)> {
+        let mut kept = KeptValues::default();
         let arn = s.arn().unwrap_or_default().to_string();
         let id = if arn.is_empty() {
             s.name().unwrap_or_default().to_string()
@@ -220,6 +229,16 @@ impl SsmCollector {
                         };
                     if let Some(b) = bytes {
                         o.insert("ValueFingerprint".into(), fp.fingerprint(b.expose()).into());
+                        if keep {
+                            // A binary value is kept as base64 (SecretBinary).
+                            match (kind, std::str::from_utf8(b.expose())) {
+                                ("SecretString", Ok(t)) => kept.member("/SecretString", t),
+                                _ => kept.member(
+                                    "/SecretBinary",
+                                    &base64::engine::general_purpose::STANDARD.encode(b.expose()),
+                                ),
+                            }
+                        }
                         o.insert("ValueType".into(), kind.into());
                         put(&mut o, "ValueVersionId", r.version_id());
                     }
@@ -276,6 +295,6 @@ impl SsmCollector {
         if !unread.is_empty() {
             o.insert("Unreadable".into(), unread.into());
         }
-        Some(Value::Object(o))
+        Some((Value::Object(o), kept))
     }
 }
