@@ -1634,3 +1634,78 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod cloudfront_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identity_members_are_stripped_by_name_and_by_pointer_with_wildcards() {
+        let mut v = json!({
+            "Id": "E1", "ARN": "arn", "DistributionConfig": {"CallerReference": "r", "Comment": "c"},
+            "Stages": {"LIVE": {"ETag": "a", "FunctionMetadata": {"CreatedTime": "t", "Stage": "LIVE"}},
+                       "DEVELOPMENT": {"ETag": "b"}}
+        });
+        for k in [
+            "Id",
+            "/DistributionConfig/CallerReference",
+            "/Stages/*/ETag",
+            "/Stages/*/FunctionMetadata/CreatedTime",
+            "/Nothing/here",
+        ] {
+            strip_member(&mut v, k);
+        }
+        assert_eq!(
+            v,
+            json!({
+                "ARN": "arn", "DistributionConfig": {"Comment": "c"},
+                "Stages": {"LIVE": {"FunctionMetadata": {"Stage": "LIVE"}}, "DEVELOPMENT": {}}
+            })
+        );
+    }
+
+    #[test]
+    fn every_policy_and_oac_reference_of_a_distribution_is_visited() {
+        let mut c = json!({
+            "DefaultCacheBehavior": {"CachePolicyId": "cp1", "OriginRequestPolicyId": ""},
+            "CacheBehaviors": {"Items": [{"CachePolicyId": "cp2", "ResponseHeadersPolicyId": "rh1"}]},
+            "Origins": {"Items": [{"Id": "o", "OriginAccessControlId": "oac1"}, {"Id": "p"}]}
+        });
+        let mut seen = Vec::new();
+        distribution_ref_sites(&mut c, |member, kind, _, v| {
+            seen.push((member, kind, v.as_str().unwrap().to_string()));
+            *v = Value::String(format!("new-{}", v.as_str().unwrap()));
+        });
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "CachePolicyId",
+                    "aws.cloudfront.cache_policy",
+                    "cp1".to_string()
+                ),
+                (
+                    "CachePolicyId",
+                    "aws.cloudfront.cache_policy",
+                    "cp2".to_string()
+                ),
+                (
+                    "ResponseHeadersPolicyId",
+                    "aws.cloudfront.response_headers_policy",
+                    "rh1".to_string()
+                ),
+                (
+                    "OriginAccessControlId",
+                    "aws.cloudfront.origin_access_control",
+                    "oac1".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            c["Origins"]["Items"][0]["OriginAccessControlId"],
+            "new-oac1"
+        );
+        assert_eq!(c["DefaultCacheBehavior"]["OriginRequestPolicyId"], "");
+    }
+}
