@@ -11,9 +11,11 @@
 //! - A deleted CloudFront Function is made again from the snapshot's code (moto: UpdateFunction
 //!   answers 500 and PublishFunction 404, so a function altered live, and a LIVE stage, cannot be
 //!   restored against it; the writer's code for them is not exercised here).
-//! - An origin access control altered live is updated, a deleted one is made again (moto answers
-//!   404 to every cache, origin request and response headers policy call, so the policies'
-//!   writer, which is the same code with other calls, is not exercised here).
+//! - An origin access control altered live is updated, a deleted one is made again.
+//! - A cache policy changed live is updated with If-Match, its XML body asserted byte for byte
+//!   (moto answers 404 to every policy call: the proxy stands in for the cache policy calls; the
+//!   origin request and response headers policies, the same code with other calls, are not
+//!   exercised).
 //!
 //! Local helpers (`json_of`, `steps`) are small copies of the ones in `restore.rs`, kept here so
 //! the two modules do not edit the same lines.
@@ -655,4 +657,105 @@ async fn functions_and_origin_access_controls_round_trip() {
     let text = d.to_string();
     assert!(!text.contains(&oacs[0]), "{d:#}");
     assert!(text.contains(&oacs[1]), "{d:#}");
+}
+
+/// A cache policy as CloudFront answers it (moto has none: a stand-in in the proxy).
+fn policy_xml(config: &str) -> String {
+    format!(
+        "<CachePolicy><Id>cp-1</Id><LastModifiedTime>2024-01-01T00:00:00Z</LastModifiedTime>{config}</CachePolicy>"
+    )
+}
+
+const POLICY: &str = "<CachePolicyConfig><Comment>static</Comment><Name>static-assets</Name><DefaultTTL>86400</DefaultTTL><MaxTTL>31536000</MaxTTL><MinTTL>0</MinTTL><ParametersInCacheKeyAndForwardedToOrigin><EnableAcceptEncodingGzip>true</EnableAcceptEncodingGzip><HeadersConfig><HeaderBehavior>whitelist</HeaderBehavior><Headers><Quantity>1</Quantity><Items><Name>Origin</Name></Items></Headers></HeadersConfig><CookiesConfig><CookieBehavior>none</CookieBehavior></CookiesConfig><QueryStringsConfig><QueryStringBehavior>none</QueryStringBehavior></QueryStringsConfig></ParametersInCacheKeyAndForwardedToOrigin></CachePolicyConfig>";
+
+/// A cache policy changed live is updated with If-Match, its configuration sent back as
+/// CloudFront's XML in model order. moto answers 404 to cache policy calls, so the proxy in
+/// front of it stands in for them (ListCachePolicies, GetCachePolicy, UpdateCachePolicy) with
+/// one policy whose state the test holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_policy_changed_live_is_updated_with_if_match() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    // (config XML, ETag number, PUTs seen: If-Match and body)
+    type State = (String, u32, Vec<(Option<String>, String)>);
+    let state: Arc<Mutex<State>> = Arc::new(Mutex::new((POLICY.to_string(), 1, Vec::new())));
+    let st = state.clone();
+    let proxy = stub_proxy(&url, move |r| {
+        let mut s = st.lock().unwrap();
+        let ok = |body: String, etag: u32| Canned {
+            status: 200,
+            content_type: "text/xml",
+            extra_headers: format!("ETag: E{etag}\r\n"),
+            body,
+        };
+        if r.method == "GET" && r.path.starts_with("/2020-05-31/cache-policy?") {
+            return Some(ok(
+                format!(
+                    "<CachePolicyList><MaxItems>100</MaxItems><Quantity>1</Quantity><Items><CachePolicySummary><Type>custom</Type>{}</CachePolicySummary></Items></CachePolicyList>",
+                    policy_xml(&s.0)
+                ),
+                s.1,
+            ));
+        }
+        if r.path == "/2020-05-31/cache-policy/cp-1" {
+            if r.method == "PUT" {
+                let body = String::from_utf8_lossy(&r.body).to_string();
+                s.2.push((r.header("if-match").map(str::to_string), body.clone()));
+                let start = body.find("<CachePolicyConfig").unwrap();
+                let inner = &body[body[start..].find('>').unwrap() + start + 1..];
+                s.0 = format!("<CachePolicyConfig>{inner}");
+                s.1 += 1;
+            }
+            return Some(ok(policy_xml(&s.0), s.1));
+        }
+        None
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snap(&repo, &proxy, "one");
+    {
+        let mut s = state.lock().unwrap();
+        s.0 = s.0.replace("<DefaultTTL>86400<", "<DefaultTTL>60<");
+        s.1 += 1;
+    }
+    snap(&repo, &proxy, "two");
+    let p = plan(
+        &repo,
+        &proxy,
+        &["one", "--kind", "aws.cloudfront.cache_policy", "--force"],
+    );
+    assert_eq!(
+        steps(&p),
+        vec![("update".to_string(), cf_id("cache_policy", "cp-1"))]
+    );
+    assert_eq!(p["steps"][0]["stage"], 4);
+    assert_eq!(
+        p["steps"][0]["action"]["fields"],
+        serde_json::json!([{"field": "/CachePolicy/CachePolicyConfig/DefaultTTL", "live": 60, "snapshot": 86400}])
+    );
+    let plan_file = tmp.path().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &proxy,
+        &["restore", "apply", plan_file.to_str().unwrap()],
+    );
+    assert_code(&o, 0);
+    let puts = state.lock().unwrap().2.clone();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].0.as_deref(), Some("E2"));
+    assert_eq!(
+        puts[0].1,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+            POLICY.replacen(
+                "<CachePolicyConfig>",
+                "<CachePolicyConfig xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">",
+                1
+            )
+        )
+    );
+    snap(&repo, &proxy, "three");
+    let (code, d) = diff_json(&repo, &proxy, "aws.cloudfront.cache_policy");
+    assert_eq!(code, 0, "{d:#}");
 }
