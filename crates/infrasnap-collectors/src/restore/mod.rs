@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -7,6 +7,8 @@
 //! bucket exists before its objects), with bounded concurrency inside a stage, and records each
 //! step done in the [`Journal`] so a killed apply resumes where it stopped.
 
+#[cfg(feature = "cloudfront")]
+pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "iam")]
@@ -49,6 +51,8 @@ pub fn writers() -> Writers {
     w.kinds.extend(iam::KINDS);
     #[cfg(feature = "ssm")]
     w.kinds.extend(ssm::KINDS);
+    #[cfg(feature = "cloudfront")]
+    w.kinds.extend(cloudfront::KINDS);
     w
 }
 
@@ -249,6 +253,10 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
         #[cfg(feature = "ssm")]
         (Subject::Resource, k) if ssm::KINDS.contains(&k) => ssm::write(cx, step).await,
+        #[cfg(feature = "cloudfront")]
+        (Subject::Resource, k) if cloudfront::KINDS.contains(&k) => {
+            cloudfront::write(cx, step).await
+        }
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

@@ -243,7 +243,16 @@ pub static KINDS: &[KindSpec] = &[
                 "cloudfront_distributions/{account}/functions/{id}.live.js",
             ),
         ],
-        volatile: &["/ETag", "/FunctionMetadata/LastModifiedTime"],
+        // The document is `{"Name", "Stages": {"DEVELOPMENT" | "LIVE": summary}}`: each stage's
+        // ETag and stamps move with every write; a function restore makes again has a new
+        // CreatedTime.
+        volatile: &[
+            "/ETag",
+            "/FunctionMetadata/LastModifiedTime",
+            "/Stages/*/ETag",
+            "/Stages/*/FunctionMetadata/LastModifiedTime",
+            "/Stages/*/FunctionMetadata/CreatedTime",
+        ],
         ..KindSpec::new(
             "aws.cloudfront.function",
             "cloudfront",

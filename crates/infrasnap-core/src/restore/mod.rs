@@ -153,6 +153,28 @@ pub struct Step {
     /// The snapshot's parts of the resource a writer needs (a function's `code.zip`), by name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub parts: std::collections::BTreeMap<String, BlobId>,
+    /// Ids in the step's document of resources that are gone live and get a new id when they are
+    /// created again (a distribution's cache policy or origin access control): the writer puts
+    /// in the id the live resource of that name has when the step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<IdRef>,
+    /// What a person should know about the step (a distribution deleted only once disabled, a
+    /// re-created one's new id and domain name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A reference from a step's document to a resource whose id the service assigns: an id mapping
+/// resolved at apply, by the referenced resource's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdRef {
+    /// The referenced resource as the snapshot has it (its old id).
+    pub id: ResourceId,
+    /// Its name, unique in the account: how its new id is found at apply.
+    pub name: String,
+    /// The step of this plan that creates it again, if the plan does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
 }
 
 impl Step {

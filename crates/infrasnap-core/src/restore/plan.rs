@@ -22,8 +22,8 @@ use super::policy::{self, decide, Decision, IfExists};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
 use super::zone;
 use super::{
-    value_hash, Action, FieldValues, LiveScope, Manual, RestoreError, RestorePlan, Step, Subject,
-    Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
+    value_hash, Action, FieldValues, IdRef, LiveScope, Manual, RestoreError, RestorePlan, Step,
+    Subject, Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
 };
 use crate::catalog::{kinds, normalize, CatalogRecord};
 use crate::diff::json::{diff_docs, has_marker};
@@ -279,6 +279,17 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
             Action::Skip { .. } => summary.skip += 1,
         }
     }
+    // An id mapping names the step that creates the referenced resource again.
+    let creates: BTreeMap<ResourceId, u64> = steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Create { .. }))
+        .map(|s| (s.target.clone(), s.n))
+        .collect();
+    for s in &mut steps {
+        for r in &mut s.refs {
+            r.step = creates.get(&r.id).copied();
+        }
+    }
     summary.manual = manual.len() as u64;
     let breaches = policy::guard(&guard);
     if !breaches.is_empty() && !input.force {
@@ -358,6 +369,8 @@ impl Planner<'_, '_> {
             live,
             want,
             parts: BTreeMap::new(),
+            refs: Vec::new(),
+            note: None,
         });
     }
 
@@ -667,6 +680,14 @@ impl Planner<'_, '_> {
             }
             return Ok(());
         }
+        // Made again by an earlier restore, under the new id the service gave it.
+        if live_rec.is_none()
+            && assigned_id(&rec.id.kind)
+            && same_content(inp.live, &rec.id.kind, &rec.id.account, &want)?.is_some()
+        {
+            self.summary.unchanged += 1;
+            return Ok(());
+        }
         let snap_doc = inp.snapshot.doc(rec)?;
         if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available) {
             self.manual.push(Manual {
@@ -690,6 +711,15 @@ impl Planner<'_, '_> {
                 ),
             });
             return Ok(());
+        }
+        if rec.id.kind == DISTRIBUTION {
+            if let Some(reason) = alias_conflicts(inp.live, rec, &snap_doc)? {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
+                return Ok(());
+            }
         }
         match live_rec {
             None => {
@@ -757,9 +787,81 @@ impl Planner<'_, '_> {
             last.parts = rec
                 .parts
                 .iter()
-                .filter(|(n, _)| n.ends_with(".zip") || *n == crate::kept::KEPT_PART)
+                .filter(|(n, _)| {
+                    n.ends_with(".zip") || n.ends_with(".js") || *n == crate::kept::KEPT_PART
+                })
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
                 .collect();
+        }
+        if rec.id.kind == DISTRIBUTION {
+            self.distribution(rec, &snap_doc)?;
+        }
+        Ok(())
+    }
+
+    /// A distribution's step: the ids it uses of policies and origin access controls that are
+    /// gone live (an id mapping the writer resolves at apply, by name); for a distribution made
+    /// again, its new identity as a note and the DNS records to point at it as a follow-up.
+    fn distribution(&mut self, rec: &CatalogRecord, doc: &Value) -> Result<(), RestoreError> {
+        let inp = self.input;
+        let Some(step) = self
+            .steps
+            .last_mut()
+            .filter(|s| s.writes() && s.source == rec.id)
+        else {
+            return Ok(());
+        };
+        let mut config = doc.get("DistributionConfig").cloned().unwrap_or_default();
+        let mut sites = Vec::new();
+        distribution_ref_sites(&mut config, |_, kind, ptr, v| {
+            sites.push((kind, ptr, v.as_str().unwrap_or_default().to_string()));
+        });
+        for (kind, ptr, id) in sites {
+            let rid = ResourceId::new(kind, rec.id.account.clone(), "", id.clone());
+            if inp.live.catalog.get(&rid).is_some() || step.refs.iter().any(|r| r.id == rid) {
+                continue;
+            }
+            if let Some(name) = name_of(inp.snapshot, kind, &rec.id.account, &id, ptr)? {
+                step.refs.push(IdRef {
+                    id: rid,
+                    name,
+                    step: None,
+                });
+            }
+        }
+        if matches!(step.action, Action::Create { .. }) {
+            let domain = doc
+                .get("DomainName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            step.note = Some(format!(
+                "created anew: CloudFront gives it a new Id, ARN and domain name (the \
+                 snapshot's was {}), with a fresh CallerReference",
+                if domain.is_empty() { "?" } else { &domain }
+            ));
+            if !domain.is_empty() {
+                let records = aliases_pointing_at(inp.snapshot, &domain)?;
+                let which = if records.is_empty() {
+                    "no Route53 alias record in this snapshot points at it; check DNS \
+                     elsewhere (CNAMEs)"
+                        .to_string()
+                } else {
+                    format!(
+                        "Route53 alias records pointing at it: {}",
+                        records.join(", ")
+                    )
+                };
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason: format!(
+                        "follow-up after apply: the distribution is made again with a new \
+                         domain name, so DNS that points at {domain} must be changed to the new \
+                         one (restore apply prints it; aws cloudfront list-distributions): \
+                         {which}"
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -923,6 +1025,18 @@ impl Planner<'_, '_> {
             }
             self.guard.entry(l.id.kind.clone()).or_default().1 += 1;
             if retargeted || inp.snapshot.catalog.get(&l.id).is_some() {
+                continue;
+            }
+            // A resource an earlier restore made again under a new id is not extra.
+            if assigned_id(&l.id.kind)
+                && same_content(
+                    inp.snapshot,
+                    &l.id.kind,
+                    &l.id.account,
+                    &resource_hash(inp.live, l)?,
+                )?
+                .is_some()
+            {
                 continue;
             }
             // Only where the snapshot's own listing of that scope was whole.
@@ -1179,6 +1293,35 @@ fn identity(kind: &str) -> &'static [&'static str] {
             "/MFADevices",
             "/PasswordLastUsed",
         ],
+        // A distribution made again gets a new Id, ARN, domain name and ETag, and is created
+        // with a fresh CallerReference (an update keeps the live one).
+        DISTRIBUTION => &[
+            "Id",
+            "ARN",
+            "DomainName",
+            "ETag",
+            "ActiveTrustedSigners",
+            "ActiveTrustedKeyGroups",
+            "AliasICPRecordals",
+            "/DistributionConfig/CallerReference",
+        ],
+        "aws.cloudfront.function" => &[
+            "/Stages/*/ETag",
+            "/Stages/*/CodeFile",
+            "/Stages/*/FunctionMetadata/CreatedTime",
+            "/Stages/*/FunctionMetadata/LastModifiedTime",
+        ],
+        "aws.cloudfront.cache_policy" => &["/CachePolicy/Id", "/CachePolicy/LastModifiedTime"],
+        "aws.cloudfront.origin_request_policy" => &[
+            "/OriginRequestPolicy/Id",
+            "/OriginRequestPolicy/LastModifiedTime",
+        ],
+        "aws.cloudfront.response_headers_policy" => &[
+            "/ResponseHeadersPolicy/Id",
+            "/ResponseHeadersPolicy/LastModifiedTime",
+        ],
+        "aws.cloudfront.origin_access_control" => &["/Id"],
+        "aws.cloudfront.origin_access_identity" => &["/Id", "/S3CanonicalUserId"],
         _ => &[],
     }
 }
@@ -1194,8 +1337,259 @@ fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreErro
     }
     let mut c = normalize::canonical(spec, &side.doc(rec)?);
     normalize::remove_members(&mut c, declared);
-    normalize::remove_members(&mut c, id);
+    for k in id {
+        strip_member(&mut c, k);
+    }
+    if rec.id.kind == DISTRIBUTION {
+        refs_by_name(side, &rec.id.account, &mut c)?;
+    }
     Ok(value_hash(&c))
+}
+
+/// Remove member `k` (a top-level name, or a pointer with `*` wildcards) from `v`.
+fn strip_member(v: &mut Value, k: &str) {
+    let Some(path) = k.strip_prefix('/') else {
+        if let Some(m) = v.as_object_mut() {
+            m.remove(k);
+        }
+        return;
+    };
+    fn walk(v: &mut Value, segs: &[&str]) {
+        let [seg, rest @ ..] = segs else { return };
+        if rest.is_empty() {
+            if let Some(m) = v.as_object_mut() {
+                m.remove(*seg);
+            }
+            return;
+        }
+        match v {
+            Value::Object(m) if *seg == "*" => m.values_mut().for_each(|x| walk(x, rest)),
+            Value::Array(a) if *seg == "*" => a.iter_mut().for_each(|x| walk(x, rest)),
+            Value::Object(m) => {
+                if let Some(x) = m.get_mut(*seg) {
+                    walk(x, rest)
+                }
+            }
+            Value::Array(a) => {
+                if let Some(x) = seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                    walk(x, rest)
+                }
+            }
+            _ => {}
+        }
+    }
+    let segs: Vec<&str> = path.split('/').collect();
+    walk(v, &segs);
+}
+
+/// CloudFront distributions.
+pub const DISTRIBUTION: &str = "aws.cloudfront.distribution";
+
+/// Kinds whose ids the service assigns when one is created: a resource made again by restore
+/// has a new id, and is found by its content (its hash without [`identity`] members).
+pub fn assigned_id(kind: &str) -> bool {
+    matches!(
+        kind,
+        DISTRIBUTION
+            | "aws.cloudfront.cache_policy"
+            | "aws.cloudfront.origin_request_policy"
+            | "aws.cloudfront.response_headers_policy"
+            | "aws.cloudfront.origin_access_control"
+            | "aws.cloudfront.origin_access_identity"
+    )
+}
+
+/// Where a distribution names another CloudFront resource by its id: the member of a cache
+/// behavior or an origin, the kind, and where that kind's document has the resource's name
+/// (unique in the account).
+pub const DISTRIBUTION_REFS: &[(&str, &str, &str)] = &[
+    (
+        "CachePolicyId",
+        "aws.cloudfront.cache_policy",
+        "/CachePolicy/CachePolicyConfig/Name",
+    ),
+    (
+        "OriginRequestPolicyId",
+        "aws.cloudfront.origin_request_policy",
+        "/OriginRequestPolicy/OriginRequestPolicyConfig/Name",
+    ),
+    (
+        "ResponseHeadersPolicyId",
+        "aws.cloudfront.response_headers_policy",
+        "/ResponseHeadersPolicy/ResponseHeadersPolicyConfig/Name",
+    ),
+    (
+        "OriginAccessControlId",
+        "aws.cloudfront.origin_access_control",
+        "/Name",
+    ),
+];
+
+/// Every place in a distribution's `DistributionConfig` that names a resource by id
+/// ([`DISTRIBUTION_REFS`]): `f(member, kind, name pointer, the id value)`.
+pub fn distribution_ref_sites(
+    config: &mut Value,
+    mut f: impl FnMut(&'static str, &'static str, &'static str, &mut Value),
+) {
+    let mut visit = |o: &mut Value| {
+        for (member, kind, name) in DISTRIBUTION_REFS {
+            if let Some(v) = o
+                .get_mut(*member)
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            {
+                f(member, kind, name, v);
+            }
+        }
+    };
+    if let Some(b) = config.get_mut("DefaultCacheBehavior") {
+        visit(b);
+    }
+    for list in ["/CacheBehaviors/Items", "/Origins/Items"] {
+        if let Some(a) = config.pointer_mut(list).and_then(Value::as_array_mut) {
+            a.iter_mut().for_each(&mut visit);
+        }
+    }
+}
+
+/// The name of the account-wide CloudFront resource `kind`/`id` in `side`, if it is there.
+fn name_of(
+    side: &Side,
+    kind: &str,
+    account: &str,
+    id: &str,
+    pointer: &str,
+) -> Result<Option<String>, RestoreError> {
+    let Some(r) = side.catalog.get(&ResourceId::new(kind, account, "", id)) else {
+        return Ok(None);
+    };
+    Ok(side
+        .doc(r)?
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+/// A distribution compares by the names of the policies and origin access controls it uses, not
+/// their ids (a policy made again by restore has a new id and the same name): each id that
+/// `side` can name becomes `name:<its name>`.
+fn refs_by_name(side: &Side, account: &str, doc: &mut Value) -> Result<(), RestoreError> {
+    let Some(config) = doc.get_mut("DistributionConfig") else {
+        return Ok(());
+    };
+    let mut err = None;
+    distribution_ref_sites(config, |_, kind, ptr, v| {
+        let id = v.as_str().unwrap_or_default().to_string();
+        match name_of(side, kind, account, &id, ptr) {
+            Ok(Some(n)) => *v = Value::String(format!("name:{n}")),
+            Ok(None) => {}
+            Err(e) => err = Some(e),
+        }
+    });
+    err.map_or(Ok(()), Err)
+}
+
+/// A live resource of an [`assigned_id`] kind with the content `want` (a resource restore made
+/// again, under a new id).
+fn same_content(
+    side: &Side,
+    kind: &str,
+    account: &str,
+    want: &str,
+) -> Result<Option<ResourceId>, RestoreError> {
+    for r in side
+        .catalog
+        .records
+        .iter()
+        .filter(|r| r.id.kind == kind && r.id.account == account)
+    {
+        if resource_hash(side, r)? == want {
+            return Ok(Some(r.id.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The aliases of a distribution document.
+fn aliases(doc: &Value) -> Vec<String> {
+    doc.pointer("/DistributionConfig/Aliases/Items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The aliases (CNAMEs) of the snapshot's distribution `rec` that another live distribution
+/// holds: CloudFront gives an alias to one distribution only, so writing this one would fail
+/// with CNAMEAlreadyExists. The reason names each alias, its holder and the fix.
+fn alias_conflicts(
+    live: &Side,
+    rec: &CatalogRecord,
+    doc: &Value,
+) -> Result<Option<String>, RestoreError> {
+    let want = aliases(doc);
+    if want.is_empty() {
+        return Ok(None);
+    }
+    let mut held = Vec::new();
+    for l in live.catalog.records.iter().filter(|l| {
+        l.id.kind == DISTRIBUTION && l.id.account == rec.id.account && l.id.id != rec.id.id
+    }) {
+        let ldoc = live.doc(l)?;
+        let domain = ldoc
+            .get("DomainName")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        for a in aliases(&ldoc) {
+            if want.iter().any(|w| w.eq_ignore_ascii_case(&a)) {
+                held.push((a, l.id.id.clone(), domain.clone()));
+            }
+        }
+    }
+    if held.is_empty() {
+        return Ok(None);
+    }
+    let list: Vec<String> = held
+        .iter()
+        .map(|(a, id, d)| format!("alias {a} is held by live distribution {id} ({d})"))
+        .collect();
+    let (a, holder, _) = &held[0];
+    Ok(Some(format!(
+        "{}; CloudFront gives an alias to one distribution only, so this restore would fail          with CNAMEAlreadyExists and nothing is written for it. Remove the alias from {holder}          (aws cloudfront get-distribution-config / update-distribution), or, to move it,          aws cloudfront associate-alias --target-distribution-id {} --alias {a} (the          distribution must exist, and DNS needs a TXT record _{a} pointing at it), then plan          again",
+        list.join("; "),
+        rec.id.id
+    )))
+}
+
+/// The Route53 record sets of `snapshot` whose alias target is `domain` (a distribution's
+/// `d123.cloudfront.net`): `name type (zone)`.
+fn aliases_pointing_at(snapshot: &Side, domain: &str) -> Result<Vec<String>, RestoreError> {
+    let want = domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut out = Vec::new();
+    for r in snapshot
+        .catalog
+        .records
+        .iter()
+        .filter(|r| r.id.kind == "aws.route53.record_set")
+    {
+        let d = snapshot.doc(r)?;
+        let target = d
+            .pointer("/AliasTarget/DNSName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if !target.is_empty() && target == want {
+            out.push(format!(
+                "{} {}",
+                d.get("Name").and_then(Value::as_str).unwrap_or("?"),
+                d.get("Type").and_then(Value::as_str).unwrap_or("?")
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// A table document without what names or stamps one table (so a table restored under its
@@ -1324,6 +1718,18 @@ impl<'a> Observer<'a> {
                     Ok(Some(items_hash(&read_items(self.side, r, &key)?)))
                 }
             },
+            // A resource made again under an id the service assigned: found by its content.
+            Subject::Resource if rec.is_none() && assigned_id(&step.target.kind) => {
+                match &step.want {
+                    Some(w) => {
+                        Ok(
+                            same_content(self.side, &step.target.kind, &step.target.account, w)?
+                                .map(|_| w.clone()),
+                        )
+                    }
+                    None => Ok(None),
+                }
+            }
             Subject::Resource => rec.map(|r| resource_hash(self.side, r)).transpose(),
             Subject::BucketSetting { name, .. } => {
                 if !self.docs.contains_key(&step.target) {
@@ -1455,4 +1861,77 @@ pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, Resto
         ));
     }
     Ok(out)
+#[cfg(test)]
+mod cloudfront_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identity_members_are_stripped_by_name_and_by_pointer_with_wildcards() {
+        let mut v = json!({
+            "Id": "E1", "ARN": "arn", "DistributionConfig": {"CallerReference": "r", "Comment": "c"},
+            "Stages": {"LIVE": {"ETag": "a", "FunctionMetadata": {"CreatedTime": "t", "Stage": "LIVE"}},
+                       "DEVELOPMENT": {"ETag": "b"}}
+        });
+        for k in [
+            "Id",
+            "/DistributionConfig/CallerReference",
+            "/Stages/*/ETag",
+            "/Stages/*/FunctionMetadata/CreatedTime",
+            "/Nothing/here",
+        ] {
+            strip_member(&mut v, k);
+        }
+        assert_eq!(
+            v,
+            json!({
+                "ARN": "arn", "DistributionConfig": {"Comment": "c"},
+                "Stages": {"LIVE": {"FunctionMetadata": {"Stage": "LIVE"}}, "DEVELOPMENT": {}}
+            })
+        );
+    }
+
+    #[test]
+    fn every_policy_and_oac_reference_of_a_distribution_is_visited() {
+        let mut c = json!({
+            "DefaultCacheBehavior": {"CachePolicyId": "cp1", "OriginRequestPolicyId": ""},
+            "CacheBehaviors": {"Items": [{"CachePolicyId": "cp2", "ResponseHeadersPolicyId": "rh1"}]},
+            "Origins": {"Items": [{"Id": "o", "OriginAccessControlId": "oac1"}, {"Id": "p"}]}
+        });
+        let mut seen = Vec::new();
+        distribution_ref_sites(&mut c, |member, kind, _, v| {
+            seen.push((member, kind, v.as_str().unwrap().to_string()));
+            *v = Value::String(format!("new-{}", v.as_str().unwrap()));
+        });
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "CachePolicyId",
+                    "aws.cloudfront.cache_policy",
+                    "cp1".to_string()
+                ),
+                (
+                    "CachePolicyId",
+                    "aws.cloudfront.cache_policy",
+                    "cp2".to_string()
+                ),
+                (
+                    "ResponseHeadersPolicyId",
+                    "aws.cloudfront.response_headers_policy",
+                    "rh1".to_string()
+                ),
+                (
+                    "OriginAccessControlId",
+                    "aws.cloudfront.origin_access_control",
+                    "oac1".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            c["Origins"]["Items"][0]["OriginAccessControlId"],
+            "new-oac1"
+        );
+        assert_eq!(c["DefaultCacheBehavior"]["OriginRequestPolicyId"], "");
+    }
 }

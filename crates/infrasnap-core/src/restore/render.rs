@@ -162,6 +162,22 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
                 let _ = writeln!(o, "  {:>3}. {:<7} {what}{from}", st.n, a.name());
             }
         }
+        if let Some(n) = &st.note {
+            let _ = writeln!(o, "            note: {n}");
+        }
+        for r in &st.refs {
+            let by = match r.step {
+                Some(n) => format!("made again by step {n}"),
+                None => "not made again by this plan: restore it too".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "            uses {} `{}` (id {} is gone; {by}): its new id is put in at apply",
+                r.id.kind.trim_start_matches("aws.cloudfront."),
+                r.name,
+                r.id.id
+            );
+        }
     }
     flush(&mut o, &mut unlisted);
     if !p.manual.is_empty() {

@@ -28,6 +28,7 @@ mod permissions;
 mod restore;
 mod restore_dns_iam;
 mod restore_secrets;
+mod restore_cloudfront;
 mod retention;
 mod route53;
 mod s3_incremental;
