@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -9,10 +9,12 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+pub mod gas;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod local;
 #[cfg(feature = "route53")]
 pub mod route53;
 #[cfg(feature = "s3")]
@@ -44,6 +46,8 @@ pub fn writers() -> Writers {
     w.kinds.extend(lambda::KINDS);
     #[cfg(feature = "iam")]
     w.kinds.extend(iam::KINDS);
+    w.kinds.extend(gas::KINDS);
+    w.kinds.extend(local::KINDS);
     w
 }
 
@@ -81,6 +85,12 @@ pub struct Context {
     pub jobs: usize,
     #[cfg(feature = "s3")]
     pub(crate) s3: s3::Clients,
+    /// The config's `[gas]` (credentials, endpoints), for Apps Script projects.
+    pub gas: Option<infrasnap_core::config::GasConfig>,
+    /// The home folder (`~/.clasprc.json`).
+    pub home: Option<PathBuf>,
+    /// The snapshot restored (named in an Apps Script version's description).
+    pub snapshot: String,
 }
 
 impl Context {
@@ -97,6 +107,9 @@ impl Context {
             s3_path_style,
             blobs,
             jobs: jobs.max(1),
+            gas: None,
+            home: None,
+            snapshot: String::new(),
         }
     }
 
@@ -137,6 +150,8 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if lambda::KINDS.contains(&k) => lambda::write(cx, step).await,
         #[cfg(feature = "route53")]
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
+        (Subject::Resource, k) if gas::KINDS.contains(&k) => gas::write(cx, step).await,
+        (Subject::Dir { .. }, k) if local::KINDS.contains(&k) => local::write(cx, step).await,
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

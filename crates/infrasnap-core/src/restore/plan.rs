@@ -13,6 +13,8 @@
 //! hash is neither ([`Observer`], staleness); after applying, every touched target must have its
 //! wanted hash (verification).
 
+pub mod local;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -100,12 +102,17 @@ pub fn live_scope(
         let Some(spec) = kinds::spec(&r.id.kind) else {
             continue;
         };
-        if !scope.services.iter().any(|s| s == spec.source) && spec.source != "gas" {
+        if !scope.services.iter().any(|s| s == spec.source)
+            && spec.source != "gas"
+            && spec.source != "local"
+        {
             scope.services.push(spec.source.to_string());
         }
         if r.id.kind == BUCKET {
             buckets.push(target.to_bucket.clone().unwrap_or_else(|| r.id.id.clone()));
         }
+        scope.gas |= r.id.kind == local::GAS;
+        scope.local |= local::is_local(&r.id.kind);
         if !r.id.region.is_empty() && !scope.regions.contains(&r.id.region) {
             scope.regions.push(r.id.region.clone());
         }
@@ -161,6 +168,10 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
             p.bucket(r)?;
         } else if r.id.kind == TABLE && input.writers.kinds.contains(&TABLE) {
             p.table(r)?;
+        } else if local::is_local(&r.id.kind) {
+            p.local(r)?;
+        } else if r.id.kind == local::GAS {
+            p.gas(r)?;
         } else {
             p.resource(r)?;
         }
@@ -807,7 +818,8 @@ impl Planner<'_, '_> {
                 continue;
             }
             self.guard.entry(l.id.kind.clone()).or_default().1 += 1;
-            if retargeted || inp.snapshot.catalog.get(&l.id).is_some() {
+            // Apps Script projects are never deleted by restore.
+            if retargeted || l.id.kind == local::GAS || inp.snapshot.catalog.get(&l.id).is_some() {
                 continue;
             }
             // Only where the snapshot's own listing of that scope was whole.
@@ -1016,6 +1028,9 @@ fn identity(kind: &str) -> &'static [&'static str] {
 /// The hash restore compares a resource by: its catalog digest, or for a kind with
 /// [`identity`] members, the digest of its canonical form without them.
 fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+    if rec.id.kind == local::GAS {
+        return Ok(local::gas_hash(rec));
+    }
     let id = identity(&rec.id.kind);
     if id.is_empty() {
         return Ok(rec.digest.clone());
@@ -1132,8 +1147,12 @@ impl<'a> Observer<'a> {
     /// The hash of the step's target as it is in this snapshot (`None`: absent), in the terms
     /// of the step's `live` and `want`.
     pub fn hash(&mut self, step: &Step) -> Result<Option<String>, RestoreError> {
+        if let Subject::Dir { path, .. } = &step.subject {
+            return local::dir_hash(path);
+        }
         let rec = self.side.catalog.get(&step.target);
         match &step.subject {
+            Subject::Dir { .. } => unreachable!("read above"),
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
                 Ok(rec.map(|_| EXISTS.to_string()))
             }
