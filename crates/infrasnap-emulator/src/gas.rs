@@ -1,7 +1,8 @@
 //! A loopback stand-in for the Google APIs the Apps Script collector uses: the Apps Script API v1
 //! (projects.get, projects.getContent, projects.versions.list, projects.deployments.list), Drive
 //! v3 files.list, and the OAuth 2.0 token endpoint (refresh-token and JWT-bearer grants); and
-//! projects.updateContent, which `clasp push` calls (the pushed files replace the project's).
+//! projects.updateContent, which `clasp push` calls (the pushed files replace the project's), and
+//! projects.versions.create (restore makes a version of what it put back).
 //!
 //! State is set up in process: projects with their files, versions and deployments; the OAuth
 //! clients whose refresh tokens are good; access tokens (issued by the token endpoint, or planted
@@ -592,7 +593,7 @@ fn route(
         *grant_type = form.get("grant_type").cloned();
         return token_endpoint(s, &form);
     }
-    if method != Method::GET && method != Method::PUT {
+    if method != Method::GET && method != Method::PUT && method != Method::POST {
         return json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &google_error(
@@ -656,6 +657,27 @@ fn route(
     let mut segs = rest.splitn(2, '/');
     let id = segs.next().unwrap_or("");
     let sub = segs.next();
+    if method == Method::POST {
+        // projects.versions.create: an immutable copy of the current files.
+        let Some(p) = s.projects.get_mut(id) else {
+            return not_found();
+        };
+        if sub != Some("versions") {
+            return not_found();
+        }
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let number = p.versions.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+        let files = p.files.clone();
+        *p = p
+            .clone()
+            .version(number, v["description"].as_str().unwrap_or(""), files);
+        let created = p
+            .version_resources()
+            .into_iter()
+            .find(|r| r["versionNumber"] == json!(number))
+            .unwrap_or(Value::Null);
+        return json_response(StatusCode::OK, &created);
+    }
     if method == Method::PUT {
         // projects.updateContent: what `clasp push` sends replaces the project's files.
         let Some(p) = s.projects.get_mut(id) else {

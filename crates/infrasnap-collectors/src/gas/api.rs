@@ -174,6 +174,30 @@ impl Api {
         url: &str,
         query: &[(&str, &str)],
     ) -> Result<Value, ApiError> {
+        self.call(reqwest::Method::GET, service, url, query, None)
+            .await
+    }
+
+    /// PUT or POST `body` (JSON) to `url`, the answer as JSON (restore's writes: the same
+    /// retry and error policy as reads).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        self.call(method, Service::Script, url, &[], Some(body))
+            .await
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        service: Service,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
         let mut refreshed = false;
         let mut rate_retries = 0;
         let mut server_retries = 0;
@@ -184,14 +208,18 @@ impl Api {
             })?;
             let sent = {
                 let _permit = self.jobs.acquire().await.ok();
-                let r = self
+                let mut rb = self
                     .http
-                    .get(url)
+                    .request(method.clone(), url)
                     .query(query)
                     .bearer_auth(token.expose())
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .send()
-                    .await;
+                    .header(reqwest::header::ACCEPT, "application/json");
+                if let Some(b) = body {
+                    rb = rb
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(serde_json::to_vec(b).unwrap_or_default());
+                }
+                let r = rb.send().await;
                 match r {
                     Ok(resp) => {
                         let status = resp.status();

@@ -22,8 +22,8 @@
 //! do about it, and the run goes on. The coverage of `gas.project` is failed when the projects
 //! could not all be listed or read (credentials, Drive discovery, a project's metadata).
 
-mod api;
-mod auth;
+pub(crate) mod api;
+pub(crate) mod auth;
 mod layout;
 mod redact;
 
@@ -163,7 +163,7 @@ fn trim_slash(s: &str) -> &str {
 }
 
 /// Percent-encode a script id for a URL path (ids are URL-safe base64; anything else is escaped).
-fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

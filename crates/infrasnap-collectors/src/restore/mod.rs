@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`, `ssm.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -11,10 +11,12 @@
 pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+pub mod gas;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod local;
 #[cfg(feature = "route53")]
 pub mod route53;
 #[cfg(feature = "s3")]
@@ -53,6 +55,8 @@ pub fn writers() -> Writers {
     w.kinds.extend(ssm::KINDS);
     #[cfg(feature = "cloudfront")]
     w.kinds.extend(cloudfront::KINDS);
+    w.kinds.extend(gas::KINDS);
+    w.kinds.extend(local::KINDS);
     w
 }
 
@@ -92,6 +96,12 @@ pub struct Context {
     pub identity: Option<Identities>,
     #[cfg(feature = "s3")]
     pub(crate) s3: s3::Clients,
+    /// The config's `[gas]` (credentials, endpoints), for Apps Script projects.
+    pub gas: Option<infrasnap_core::config::GasConfig>,
+    /// The home folder (`~/.clasprc.json`).
+    pub home: Option<PathBuf>,
+    /// The snapshot restored (named in an Apps Script version's description).
+    pub snapshot: String,
 }
 
 impl Context {
@@ -109,6 +119,9 @@ impl Context {
             blobs,
             jobs: jobs.max(1),
             identity: None,
+            gas: None,
+            home: None,
+            snapshot: String::new(),
         }
     }
 
@@ -257,6 +270,8 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if cloudfront::KINDS.contains(&k) => {
             cloudfront::write(cx, step).await
         }
+        (Subject::Resource, k) if gas::KINDS.contains(&k) => gas::write(cx, step).await,
+        (Subject::Dir { .. }, k) if local::KINDS.contains(&k) => local::write(cx, step).await,
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

@@ -117,6 +117,19 @@ pub struct LiveScope {
     pub buckets: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// Apps Script projects are selected: capture them too (with the config's `[gas]`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gas: bool,
+    /// Local sources are selected: their live side is the `--to-dir` directory, read directly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
+}
+
+impl LiveScope {
+    /// Whether the live state needs a capture (AWS services or Apps Script).
+    pub fn captures(&self) -> bool {
+        !self.services.is_empty() || self.gas
+    }
 }
 
 /// Counts, for people and scripts.
@@ -185,6 +198,7 @@ impl Step {
             Subject::BucketSetting { name, .. } => format!("{} setting {name}", self.target),
             Subject::Object { key, .. } => format!("s3://{}/{key}", self.target.id),
             Subject::Items { .. } => format!("{} items", self.target),
+            Subject::Dir { path, .. } => format!("{} into {path}", self.target),
         }
     }
 
@@ -213,6 +227,17 @@ pub enum Subject {
         key: Vec<String>,
         items: u64,
         delete_extra: bool,
+    },
+    /// A local source (`local.git`, `local.folder`) restored into a directory (`--to-dir`): the
+    /// folder's files, or a git repository's untracked files (its bundle and patches are the
+    /// step's `parts`), each with its mode and mtime. An existing file is overwritten only when
+    /// `overwrite` (`--force`); otherwise the writer refuses it.
+    Dir {
+        /// The directory the source is restored into (absolute).
+        path: String,
+        files: Vec<plan::local::FileEntry>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        overwrite: bool,
     },
     /// One S3 object: its key in the target bucket, and the snapshot's record (bytes by blob,
     /// content headers, metadata, tags); `record` is absent for a delete.

@@ -13,6 +13,8 @@
 //! hash is neither ([`Observer`], staleness); after applying, every touched target must have its
 //! wanted hash (verification).
 
+pub mod local;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -104,12 +106,17 @@ pub fn live_scope(
         let Some(spec) = kinds::spec(&r.id.kind) else {
             continue;
         };
-        if !scope.services.iter().any(|s| s == spec.source) && spec.source != "gas" {
+        if !scope.services.iter().any(|s| s == spec.source)
+            && spec.source != "gas"
+            && spec.source != "local"
+        {
             scope.services.push(spec.source.to_string());
         }
         if r.id.kind == BUCKET {
             buckets.push(target.to_bucket.clone().unwrap_or_else(|| r.id.id.clone()));
         }
+        scope.gas |= r.id.kind == local::GAS;
+        scope.local |= local::is_local(&r.id.kind);
         if !r.id.region.is_empty() && !scope.regions.contains(&r.id.region) {
             scope.regions.push(r.id.region.clone());
         }
@@ -230,6 +237,10 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
             p.bucket(r)?;
         } else if r.id.kind == TABLE && input.writers.kinds.contains(&TABLE) {
             p.table(r)?;
+        } else if local::is_local(&r.id.kind) {
+            p.local(r)?;
+        } else if r.id.kind == local::GAS {
+            p.gas(r)?;
         } else {
             p.resource(r)?;
         }
@@ -1024,7 +1035,8 @@ impl Planner<'_, '_> {
                 continue;
             }
             self.guard.entry(l.id.kind.clone()).or_default().1 += 1;
-            if retargeted || inp.snapshot.catalog.get(&l.id).is_some() {
+            // Apps Script projects are never deleted by restore.
+            if retargeted || l.id.kind == local::GAS || inp.snapshot.catalog.get(&l.id).is_some() {
                 continue;
             }
             // A resource an earlier restore made again under a new id is not extra.
@@ -1329,6 +1341,9 @@ fn identity(kind: &str) -> &'static [&'static str] {
 /// The hash restore compares a resource by: its catalog digest, or for a kind with identity
 /// members, the digest of its canonical form without them.
 fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+    if rec.id.kind == local::GAS {
+        return Ok(local::gas_hash(rec));
+    }
     let spec = kinds::spec(&rec.id.kind);
     let declared = spec.map(|s| s.identity).unwrap_or(&[]);
     let id = identity(&rec.id.kind);
@@ -1701,12 +1716,16 @@ impl<'a> Observer<'a> {
     /// The hash of the step's target as it is in this snapshot (`None`: absent), in the terms
     /// of the step's `live` and `want`.
     pub fn hash(&mut self, step: &Step) -> Result<Option<String>, RestoreError> {
+        if let Subject::Dir { path, .. } = &step.subject {
+            return local::dir_hash(path);
+        }
         let target = zone::rename(&step.target, &self.zones);
         let rec = self
             .side
             .catalog
             .get(target.as_ref().unwrap_or(&step.target));
         match &step.subject {
+            Subject::Dir { .. } => unreachable!("read above"),
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
                 Ok(rec.map(|_| EXISTS.to_string()))
             }

@@ -83,6 +83,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
     if let Some(x) = &t.to_table {
         tgt.push(format!("table {x}"));
     }
+    if let Some(x) = &t.to_dir {
+        tgt.push(format!("directory {x}"));
+    }
     let _ = writeln!(
         o,
         "Target: {}",

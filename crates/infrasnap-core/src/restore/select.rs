@@ -45,6 +45,9 @@ pub struct Target {
     /// A DynamoDB table under a new name (one table selected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_table: Option<String>,
+    /// Local sources (`local.git`, `local.folder`) go into `<to_dir>/<source name>` (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_dir: Option<String>,
 }
 
 pub const BUCKET: &str = "aws.s3.bucket";

@@ -100,6 +100,10 @@ pub struct PlanArgs {
     /// Restore the selected DynamoDB table under this name
     #[arg(long, value_name = "NAME")]
     pub to_table: Option<String>,
+    /// Restore local sources (git repositories, folders) into DIR/<source name>; they are never
+    /// restored in place
+    #[arg(long, value_name = "DIR")]
+    pub to_dir: Option<PathBuf>,
     /// What to do with a live resource that differs from the snapshot: skip, overwrite, or
     /// if-unchanged (overwrite only what a snapshot holds, so no live change is lost)
     #[arg(long, value_name = "POLICY", default_value = "if-unchanged")]
@@ -231,12 +235,16 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         to_bucket: a.to_bucket.clone(),
         to_prefix: a.to_prefix.clone(),
         to_table: a.to_table.clone(),
+        to_dir: match a.to_dir.as_deref().map(std::path::absolute).transpose() {
+            Ok(d) => d.map(|d| d.display().to_string()),
+            Err(e) => return Ok(usage(g, &format!("--to-dir: {e}"))),
+        },
     };
     let scope = match live_scope(&snap, &sel, &target) {
         Ok(s) => s,
         Err(e) => return Ok(usage(g, &e.to_string())),
     };
-    if scope.services.is_empty() {
+    if !scope.captures() && !scope.local {
         return Ok(usage(
             g,
             &format!("the selection matches nothing in snapshot `{name}` that restore can reach"),
@@ -458,6 +466,11 @@ async fn apply_plan(
     if let Some(ids) = ids {
         cx = cx.with_identity(ids);
     }
+    if plan.scope.gas {
+        cx.gas = snapshot::load_config(conn.config.as_deref())?.gas;
+        cx.home = snapshot::home();
+    }
+    cx.snapshot = plan.snapshot.clone();
     let progress = AtomicU64::new(0);
     say(
         g,
@@ -601,7 +614,16 @@ async fn capture(
     c: &Connection,
     scope: &LiveScope,
 ) -> anyhow::Result<snapshot::Outcome> {
-    let cfg = snapshot::load_config(c.config.as_deref())?;
+    let mut cfg = snapshot::load_config(c.config.as_deref())?;
+    // Only what the plan compares: local sources are read from --to-dir, not captured; Apps
+    // Script only when projects are selected; AWS only when services are.
+    cfg.local.clear();
+    if !scope.gas {
+        cfg.gas = None;
+    }
+    if scope.services.is_empty() {
+        cfg.aws.disabled = true;
+    }
     let args = snapshot::SnapshotArgs {
         jobs: 128,
         bucket_jobs: 8,

@@ -131,7 +131,7 @@ pub fn repo_dir(g: &Global, cfg: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("snapshots"))
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 

@@ -29,6 +29,7 @@ mod restore;
 mod restore_dns_iam;
 mod restore_secrets;
 mod restore_cloudfront;
+mod restore_local;
 mod retention;
 mod route53;
 mod s3_incremental;
