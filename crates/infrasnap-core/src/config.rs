@@ -244,6 +244,10 @@ pub struct SecretsConfig {
     /// age recipient (`age1...`) that kept secrets are encrypted to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
+    /// Where the fingerprint key is kept: `auto` (the OS keychain where one answers, else a
+    /// file under the config folder), `file`, or `keychain`.
+    #[serde(default)]
+    pub key_store: crate::keychain::KeyStore,
 }
 
 /// Where a config file is looked for when `--config` is not given, in order.

@@ -25,6 +25,7 @@ pub mod error;
 pub mod findings;
 pub mod ids;
 pub mod index;
+pub mod keychain;
 pub mod keypath;
 pub mod manifest;
 pub mod md5lanes;
