@@ -1,9 +1,11 @@
 //! The OS keychain as the home of a repository's fingerprint key, where one is present: the
 //! macOS keychain through `security`, the freedesktop Secret Service (GNOME Keyring, KWallet)
-//! through libsecret's `secret-tool`. Chosen by `[secrets] key_store`: `auto` (the default: the
-//! keychain when its tool is on PATH and answers, else the file), `file`, or `keychain` (an error
-//! when none works). The key is stored as 64 hex characters under service `infrasnap` and the
-//! repository's id.
+//! through libsecret's `secret-tool`. Chosen by `[secrets] key_store`: `keychain` (the key lives
+//! there; a run where no keychain answers is an error, never a second key), `auto` (the default:
+//! the key is read from the keychain when it is there, else the file is used; a key is never put
+//! in the keychain unasked, because a scheduled headless run often has no keychain session and
+//! would then make a second key), or `file`. The key is stored as 64 hex characters under service
+//! `infrasnap` and the repository's id.
 //!
 //! Both tools are driven by their command lines, with no library linked: a machine without them
 //! (a server, a container, CI) simply keeps the file. One weakness is the macOS tool's: `security

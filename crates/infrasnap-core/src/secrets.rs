@@ -122,7 +122,9 @@ impl Fingerprinter {
     pub fn open(meta_dir: &Path, config_home: Option<&Path>) -> Result<(Fingerprinter, KeyOrigin)> {
         let place = KeyPlace::of(meta_dir, config_home)?;
         if let Some(kc) = keychain_for(&place, config_home)? {
-            return open_in_keychain(&kc, meta_dir, &place);
+            if let Some(found) = open_in_keychain(&kc, meta_dir, &place)? {
+                return Ok(found);
+            }
         }
         if let Some(key) = read_key(&place.file)? {
             return Ok((Fingerprinter { key }, KeyOrigin::Existing));
@@ -250,19 +252,26 @@ fn keychain_error(place: &KeyPlace, why: String) -> CoreError {
     )
 }
 
-/// [`Fingerprinter::open`] with the key in the OS keychain: read it there; else move a key file
-/// (outside the repository, or inside where an earlier build kept it) into it; else make one.
-/// A key is trusted in the keychain only once it reads back the same.
+/// [`Fingerprinter::open`] with the OS keychain: the key there, if it has one. With
+/// `key_store = "keychain"` it also moves a key file (outside the repository, or inside where an
+/// earlier build kept it) into it, or makes a new key there; a key is trusted in the keychain
+/// only once it reads back the same. With `auto`, `None` (the file is used): a key is never put
+/// in the keychain unasked, because a headless run (cron, a systemd timer, launchd: what
+/// `infrasnap schedule` installs) often has no keychain session, would not find it there, and
+/// would make a second key.
 fn open_in_keychain(
     kc: &crate::keychain::Keychain,
     meta_dir: &Path,
     place: &KeyPlace,
-) -> Result<(Fingerprinter, KeyOrigin)> {
+) -> Result<Option<(Fingerprinter, KeyOrigin)>> {
     let id = crate::repo::repository_id(meta_dir)?;
     let err = |why: String| keychain_error(place, why);
     if let Some(s) = kc.lookup(&id).map_err(err)? {
         let key = parse_key(Path::new("the key in the keychain"), &s)?;
-        return Ok((Fingerprinter { key }, KeyOrigin::Existing));
+        return Ok(Some((Fingerprinter { key }, KeyOrigin::Existing)));
+    }
+    if crate::keychain::key_store() != crate::keychain::KeyStore::Keychain {
+        return Ok(None);
     }
     let mut origin = KeyOrigin::Created;
     let mut key = [0u8; 32];
@@ -289,7 +298,7 @@ fn open_in_keychain(
         // The key now lives only in the keychain.
         let _ = fs::remove_file(&p);
     }
-    Ok((Fingerprinter { key }, origin))
+    Ok(Some((Fingerprinter { key }, origin)))
 }
 
 /// Write `key` at `place.file` unless a key is there already; the key that is there afterwards.
@@ -358,7 +367,11 @@ pub fn import_key(
     if let Some(kc) = keychain_for(&place, config_home)? {
         let id = crate::repo::repository_id(meta_dir)?;
         let err = |why: String| keychain_error(&place, why);
-        match kc.lookup(&id).map_err(err)? {
+        let there = kc.lookup(&id).map_err(err)?;
+        let keychain_only = crate::keychain::key_store() == crate::keychain::KeyStore::Keychain;
+        match there.as_deref() {
+            // `auto` and no key in the keychain: the file, below.
+            None if !keychain_only => {}
             Some(s) if s.trim() == hex::encode(key) => return Ok(kc.describe(&id).into()),
             Some(_) if !force => {
                 return Err(CoreError::Unsafe {
@@ -372,8 +385,10 @@ pub fn import_key(
             Some(_) => kc.clear(&id).map_err(err)?,
             None => {}
         }
-        kc.store(&id, &hex::encode(key)).map_err(err)?;
-        return Ok(kc.describe(&id).into());
+        if there.is_some() || keychain_only {
+            kc.store(&id, &hex::encode(key)).map_err(err)?;
+            return Ok(kc.describe(&id).into());
+        }
     }
     match read_key(&place.file) {
         Ok(Some(k)) if k == key => return Ok(place.file),

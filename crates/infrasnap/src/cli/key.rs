@@ -85,17 +85,27 @@ pub fn run(g: &Global, cmd: KeyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         KeyCommand::Path => {
-            let file = KeyPlace::of(&meta, home.as_deref())?.file;
-            // The OS keychain, where `[secrets] key_store` and the system have one.
-            let keychain = infrasnap_core::keychain::chosen(home.as_deref())
-                .map_err(anyhow::Error::msg)?
-                .map(|k| -> anyhow::Result<PathBuf> {
-                    Ok(k.describe(&infrasnap_core::repo::repository_id(&meta)?)
-                        .into())
-                })
-                .transpose()?;
-            let place = keychain.unwrap_or(file);
+            let KeyPlace { file, legacy } = KeyPlace::of(&meta, home.as_deref())?;
+            // The OS keychain holds it when `[secrets] key_store = "keychain"`, or when it is
+            // there already (`auto`); else the file.
+            let keychain_only = infrasnap_core::keychain::key_store()
+                == infrasnap_core::keychain::KeyStore::Keychain;
+            let keychain = match keychain_only {
+                true => infrasnap_core::keychain::chosen(home.as_deref())
+                    .map_err(anyhow::Error::msg)?
+                    .map(|k| -> anyhow::Result<PathBuf> {
+                        Ok(k.describe(&infrasnap_core::repo::repository_id(&meta)?)
+                            .into())
+                    })
+                    .transpose()?,
+                false => None,
+            };
             let found = existing_key(&meta, home.as_deref())?.map(|(_, p)| p);
+            let place = match (&found, keychain) {
+                (Some(p), _) if *p != legacy => p.clone(),
+                (_, Some(k)) => k,
+                _ => file,
+            };
             if g.json {
                 println!(
                     "{}",
@@ -105,7 +115,7 @@ pub fn run(g: &Global, cmd: KeyCommand) -> anyhow::Result<u8> {
                 println!("{}", place.display());
                 match found {
                     Some(p) if p != place => println!(
-                        "(still at {}; the next snapshot moves it here)",
+                        "(still inside the repository at {}; the next snapshot moves it out)",
                         p.display()
                     ),
                     Some(_) => {}

@@ -624,9 +624,9 @@ fn env_fingerprint(dir: &std::path::Path, label: &str) -> String {
 }
 
 /// Issue 14 §4: the fingerprint key was a file under ~/.config whatever the system offered.
-/// Where a keychain answers (here a stand-in `secret-tool` on PATH), the key lives there and
-/// nowhere on disk; without one, it stays a 0600 file; `key_store = "keychain"` without one is
-/// an error.
+/// With `key_store = "keychain"` and a keychain that answers (here a stand-in `secret-tool` on
+/// PATH), the key lives there and nowhere on disk; `auto` reads it there, but keeps a new key in
+/// a 0600 file; "keychain" without a keychain is an error.
 #[test]
 fn the_fingerprint_key_lives_in_the_keychain_where_one_answers_else_in_a_file() {
     use std::os::unix::fs::PermissionsExt;
@@ -661,8 +661,12 @@ fn the_fingerprint_key_lives_in_the_keychain_where_one_answers_else_in_a_file() 
     let env = [("PATH", with_tool.as_str())];
     let keys = dir.join("home/.config/infrasnap/keys");
 
-    let auto = cfg("auto");
-    let o = local_run_env(dir, &["snapshot", "--label", "k1", "--config", &auto], &env);
+    let keychain = cfg("keychain");
+    let o = local_run_env(
+        dir,
+        &["snapshot", "--label", "k1", "--config", &keychain],
+        &env,
+    );
     assert_code(&o, 0);
     let ring: Vec<_> = walk_files(&dir.join("keyring"));
     assert_eq!(ring.len(), 1, "one key in the keychain");
@@ -672,30 +676,36 @@ fn the_fingerprint_key_lives_in_the_keychain_where_one_answers_else_in_a_file() 
         walk_files(&keys).is_empty(),
         "no key file beside the keychain"
     );
-    let o = local_run_env(dir, &["key", "path"], &env);
+    let kc_env = [
+        ("PATH", with_tool.as_str()),
+        ("INFRASNAP_KEY_STORE", "keychain"),
+    ];
+    let o = local_run_env(dir, &["key", "path"], &kc_env);
     assert_code(&o, 0);
     assert!(
         stdout(&o).contains("Secret Service keyring"),
         "{}",
         stdout(&o)
     );
-    let o = local_run_env(dir, &["key", "export"], &env);
+    let o = local_run_env(dir, &["key", "export"], &kc_env);
     assert_eq!(stdout(&o).trim(), stored.trim());
-    // The same key next time: the same fingerprint for the same secret.
+    // `auto` finds the key where it is: the same fingerprint for the same secret.
+    let auto = cfg("auto");
     let o = local_run_env(dir, &["snapshot", "--label", "k2", "--config", &auto], &env);
     assert_code(&o, 0);
     assert_eq!(env_fingerprint(dir, "k1"), env_fingerprint(dir, "k2"));
+    assert!(walk_files(&keys).is_empty());
 
-    // key_store = "file": a 0600 file even with a keychain present (a new repository).
-    let file = cfg("file");
+    // `auto` never puts a new key in the keychain (a headless scheduled run may not reach it):
+    // a new repository gets a 0600 file.
     let o = local_run_env(
         dir,
         &[
             "--repo",
-            dir.join("repo-file").to_str().unwrap(),
+            dir.join("repo-auto").to_str().unwrap(),
             "snapshot",
             "--config",
-            &file,
+            &auto,
         ],
         &env,
     );
@@ -708,20 +718,7 @@ fn the_fingerprint_key_lives_in_the_keychain_where_one_answers_else_in_a_file() 
     );
     assert_eq!(walk_files(&dir.join("keyring")).len(), 1);
 
-    // No keychain on PATH: auto falls back to the file; "keychain" is an error.
-    let o = local_run(
-        dir,
-        &[
-            "--repo",
-            dir.join("repo-none").to_str().unwrap(),
-            "snapshot",
-            "--config",
-            &auto,
-        ],
-    );
-    assert_code(&o, 0);
-    assert_eq!(walk_files(&keys).len(), 2);
-    let strict = cfg("keychain");
+    // No keychain on PATH: "keychain" is an error, not a second key.
     let o = local_run(
         dir,
         &[
@@ -729,7 +726,7 @@ fn the_fingerprint_key_lives_in_the_keychain_where_one_answers_else_in_a_file() 
             dir.join("repo-strict").to_str().unwrap(),
             "snapshot",
             "--config",
-            &strict,
+            &keychain,
         ],
     );
     assert_ne!(o.status.code(), Some(0));
