@@ -494,6 +494,16 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         let account_name = &aws.name;
         let identity = match identity {
             Ok(i) => Some(i),
+            // An S3-compatible server without STS (s3s-fs answers 501): AWS itself never does,
+            // so this is said once as what the server does not support, not as a failure.
+            Err(f) if f.code_in(&["NotImplemented"]) || f.status == Some(501) => {
+                notes.push(format!(
+                    "this endpoint does not implement STS (sts:GetCallerIdentity answered 501 \
+                     NotImplemented), so the account id is unknown; its resources are filed \
+                     under `unknown-{account_name}` (not supported by this server)"
+                ));
+                None
+            }
             Err(f) => {
                 global_errors.push(RecordedError {
                     service: "sts".into(),
@@ -627,6 +637,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
                     keep: cfg.secrets.keep || req.keep_secrets,
                     recipient: cfg.secrets.recipient.clone(),
                     identity: None,
+                    key_store: cfg.secrets.key_store,
                 },
             ),
         ));
@@ -659,6 +670,8 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         }
     })?;
 
+    notes.extend(cx.older_notes());
+
     // Findings: the rules over the catalog just written, against the snapshots before
     // (MANIFEST.md's "Findings" section; `infrasnap findings` shows the evidence).
     let mut detail = ManifestDetail::default();
@@ -681,6 +694,7 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
     let mut regions = Vec::new();
     let mut totals = Totals::default();
     for (name, r) in reports {
+        notes.extend(r.notes);
         totals.objects += r.summary.counts.get("objects").copied().unwrap_or(0);
         totals.bytes += r.summary.bytes_total;
         totals.bytes_new += r.summary.bytes_new;

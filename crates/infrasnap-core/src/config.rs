@@ -247,6 +247,10 @@ pub struct SecretsConfig {
     /// age identity file that decrypts them, for `restore` (`--identity` overrides it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// Where the fingerprint key is kept: `auto` (the OS keychain where one answers, else a
+    /// file under the config folder), `file`, or `keychain`.
+    #[serde(default)]
+    pub key_store: crate::keychain::KeyStore,
 }
 
 /// Where a config file is looked for when `--config` is not given, in order.

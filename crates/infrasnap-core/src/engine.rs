@@ -60,6 +60,8 @@ pub struct RunContext {
     key_note: Option<String>,
     /// With `--keep-secrets`: encrypts the originals of redacted values ([`keep_values`](Self::keep_values)).
     keeper: Option<Arc<dyn crate::kept::Encrypter>>,
+    /// Older snapshots' index files not reused because they differ from their seal.
+    older_notes: Mutex<Vec<String>>,
 }
 
 /// Plain bytes overwritten when dropped.
@@ -125,6 +127,7 @@ impl RunContext {
             untrusted: HashSet::new(),
             key_note,
             keeper: None,
+            older_notes: Mutex::new(Vec::new()),
         })
     }
 
@@ -228,11 +231,42 @@ impl RunContext {
         let mut out = self.previous_indexes(rel);
         let parent_has_it = out.first().is_some_and(|p| p.is_file());
         if !parent_has_it {
-            if let Some(p) = self.older.iter().map(|d| d.join(rel)).find(|p| p.is_file()) {
+            // The older snapshot's file is checked against that snapshot's seal, as the parent's
+            // is: a damaged one is passed over (an intact one further back may serve).
+            let trusted = self.older.iter().find_map(|d| {
+                let p = d.join(rel);
+                if !p.is_file() {
+                    return None;
+                }
+                match Repository::index_trusted(d, rel) {
+                    Ok(()) => Some(p),
+                    Err(why) => {
+                        let name = d.file_name().unwrap_or_default().to_string_lossy();
+                        let note = format!(
+                            "`{rel}` of the older snapshot `{name}` was not reused: {why}; its \
+                             objects were taken from an older intact snapshot or downloaded \
+                             again (run `infrasnap verify {name}`)"
+                        );
+                        tracing::warn!("{note}");
+                        let mut notes = self.older_notes.lock().expect("notes");
+                        if !notes.contains(&note) {
+                            notes.push(note);
+                        }
+                        None
+                    }
+                }
+            });
+            if let Some(p) = trusted {
                 out.insert(0, p);
             }
         }
         out
+    }
+
+    /// Why index files of older snapshots were passed over by
+    /// [`reuse_indexes`](Self::reuse_indexes), for the snapshot's notes.
+    pub fn older_notes(&self) -> Vec<String> {
+        self.older_notes.lock().expect("notes").clone()
     }
 
     /// Whether the stored blob `id` may be linked again for content of `size` bytes: it exists,
@@ -352,6 +386,21 @@ impl RunContext {
             None => self.repo.store().put_bytes(&bytes)?,
         };
         let digest = catalog::normalize::digest(Some(spec), &doc);
+        // `-v`: one step per resource, for every service (every resource passes here).
+        let kind = id.kind.strip_prefix("aws.").unwrap_or(&id.kind);
+        let (service, what) = kind.split_once('.').unwrap_or((kind, "resource"));
+        match (id.account.is_empty(), id.region.is_empty()) {
+            (true, _) => tracing::info!("{service}: {what} {} captured", id.id),
+            (false, true) => {
+                tracing::info!("{service}: {what} {} ({}) captured", id.id, id.account)
+            }
+            (false, false) => tracing::info!(
+                "{service}: {what} {} ({} {}) captured",
+                id.id,
+                id.account,
+                id.region
+            ),
+        }
         let mut cat = self.catalog.lock().expect("catalog lock");
         if let Some(v) = catalog::view_path(id) {
             let list = cat.views.entry(v).or_default();
@@ -704,6 +753,9 @@ pub struct CollectorReport {
     pub regions: Vec<String>,
     /// Its own MANIFEST.md section, as data.
     pub manifest: crate::manifest::Blocks,
+    /// Lines for the snapshot's notes: what the source could not offer at all (a setting an
+    /// S3-compatible server does not implement), said once rather than as an error per resource.
+    pub notes: Vec<String>,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -748,6 +800,11 @@ mod tests {
             if with {
                 std::fs::write(d.join(rel), "{}\n").unwrap();
             }
+            // Published snapshots are sealed; the parent's own trust is the driver's business.
+            crate::seal::Seal::compute(&d, n)
+                .unwrap()
+                .write(&d)
+                .unwrap();
             d
         };
         let (parent, abandoned) = (dir("parent", false), dir("abandoned", true));
@@ -767,12 +824,47 @@ mod tests {
             cx.reuse_indexes(rel),
             vec![newer.join(rel), parent.join(rel), abandoned.join(rel)]
         );
+        assert!(cx.older_notes().is_empty());
         // A parent that has it is all that is needed.
         std::fs::write(parent.join(rel), "{}\n").unwrap();
         assert_eq!(
             cx.reuse_indexes(rel),
             vec![parent.join(rel), abandoned.join(rel)]
         );
+    }
+
+    #[test]
+    fn an_older_snapshot_index_that_differs_from_its_seal_is_not_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::open_or_init(&tmp.path().join("r")).unwrap();
+        let lock = repo.lock(None).unwrap();
+        let staging = repo
+            .begin(&"t".parse::<SnapshotName>().unwrap(), &lock)
+            .unwrap();
+        let rel = "index/s3_buckets/www.jsonl";
+        let sealed = |n: &str| {
+            let d = tmp.path().join(n);
+            std::fs::create_dir_all(d.join("index/s3_buckets")).unwrap();
+            std::fs::write(d.join(rel), "{\"key\":\"a\"}\n").unwrap();
+            crate::seal::Seal::compute(&d, n)
+                .unwrap()
+                .write(&d)
+                .unwrap();
+            d
+        };
+        let (newer, oldest) = (sealed("newer"), sealed("oldest"));
+        // One byte of the newer older snapshot's index changed after it was sealed (same size).
+        std::fs::write(newer.join(rel), "{\"key\":\"b\"}\n").unwrap();
+        let cx = RunContext::new(repo.clone(), staging.dir(), vec![], Progress::default(), 4)
+            .unwrap()
+            .with_older(vec![newer.clone(), oldest.clone()]);
+        assert_eq!(cx.reuse_indexes(rel), vec![oldest.join(rel)]);
+        let notes = cx.older_notes();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("`newer`") && notes[0].contains("differs from the seal"));
+        // A seal that is gone (the metadata cannot say the snapshot was unsealed): nothing of it.
+        std::fs::remove_file(oldest.join(crate::seal::SEAL_FILE)).unwrap();
+        assert_eq!(cx.reuse_indexes(rel), Vec::<PathBuf>::new());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod findings;
 pub mod ids;
 pub mod index;
 pub mod kept;
+pub mod keychain;
 pub mod keypath;
 pub mod manifest;
 pub mod md5lanes;

@@ -377,6 +377,29 @@ impl Repository {
         })
     }
 
+    /// Whether the index or catalog file `rel` of the published snapshot folder `dir` may be
+    /// reused, by the same rule as [`trusted_parent_index`](Self::trusted_parent_index): the
+    /// snapshot's seal is intact and names the file with its present bytes, or the snapshot was
+    /// written before seals existed. `Err` says why not. Used for the older snapshots a run falls
+    /// back to when its parent did not cover a container.
+    pub fn index_trusted(dir: &Path, rel: &str) -> std::result::Result<(), String> {
+        let sealed_by_meta = read_metadata(&dir.join("snapshot_metadata.json"))
+            .map(|m| m.seal.is_some())
+            .unwrap_or(true);
+        match crate::seal::Seal::read(dir) {
+            Ok(seal) => match seal.check_file(dir, rel) {
+                crate::seal::FileCheck::Intact => Ok(()),
+                crate::seal::FileCheck::NotSealed => Err("its seal does not name it".into()),
+                crate::seal::FileCheck::Missing => Err("it cannot be read".into()),
+                crate::seal::FileCheck::Damaged(why) => {
+                    Err(format!("it differs from the seal: {why}"))
+                }
+            },
+            Err(crate::seal::SealError::Missing) if !sealed_by_meta => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     pub fn metadata(&self, name: &SnapshotName) -> Result<SnapshotMetadata> {
         let p = self.snapshot_dir(name).join("snapshot_metadata.json");
         if !p.is_file() {

@@ -121,6 +121,11 @@ impl Fingerprinter {
     /// agree on one key (each links its own into place only if none exists yet).
     pub fn open(meta_dir: &Path, config_home: Option<&Path>) -> Result<(Fingerprinter, KeyOrigin)> {
         let place = KeyPlace::of(meta_dir, config_home)?;
+        if let Some(kc) = keychain_for(&place, config_home)? {
+            if let Some(found) = open_in_keychain(&kc, meta_dir, &place)? {
+                return Ok(found);
+            }
+        }
         if let Some(key) = read_key(&place.file)? {
             return Ok((Fingerprinter { key }, KeyOrigin::Existing));
         }
@@ -231,6 +236,71 @@ impl KeyPlace {
     }
 }
 
+/// The keychain that holds keys for `config_home` ([`crate::keychain::chosen`]).
+fn keychain_for(
+    place: &KeyPlace,
+    config_home: Option<&Path>,
+) -> Result<Option<crate::keychain::Keychain>> {
+    crate::keychain::chosen(config_home).map_err(|why| keychain_error(place, why))
+}
+
+fn keychain_error(place: &KeyPlace, why: String) -> CoreError {
+    CoreError::io(
+        "keep the fingerprint key",
+        &place.file,
+        std::io::Error::other(why),
+    )
+}
+
+/// [`Fingerprinter::open`] with the OS keychain: the key there, if it has one. With
+/// `key_store = "keychain"` it also moves a key file (outside the repository, or inside where an
+/// earlier build kept it) into it, or makes a new key there; a key is trusted in the keychain
+/// only once it reads back the same. With `auto`, `None` (the file is used): a key is never put
+/// in the keychain unasked, because a headless run (cron, a systemd timer, launchd: what
+/// `infrasnap schedule` installs) often has no keychain session, would not find it there, and
+/// would make a second key.
+fn open_in_keychain(
+    kc: &crate::keychain::Keychain,
+    meta_dir: &Path,
+    place: &KeyPlace,
+) -> Result<Option<(Fingerprinter, KeyOrigin)>> {
+    let id = crate::repo::repository_id(meta_dir)?;
+    let err = |why: String| keychain_error(place, why);
+    if let Some(s) = kc.lookup(&id).map_err(err)? {
+        let key = parse_key(Path::new("the key in the keychain"), &s)?;
+        return Ok(Some((Fingerprinter { key }, KeyOrigin::Existing)));
+    }
+    if crate::keychain::key_store() != crate::keychain::KeyStore::Keychain {
+        return Ok(None);
+    }
+    let mut origin = KeyOrigin::Created;
+    let mut key = [0u8; 32];
+    let mut from_file = None;
+    for p in [&place.file, &place.legacy] {
+        if let Some(k) = read_key(p)? {
+            (key, origin, from_file) = (k, KeyOrigin::Migrated, Some(p.clone()));
+            break;
+        }
+    }
+    if from_file.is_none() {
+        getrandom::fill(&mut key).map_err(|e| err(e.to_string()))?;
+    }
+    kc.store(&id, &hex::encode(key)).map_err(err)?;
+    let back = kc.lookup(&id).map_err(err)?;
+    if back.as_deref().map(str::trim) != Some(hex::encode(key).as_str()) {
+        return Err(err(
+            "the keychain did not give back the key just stored; set [secrets] key_store = \
+             \"file\""
+                .into(),
+        ));
+    }
+    if let Some(p) = from_file {
+        // The key now lives only in the keychain.
+        let _ = fs::remove_file(&p);
+    }
+    Ok(Some((Fingerprinter { key }, origin)))
+}
+
 /// Write `key` at `place.file` unless a key is there already; the key that is there afterwards.
 fn install_key(place: &KeyPlace, key: [u8; 32]) -> Result<Fingerprinter> {
     let dir = place.file.parent().expect("key file has a folder");
@@ -269,6 +339,13 @@ pub fn existing_key(
     config_home: Option<&Path>,
 ) -> Result<Option<(Fingerprinter, std::path::PathBuf)>> {
     let place = KeyPlace::of(meta_dir, config_home)?;
+    if let Some(kc) = keychain_for(&place, config_home)? {
+        let id = crate::repo::repository_id(meta_dir)?;
+        if let Some(s) = kc.lookup(&id).map_err(|why| keychain_error(&place, why))? {
+            let key = parse_key(Path::new("the key in the keychain"), &s)?;
+            return Ok(Some((Fingerprinter { key }, kc.describe(&id).into())));
+        }
+    }
     for p in [&place.file, &place.legacy] {
         if let Some(key) = read_key(p)? {
             return Ok(Some((Fingerprinter { key }, p.clone())));
@@ -287,6 +364,32 @@ pub fn import_key(
 ) -> Result<std::path::PathBuf> {
     let place = KeyPlace::of(meta_dir, config_home)?;
     let key = parse_key(Path::new("the imported key"), hex_key)?;
+    if let Some(kc) = keychain_for(&place, config_home)? {
+        let id = crate::repo::repository_id(meta_dir)?;
+        let err = |why: String| keychain_error(&place, why);
+        let there = kc.lookup(&id).map_err(err)?;
+        let keychain_only = crate::keychain::key_store() == crate::keychain::KeyStore::Keychain;
+        match there.as_deref() {
+            // `auto` and no key in the keychain: the file, below.
+            None if !keychain_only => {}
+            Some(s) if s.trim() == hex::encode(key) => return Ok(kc.describe(&id).into()),
+            Some(_) if !force => {
+                return Err(CoreError::Unsafe {
+                    path: kc.describe(&id).into(),
+                    why: "a different fingerprint key is already there; pass --force to replace \
+                          it (fingerprints made with the key there now will then no longer \
+                          match)"
+                        .into(),
+                })
+            }
+            Some(_) => kc.clear(&id).map_err(err)?,
+            None => {}
+        }
+        if there.is_some() || keychain_only {
+            kc.store(&id, &hex::encode(key)).map_err(err)?;
+            return Ok(kc.describe(&id).into());
+        }
+    }
     match read_key(&place.file) {
         Ok(Some(k)) if k == key => return Ok(place.file),
         Ok(Some(_)) | Err(_) if !force => {
@@ -1735,6 +1838,39 @@ pub fn strip_url_credentials(url: &str) -> String {
     format!("{scheme}{path}{}{fragment}", query.join("&"))
 }
 
+/// Shortest run of printable characters read from a binary file (as `strings` does by default).
+const BINARY_RUN_MIN: usize = 4;
+
+/// The kinds of secret-shaped strings in a binary file, found as `strings` would read it: each
+/// run of at least [`BINARY_RUN_MIN`] printable ASCII characters (tab included) becomes a line of
+/// a text the text detector ([`find_secrets`]) scans. Empty when none. A binary cannot be
+/// redacted in place, so a caller withholds the whole file.
+pub fn find_in_binary(bytes: &[u8]) -> Vec<SecretKind> {
+    let mut text = String::new();
+    let mut run_start: Option<usize> = None;
+    let printable = |b: u8| b == b'\t' || (0x20..0x7f).contains(&b);
+    for (i, &b) in bytes.iter().chain(std::iter::once(&0u8)).enumerate() {
+        match (printable(b), run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(st)) => {
+                if i - st >= BINARY_RUN_MIN {
+                    text.push_str(std::str::from_utf8(&bytes[st..i]).expect("ASCII"));
+                    text.push('\n');
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    let mut kinds: Vec<SecretKind> = Vec::new();
+    for f in merge(find_secrets(&text)) {
+        if !kinds.contains(&f.kind) {
+            kinds.push(f.kind);
+        }
+    }
+    kinds
+}
+
 /// Replace every secret in `text` by its marker. The findings refer to positions in `text`.
 pub fn redact_text(text: &str, fp: &Fingerprinter) -> (String, Vec<Finding>) {
     let findings = merge(find_secrets(text));
@@ -1992,6 +2128,24 @@ mod tests {
     const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+";
     const URL_B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+    #[test]
+    fn a_binary_file_is_scanned_over_its_printable_runs() {
+        let key = format!("AKIA{}", rnd(UPPER_DIGITS, 16, 7));
+        let mut bin: Vec<u8> = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0];
+        bin.extend((0..300u32).map(|i| (i * 37 % 251) as u8));
+        let clean = bin.clone();
+        bin.extend_from_slice(b"\0\0aws_key\0");
+        bin.extend_from_slice(key.as_bytes());
+        bin.extend_from_slice(&[0, 0xff, 0xfe, 3]);
+        assert_eq!(find_in_binary(&bin), vec![AwsAccessKeyId]);
+        assert_eq!(find_in_binary(&clean), Vec::<SecretKind>::new());
+        // At the very end of the file, too.
+        let mut tail = clean.clone();
+        tail.push(0);
+        tail.extend_from_slice(key.as_bytes());
+        assert_eq!(find_in_binary(&tail), vec![AwsAccessKeyId]);
+    }
 
     fn rnd(alphabet: &str, len: usize, seed: u64) -> String {
         let a: Vec<char> = alphabet.chars().collect();

@@ -382,6 +382,80 @@ pub struct RepairReport {
     pub not_repaired: Vec<Problem>,
 }
 
+/// Write the blob `blob` again from `src` (intact bytes found elsewhere: a tree file, or the
+/// live object), moving a damaged blob of that name aside to `.infrasnap/tmp/quarantine/` first
+/// (never deleted). `Ok(false)` when `src` does not hash to `blob` (nothing is replaced then
+/// but the damaged blob, which stays aside). Needs the repository's lock.
+pub fn write_blob_again(
+    repo: &Repository,
+    blob: &BlobId,
+    src: &mut dyn std::io::Read,
+    size: Option<u64>,
+) -> Result<bool> {
+    let store = repo.store();
+    let dest = store.path(blob);
+    if std::fs::symlink_metadata(&dest).is_ok() {
+        let q = repo.root().join(".infrasnap/tmp/quarantine");
+        crate::repo::create_private_dir_all(&q)?;
+        let aside = q.join(format!(
+            "{}-{}",
+            blob.to_hex(),
+            crate::repo::random_suffix()
+        ));
+        std::fs::rename(&dest, &aside)
+            .map_err(|e| CoreError::io("move damaged blob aside", &dest, e))?;
+    }
+    let mut w = store.writer_sized(size)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = std::io::Read::read(src, &mut buf).map_err(|e| CoreError::io("read", &dest, e))?;
+        if n == 0 {
+            break;
+        }
+        w.write_all(&buf[..n])?;
+    }
+    Ok(w.finish()?.id == *blob)
+}
+
+/// The S3 objects (current objects of `index/s3_buckets/<bucket>.jsonl`, in any snapshot) whose
+/// content is one of `blobs`: `(bucket, record)`, the newest snapshot's record first, one per
+/// blob. What `infrasnap repair` may fetch again from the live bucket.
+pub fn s3_sources(
+    repo: &Repository,
+    blobs: &HashSet<BlobId>,
+) -> Result<Vec<(String, crate::model::s3::S3ObjectRecord)>> {
+    let mut out = Vec::new();
+    let mut found: HashSet<BlobId> = HashSet::new();
+    let mut names: Vec<String> = repo.entries()?.into_iter().map(|e| e.name).collect();
+    names.reverse();
+    for name in names {
+        let dir = repo.root().join(&name);
+        let Ok(files) = crate::seal::sealable_files(&dir) else {
+            continue;
+        };
+        for rel in files {
+            let Some(bucket) = rel
+                .rsplit_once("index/s3_buckets/")
+                .and_then(|(_, f)| f.strip_suffix(".jsonl"))
+            else {
+                continue;
+            };
+            let Ok(text) = std::fs::read_to_string(dir.join(&rel)) else {
+                continue;
+            };
+            for line in text.lines() {
+                let Ok(rec) = serde_json::from_str::<crate::model::s3::S3ObjectRecord>(line) else {
+                    continue;
+                };
+                if blobs.contains(&rec.blob) && !rec.delete_marker && found.insert(rec.blob) {
+                    out.push((bucket.to_string(), rec));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Put right what `reports` (from [`verify_snapshot`], ideally of every snapshot) found, where
 /// intact bytes exist in the repository: a missing or damaged blob is written again from a tree
 /// file that still holds its intact bytes (in any snapshot verified); then every tree file whose
@@ -415,32 +489,9 @@ pub fn repair(
                 done.remove(&blob);
                 continue;
             }
-            let dest = store.path(&blob);
-            if std::fs::symlink_metadata(&dest).is_ok() {
-                let q = repo.root().join(".infrasnap/tmp/quarantine");
-                crate::repo::create_private_dir_all(&q)?;
-                let aside = q.join(format!(
-                    "{}-{}",
-                    blob.to_hex(),
-                    crate::repo::random_suffix()
-                ));
-                std::fs::rename(&dest, &aside)
-                    .map_err(|e| CoreError::io("move damaged blob aside", &dest, e))?;
-            }
             let mut f = std::fs::File::open(&src).map_err(|e| CoreError::io("open", &src, e))?;
             let size = f.metadata().map(|m| m.len()).ok();
-            let mut w = store.writer_sized(size)?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = std::io::Read::read(&mut f, &mut buf)
-                    .map_err(|e| CoreError::io("read", &src, e))?;
-                if n == 0 {
-                    break;
-                }
-                w.write_all(&buf[..n])?;
-            }
-            let st = w.finish()?;
-            if st.id == blob {
+            if write_blob_again(repo, &blob, &mut f, size)? {
                 out.repaired.push(format!(
                     "blob {} written again from {}/{from}",
                     blob.to_hex(),

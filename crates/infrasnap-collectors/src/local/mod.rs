@@ -579,6 +579,9 @@ impl<'a> SourceOut<'a> {
         bytes: &[u8],
         mut rec: LocalRecord,
     ) -> Result<(), String> {
+        if let Some(reason) = self.shield.binary_secrets(rel, bytes) {
+            return self.withhold(rel, bytes, &reason);
+        }
         match self.shield.scan(rel, bytes) {
             None => self.put(tree_rel, bytes, rec),
             Some(redacted) => {

@@ -181,6 +181,25 @@ impl<'a> Shield<'a> {
         Some(redacted.into_bytes())
     }
 
+    /// Why a binary file must be withheld: it holds secret-shaped strings (read as `strings`
+    /// reads a binary, [`sec::find_in_binary`]). `None` for text, lock files and clean binaries.
+    /// A binary cannot be redacted in place, so the whole file is withheld (and kept encrypted
+    /// with `--keep-secrets`).
+    pub fn binary_secrets(&self, rel: &str, bytes: &[u8]) -> Option<String> {
+        if !super::is_binary(bytes) || is_lock_file(rel) {
+            return None;
+        }
+        let kinds = sec::find_in_binary(bytes);
+        if kinds.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        Some(format!(
+            "a binary file holding secret-shaped strings ({})",
+            names.join(", ")
+        ))
+    }
+
     /// Redact a text that is not a file of the source (a patch's added lines): the redacted
     /// text, with each finding listed under `label`, or `None` when nothing was found.
     pub fn scan_str(

@@ -35,6 +35,8 @@ pub enum KeyCommand {
 }
 
 pub fn run(g: &Global, cmd: KeyCommand) -> anyhow::Result<u8> {
+    // The config's `[secrets] key_store` (a config that cannot be used changes nothing here).
+    let _ = super::snapshot::load_config(None);
     let repo = Repository::open(&g.repo_or("snapshots"))?;
     let meta = repo.root().join(".infrasnap");
     let home = config_home();
@@ -83,17 +85,36 @@ pub fn run(g: &Global, cmd: KeyCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         KeyCommand::Path => {
-            let place = KeyPlace::of(&meta, home.as_deref())?;
+            let KeyPlace { file, legacy } = KeyPlace::of(&meta, home.as_deref())?;
+            // The OS keychain holds it when `[secrets] key_store = "keychain"`, or when it is
+            // there already (`auto`); else the file.
+            let keychain_only = infrasnap_core::keychain::key_store()
+                == infrasnap_core::keychain::KeyStore::Keychain;
+            let keychain = match keychain_only {
+                true => infrasnap_core::keychain::chosen(home.as_deref())
+                    .map_err(anyhow::Error::msg)?
+                    .map(|k| -> anyhow::Result<PathBuf> {
+                        Ok(k.describe(&infrasnap_core::repo::repository_id(&meta)?)
+                            .into())
+                    })
+                    .transpose()?,
+                false => None,
+            };
             let found = existing_key(&meta, home.as_deref())?.map(|(_, p)| p);
+            let place = match (&found, keychain) {
+                (Some(p), _) if *p != legacy => p.clone(),
+                (_, Some(k)) => k,
+                _ => file,
+            };
             if g.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "key": place.file, "present": found.is_some(), "found_at": found })
+                    serde_json::json!({ "key": place, "present": found.is_some(), "found_at": found })
                 );
             } else {
-                println!("{}", place.file.display());
+                println!("{}", place.display());
                 match found {
-                    Some(p) if p != place.file => println!(
+                    Some(p) if p != place => println!(
                         "(still inside the repository at {}; the next snapshot moves it out)",
                         p.display()
                     ),

@@ -132,11 +132,9 @@ pub enum Command {
     /// and a map of DNS -> CloudFront -> origins
     Report(report::ReportArgs),
     /// Put right what `verify` finds: missing or damaged blobs and tree files, from intact bytes
-    /// elsewhere in the repository (exit 4 when something is left)
-    Repair {
-        /// Report only this snapshot (every snapshot is checked, to find intact copies)
-        name: Option<String>,
-    },
+    /// elsewhere in the repository, then S3 objects from the live bucket when their ETag is
+    /// unchanged (exit 4 when something is left)
+    Repair(repair::RepairArgs),
     /// Move the repository's fingerprint key (kept outside the repository) to another machine
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -172,7 +170,7 @@ impl Command {
             Command::Restore(_) => "restore",
             Command::Findings(_) => "findings",
             Command::Report(_) => "report",
-            Command::Repair { .. } => "repair",
+            Command::Repair(_) => "repair",
             Command::Key(_) => "key",
             Command::Forget(_) => "forget",
             Command::Prune(_) => "prune",
@@ -221,7 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Findings(a) => findings::run(&g, a),
         Command::Report(a) => report::run(&g, a),
         Command::Key(k) => key::run(&g, k),
-        Command::Repair { name } => repair::run(&g, name),
+        Command::Repair(a) => repair::run(&g, a).await,
     }
 }
 

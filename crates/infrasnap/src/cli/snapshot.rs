@@ -158,6 +158,12 @@ fn name_config(p: &Path) {
 /// relative `repo =` is resolved against the config file's folder, so a scheduled run started
 /// elsewhere writes where the user meant.
 pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let cfg = find_config(explicit)?;
+    infrasnap_core::keychain::set_key_store(cfg.secrets.key_store);
+    Ok(cfg)
+}
+
+fn find_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     let from_env = std::env::var_os("INFRASNAP_CONFIG").map(PathBuf::from);
     if let Some(p) = explicit.map(Path::to_path_buf).or(from_env) {
         let cfg = Config::load(&p).map_err(|e| {

@@ -820,11 +820,12 @@ async fn repair_relinks_from_intact_bytes_and_names_what_it_cannot_repair() {
 
     // a.txt's blob was written again as a copy of its tree file, so that tree file stays an
     // intact copy. b.txt's tree file was linked again: one inode with its blob. Damaged in place,
-    // it has no intact copy, and is named as such.
+    // it has no intact copy in the repository, and is named as such (`--offline`: the live
+    // bucket, which could serve it, is not asked; see hardening.rs for that).
     let blob = blob_path(&repo, &snap, "b.txt");
     writable(&blob);
     std::fs::write(&blob, b"bravX").unwrap();
-    let o = infrasnap(&repo, &url, &["repair"]);
+    let o = infrasnap(&repo, &url, &["repair", "--offline"]);
     assert_code(&o, 4);
     assert!(
         stdout(&o).contains("NOT repaired: CorruptBlob"),

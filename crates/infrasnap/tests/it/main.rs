@@ -18,6 +18,7 @@ mod estate;
 mod findings;
 mod formats;
 mod gas;
+mod hardening;
 mod honest;
 mod iam;
 mod integrity;

@@ -12,6 +12,7 @@ use infrasnap_core::progress::CollectorProgress;
 
 /// One collector's run: when it started, its progress line and its errors.
 pub struct Run {
+    key: String,
     started: Instant,
     pub progress: Arc<CollectorProgress>,
     pub errors: Arc<ErrorSink>,
@@ -20,7 +21,11 @@ pub struct Run {
 impl Run {
     /// Start the run of the collector `key` (its name, or `name:account`).
     pub fn start(cx: &RunContext, key: &str) -> Self {
+        // `-v` shows each service's steps: this line, one per resource (the engine's
+        // `put_resource`), and the end.
+        tracing::info!("{key}: capturing");
         Run {
+            key: key.to_string(),
             started: Instant::now(),
             progress: cx.progress.collector(key),
             errors: Arc::new(ErrorSink::default()),
@@ -45,6 +50,12 @@ impl Run {
         s.status = Some(status(read_nothing, s.errors.is_empty()));
         s.duration_seconds = self.started.elapsed().as_secs_f64();
         self.progress.finished.store(true, Ordering::Relaxed);
+        tracing::info!(
+            "{}: done in {:.1} s, {} error(s)",
+            self.key,
+            s.duration_seconds,
+            s.errors.len()
+        );
     }
 }
 

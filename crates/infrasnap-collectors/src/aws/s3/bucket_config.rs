@@ -66,6 +66,14 @@ const ABSENT_CODES: &[&str] = &[
     "NoSuchConfiguration",
 ];
 
+/// The server does not implement the call (`501 NotImplemented`): an S3-compatible server
+/// without bucket-settings APIs (s3s-fs answers so to all 13). AWS S3 itself never answers a
+/// settings read with 501, so this is honest to record once as "not supported by this server"
+/// rather than as an error of every bucket.
+pub fn not_implemented(f: &ApiFailure) -> bool {
+    f.code_in(&["NotImplemented"]) || (f.code.is_none() && f.status == Some(501))
+}
+
 /// What reading one setting gave: `Ok(Some)` a value, `Ok(None)` nothing set, `Err` a failure.
 type Outcome = Result<Option<Value>, ApiFailure>;
 

@@ -40,7 +40,7 @@ use infrasnap_core::store::{ReuseCheck, Stored};
 use tokio::sync::{mpsc, Semaphore};
 use tracing::Instrument;
 
-use super::bucket_config::read_bucket_config;
+use super::bucket_config::{not_implemented, read_bucket_config};
 use crate::aws::kit::Pages;
 use crate::aws::sdk_error::{describe, ApiFailure};
 
@@ -91,6 +91,9 @@ pub struct S3Collector {
     opts: S3Options,
     clients: Mutex<HashMap<String, Client>>,
     large: Arc<Semaphore>,
+    /// Bucket settings the server answered `501 NotImplemented`: setting -> (IAM action, how
+    /// many buckets). Said once per setting in the notes, not as an error per bucket.
+    unsupported: Mutex<BTreeMap<&'static str, (&'static str, u64)>>,
 }
 
 impl S3Collector {
@@ -100,6 +103,7 @@ impl S3Collector {
             opts,
             clients: Mutex::new(HashMap::new()),
             large: Arc::new(Semaphore::new(LARGE_IN_FLIGHT)),
+            unsupported: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -350,6 +354,24 @@ impl S3Collector {
             ]);
         }
         report.manifest.table(t);
+        let unsupported = std::mem::take(&mut *self.unsupported.lock().expect("unsupported"));
+        let mut lines = Vec::new();
+        for (setting, (action, n)) in unsupported {
+            let line = format!(
+                "s3{}: this server does not implement {} (501 NotImplemented): the `{setting}` \
+                 setting of {n} bucket(s) is not captured (not supported by this server)",
+                self.opts
+                    .instance
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default(),
+                action.trim_start_matches("s3:")
+            );
+            tracing::info!("{line}");
+            lines.push(line.clone());
+            report.notes.push(line);
+        }
+        report.manifest.list(lines);
         if quarantined > 0 {
             report.manifest.text(format!(
                 "{quarantined} stored blob(s) no longer held what was stored (wrong size, or \
@@ -414,8 +436,13 @@ impl S3Collector {
         let region = self.bucket_region(name, errors).await;
         let client = self.client(&region);
         let (config, failures) = read_bucket_config(&client, name).await;
-        for (_setting, action, f) in &failures {
-            errors.record(rec_err(action, name, f));
+        for (setting, action, f) in &failures {
+            if not_implemented(f) {
+                let mut u = self.unsupported.lock().expect("unsupported");
+                u.entry(*setting).or_insert((*action, 0)).1 += 1;
+            } else {
+                errors.record(rec_err(action, name, f));
+            }
         }
         let versioned = matches!(
             config.get("versioning"),
