@@ -1880,6 +1880,8 @@ pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, Resto
         ));
     }
     Ok(out)
+}
+
 #[cfg(test)]
 mod cloudfront_tests {
     use super::*;
