@@ -79,6 +79,8 @@ pub struct Context {
     pub blobs: PathBuf,
     /// Steps written at once inside a stage.
     pub jobs: usize,
+    /// When an S3 object goes up in parts, and their size (`[restore]` in the config).
+    pub upload: infrasnap_core::restore::upload::UploadSizes,
     #[cfg(feature = "s3")]
     pub(crate) s3: s3::Clients,
 }
@@ -97,6 +99,7 @@ impl Context {
             s3_path_style,
             blobs,
             jobs: jobs.max(1),
+            upload: Default::default(),
         }
     }
 
@@ -107,8 +110,11 @@ impl Context {
         let blob = step.action.blob().ok_or_else(|| {
             WriteError::new(format!("a {} step without its document", step.target.kind))
         })?;
-        infrasnap_core::catalog::read_doc(&self.blobs, blob)
-            .map_err(|e| WriteError::new(e.to_string()))
+        let mut doc = infrasnap_core::catalog::read_doc(&self.blobs, blob)
+            .map_err(|e| WriteError::new(e.to_string()))?;
+        // Another account or region: the members the plan lists, as the target's.
+        infrasnap_core::restore::retarget::apply(&mut doc, &step.rewrites);
+        Ok(doc)
     }
 
     /// The store path of a blob.

@@ -22,7 +22,9 @@ pub mod journal;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod retarget;
 pub mod select;
+pub mod upload;
 
 use std::path::Path;
 
@@ -99,6 +101,9 @@ pub struct RestorePlan {
     /// Kinds over the blast-radius threshold (only with `forced`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guard: Vec<policy::Breach>,
+    /// What people should know about the target (`--to-region` of a global kind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub summary: Summary,
     /// Hex BLAKE3 of the plan file's canonical JSON without this member.
     #[serde(default)]
@@ -151,6 +156,10 @@ pub struct Step {
     /// The snapshot's parts of the resource a writer needs (a function's `code.zip`), by name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub parts: std::collections::BTreeMap<String, BlobId>,
+    /// Members of the document that name the source account or region, written as the
+    /// target's (another account or region; [`retarget`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<retarget::Rewrite>,
 }
 
 impl Step {

@@ -19,6 +19,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::policy::{self, decide, Decision, IfExists};
+use super::retarget::{self, Rewrite};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
 use super::{
     value_hash, Action, FieldValues, LiveScope, Manual, RestoreError, RestorePlan, Step, Subject,
@@ -106,8 +107,10 @@ pub fn live_scope(
         if r.id.kind == BUCKET {
             buckets.push(target.to_bucket.clone().unwrap_or_else(|| r.id.id.clone()));
         }
-        if !r.id.region.is_empty() && !scope.regions.contains(&r.id.region) {
-            scope.regions.push(r.id.region.clone());
+        // The live side is where the resources land (`--to-region`).
+        let region = retarget::place(target, &r.id).region;
+        if !region.is_empty() && !scope.regions.contains(&region) {
+            scope.regions.push(region);
         }
     }
     scope.services.sort();
@@ -147,6 +150,26 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
             "--to-table needs exactly one DynamoDB table selected (this selection has \
              {n_tables}): pass its id"
         )));
+    }
+    // Another account: never the one the resources come from (that is a restore in place, which
+    // needs no target).
+    if let Some(acct) = &input.target.to_account {
+        if let Some(r) = selected.iter().find(|r| &r.id.account == acct) {
+            return Err(RestoreError::Selection(format!(
+                "the target account {acct} is the account the snapshot's {} comes from; to \
+                 restore in place, drop --to-profile / --to-role-arn (the default target is where \
+                 each resource came from)",
+                r.id
+            )));
+        }
+    }
+    let mut notes: Vec<String> = Vec::new();
+    for r in &selected {
+        if let Some(n) = retarget::region_note(&input.target, &r.id.kind) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
     }
     let mut p = Planner {
         input: &input,
@@ -209,6 +232,7 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         steps,
         manual,
         guard: breaches,
+        notes,
         summary,
         hash: String::new(),
     };
@@ -262,7 +286,19 @@ impl Planner<'_, '_> {
             live,
             want,
             parts: BTreeMap::new(),
+            rewrites: Vec::new(),
         });
+    }
+
+    /// The last step's document rewrites (another account or region), when it writes.
+    fn rewrite_last(&mut self, rewrites: &[Rewrite], prefix: &str) {
+        if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
+            last.rewrites = rewrites
+                .iter()
+                .filter(|r| r.field.starts_with(prefix))
+                .cloned()
+                .collect();
+        }
     }
 
     /// A live resource that differs: write it, or skip it, as the policy says.
@@ -277,7 +313,15 @@ impl Planner<'_, '_> {
             .to_bucket
             .clone()
             .unwrap_or_else(|| rec.id.id.clone());
-        let tid = ResourceId::new(BUCKET, rec.id.account.clone(), "", tname);
+        let tid = ResourceId::new(
+            BUCKET,
+            retarget::place(&inp.target, &rec.id).account,
+            "",
+            tname,
+        );
+        let mut snap_doc = inp.snapshot.doc(rec)?;
+        let rewrites = retarget::rewrites(&snap_doc, &rec.id, &tid, &inp.target);
+        retarget::apply(&mut snap_doc, &rewrites);
         if !inp.writers.s3 {
             self.manual.push(Manual {
                 id: rec.id.clone(),
@@ -314,11 +358,11 @@ impl Planner<'_, '_> {
                 None,
                 Some(EXISTS.into()),
             );
+            self.rewrite_last(&rewrites, "/region");
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
         let live_doc = live_rec.map(|r| inp.live.doc(r)).transpose()?;
         if !self.sel.objects_only() {
-            self.settings(rec, &tid, &snap_doc, live_doc.as_ref());
+            self.settings(rec, &tid, &snap_doc, live_doc.as_ref(), &rewrites);
         }
         self.objects(rec, &tid, live_rec)
     }
@@ -329,6 +373,7 @@ impl Planner<'_, '_> {
         tid: &ResourceId,
         snap_doc: &Value,
         live_doc: Option<&Value>,
+        rewrites: &[Rewrite],
     ) {
         let spec = kinds::spec(BUCKET);
         let latest_doc = self.input.latest.and_then(|l| {
@@ -413,6 +458,7 @@ impl Planner<'_, '_> {
                     live,
                     want,
                 );
+                self.rewrite_last(rewrites, &format!("/config/{name}/"));
                 continue;
             }
             let recorded = latest_doc
@@ -434,6 +480,7 @@ impl Planner<'_, '_> {
                         live,
                         want,
                     );
+                    self.rewrite_last(rewrites, &format!("/config/{name}/"));
                 }
                 Decision::Skip(reason) => {
                     self.push(&rec.id, tid, subject, Action::Skip { reason }, live, want)
@@ -548,20 +595,34 @@ impl Planner<'_, '_> {
     fn resource(&mut self, rec: &CatalogRecord) -> Result<(), RestoreError> {
         let inp = self.input;
         let spec = kinds::spec(&rec.id.kind);
-        let mut tid = rec.id.clone();
+        let mut tid = retarget::place(&inp.target, &rec.id);
         if rec.id.kind == "aws.dynamodb.table" {
             if let Some(t) = &inp.target.to_table {
                 tid.id = t.clone();
             }
         }
         let live_rec = inp.live.catalog.get(&tid);
-        let want = resource_hash(inp.snapshot, rec)?;
+        // Another account or region: the document as it will be written there.
+        let mut moved = None;
+        if retarget::moves(&inp.target) {
+            let mut doc = inp.snapshot.doc(rec)?;
+            let rw = retarget::rewrites(&doc, &rec.id, &tid, &inp.target);
+            retarget::apply(&mut doc, &rw);
+            moved = Some((doc, rw));
+        }
+        let want = match &moved {
+            Some((doc, rw)) if !rw.is_empty() => doc_hash(&rec.id.kind, doc),
+            _ => resource_hash(inp.snapshot, rec)?,
+        };
         let live_hash = live_rec.map(|l| resource_hash(inp.live, l)).transpose()?;
         if live_hash.as_ref() == Some(&want) {
             self.summary.unchanged += 1;
             return Ok(());
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
+        let (snap_doc, rewrites) = match moved {
+            Some(m) => m,
+            None => (inp.snapshot.doc(rec)?, Vec::new()),
+        };
         if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available) {
             self.manual.push(Manual {
                 id: rec.id.clone(),
@@ -637,6 +698,7 @@ impl Planner<'_, '_> {
                 );
             }
         }
+        self.rewrite_last(&rewrites, "");
         // The parts a writer reads (code zips).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
@@ -651,11 +713,13 @@ impl Planner<'_, '_> {
 
     fn table(&mut self, rec: &CatalogRecord) -> Result<(), RestoreError> {
         let inp = self.input;
-        let mut tid = rec.id.clone();
+        let mut tid = retarget::place(&inp.target, &rec.id);
         if let Some(t) = &inp.target.to_table {
             tid.id = t.clone();
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
+        let mut snap_doc = inp.snapshot.doc(rec)?;
+        let rewrites = retarget::rewrites(&snap_doc, &rec.id, &tid, &inp.target);
+        retarget::apply(&mut snap_doc, &rewrites);
         let key = crate::diff::items::key_schema(&snap_doc).unwrap_or_default();
         let live_rec = inp.live.catalog.get(&tid);
         self.guard.entry(TABLE.to_string()).or_default().1 += u64::from(live_rec.is_some());
@@ -684,6 +748,7 @@ impl Planner<'_, '_> {
                     None,
                     Some(EXISTS.into()),
                 );
+                self.rewrite_last(&rewrites, "");
             }
             Some(l) => {
                 let live_doc = inp.live.doc(l)?;
@@ -798,7 +863,9 @@ impl Planner<'_, '_> {
     /// deleted with `--delete-extra`, else counted. Also the guard's live counts.
     fn extras(&mut self) -> Result<(), RestoreError> {
         let inp = self.input;
-        let retargeted = inp.target.to_table.is_some() || inp.target.to_bucket.is_some();
+        let retargeted = inp.target.to_table.is_some()
+            || inp.target.to_bucket.is_some()
+            || retarget::moves(&inp.target);
         for l in &inp.live.catalog.records {
             if l.id.kind == BUCKET || l.id.kind == TABLE || !self.sel.matches(&l.id) {
                 continue;
@@ -1016,17 +1083,25 @@ fn identity(kind: &str) -> &'static [&'static str] {
 /// The hash restore compares a resource by: its catalog digest, or for a kind with
 /// [`identity`] members, the digest of its canonical form without them.
 fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
-    let id = identity(&rec.id.kind);
-    if id.is_empty() {
+    if identity(&rec.id.kind).is_empty() {
         return Ok(rec.digest.clone());
     }
-    let mut c = normalize::canonical(kinds::spec(&rec.id.kind), &side.doc(rec)?);
+    Ok(doc_hash(&rec.id.kind, &side.doc(rec)?))
+}
+
+/// [`resource_hash`] of a document (one rewritten for another account or region).
+fn doc_hash(kind: &str, doc: &Value) -> String {
+    let id = identity(kind);
+    if id.is_empty() {
+        return normalize::digest(kinds::spec(kind), doc);
+    }
+    let mut c = normalize::canonical(kinds::spec(kind), doc);
     if let Some(m) = c.as_object_mut() {
         for k in id {
             m.remove(*k);
         }
     }
-    Ok(value_hash(&c))
+    value_hash(&c)
 }
 
 /// A table document without what names or stamps one table (so a table restored under its

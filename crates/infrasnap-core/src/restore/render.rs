@@ -83,6 +83,17 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
     if let Some(x) = &t.to_table {
         tgt.push(format!("table {x}"));
     }
+    if let Some(x) = &t.to_account {
+        let how = match (&t.to_role_arn, &t.to_profile) {
+            (Some(r), _) => format!(" (role {r})"),
+            (None, Some(p)) => format!(" (profile {p})"),
+            _ => String::new(),
+        };
+        tgt.push(format!("account {x}{how}"));
+    }
+    if let Some(x) = &t.to_region {
+        tgt.push(format!("region {x}"));
+    }
     let _ = writeln!(
         o,
         "Target: {}",
@@ -104,6 +115,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
     );
     for b in &p.guard {
         let _ = writeln!(o, "Blast-radius guard overridden (--force): {b}");
+    }
+    for n in &p.notes {
+        let _ = writeln!(o, "Note: {n}");
     }
     let mut stage = None;
     let mut listed = 0usize;
@@ -161,6 +175,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
             a => {
                 let _ = writeln!(o, "  {:>3}. {:<7} {what}{from}", st.n, a.name());
             }
+        }
+        for r in &st.rewrites {
+            let _ = writeln!(o, "            rewrite {}: {} → {}", r.field, r.from, r.to);
         }
     }
     flush(&mut o, &mut unlisted);
