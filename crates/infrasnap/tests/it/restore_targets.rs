@@ -467,3 +467,92 @@ fn urlencoding_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_above_the_multipart_threshold_goes_up_in_parts() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let s3 = s3_client(&url, "us-east-1").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    create_bucket(&s3, "big").await;
+    let body = bytes(7, 12 << 20);
+    put(&s3, "big", "video.bin", &body).await;
+    put(&s3, "big", "small.txt", b"small").await;
+    snapshot(&repo, &url, &["--only", "s3", "--label", "one"]);
+    for k in ["video.bin", "small.txt"] {
+        s3.delete_object()
+            .bucket("big")
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The threshold is a user option: 5 MiB parts above 5 MiB.
+    let cfg = tmp.path().join("infrasnap.toml");
+    std::fs::write(
+        &cfg,
+        "[restore]\nmultipart_threshold = \"5MiB\"\npart_size = 5242880\n",
+    )
+    .unwrap();
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "one",
+            "--bucket",
+            "big",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    assert_code(&o, 0);
+    let head = s3
+        .head_object()
+        .bucket("big")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    let etag = head.e_tag().unwrap();
+    assert!(etag.trim_matches('"').ends_with("-3"), "3 parts: {etag}");
+    let got = s3
+        .get_object()
+        .bucket("big")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    assert!(got.body.collect().await.unwrap().into_bytes().to_vec() == body);
+    let small = s3
+        .head_object()
+        .bucket("big")
+        .key("small.txt")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !small.e_tag().unwrap().contains('-'),
+        "one PutObject below the threshold"
+    );
+
+    // A bad size in the config is a usage error naming the key.
+    std::fs::write(&cfg, "[restore]\nmultipart_threshold = \"5MB\"\n").unwrap();
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "one",
+            "--bucket",
+            "big",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("multipart_threshold"), "{}", stderr(&o));
+}
