@@ -44,6 +44,10 @@
 //! keep_label = ["v*"]                         # every snapshot whose label matches
 //! count_partial = false                       # runs complete with errors count toward periods
 //!
+//! [restore]                                   # how restore uploads S3 objects
+//! multipart_threshold = "64MiB"               # above it, in parts (bytes or KiB/MiB/GiB)
+//! part_size = "64MiB"
+//!
 //! [notify]                                    # after a scheduled run that fails, ends with
 //! command = "mail -s infrasnap ops@example.com"  # errors or finds the previous run missing
 //! ```

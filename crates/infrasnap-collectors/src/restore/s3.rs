@@ -64,9 +64,16 @@ impl Clients {
             .expect("clients")
             .entry(region.to_string())
             .or_insert_with(|| {
+                // No flexible checksum where S3 does not require one: a body streamed from a
+                // file is then sent as it is, not `aws-chunked` with a CRC trailer (a server
+                // that keeps that transport encoding as the object's Content-Encoding changes
+                // the object; s3s-fs 0.14 does), and no CRC pass over every byte.
                 let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                     .region(aws_sdk_s3::config::Region::new(region.to_string()))
                     .force_path_style(self.path_style)
+                    .request_checksum_calculation(
+                        aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                    )
                     .build();
                 Client::from_conf(conf)
             })
