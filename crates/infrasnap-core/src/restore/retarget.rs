@@ -94,19 +94,21 @@ pub fn rewrites(doc: &Value, from: &ResourceId, to: &ResourceId, target: &Target
     if acct.is_none() && region.is_none() {
         return out;
     }
-    walk(doc, &mut String::new(), &mut |at, s| {
+    let mut strings = Vec::new();
+    crate::findings::rules::strings_pub(doc, &mut strings);
+    for (at, s) in strings {
         if at == "/region" && from.kind == BUCKET {
-            return;
+            continue;
         }
         let n = rewrite_str(s, acct, region);
         if n != s {
             out.push(Rewrite {
-                field: at.to_string(),
+                field: at,
                 from: s.to_string(),
                 to: n,
             });
         }
-    });
+    }
     out
 }
 
@@ -118,30 +120,6 @@ pub fn apply(doc: &mut Value, rewrites: &[Rewrite]) {
                 *v = Value::String(r.to.clone());
             }
         }
-    }
-}
-
-fn walk(v: &Value, at: &mut String, f: &mut dyn FnMut(&str, &str)) {
-    match v {
-        Value::String(s) => f(at, s),
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                let len = at.len();
-                at.push_str(&format!("/{i}"));
-                walk(x, at, f);
-                at.truncate(len);
-            }
-        }
-        Value::Object(m) => {
-            for (k, x) in m {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                walk(x, at, f);
-                at.truncate(len);
-            }
-        }
-        _ => {}
     }
 }
 
