@@ -44,6 +44,10 @@
 //! keep_label = ["v*"]                         # every snapshot whose label matches
 //! count_partial = false                       # runs complete with errors count toward periods
 //!
+//! [restore]                                   # how restore uploads S3 objects
+//! multipart_threshold = "64MiB"               # above it, in parts (bytes or KiB/MiB/GiB)
+//! part_size = "64MiB"
+//!
 //! [notify]                                    # after a scheduled run that fails, ends with
 //! command = "mail -s infrasnap ops@example.com"  # errors or finds the previous run missing
 //! ```
@@ -82,6 +86,57 @@ pub struct Config {
     /// S3 capture: versions, SSE-C keys.
     #[serde(default)]
     pub s3: S3Config,
+    /// Restore: how S3 objects are uploaded.
+    #[serde(default, skip_serializing_if = "RestoreConfig::is_empty")]
+    pub restore: RestoreConfig,
+}
+
+/// `[restore]`: `multipart_threshold` (objects above it go up in parts; default 64 MiB) and
+/// `part_size` (default 64 MiB): bytes, or text such as `"16MiB"`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart_threshold: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<Size>,
+}
+
+/// A size in the config: bytes, or text with a unit (`"64MiB"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    pub fn bytes(&self) -> std::result::Result<u64, String> {
+        match self {
+            Size::Bytes(n) => Ok(*n),
+            Size::Text(t) => crate::restore::upload::parse_size(t),
+        }
+    }
+}
+
+impl RestoreConfig {
+    fn is_empty(&self) -> bool {
+        self == &RestoreConfig::default()
+    }
+
+    /// The upload sizes, the defaults where not given.
+    pub fn upload_sizes(&self) -> std::result::Result<crate::restore::upload::UploadSizes, String> {
+        let mut u = crate::restore::upload::UploadSizes::default();
+        if let Some(s) = &self.multipart_threshold {
+            u.threshold = s
+                .bytes()
+                .map_err(|e| format!("[restore] multipart_threshold: {e}"))?;
+        }
+        if let Some(s) = &self.part_size {
+            u.part_size = s.bytes().map_err(|e| format!("[restore] part_size: {e}"))?;
+        }
+        Ok(u)
+    }
 }
 
 /// `[notify]`: a command run (through `sh -c`) after a scheduled run that failed, ended with
@@ -383,6 +438,7 @@ impl Config {
                 )));
             }
         }
+        self.restore.upload_sizes().map_err(bad)?;
         for l in &self.local {
             if l.kind != LocalKind::Agents && l.path.is_none() {
                 return Err(bad(format!(

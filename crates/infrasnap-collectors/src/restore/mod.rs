@@ -94,6 +94,8 @@ pub struct Context {
     pub jobs: usize,
     /// The age identities that decrypt kept secret values (`--identity FILE`).
     pub identity: Option<Identities>,
+    /// When an S3 object goes up in parts, and their size (`[restore]` in the config).
+    pub upload: infrasnap_core::restore::upload::UploadSizes,
     #[cfg(feature = "s3")]
     pub(crate) s3: s3::Clients,
     /// The config's `[gas]` (credentials, endpoints), for Apps Script projects.
@@ -122,6 +124,7 @@ impl Context {
             gas: None,
             home: None,
             snapshot: String::new(),
+            upload: Default::default(),
         }
     }
 
@@ -175,6 +178,8 @@ impl Context {
                 step.what()
             )));
         }
+        // Another account or region: the members the plan lists, as the target's.
+        infrasnap_core::restore::retarget::apply(&mut doc, &step.rewrites);
         Ok(doc)
     }
 

@@ -1,22 +1,25 @@
 //! S3 writers: a bucket (CreateBucket in the snapshot's region), its settings (one Put/Delete
 //! call per setting, from the JSON the collector captured, `aws/s3/bucket_config.rs`), and its
 //! objects (PutObject with the bytes from the blob store, the content headers, user metadata,
-//! tags, storage class and SSE settings; DeleteObject for `--delete-extra`).
+//! tags, storage class and SSE settings, in parts above `[restore] multipart_threshold`;
+//! DeleteObject for `--delete-extra`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CorsConfiguration, CorsRule,
-    CreateBucketConfiguration, ErrorDocument, IndexDocument, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, Protocol, PublicAccessBlockConfiguration, RedirectAllRequestsTo,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, StorageClass, Tag, Tagging, VersioningConfiguration,
-    WebsiteConfiguration,
+    BucketLocationConstraint, BucketVersioningStatus, CompletedMultipartUpload, CompletedPart,
+    CorsConfiguration, CorsRule, CreateBucketConfiguration, ErrorDocument, IndexDocument,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, Protocol,
+    PublicAccessBlockConfiguration, RedirectAllRequestsTo, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    StorageClass, Tag, Tagging, VersioningConfiguration, WebsiteConfiguration,
 };
 use aws_sdk_s3::Client;
+use futures::{StreamExt, TryStreamExt};
 use infrasnap_core::model::s3::S3ObjectRecord;
+use infrasnap_core::restore::upload::{plan_upload, Part, Upload};
 use infrasnap_core::restore::{Action, Step, Subject};
 use serde_json::Value;
 
@@ -61,9 +64,16 @@ impl Clients {
             .expect("clients")
             .entry(region.to_string())
             .or_insert_with(|| {
+                // No flexible checksum where S3 does not require one: a body streamed from a
+                // file is then sent as it is, not `aws-chunked` with a CRC trailer (a server
+                // that keeps that transport encoding as the object's Content-Encoding changes
+                // the object; s3s-fs 0.14 does), and no CRC pass over every byte.
                 let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
                     .region(aws_sdk_s3::config::Region::new(region.to_string()))
                     .force_path_style(self.path_style)
+                    .request_checksum_calculation(
+                        aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                    )
                     .build();
                 Client::from_conf(conf)
             })
@@ -140,6 +150,48 @@ pub async fn bucket(cx: &Context, step: &Step) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// The object's content headers, metadata, tags, storage class, SSE settings and Expires, on a
+/// PutObject or a CreateMultipartUpload request (the same setters on both).
+macro_rules! with_headers {
+    ($req:expr, $r:expr) => {{
+        let r: &S3ObjectRecord = $r;
+        let mut req = $req
+            .set_content_type(r.content_type.clone())
+            .set_content_encoding(r.content_encoding.clone())
+            .set_content_disposition(r.content_disposition.clone())
+            .set_content_language(r.content_language.clone())
+            .set_cache_control(r.cache_control.clone())
+            .set_website_redirect_location(r.website_redirect_location.clone());
+        if !r.metadata.is_empty() {
+            req = req.set_metadata(Some(r.metadata.clone().into_iter().collect()));
+        }
+        if !r.tags.is_empty() {
+            req = req.tagging(tag_query(&r.tags));
+        }
+        if let Some(sc) = r.storage_class.as_deref().filter(|s| *s != "STANDARD") {
+            req = req.storage_class(StorageClass::from(sc));
+        }
+        if let Some(sse) = &r.sse {
+            req = req
+                .server_side_encryption(ServerSideEncryption::from(sse.as_str()))
+                .set_ssekms_key_id(r.sse_kms_key_id.clone())
+                .set_bucket_key_enabled(r.bucket_key_enabled);
+        }
+        if let Some(exp) = &r.expires {
+            if let Ok(t) = aws_smithy_types::DateTime::from_str(
+                exp,
+                aws_smithy_types::date_time::Format::HttpDate,
+            ) {
+                #[allow(deprecated)]
+                {
+                    req = req.expires(t);
+                }
+            }
+        }
+        req
+    }};
+}
+
 /// Put one object back, or delete it.
 pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let Subject::Object { key, record } = &step.subject else {
@@ -160,6 +212,15 @@ pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
         .as_deref()
         .ok_or_else(|| WriteError::new("an object step without its record"))?;
     let path = cx.blob_path(&r.blob);
+    let parts = match plan_upload(r.size, cx.upload)
+        .map_err(|e| WriteError::new(format!("s3://{bucket}/{key}: {e}")))?
+    {
+        Upload::Single => None,
+        Upload::Multipart(p) => Some(p),
+    };
+    if let Some(parts) = parts {
+        return multipart(&c, bucket, key, r, &path, &parts).await;
+    }
     let body = if r.size <= IN_MEMORY {
         let bytes = tokio::fs::read(&path)
             .await
@@ -170,46 +231,107 @@ pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
             .await
             .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?
     };
-    let mut req = c
+    let req = c
         .put_object()
         .bucket(bucket)
         .key(key)
         .body(body)
-        .content_length(r.size as i64)
-        .set_content_type(r.content_type.clone())
-        .set_content_encoding(r.content_encoding.clone())
-        .set_content_disposition(r.content_disposition.clone())
-        .set_content_language(r.content_language.clone())
-        .set_cache_control(r.cache_control.clone())
-        .set_website_redirect_location(r.website_redirect_location.clone());
-    if !r.metadata.is_empty() {
-        req = req.set_metadata(Some(r.metadata.clone().into_iter().collect()));
-    }
-    if !r.tags.is_empty() {
-        req = req.tagging(tag_query(&r.tags));
-    }
-    if let Some(sc) = r.storage_class.as_deref().filter(|s| *s != "STANDARD") {
-        req = req.storage_class(StorageClass::from(sc));
-    }
-    if let Some(sse) = &r.sse {
-        req = req
-            .server_side_encryption(ServerSideEncryption::from(sse.as_str()))
-            .set_ssekms_key_id(r.sse_kms_key_id.clone())
-            .set_bucket_key_enabled(r.bucket_key_enabled);
-    }
-    if let Some(exp) = &r.expires {
-        if let Ok(t) =
-            aws_smithy_types::DateTime::from_str(exp, aws_smithy_types::date_time::Format::HttpDate)
-        {
-            #[allow(deprecated)]
-            {
-                req = req.expires(t);
-            }
-        }
-    }
+        .content_length(r.size as i64);
+    let req = with_headers!(req, r);
     req.send()
         .await
         .map_err(|e| WriteError::sdk(&format!("s3:PutObject {bucket}/{key}"), &e))?;
+    Ok(())
+}
+
+/// Parts of one object sent at once (objects themselves are sent `--jobs` at once).
+const PART_JOBS: usize = 4;
+
+/// A multipart upload of the blob at `path` in the planned parts; aborted if a part fails, so no
+/// parts are left behind.
+async fn multipart(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    r: &S3ObjectRecord,
+    path: &std::path::Path,
+    parts: &[Part],
+) -> Result<(), WriteError> {
+    let req = c.create_multipart_upload().bucket(bucket).key(key);
+    let req = with_headers!(req, r);
+    let up = req
+        .send()
+        .await
+        .map_err(|e| WriteError::sdk(&format!("s3:CreateMultipartUpload {bucket}/{key}"), &e))?;
+    let id = up
+        .upload_id()
+        .ok_or_else(|| {
+            WriteError::new(format!(
+                "s3:CreateMultipartUpload {bucket}/{key}: no upload id"
+            ))
+        })?
+        .to_string();
+    let sent: Result<Vec<CompletedPart>, WriteError> = futures::stream::iter(parts)
+        .map(|p| {
+            let id = id.clone();
+            async move {
+                let body = ByteStream::read_from()
+                    .path(path)
+                    .offset(p.offset)
+                    .length(Length::Exact(p.len))
+                    .build()
+                    .await
+                    .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?;
+                let out = c
+                    .upload_part()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .part_number(p.number)
+                    .content_length(p.len as i64)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        WriteError::sdk(
+                            &format!("s3:UploadPart {} of {bucket}/{key}", p.number),
+                            &e,
+                        )
+                    })?;
+                Ok(CompletedPart::builder()
+                    .part_number(p.number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .build())
+            }
+        })
+        .buffered(PART_JOBS)
+        .try_collect()
+        .await;
+    let done = match sent {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = c
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .send()
+                .await;
+            return Err(e);
+        }
+    };
+    c.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| WriteError::sdk(&format!("s3:CompleteMultipartUpload {bucket}/{key}"), &e))?;
     Ok(())
 }
 

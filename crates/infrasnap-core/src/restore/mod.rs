@@ -23,8 +23,10 @@ pub mod journal;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod retarget;
 pub mod select;
 pub mod zone;
+pub mod upload;
 
 use std::path::Path;
 
@@ -101,6 +103,9 @@ pub struct RestorePlan {
     /// Kinds over the blast-radius threshold (only with `forced`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guard: Vec<policy::Breach>,
+    /// What people should know about the target (`--to-region` of a global kind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub summary: Summary,
     /// Hex BLAKE3 of the plan file's canonical JSON without this member.
     #[serde(default)]
@@ -175,6 +180,10 @@ pub struct Step {
     /// re-created one's new id and domain name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Members of the document that name the source account or region, written as the
+    /// target's (another account or region; [`retarget`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<retarget::Rewrite>,
 }
 
 /// A reference from a step's document to a resource whose id the service assigns: an id mapping

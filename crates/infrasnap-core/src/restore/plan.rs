@@ -21,6 +21,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::policy::{self, decide, Decision, IfExists};
+use super::retarget::{self, Rewrite};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
 use super::zone;
 use super::{
@@ -45,12 +46,14 @@ const USER: &str = "aws.iam.user";
 /// The pseudo-kind the blast-radius guard counts S3 objects under.
 pub const OBJECT_KIND: &str = "aws.s3.object";
 
-/// Object record members a restore cannot or need not reproduce: stamps S3 sets by itself, where
-/// the snapshot keeps the file, and the ETag (a multipart upload's differs from a single PUT's of
-/// the same bytes; the bytes are compared by blob).
+/// Object record members a restore cannot or need not reproduce: stamps S3 sets by itself (also
+/// the listing's own stamps, `listed`, kept where listing and GET disagree), where the snapshot
+/// keeps the file, and the ETag (a multipart upload's differs from a single PUT's of the same
+/// bytes; the bytes are compared by blob).
 const OBJECT_IGNORED: &[&str] = &[
     "key",
     "last_modified",
+    "listed",
     "version_id",
     "path",
     "escaped",
@@ -117,8 +120,10 @@ pub fn live_scope(
         }
         scope.gas |= r.id.kind == local::GAS;
         scope.local |= local::is_local(&r.id.kind);
-        if !r.id.region.is_empty() && !scope.regions.contains(&r.id.region) {
-            scope.regions.push(r.id.region.clone());
+        // The live side is where the resources land (`--to-region`).
+        let region = retarget::place(target, &r.id).region;
+        if !region.is_empty() && !scope.regions.contains(&region) {
+            scope.regions.push(region);
         }
     }
     scope.services.sort();
@@ -165,6 +170,26 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
             "--to-table needs exactly one DynamoDB table selected (this selection has \
              {n_tables}): pass its id"
         )));
+    }
+    // Another account: never the one the resources come from (that is a restore in place, which
+    // needs no target).
+    if let Some(acct) = &input.target.to_account {
+        if let Some(r) = selected.iter().find(|r| &r.id.account == acct) {
+            return Err(RestoreError::Selection(format!(
+                "the target account {acct} is the account the snapshot's {} comes from; to \
+                 restore in place, drop --to-profile / --to-role-arn (the default target is where \
+                 each resource came from)",
+                r.id
+            )));
+        }
+    }
+    let mut notes: Vec<String> = Vec::new();
+    for r in &selected {
+        if let Some(n) = retarget::region_note(&input.target, &r.id.kind) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
     }
     let mut p = Planner {
         input: &input,
@@ -327,6 +352,7 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         steps,
         manual,
         guard: breaches,
+        notes,
         summary,
         hash: String::new(),
     };
@@ -382,7 +408,19 @@ impl Planner<'_, '_> {
             parts: BTreeMap::new(),
             refs: Vec::new(),
             note: None,
+            rewrites: Vec::new(),
         });
+    }
+
+    /// The last step's document rewrites (another account or region), when it writes.
+    fn rewrite_last(&mut self, rewrites: &[Rewrite], prefix: &str) {
+        if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
+            last.rewrites = rewrites
+                .iter()
+                .filter(|r| r.field.starts_with(prefix))
+                .cloned()
+                .collect();
+        }
     }
 
     /// A live resource that differs: write it, or skip it, as the policy says.
@@ -397,7 +435,15 @@ impl Planner<'_, '_> {
             .to_bucket
             .clone()
             .unwrap_or_else(|| rec.id.id.clone());
-        let tid = ResourceId::new(BUCKET, rec.id.account.clone(), "", tname);
+        let tid = ResourceId::new(
+            BUCKET,
+            retarget::place(&inp.target, &rec.id).account,
+            "",
+            tname,
+        );
+        let mut snap_doc = inp.snapshot.doc(rec)?;
+        let rewrites = retarget::rewrites(&snap_doc, &rec.id, &tid, &inp.target);
+        retarget::apply(&mut snap_doc, &rewrites);
         if !inp.writers.s3 {
             self.manual.push(Manual {
                 id: rec.id.clone(),
@@ -434,11 +480,11 @@ impl Planner<'_, '_> {
                 None,
                 Some(EXISTS.into()),
             );
+            self.rewrite_last(&rewrites, "/region");
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
         let live_doc = live_rec.map(|r| inp.live.doc(r)).transpose()?;
         if !self.sel.objects_only() {
-            self.settings(rec, &tid, &snap_doc, live_doc.as_ref());
+            self.settings(rec, &tid, &snap_doc, live_doc.as_ref(), &rewrites);
         }
         self.objects(rec, &tid, live_rec)
     }
@@ -449,6 +495,7 @@ impl Planner<'_, '_> {
         tid: &ResourceId,
         snap_doc: &Value,
         live_doc: Option<&Value>,
+        rewrites: &[Rewrite],
     ) {
         let spec = kinds::spec(BUCKET);
         let latest_doc = self.input.latest.and_then(|l| {
@@ -533,6 +580,7 @@ impl Planner<'_, '_> {
                     live,
                     want,
                 );
+                self.rewrite_last(rewrites, &format!("/config/{name}/"));
                 continue;
             }
             let recorded = latest_doc
@@ -554,6 +602,7 @@ impl Planner<'_, '_> {
                         live,
                         want,
                     );
+                    self.rewrite_last(rewrites, &format!("/config/{name}/"));
                 }
                 Decision::Skip(reason) => {
                     self.push(&rec.id, tid, subject, Action::Skip { reason }, live, want)
@@ -668,14 +717,25 @@ impl Planner<'_, '_> {
     fn resource(&mut self, rec: &CatalogRecord) -> Result<(), RestoreError> {
         let inp = self.input;
         let spec = kinds::spec(&rec.id.kind);
-        let mut tid = rec.id.clone();
+        let mut tid = retarget::place(&inp.target, &rec.id);
         if rec.id.kind == "aws.dynamodb.table" {
             if let Some(t) = &inp.target.to_table {
                 tid.id = t.clone();
             }
         }
         let live_rec = inp.live.catalog.get(&tid);
-        let want = resource_hash(inp.snapshot, rec)?;
+        // Another account or region: the document as it will be written there.
+        let mut moved = None;
+        if retarget::moves(&inp.target) {
+            let mut doc = inp.snapshot.doc(rec)?;
+            let rw = retarget::rewrites(&doc, &rec.id, &tid, &inp.target);
+            retarget::apply(&mut doc, &rw);
+            moved = Some((doc, rw));
+        }
+        let want = match &moved {
+            Some((doc, rw)) if !rw.is_empty() => doc_hash(&rec.id.kind, doc),
+            _ => resource_hash(inp.snapshot, rec)?,
+        };
         let live_hash = live_rec.map(|l| resource_hash(inp.live, l)).transpose()?;
         if live_hash.as_ref() == Some(&want) {
             self.summary.unchanged += 1;
@@ -699,7 +759,10 @@ impl Planner<'_, '_> {
             self.summary.unchanged += 1;
             return Ok(());
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
+        let (snap_doc, rewrites) = match moved {
+            Some(m) => m,
+            None => (inp.snapshot.doc(rec)?, Vec::new()),
+        };
         if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available) {
             self.manual.push(Manual {
                 id: rec.id.clone(),
@@ -793,6 +856,7 @@ impl Planner<'_, '_> {
                 });
             }
         }
+        self.rewrite_last(&rewrites, "");
         // The parts a writer reads (code zips, kept secret values).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
@@ -879,11 +943,13 @@ impl Planner<'_, '_> {
 
     fn table(&mut self, rec: &CatalogRecord) -> Result<(), RestoreError> {
         let inp = self.input;
-        let mut tid = rec.id.clone();
+        let mut tid = retarget::place(&inp.target, &rec.id);
         if let Some(t) = &inp.target.to_table {
             tid.id = t.clone();
         }
-        let snap_doc = inp.snapshot.doc(rec)?;
+        let mut snap_doc = inp.snapshot.doc(rec)?;
+        let rewrites = retarget::rewrites(&snap_doc, &rec.id, &tid, &inp.target);
+        retarget::apply(&mut snap_doc, &rewrites);
         let key = crate::diff::items::key_schema(&snap_doc).unwrap_or_default();
         let live_rec = inp.live.catalog.get(&tid);
         self.guard.entry(TABLE.to_string()).or_default().1 += u64::from(live_rec.is_some());
@@ -912,6 +978,7 @@ impl Planner<'_, '_> {
                     None,
                     Some(EXISTS.into()),
                 );
+                self.rewrite_last(&rewrites, "");
             }
             Some(l) => {
                 let live_doc = inp.live.doc(l)?;
@@ -1026,7 +1093,9 @@ impl Planner<'_, '_> {
     /// deleted with `--delete-extra`, else counted. Also the guard's live counts.
     fn extras(&mut self) -> Result<(), RestoreError> {
         let inp = self.input;
-        let retargeted = inp.target.to_table.is_some() || inp.target.to_bucket.is_some();
+        let retargeted = inp.target.to_table.is_some()
+            || inp.target.to_bucket.is_some()
+            || retarget::moves(&inp.target);
         for l in &inp.live.catalog.records {
             if l.id.kind == BUCKET || l.id.kind == TABLE || !self.sel.matches(&l.id) {
                 continue;
@@ -1217,6 +1286,14 @@ fn object_value(o: &S3ObjectRecord) -> Value {
         for k in OBJECT_IGNORED {
             m.remove(*k);
         }
+        // No content type is served as the default one, which a server stores for an object
+        // put without one: the same object.
+        if matches!(
+            m.get("content_type").and_then(Value::as_str),
+            Some("binary/octet-stream" | "application/octet-stream")
+        ) {
+            m.remove("content_type");
+        }
     }
     v
 }
@@ -1346,19 +1423,35 @@ fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreErro
     }
     let spec = kinds::spec(&rec.id.kind);
     let declared = spec.map(|s| s.identity).unwrap_or(&[]);
-    let id = identity(&rec.id.kind);
-    if id.is_empty() && declared.is_empty() {
+    if identity(&rec.id.kind).is_empty() && declared.is_empty() {
         return Ok(rec.digest.clone());
     }
-    let mut c = normalize::canonical(spec, &side.doc(rec)?);
-    normalize::remove_members(&mut c, declared);
-    for k in id {
-        strip_member(&mut c, k);
-    }
+    let mut c = stripped(&rec.id.kind, &side.doc(rec)?);
     if rec.id.kind == DISTRIBUTION {
         refs_by_name(side, &rec.id.account, &mut c)?;
     }
     Ok(value_hash(&c))
+}
+
+/// The canonical form of a document without its kind's identity members (declared in the
+/// catalog, and restore's own [`identity`]).
+fn stripped(kind: &str, doc: &Value) -> Value {
+    let spec = kinds::spec(kind);
+    let mut c = normalize::canonical(spec, doc);
+    normalize::remove_members(&mut c, spec.map(|s| s.identity).unwrap_or(&[]));
+    for k in identity(kind) {
+        strip_member(&mut c, k);
+    }
+    c
+}
+
+/// [`resource_hash`] of a document (one rewritten for another account or region).
+fn doc_hash(kind: &str, doc: &Value) -> String {
+    let spec = kinds::spec(kind);
+    if identity(kind).is_empty() && spec.is_none_or(|s| s.identity.is_empty()) {
+        return normalize::digest(spec, doc);
+    }
+    value_hash(&stripped(kind, doc))
 }
 
 /// Remove member `k` (a top-level name, or a pointer with `*` wildcards) from `v`.
@@ -1954,5 +2047,37 @@ mod cloudfront_tests {
             "new-oac1"
         );
         assert_eq!(c["DefaultCacheBehavior"]["OriginRequestPolicyId"], "");
+    }
+}
+
+#[cfg(test)]
+mod object_tests {
+    use super::*;
+
+    fn rec(v: Value) -> S3ObjectRecord {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A restore into s3s-fs read back as "differs" for every object: the listing's stamps
+    /// (`listed`) and the default content type the server gave an object put without one.
+    #[test]
+    fn an_object_restored_to_a_server_with_other_stamps_and_a_default_type_is_the_same() {
+        let blob = "1b60a47a8987b51879996f8cd4b64050ead154479bb37f3a82eb6a089c2f2d8a";
+        let snap = rec(
+            serde_json::json!({"key": "a", "path": "s3_buckets/b/a", "size": 3, "etag": "\"x\"",
+            "last_modified": "2025-01-01T00:56:00Z", "blob": blob,
+            "listed": {"last_modified": "2025-01-01T00:56:00Z"}}),
+        );
+        let live = rec(
+            serde_json::json!({"key": "a", "path": "s3_buckets/b/a", "size": 3, "etag": "\"x\"",
+            "last_modified": "2026-12-02T14:47:40.714Z", "content_type": "application/octet-stream",
+            "blob": blob, "listed": {"last_modified": "2026-12-02T14:47:40.714Z"}}),
+        );
+        assert_eq!(object_hash(&snap), object_hash(&live));
+        let html = rec(
+            serde_json::json!({"key": "a", "path": "s3_buckets/b/a", "size": 3, "content_type": "text/html",
+            "blob": blob}),
+        );
+        assert_ne!(object_hash(&snap), object_hash(&html));
     }
 }

@@ -86,6 +86,17 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
     if let Some(x) = &t.to_dir {
         tgt.push(format!("directory {x}"));
     }
+    if let Some(x) = &t.to_account {
+        let how = match (&t.to_role_arn, &t.to_profile) {
+            (Some(r), _) => format!(" (role {r})"),
+            (None, Some(p)) => format!(" (profile {p})"),
+            _ => String::new(),
+        };
+        tgt.push(format!("account {x}{how}"));
+    }
+    if let Some(x) = &t.to_region {
+        tgt.push(format!("region {x}"));
+    }
     let _ = writeln!(
         o,
         "Target: {}",
@@ -107,6 +118,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
     );
     for b in &p.guard {
         let _ = writeln!(o, "Blast-radius guard overridden (--force): {b}");
+    }
+    for n in &p.notes {
+        let _ = writeln!(o, "Note: {n}");
     }
     let mut stage = None;
     let mut listed = 0usize;
@@ -180,6 +194,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
                 r.name,
                 r.id.id
             );
+        }
+        for r in &st.rewrites {
+            let _ = writeln!(o, "            rewrite {}: {} → {}", r.field, r.from, r.to);
         }
     }
     flush(&mut o, &mut unlisted);

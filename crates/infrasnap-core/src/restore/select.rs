@@ -48,6 +48,20 @@ pub struct Target {
     /// Local sources (`local.git`, `local.folder`) go into `<to_dir>/<source name>` (absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_dir: Option<String>,
+    /// Another AWS account: its id, read from the target credentials when planning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_account: Option<String>,
+    /// The profile that reaches the target account (`--to-profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_profile: Option<String>,
+    /// The role assumed in the target account (`--to-role-arn`), with its external id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_external_id: Option<String>,
+    /// Another region, for regional kinds and where buckets are created (`--to-region`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_region: Option<String>,
 }
 
 pub const BUCKET: &str = "aws.s3.bucket";

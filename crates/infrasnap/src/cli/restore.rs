@@ -26,6 +26,7 @@ use infrasnap_core::restore::{
 };
 
 use infrasnap_core::kept::KEPT_PART;
+use infrasnap_core::config::AwsAccount;
 
 use super::{open_repo, snapshot, snapshot_dir, Global};
 use crate::exit;
@@ -104,6 +105,20 @@ pub struct PlanArgs {
     /// restored in place
     #[arg(long, value_name = "DIR")]
     pub to_dir: Option<PathBuf>,
+    /// Restore into the account of this AWS profile (resources keep their names)
+    #[arg(long, value_name = "NAME", conflicts_with = "to_role_arn")]
+    pub to_profile: Option<String>,
+    /// Restore into the account of this role, assumed with the --profile (or default)
+    /// credentials
+    #[arg(long, value_name = "ARN")]
+    pub to_role_arn: Option<String>,
+    /// The external id the --to-role-arn role requires
+    #[arg(long, value_name = "ID", requires = "to_role_arn")]
+    pub to_external_id: Option<String>,
+    /// Restore regional resources (tables, functions, ...) into this region, and create buckets
+    /// there; IAM, Route53 and CloudFront are global and stay account-wide
+    #[arg(long, value_name = "REGION")]
+    pub to_region: Option<String>,
     /// What to do with a live resource that differs from the snapshot: skip, overwrite, or
     /// if-unchanged (overwrite only what a snapshot holds, so no live change is lost)
     #[arg(long, value_name = "POLICY", default_value = "if-unchanged")]
@@ -231,7 +246,7 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         prefix: a.prefix.clone(),
         key: a.key.clone(),
     };
-    let target = Target {
+    let mut target = Target {
         to_bucket: a.to_bucket.clone(),
         to_prefix: a.to_prefix.clone(),
         to_table: a.to_table.clone(),
@@ -239,7 +254,34 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
             Ok(d) => d.map(|d| d.display().to_string()),
             Err(e) => return Ok(usage(g, &format!("--to-dir: {e}"))),
         },
+        to_profile: a.to_profile.clone(),
+        to_role_arn: a.to_role_arn.clone(),
+        to_external_id: a.to_external_id.clone(),
+        to_region: a.to_region.clone(),
+        to_account: None,
     };
+    if let Some(r) = &target.to_region {
+        if let Err(e) =
+            infrasnap_core::region::check_regions(std::slice::from_ref(r), "--to-region")
+        {
+            return Ok(usage(g, &e.to_string()));
+        }
+    }
+    if target_account(&target).is_some() {
+        // The target account's id, from its own credentials: ids in the plan carry it.
+        let setup = aws_setup(&a.conn, &target).await?;
+        let who = infrasnap_collectors::aws::identity::caller_identity(&setup.sdk)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the target account's identity (sts:GetCallerIdentity): {e}"
+                )
+            })?;
+        match who.account {
+            Some(id) => target.to_account = Some(id),
+            None => anyhow::bail!("the target credentials name no account (sts:GetCallerIdentity)"),
+        }
+    }
     let scope = match live_scope(&snap, &sel, &target) {
         Ok(s) => s,
         Err(e) => return Ok(usage(g, &e.to_string())),
@@ -250,7 +292,7 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
             &format!("the selection matches nothing in snapshot `{name}` that restore can reach"),
         ));
     }
-    let live = capture(g, repo.root(), &a.conn, &scope).await?;
+    let live = capture(g, repo.root(), &a.conn, &scope, &target).await?;
     let live_side = Side::open(&live.dir, &blobs)?;
     // The latest published snapshot: a live state it holds is recorded (--if-exists).
     let latest = repo
@@ -433,7 +475,7 @@ async fn apply_plan(
         // Refuse a stale plan: every step not yet done must find its target as planned against
         // (or already as wanted, when an earlier run wrote it but was killed before its journal
         // line).
-        let live = capture(g, repo_root, conn, &plan.scope).await?;
+        let live = capture(g, repo_root, conn, &plan.scope, &plan.target).await?;
         let side = Side::open(&live.dir, &blobs)?;
         let stale = stale_steps(plan, &side, &done_before)?;
         drop(side);
@@ -461,13 +503,15 @@ async fn apply_plan(
             return Ok(exit::FAILED);
         }
     }
-    let setup = crate::aws_setup::load(&aws_args(conn), None).await?;
+    let setup = aws_setup(conn, &plan.target).await?;
     let mut cx = writers::Context::new(setup.sdk, setup.s3_path_style, blobs.clone(), conn.jobs);
     if let Some(ids) = ids {
         cx = cx.with_identity(ids);
     }
+    let cfg = snapshot::load_config(conn.config.as_deref())?;
+    cx.upload = cfg.restore.upload_sizes().map_err(|e| anyhow::anyhow!(e))?;
     if plan.scope.gas {
-        cx.gas = snapshot::load_config(conn.config.as_deref())?.gas;
+        cx.gas = cfg.gas;
         cx.home = snapshot::home();
     }
     cx.snapshot = plan.snapshot.clone();
@@ -497,7 +541,7 @@ async fn apply_plan(
     // Prove it: capture again and check every touched resource against the snapshot (a plan
     // that writes nothing touches nothing).
     let (final_diff, notes) = if plan.writing_steps().next().is_some() {
-        let live = capture(g, repo_root, conn, &plan.scope).await?;
+        let live = capture(g, repo_root, conn, &plan.scope, &plan.target).await?;
         let side = Side::open(&live.dir, &blobs)?;
         let d = verify(plan, &side)?;
         let notes = infrasnap_core::restore::plan::apply_notes(plan, &side)?;
@@ -607,12 +651,38 @@ fn aws_args(c: &Connection) -> crate::aws_setup::AwsArgs {
     }
 }
 
-/// Capture the live state of `scope` into a scratch snapshot (removed when dropped).
+/// The account a target names (`--to-profile`, `--to-role-arn`), as a config account entry; the
+/// role is assumed with the connection's credentials.
+fn target_account(t: &Target) -> Option<AwsAccount> {
+    if t.to_profile.is_none() && t.to_role_arn.is_none() {
+        return None;
+    }
+    Some(AwsAccount {
+        name: "restore target".into(),
+        profile: t.to_profile.clone(),
+        role_arn: t.to_role_arn.clone(),
+        external_id: t.to_external_id.clone(),
+        source_profile: None,
+        region: None,
+    })
+}
+
+/// The AWS settings restore writes with: the target account's, or the connection's.
+async fn aws_setup(c: &Connection, t: &Target) -> anyhow::Result<crate::aws_setup::AwsSetup> {
+    match target_account(t) {
+        Some(a) => crate::aws_setup::load_account(&aws_args(c), &a).await,
+        None => crate::aws_setup::load(&aws_args(c), None).await,
+    }
+}
+
+/// Capture the live state of `scope` into a scratch snapshot (removed when dropped), in the
+/// target account when the target names one.
 async fn capture(
     g: &Global,
     repo_dir: &Path,
     c: &Connection,
     scope: &LiveScope,
+    target: &Target,
 ) -> anyhow::Result<snapshot::Outcome> {
     let mut cfg = snapshot::load_config(c.config.as_deref())?;
     // Only what the plan compares: local sources are read from --to-dir, not captured; Apps
@@ -623,6 +693,9 @@ async fn capture(
     }
     if scope.services.is_empty() {
         cfg.aws.disabled = true;
+    }
+    if let Some(a) = target_account(target) {
+        cfg.aws.accounts = vec![a];
     }
     let args = snapshot::SnapshotArgs {
         jobs: 128,

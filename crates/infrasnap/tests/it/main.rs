@@ -31,6 +31,7 @@ mod restore_dns_iam;
 mod restore_secrets;
 mod restore_cloudfront;
 mod restore_local;
+mod restore_targets;
 mod retention;
 mod route53;
 mod s3_incremental;
