@@ -1,5 +1,6 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`,
+//! `apigateway.rs`, `ses.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -7,6 +8,8 @@
 //! bucket exists before its objects), with bounded concurrency inside a stage, and records each
 //! step done in the [`Journal`] so a killed apply resumes where it stopped.
 
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "iam")]
@@ -17,6 +20,8 @@ pub mod lambda;
 pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "ses")]
+pub mod ses;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -44,6 +49,10 @@ pub fn writers() -> Writers {
     w.kinds.extend(lambda::KINDS);
     #[cfg(feature = "iam")]
     w.kinds.extend(iam::KINDS);
+    #[cfg(feature = "apigateway")]
+    w.kinds.extend(apigateway::KINDS);
+    #[cfg(feature = "ses")]
+    w.kinds.extend(ses::KINDS);
     w
 }
 
@@ -137,6 +146,12 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if lambda::KINDS.contains(&k) => lambda::write(cx, step).await,
         #[cfg(feature = "route53")]
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
+        #[cfg(feature = "apigateway")]
+        (Subject::Resource, k) if apigateway::KINDS.contains(&k) => {
+            apigateway::write(cx, step).await
+        }
+        #[cfg(feature = "ses")]
+        (Subject::Resource, k) if ses::KINDS.contains(&k) => ses::write(cx, step).await,
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

@@ -151,6 +151,10 @@ pub struct Step {
     /// The snapshot's parts of the resource a writer needs (a function's `code.zip`), by name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub parts: std::collections::BTreeMap<String, BlobId>,
+    /// A resource created anew whose id the service assigns (a REST API): the snapshot's id
+    /// cannot come back, so the created one is found by this name when it is read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by_name: Option<String>,
 }
 
 impl Step {
