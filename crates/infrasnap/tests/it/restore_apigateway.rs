@@ -7,8 +7,13 @@
 //! (`oas30_proxy`) turns moto's answer into the OpenAPI 3 document AWS would give, so the
 //! snapshot holds an export moto's PutRestApi accepts (moto imports OpenAPI 3 only).
 //!
+//! moto's export also leaves out the integrations AWS includes with `extensions=apigateway`; the
+//! proxy adds them from moto's own GetResources answer, which the capture reads just before.
+//! moto's SESv2 GetConfigurationSet nests `SendingEnabled`; `ses_proxy` gives SES's boolean.
+//!
 //! (`json_of` and `steps` are small local copies of the ones in `restore.rs`.)
 
+use aws_sdk_apigateway::types as gw;
 use serde_json::{json, Value};
 
 use crate::common;
@@ -303,4 +308,354 @@ async fn ses_proxy(upstream: &str) -> String {
         },
     )
     .await
+}
+
+/// moto's export leaves out the integrations AWS puts in with `extensions=apigateway`: the
+/// `x-amazon-apigateway-integration` of each method, from moto's own resources (its answer to
+/// the GetResources the capture makes just before, kept by the proxy).
+fn integrations(resources: &Value) -> std::collections::BTreeMap<(String, String), Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for res in resources["item"].as_array().into_iter().flatten() {
+        let path = res["path"].as_str().unwrap_or_default().to_string();
+        for (m, method) in res["resourceMethods"].as_object().into_iter().flatten() {
+            let Some(i) = method.get("methodIntegration").filter(|i| i.is_object()) else {
+                continue;
+            };
+            let mut x = serde_json::Map::new();
+            for k in [
+                "type",
+                "uri",
+                "httpMethod",
+                "credentials",
+                "requestTemplates",
+                "passthroughBehavior",
+                "timeoutInMillis",
+                "requestParameters",
+                "contentHandling",
+                "connectionType",
+                "cacheNamespace",
+            ] {
+                if let Some(v) = i.get(k).filter(|v| !v.is_null()) {
+                    x.insert(k.into(), v.clone());
+                }
+            }
+            let mut responses = serde_json::Map::new();
+            for (code, ir) in i["integrationResponses"].as_object().into_iter().flatten() {
+                let pat = ir["selectionPattern"]
+                    .as_str()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("default");
+                let mut o = serde_json::Map::new();
+                o.insert("statusCode".into(), json!(code));
+                for k in ["responseTemplates", "responseParameters"] {
+                    if let Some(v) = ir.get(k).filter(|v| !v.is_null()) {
+                        o.insert(k.into(), v.clone());
+                    }
+                }
+                responses.insert(pat.into(), Value::Object(o));
+            }
+            if !responses.is_empty() {
+                x.insert("responses".into(), Value::Object(responses));
+            }
+            out.insert((path.clone(), m.to_ascii_lowercase()), Value::Object(x));
+        }
+    }
+    out
+}
+
+/// GetExport (`exportType=oas30`) answered as AWS would: OpenAPI 3.0.1, not moto's Swagger 2.0.
+fn swagger_to_oas30(body: &[u8], resources: &Value) -> Option<Vec<u8>> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    let ints = integrations(resources);
+    doc.get("swagger")?;
+    let mut paths = serde_json::Map::new();
+    for (p, methods) in doc.get("paths")?.as_object()? {
+        let mut ms = serde_json::Map::new();
+        for (m, op) in methods.as_object()? {
+            let mut responses = serde_json::Map::new();
+            for (code, r) in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                responses.insert(
+                    code.clone(),
+                    json!({"description": r.get("description").cloned().unwrap_or(json!(""))}),
+                );
+            }
+            let mut o = serde_json::Map::new();
+            o.insert("responses".into(), Value::Object(responses));
+            if let Some(x) = ints.get(&(p.clone(), m.to_ascii_lowercase())) {
+                o.insert("x-amazon-apigateway-integration".into(), x.clone());
+            }
+            ms.insert(m.clone(), Value::Object(o));
+        }
+        paths.insert(p.clone(), Value::Object(ms));
+    }
+    let out = json!({
+        "openapi": "3.0.1",
+        "info": doc["info"],
+        "servers": [{"url": format!("https://{}/", doc["host"].as_str().unwrap_or(""))}],
+        "paths": paths,
+    });
+    serde_json::to_vec(&out).ok()
+}
+
+async fn oas30_proxy(upstream: &str) -> String {
+    let seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>> =
+        Default::default();
+    rewrite_proxy(
+        upstream,
+        |_| None,
+        move |s, a| {
+            let api = s.path.split('/').nth(2).unwrap_or_default().to_string();
+            if s.method == "GET" && s.path.contains("/resources?") && s.path.contains("embed") {
+                if let Ok(v) = serde_json::from_slice::<Value>(&a.body) {
+                    seen.lock().unwrap().insert(api, v);
+                }
+            } else if s.method == "GET" && s.path.contains("/exports/oas30") {
+                let resources = seen.lock().unwrap().get(&api).cloned().unwrap_or_default();
+                if let Some(b) = swagger_to_oas30(&a.body, &resources) {
+                    a.body = b;
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// A REST API as an import makes it: `/pets` (GET, POST) and `/pets/{id}` (GET), a stage `prod`
+/// with a variable.
+async fn shop(c: &aws_sdk_apigateway::Client, name: &str) -> String {
+    let op = || {
+        json!({
+            "responses": {"200": {"description": "200 response"}},
+            "x-amazon-apigateway-integration": {
+                "type": "http",
+                "httpMethod": "GET",
+                "uri": "https://pets.example.com/pets",
+                "responses": {"default": {"statusCode": "200"}},
+            },
+        })
+    };
+    let body = json!({
+        "openapi": "3.0.1",
+        "info": {"title": name, "version": "1", "description": "the shop"},
+        "paths": {
+            "/pets": {"get": op(), "post": op()},
+            "/pets/{id}": {"get": op()},
+        },
+    });
+    let api = c
+        .import_rest_api()
+        .body(aws_smithy_types::Blob::new(
+            serde_json::to_vec(&body).unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let id = api.id().unwrap().to_string();
+    let dep = c.create_deployment().rest_api_id(&id).send().await.unwrap();
+    c.create_stage()
+        .rest_api_id(&id)
+        .stage_name("prod")
+        .deployment_id(dep.id().unwrap())
+        // A deleted API whose stage variables are fingerprints needs values; only shop has one.
+        .set_variables((name == "shop").then(|| {
+            [("backend".to_string(), "pets.internal".to_string())]
+                .into_iter()
+                .collect()
+        }))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+async fn resource_id(c: &aws_sdk_apigateway::Client, api: &str, path: &str) -> String {
+    c.get_resources()
+        .rest_api_id(api)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .find(|r| r.path() == Some(path))
+        .and_then(|r| r.id())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_apis_altered_and_deleted_round_trip() {
+    let emu = infrasnap_emulator::Emulator::start().await.unwrap();
+    let url = oas30_proxy(&emu.url()).await;
+    let conf = sdk_conf(&url, "us-east-1").await;
+    let c = aws_sdk_apigateway::Client::new(&conf);
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let shop_id = shop(&c, "shop").await;
+    let admin_id = shop(&c, "admin").await;
+    snapshot(
+        &repo,
+        &url,
+        &[
+            "--only",
+            "apigateway",
+            "--regions",
+            "us-east-1",
+            "--label",
+            "one",
+        ],
+    );
+    let rid = |id: &str| format!("aws.apigateway.rest_api:{ACCOUNT}:us-east-1:{id}");
+
+    // shop: a resource removed, a method removed, a stage variable added.
+    let one_id = resource_id(&c, &shop_id, "/pets/{id}").await;
+    c.delete_resource()
+        .rest_api_id(&shop_id)
+        .resource_id(&one_id)
+        .send()
+        .await
+        .unwrap();
+    let pets = resource_id(&c, &shop_id, "/pets").await;
+    c.delete_method()
+        .rest_api_id(&shop_id)
+        .resource_id(&pets)
+        .http_method("POST")
+        .send()
+        .await
+        .unwrap();
+    c.update_stage()
+        .rest_api_id(&shop_id)
+        .stage_name("prod")
+        .patch_operations(
+            gw::PatchOperation::builder()
+                .op(gw::Op::Replace)
+                .path("/variables/debug")
+                .value("on")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // admin: deleted.
+    c.delete_rest_api()
+        .rest_api_id(&admin_id)
+        .send()
+        .await
+        .unwrap();
+
+    let plan = plan_and_apply(
+        &repo,
+        &url,
+        tmp.path(),
+        "one",
+        &[
+            "--kind",
+            "aws.apigateway.rest_api",
+            "--if-exists",
+            "overwrite",
+            "--force",
+        ],
+    );
+    let mut got = steps(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("create".into(), rid(&admin_id)),
+            ("update".into(), rid(&shop_id)),
+        ],
+        "{plan:#}"
+    );
+    let upd = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == rid(&shop_id).as_str())
+        .unwrap();
+    assert_eq!(upd["stage"], 5);
+    let fields: Vec<&str> = upd["action"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("/resources")),
+        "{fields:?}"
+    );
+    assert!(
+        fields.iter().any(|f| f.starts_with("/stages/0/variables")),
+        "{fields:?}"
+    );
+    let created = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == rid(&admin_id).as_str())
+        .unwrap();
+    assert_eq!(created["found_by_name"], "admin");
+    assert!(
+        created["parts"]["export_prod.json"].is_string(),
+        "{created:#}"
+    );
+    let m = manual(&plan);
+    let follow = m
+        .iter()
+        .find(|(id, _)| *id == rid(&admin_id))
+        .unwrap_or_else(|| panic!("{m:#?}"));
+    assert!(
+        follow
+            .1
+            .contains(&format!("{admin_id}.execute-api.us-east-1.amazonaws.com")),
+        "{}",
+        follow.1
+    );
+
+    snapshot(
+        &repo,
+        &url,
+        &[
+            "--only",
+            "apigateway",
+            "--regions",
+            "us-east-1",
+            "--label",
+            "three",
+        ],
+    );
+    let d = changes(&repo, &url, "one", "three", "aws.apigateway.rest_api");
+    let listed = |k: &str| -> Vec<String> {
+        d.iter()
+            .filter(|(st, _)| st == k)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    // shop, overwritten in place: no change. admin, created again: a new id, same content.
+    assert!(
+        !listed("modified").iter().any(|i| i.contains(&shop_id)),
+        "{d:?}"
+    );
+    assert_eq!(listed("removed").len(), 1, "{d:?}");
+    assert!(listed("removed")[0].contains(&admin_id), "{d:?}");
+    assert_eq!(listed("added").len(), 1, "{d:?}");
+    // A second plan finds nothing to do: admin is found by its name.
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.apigateway.rest_api",
+            "--json",
+        ],
+    );
+    assert_code(&o, 0);
+    let again = json_of(&o);
+    assert_eq!(steps(&again), Vec::<(String, String)>::new(), "{again:#}");
 }
