@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`, `ssm.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`, `ssm.rs`, `apigateway.rs`, `ses.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -9,6 +9,8 @@
 
 #[cfg(feature = "cloudfront")]
 pub mod cloudfront;
+#[cfg(feature = "apigateway")]
+pub mod apigateway;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod gas;
@@ -23,6 +25,8 @@ pub mod route53;
 pub mod s3;
 #[cfg(feature = "ssm")]
 pub mod ssm;
+#[cfg(feature = "ses")]
+pub mod ses;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -57,6 +61,10 @@ pub fn writers() -> Writers {
     w.kinds.extend(cloudfront::KINDS);
     w.kinds.extend(gas::KINDS);
     w.kinds.extend(local::KINDS);
+    #[cfg(feature = "apigateway")]
+    w.kinds.extend(apigateway::KINDS);
+    #[cfg(feature = "ses")]
+    w.kinds.extend(ses::KINDS);
     w
 }
 
@@ -277,6 +285,12 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         }
         (Subject::Resource, k) if gas::KINDS.contains(&k) => gas::write(cx, step).await,
         (Subject::Dir { .. }, k) if local::KINDS.contains(&k) => local::write(cx, step).await,
+        #[cfg(feature = "apigateway")]
+        (Subject::Resource, k) if apigateway::KINDS.contains(&k) => {
+            apigateway::write(cx, step).await
+        }
+        #[cfg(feature = "ses")]
+        (Subject::Resource, k) if ses::KINDS.contains(&k) => ses::write(cx, step).await,
         _ => Err(WriteError::new(format!(
             "this infrasnap has no writer for {} (built without its feature?)",
             step.target.kind

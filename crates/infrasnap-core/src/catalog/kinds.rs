@@ -623,7 +623,14 @@ pub static KINDS: &[KindSpec] = &[
         // id: the REST API id. Parts: `export_<stage>.json`.
         doc: Some("api_gateway/{account}/{region}/rest_apis/{id}/api.json"),
         default_part: Some("api_gateway/{account}/{region}/rest_apis/{id}/{part}"),
-        volatile: &["/stages/*/cacheClusterStatus"],
+        // Resource ids: a resource is its path; an API overwritten by PutRestApi (restore) gets
+        // new ids for the same paths.
+        volatile: &[
+            "/stages/*/cacheClusterStatus",
+            "/restApi/rootResourceId",
+            "/resources/*/id",
+            "/resources/*/parentId",
+        ],
         sensitive: &[
             "/stages/*/variables/*",
             "/stages/*/canarySettings/stageVariableOverrides/*",
@@ -640,6 +647,8 @@ pub static KINDS: &[KindSpec] = &[
         doc: Some("api_gateway/{account}/{region}/http_apis/{id}/api.json"),
         default_part: Some("api_gateway/{account}/{region}/http_apis/{id}/{part}"),
         sensitive: &["/Stages/*/StageVariables/*"],
+        // A route is its key; one created again by restore gets a new id.
+        volatile: &["/Routes/*/RouteId"],
         ..KindSpec::new(
             "aws.apigatewayv2.api",
             "apigateway",

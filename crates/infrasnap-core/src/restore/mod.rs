@@ -184,6 +184,10 @@ pub struct Step {
     /// target's (another account or region; [`retarget`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewrites: Vec<retarget::Rewrite>,
+    /// A resource created anew whose id the service assigns (a REST API): the snapshot's id
+    /// cannot come back, so the created one is found by this name when it is read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by_name: Option<String>,
 }
 
 /// A reference from a step's document to a resource whose id the service assigns: an id mapping

@@ -198,6 +198,7 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         manual: Vec::new(),
         summary: Summary::default(),
         guard: BTreeMap::new(),
+        by_name: Vec::new(),
     };
     // Hosted zones the plan creates (gone live), by the snapshot's zone id → the zone document.
     let mut new_zones: BTreeMap<String, Value> = BTreeMap::new();
@@ -368,6 +369,8 @@ struct Planner<'a, 'b> {
     summary: Summary,
     /// kind → (updates + deletes, live count), for the guard.
     guard: BTreeMap<String, (u64, u64)>,
+    /// Live resources found by name for a snapshot's resource of another id (not extra).
+    by_name: Vec<ResourceId>,
 }
 
 impl Planner<'_, '_> {
@@ -409,6 +412,7 @@ impl Planner<'_, '_> {
             refs: Vec::new(),
             note: None,
             rewrites: Vec::new(),
+            found_by_name: None,
         });
     }
 
@@ -723,7 +727,28 @@ impl Planner<'_, '_> {
                 tid.id = t.clone();
             }
         }
-        let live_rec = inp.live.catalog.get(&tid);
+        let mut live_rec = inp.live.catalog.get(&tid);
+        let snap_name = match name_pointer(&rec.id.kind) {
+            Some(p) => inp
+                .snapshot
+                .doc(rec)?
+                .pointer(p)
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            None => None,
+        };
+        if live_rec.is_none() {
+            // Its id is the service's: a live one of the same name the snapshot does not hold
+            // is this resource, created again (by an earlier restore, or by hand).
+            if let Some(n) = &snap_name {
+                live_rec = find_by_name(inp.live, &tid, n)?
+                    .filter(|l| inp.snapshot.catalog.get(&l.id).is_none());
+                if let Some(l) = live_rec {
+                    tid = l.id.clone();
+                    self.by_name.push(l.id.clone());
+                }
+            }
+        }
         // Another account or region: the document as it will be written there.
         let mut moved = None;
         if retarget::moves(&inp.target) {
@@ -763,7 +788,10 @@ impl Planner<'_, '_> {
             Some(m) => m,
             None => (inp.snapshot.doc(rec)?, Vec::new()),
         };
-        if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available) {
+        let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+        if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available)
+            .filter(|_| !live_keeps_markers(&rec.id.kind, &snap_doc, live_doc.as_ref()))
+        {
             self.manual.push(Manual {
                 id: rec.id.clone(),
                 reason,
@@ -805,6 +833,7 @@ impl Planner<'_, '_> {
                         blob: Some(rec.blob),
                     },
                 };
+                let created = matches!(action, Action::Create { .. });
                 self.push(
                     &rec.id,
                     &tid,
@@ -813,6 +842,11 @@ impl Planner<'_, '_> {
                     None,
                     Some(want.clone()),
                 );
+                if created {
+                    if let Some(last) = self.steps.last_mut() {
+                        last.found_by_name = snap_name.clone();
+                    }
+                }
             }
             Some(l) => {
                 let recorded = match inp.latest.and_then(|s| s.catalog.get(&tid).map(|r| (s, r))) {
@@ -848,7 +882,6 @@ impl Planner<'_, '_> {
             }
         }
         if rec.id.kind == USER && self.steps.last().is_some_and(|s| s.writes()) {
-            let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
             if let Some(reason) = credentials_note(&snap_doc, live_doc.as_ref()) {
                 self.manual.push(Manual {
                     id: rec.id.clone(),
@@ -857,16 +890,26 @@ impl Planner<'_, '_> {
             }
         }
         self.rewrite_last(&rewrites, "");
-        // The parts a writer reads (code zips, kept secret values).
+        // The parts a writer reads (code zips, kept secret values, API exports).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
                 .parts
                 .iter()
                 .filter(|(n, _)| {
-                    n.ends_with(".zip") || n.ends_with(".js") || *n == crate::kept::KEPT_PART
+                    n.ends_with(".zip")
+                        || n.ends_with(".js")
+                        || *n == crate::kept::KEPT_PART
+                        || is_export_part(n)
                 })
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
                 .collect();
+            let created = matches!(last.action, Action::Create { .. });
+            if let Some(reason) = follow_up(inp.snapshot, rec, &snap_doc, created)? {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
+            }
         }
         if rec.id.kind == DISTRIBUTION {
             self.distribution(rec, &snap_doc)?;
@@ -1105,7 +1148,11 @@ impl Planner<'_, '_> {
             }
             self.guard.entry(l.id.kind.clone()).or_default().1 += 1;
             // Apps Script projects are never deleted by restore.
-            if retargeted || l.id.kind == local::GAS || inp.snapshot.catalog.get(&l.id).is_some() {
+            if retargeted
+                || l.id.kind == local::GAS
+                || inp.snapshot.catalog.get(&l.id).is_some()
+                || self.by_name.contains(&l.id)
+            {
                 continue;
             }
             // A resource an earlier restore made again under a new id is not extra.
@@ -1166,6 +1213,9 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         ("aws.route53.record_set", _) => 2,
         ("aws.lambda.layer_version", _) => 3,
         ("aws.lambda.function", _) => 4,
+        ("aws.ses.configuration_set" | "aws.ses.template", _) => 1,
+        // Integrations call functions; CloudFront may front the API.
+        ("aws.apigateway.rest_api" | "aws.apigatewayv2.api", _) => 5,
         ("aws.cloudfront.distribution", _) => 5,
         (k, _) if k.starts_with("aws.cloudfront.") => 4,
         _ => 2,
@@ -1246,6 +1296,24 @@ fn manual_reason(
                     .into(),
             })
         }
+        "aws.apigateway.api_key" => Some(
+            "an API key's value is never captured: create a new key (aws apigateway \
+             create-api-key), give it to the key's users, and add it to its usage plans"
+                .into(),
+        ),
+        "aws.apigateway.usage_plan" => Some(
+            "this infrasnap does not restore usage plans: create the plan again from its \
+             captured document (throttle, quota, API stages); its keys' values were never \
+             captured, so new API keys must be added to it"
+                .into(),
+        ),
+        "aws.apigateway.domain_name" => Some(
+            "a custom domain name needs its ACM certificate (restore or re-request it first), \
+             then create the domain name (aws apigateway create-domain-name) and its base path \
+             or API mappings from the captured document; a re-created API has a new id, so map \
+             the new one"
+                .into(),
+        ),
         // A value held only as its fingerprint (SSM SecureString, Secrets Manager) or markers.
         _ if (has_marker(doc) || fingerprint_only(&rec.id.kind, doc))
             && !(secrets_available && rec.parts.contains_key(crate::kept::KEPT_PART)) =>
@@ -1411,8 +1479,234 @@ fn identity(kind: &str) -> &'static [&'static str] {
         ],
         "aws.cloudfront.origin_access_control" => &["/Id"],
         "aws.cloudfront.origin_access_identity" => &["/Id", "/S3CanonicalUserId"],
+        // A REST API created again has a new id, root resource, resource ids and deployments;
+        // a stage points at a new deployment.
+        "aws.apigateway.rest_api" => &[
+            "/restApi/id",
+            "/restApi/createdDate",
+            "/restApi/rootResourceId",
+            "/resources/*/id",
+            "/resources/*/parentId",
+            "deployments",
+            "exports",
+            "/stages/*/deploymentId",
+            "/stages/*/createdDate",
+            "/stages/*/lastUpdatedDate",
+        ],
+        "aws.apigatewayv2.api" => &[
+            "/Api/ApiId",
+            "/Api/ApiEndpoint",
+            "/Api/CreatedDate",
+            "/Routes/*/RouteId",
+            "/Routes/*/Target",
+            "/Integrations/*/IntegrationId",
+            "Deployments",
+            "Export",
+            "/Stages/*/DeploymentId",
+            "/Stages/*/CreatedDate",
+            "/Stages/*/LastUpdatedDate",
+            "/Stages/*/LastDeploymentStatusMessage",
+        ],
+        // SES makes new DKIM tokens and verifies a created identity again.
+        "aws.ses.identity" => &[
+            "VerificationStatus",
+            "VerifiedForSendingStatus",
+            "VerificationErrorType",
+            "/DkimAttributes/Tokens",
+            "/DkimAttributes/Status",
+            "/DkimAttributes/LastKeyGenerationTimestamp",
+            "/MailFromAttributes/MailFromDomainStatus",
+        ],
         _ => &[],
     }
+}
+
+/// Where a kind whose id the service assigns keeps its name (by which a resource created again
+/// is found).
+fn name_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "aws.apigateway.rest_api" => Some("/restApi/name"),
+        "aws.apigatewayv2.api" => Some("/Api/Name"),
+        _ => None,
+    }
+}
+
+/// The record of `side` of the kind, account and region of `like` whose name is `name`.
+fn find_by_name<'s>(
+    side: &'s Side,
+    like: &ResourceId,
+    name: &str,
+) -> Result<Option<&'s CatalogRecord>, RestoreError> {
+    let Some(p) = name_pointer(&like.kind) else {
+        return Ok(None);
+    };
+    for r in side.catalog.records.iter().filter(|r| {
+        r.id.kind == like.kind && r.id.account == like.account && r.id.region == like.region
+    }) {
+        if side.doc(r)?.pointer(p).and_then(Value::as_str) == Some(name) {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+/// A part a writer imports: an API's export (`export_<stage>.json`, `export.json`).
+fn is_export_part(name: &str) -> bool {
+    name.starts_with("export") && name.ends_with(".json")
+}
+
+/// Kinds whose writer leaves a secret it does not have (a stage variable) as it is live: a
+/// document whose markers all equal the live ones at the same places needs no values.
+fn live_keeps_markers(kind: &str, snap: &Value, live: Option<&Value>) -> bool {
+    fn markers(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::String(s) if crate::diff::json::text_has_marker(s) => {
+                out.push((at.to_string(), s.clone()))
+            }
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, c)| markers(c, &format!("{at}/{i}"), out)),
+            Value::Object(m) => m.iter().for_each(|(k, c)| {
+                markers(
+                    c,
+                    &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                )
+            }),
+            _ => {}
+        }
+    }
+    if !matches!(kind, "aws.apigateway.rest_api" | "aws.apigatewayv2.api") {
+        return false;
+    }
+    let Some(live) = live else {
+        return false;
+    };
+    let mut m = Vec::new();
+    markers(snap, "", &mut m);
+    m.iter()
+        .all(|(p, s)| live.pointer(p).and_then(Value::as_str) == Some(s.as_str()))
+}
+
+/// What people must do after a step writes a resource (a [`Manual`] entry beside the step):
+/// the DNS records an SES identity needs, what pointed at a re-created API's old host.
+fn follow_up(
+    snapshot: &Side,
+    rec: &CatalogRecord,
+    doc: &Value,
+    created: bool,
+) -> Result<Option<String>, RestoreError> {
+    match rec.id.kind.as_str() {
+        "aws.ses.identity" if created => Ok(Some(ses_dns(snapshot, doc)?)),
+        "aws.apigateway.rest_api" | "aws.apigatewayv2.api" if created => {
+            let host = format!("{}.execute-api.{}.amazonaws.com", rec.id.id, rec.id.region);
+            let mut users = Vec::new();
+            for r in snapshot.catalog.records.iter().filter(|r| {
+                r.id.kind == "aws.route53.record_set"
+                    || r.id.kind == "aws.cloudfront.distribution"
+                    || r.id.kind == "aws.apigateway.domain_name"
+            }) {
+                let d = snapshot.doc(r)?;
+                let text = d.to_string();
+                if text.contains(&host) || text.contains(&format!("\"{}\"", rec.id.id)) {
+                    users.push(r.id.to_string());
+                }
+            }
+            let who = if users.is_empty() {
+                "nothing in the snapshot (Route53 records, CloudFront origins, custom domain \
+                 mappings) names it"
+                    .to_string()
+            } else {
+                format!("these name it: {}", users.join(", "))
+            };
+            Ok(Some(format!(
+                "created again, the API gets a new id: whatever called `{host}` must be pointed \
+                 at the new one ({who}); API keys' values, usage plan keys and custom domain \
+                 mappings do not come back with it"
+            )))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The DNS records an SES identity created again needs, and whether the snapshot's Route53
+/// zones hold the ones it had.
+fn ses_dns(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
+    let name = doc
+        .get("IdentityName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if doc.get("IdentityType").and_then(Value::as_str) == Some("EMAIL_ADDRESS") {
+        return Ok(format!(
+            "SES sends a verification email to {name} when the identity is created: open its \
+             link before sending from it"
+        ));
+    }
+    let domain = name.trim_end_matches('.').to_ascii_lowercase();
+    let mut records: Vec<(String, &'static str, String)> = Vec::new();
+    for t in doc
+        .pointer("/DkimAttributes/Tokens")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        records.push((
+            format!("{t}._domainkey.{domain}"),
+            "CNAME",
+            format!("{t}.dkim.amazonses.com"),
+        ));
+    }
+    if let Some(mf) = doc
+        .pointer("/MailFromAttributes/MailFromDomain")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        records.push((
+            mf.to_string(),
+            "MX",
+            "feedback-smtp.<region>.amazonses.com".into(),
+        ));
+        records.push((
+            mf.to_string(),
+            "TXT",
+            "\"v=spf1 include:amazonses.com ~all\"".into(),
+        ));
+    }
+    let held: Vec<String> = snapshot
+        .catalog
+        .records
+        .iter()
+        .filter(|r| r.id.kind == "aws.route53.record_set")
+        .map(|r| r.id.id.to_ascii_lowercase())
+        .collect();
+    let holds = |n: &str, ty: &str| {
+        let want = format!("/{}./{ty}", n.trim_end_matches('.').to_ascii_lowercase());
+        held.iter()
+            .any(|h| h.ends_with(&want) || h.contains(&format!("{want}/")))
+    };
+    let mut lines = Vec::new();
+    for (n, ty, v) in &records {
+        lines.push(format!(
+            "{n} {ty} {v} ({})",
+            if holds(n, ty) {
+                "the snapshot's Route53 zone holds it"
+            } else {
+                "not in the snapshot's Route53 zones"
+            }
+        ));
+    }
+    Ok(format!(
+        "SES verifies the domain {domain} again and makes new DKIM tokens: publish the three \
+         CNAME records `<token>._domainkey.{domain}` it gives (aws sesv2 get-email-identity \
+         --email-identity {domain}); the snapshot's records were: {}",
+        if lines.is_empty() {
+            "none (DKIM was not set up)".to_string()
+        } else {
+            lines.join("; ")
+        }
+    ))
 }
 
 /// The hash restore compares a resource by: its catalog digest, or for a kind with identity
@@ -1813,10 +2107,11 @@ impl<'a> Observer<'a> {
             return local::dir_hash(path);
         }
         let target = zone::rename(&step.target, &self.zones);
-        let rec = self
-            .side
-            .catalog
-            .get(target.as_ref().unwrap_or(&step.target));
+        let target = target.as_ref().unwrap_or(&step.target);
+        let rec = match (self.side.catalog.get(target), &step.found_by_name) {
+            (None, Some(n)) => find_by_name(self.side, target, n)?,
+            (r, _) => r,
+        };
         match &step.subject {
             Subject::Dir { .. } => unreachable!("read above"),
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {

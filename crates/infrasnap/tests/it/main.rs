@@ -32,6 +32,7 @@ mod restore_secrets;
 mod restore_cloudfront;
 mod restore_local;
 mod restore_targets;
+mod restore_apigateway;
 mod retention;
 mod route53;
 mod s3_incremental;

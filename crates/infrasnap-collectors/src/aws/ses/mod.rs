@@ -2,6 +2,8 @@
 
 mod collect;
 
+pub(crate) use collect::unsupported;
+
 use std::sync::Arc;
 
 use infrasnap_core::engine::{BoxFuture, Collector, CollectorReport, RunContext};
