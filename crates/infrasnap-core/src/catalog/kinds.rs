@@ -169,6 +169,7 @@ pub static KINDS: &[KindSpec] = &[
             "/EventSourceMappings/*/LastModified",
             "/EventSourceMappings/*/State",
             "/EventSourceMappings/*/StateTransitionReason",
+            "/FunctionUrlConfigs/*/LastModifiedTime",
         ],
         sensitive: &["/Configuration/Environment/Variables/*"],
         sets: &[

@@ -54,6 +54,12 @@ pub fn digest(spec: Option<&KindSpec>, doc: &Value) -> String {
         .to_string()
 }
 
+/// Remove the members matching any of `patterns` (pointer patterns, `*` = any one token; a bare
+/// name is a top-level member).
+pub fn remove_members(v: &mut Value, patterns: &[&str]) {
+    remove_volatile(v, patterns, &mut Vec::new());
+}
+
 fn remove_volatile(v: &mut Value, volatile: &[&str], path: &mut Vec<String>) {
     match v {
         Value::Object(map) => {

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod journal;
+pub mod lambda;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -637,6 +637,22 @@ impl Planner<'_, '_> {
                 );
             }
         }
+        // What the plan tells about a function's parts (needs values, new numbers, new URLs).
+        if rec.id.kind == "aws.lambda.function"
+            && self
+                .steps
+                .last()
+                .is_some_and(|s| s.writes() && s.target == tid)
+        {
+            let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+            for reason in super::lambda::notes(&snap_doc, live_doc.as_ref(), inp.secrets_available)
+            {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
+            }
+        }
         // The parts a writer reads (code zips).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
@@ -906,6 +922,7 @@ fn manual_reason(
                     .into(),
             })
         }
+        "aws.lambda.function" => super::lambda::manual_reason(doc, secrets_available),
         _ if has_marker(doc) && !secrets_available => Some(
             "needs values: the snapshot holds fingerprints of its secret values, not the values; \
              snapshot with --keep-secrets and keep the age identity to restore them"
@@ -1009,6 +1026,7 @@ pub fn setting_hash(spec: Option<&kinds::KindSpec>, doc: &Value, name: &str) -> 
 fn identity(kind: &str) -> &'static [&'static str] {
     match kind {
         "aws.iam.role" => &["RoleId", "CreateDate", "RoleLastUsed", "InstanceProfiles"],
+        "aws.lambda.function" => super::lambda::IDENTITY,
         _ => &[],
     }
 }
@@ -1021,11 +1039,8 @@ fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreErro
         return Ok(rec.digest.clone());
     }
     let mut c = normalize::canonical(kinds::spec(&rec.id.kind), &side.doc(rec)?);
-    if let Some(m) = c.as_object_mut() {
-        for k in id {
-            m.remove(*k);
-        }
-    }
+    // Top-level names or pointer patterns (`/EventSourceMappings/*/UUID`).
+    normalize::remove_members(&mut c, id);
     Ok(value_hash(&c))
 }
 

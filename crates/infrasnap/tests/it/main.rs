@@ -26,6 +26,7 @@ mod lightsail;
 mod local;
 mod permissions;
 mod restore;
+mod restore_lambda;
 mod retention;
 mod route53;
 mod s3_incremental;
