@@ -317,6 +317,7 @@ async fn live_versions(c: &Client, name: &str) -> Result<Vec<Value>, WriteError>
                 "Timeout": v.timeout(),
                 "MemorySize": v.memory_size(),
                 "Layers": layers,
+                "Architectures": v.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
                 "Environment": {"Variables": env},
             });
             if let Some(m) = j.as_object_mut() {
@@ -749,7 +750,7 @@ async fn urls(
                 .unwrap_or_else(|| "AWS_IAM".into())
                 .as_str(),
         );
-        let mode = s(u, "InvokeMode").map(|m| InvokeMode::from(m.to_ascii_uppercase().as_str()));
+        let mode = s(u, "InvokeMode").map(|m| InvokeMode::from(m.as_str()));
         match live {
             Some(l) if url_shape(&canon(l.clone())) == url_shape(u) => {}
             Some(_) => {
@@ -989,7 +990,12 @@ async fn mappings(
             }
             None => {
                 c.create_event_source_mapping()
-                    .function_name(s(m, "FunctionArn").unwrap_or_else(|| name.to_string()))
+                    .function_name(
+                        match s(m, "FunctionArn").as_deref().and_then(plan::qualifier) {
+                            Some(q) => format!("{name}:{q}"),
+                            None => name.to_string(),
+                        },
+                    )
                     .set_event_source_arn(source.clone())
                     .enabled(enabled(m))
                     .set_batch_size(n(m, "BatchSize"))

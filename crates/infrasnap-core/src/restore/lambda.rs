@@ -41,8 +41,6 @@ pub const VERSION_FIELDS: &[&str] = &[
     "Layers",
     "Environment",
     "Architectures",
-    "EphemeralStorage",
-    "TracingConfig",
 ];
 
 /// The part of a version that identifies its content (not its number or stamps). Environment

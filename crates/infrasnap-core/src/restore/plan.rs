@@ -587,11 +587,14 @@ impl Planner<'_, '_> {
         }
         match live_rec {
             None => {
+                // Layer versions are never listed (only those live functions use are read), so
+                // an unseen one is planned; the writer finds it in place or publishes it again.
+                let unlisted = rec.id.kind == "aws.lambda.layer_version";
                 let action = match inp.live.reason(&inp.live.listing(&tid)) {
-                    Some(why) => Action::Skip {
+                    Some(why) if !unlisted => Action::Skip {
                         reason: format!("the live state cannot be read: {why}"),
                     },
-                    None => Action::Create {
+                    _ => Action::Create {
                         blob: Some(rec.blob),
                     },
                 };
