@@ -7,10 +7,10 @@
 //! bucket exists before its objects), with bounded concurrency inside a stage, and records each
 //! step done in the [`Journal`] so a killed apply resumes where it stopped.
 
-#[cfg(feature = "cloudfront")]
-pub mod cloudfront;
 #[cfg(feature = "apigateway")]
 pub mod apigateway;
+#[cfg(feature = "cloudfront")]
+pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod gas;
@@ -23,10 +23,10 @@ pub mod local;
 pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
-#[cfg(feature = "ssm")]
-pub mod ssm;
 #[cfg(feature = "ses")]
 pub mod ses;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -180,6 +180,7 @@ pub static KINDS: &[KindSpec] = &[
             "/EventSourceMappings/*/LastModified",
             "/EventSourceMappings/*/State",
             "/EventSourceMappings/*/StateTransitionReason",
+            "/FunctionUrlConfigs/*/LastModifiedTime",
         ],
         sensitive: &["/Configuration/Environment/Variables/*"],
         sets: &[

@@ -56,11 +56,6 @@ pub fn identity_member(spec: Option<&KindSpec>, pointer: &str) -> Option<String>
     })
 }
 
-/// `v` without the members `patterns` name (pointers, `*` allowed).
-pub fn remove_members(v: &mut Value, patterns: &[&str]) {
-    remove_volatile(v, patterns, &mut Vec::new());
-}
-
 /// The hex BLAKE3 of the canonical form's compact JSON (object keys are sorted by serde_json's
 /// map).
 pub fn digest(spec: Option<&KindSpec>, doc: &Value) -> String {
@@ -68,6 +63,12 @@ pub fn digest(spec: Option<&KindSpec>, doc: &Value) -> String {
     blake3::hash(&serde_json::to_vec(&c).expect("JSON"))
         .to_hex()
         .to_string()
+}
+
+/// Remove the members matching any of `patterns` (pointer patterns, `*` = any one token; a bare
+/// name is a top-level member).
+pub fn remove_members(v: &mut Value, patterns: &[&str]) {
+    remove_volatile(v, patterns, &mut Vec::new());
 }
 
 fn remove_volatile(v: &mut Value, volatile: &[&str], path: &mut Vec<String>) {

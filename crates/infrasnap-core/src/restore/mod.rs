@@ -20,13 +20,14 @@
 
 pub mod batch;
 pub mod journal;
+pub mod lambda;
 pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod retarget;
 pub mod select;
-pub mod zone;
 pub mod upload;
+pub mod zone;
 
 use std::path::Path;
 

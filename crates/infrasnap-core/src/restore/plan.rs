@@ -825,11 +825,14 @@ impl Planner<'_, '_> {
         }
         match live_rec {
             None => {
+                // Layer versions are never listed (only those live functions use are read), so
+                // an unseen one is planned; the writer finds it in place or publishes it again.
+                let unlisted = rec.id.kind == "aws.lambda.layer_version";
                 let action = match inp.live.reason(&inp.live.listing(&tid)) {
-                    Some(why) => Action::Skip {
+                    Some(why) if !unlisted => Action::Skip {
                         reason: format!("the live state cannot be read: {why}"),
                     },
-                    None => Action::Create {
+                    _ => Action::Create {
                         blob: Some(rec.blob),
                     },
                 };
@@ -883,6 +886,22 @@ impl Planner<'_, '_> {
         }
         if rec.id.kind == USER && self.steps.last().is_some_and(|s| s.writes()) {
             if let Some(reason) = credentials_note(&snap_doc, live_doc.as_ref()) {
+                self.manual.push(Manual {
+                    id: rec.id.clone(),
+                    reason,
+                });
+            }
+        }
+        // What the plan tells about a function's parts (needs values, new numbers, new URLs).
+        if rec.id.kind == "aws.lambda.function"
+            && self
+                .steps
+                .last()
+                .is_some_and(|s| s.writes() && s.target == tid)
+        {
+            let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+            for reason in super::lambda::notes(&snap_doc, live_doc.as_ref(), inp.secrets_available)
+            {
                 self.manual.push(Manual {
                     id: rec.id.clone(),
                     reason,
@@ -1296,6 +1315,7 @@ fn manual_reason(
                     .into(),
             })
         }
+        "aws.lambda.function" => super::lambda::manual_reason(doc, secrets_available),
         "aws.apigateway.api_key" => Some(
             "an API key's value is never captured: create a new key (aws apigateway \
              create-api-key), give it to the key's users, and add it to its usage plans"
@@ -1517,6 +1537,7 @@ fn identity(kind: &str) -> &'static [&'static str] {
             "/DkimAttributes/LastKeyGenerationTimestamp",
             "/MailFromAttributes/MailFromDomainStatus",
         ],
+        "aws.lambda.function" => super::lambda::IDENTITY,
         _ => &[],
     }
 }
@@ -1733,9 +1754,7 @@ fn stripped(kind: &str, doc: &Value) -> Value {
     let spec = kinds::spec(kind);
     let mut c = normalize::canonical(spec, doc);
     normalize::remove_members(&mut c, spec.map(|s| s.identity).unwrap_or(&[]));
-    for k in identity(kind) {
-        strip_member(&mut c, k);
-    }
+    normalize::remove_members(&mut c, identity(kind));
     c
 }
 
@@ -1746,42 +1765,6 @@ fn doc_hash(kind: &str, doc: &Value) -> String {
         return normalize::digest(spec, doc);
     }
     value_hash(&stripped(kind, doc))
-}
-
-/// Remove member `k` (a top-level name, or a pointer with `*` wildcards) from `v`.
-fn strip_member(v: &mut Value, k: &str) {
-    let Some(path) = k.strip_prefix('/') else {
-        if let Some(m) = v.as_object_mut() {
-            m.remove(k);
-        }
-        return;
-    };
-    fn walk(v: &mut Value, segs: &[&str]) {
-        let [seg, rest @ ..] = segs else { return };
-        if rest.is_empty() {
-            if let Some(m) = v.as_object_mut() {
-                m.remove(*seg);
-            }
-            return;
-        }
-        match v {
-            Value::Object(m) if *seg == "*" => m.values_mut().for_each(|x| walk(x, rest)),
-            Value::Array(a) if *seg == "*" => a.iter_mut().for_each(|x| walk(x, rest)),
-            Value::Object(m) => {
-                if let Some(x) = m.get_mut(*seg) {
-                    walk(x, rest)
-                }
-            }
-            Value::Array(a) => {
-                if let Some(x) = seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
-                    walk(x, rest)
-                }
-            }
-            _ => {}
-        }
-    }
-    let segs: Vec<&str> = path.split('/').collect();
-    walk(v, &segs);
 }
 
 /// CloudFront distributions.
@@ -2289,7 +2272,7 @@ mod cloudfront_tests {
             "/Stages/*/FunctionMetadata/CreatedTime",
             "/Nothing/here",
         ] {
-            strip_member(&mut v, k);
+            normalize::remove_members(&mut v, &[k]);
         }
         assert_eq!(
             v,

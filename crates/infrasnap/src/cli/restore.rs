@@ -25,8 +25,8 @@ use infrasnap_core::restore::{
     repository_id, IfExists, LiveScope, RestoreError, RestorePlan, RestoreSelection, Target,
 };
 
-use infrasnap_core::kept::KEPT_PART;
 use infrasnap_core::config::AwsAccount;
+use infrasnap_core::kept::KEPT_PART;
 
 use super::{open_repo, snapshot, snapshot_dir, Global};
 use crate::exit;
