@@ -68,6 +68,15 @@ pub fn writers() -> Writers {
     w
 }
 
+/// Kinds whose writer keeps the live value of a secret the snapshot holds only as a marker (a
+/// Lambda environment variable, an API stage variable), so their documents may still hold
+/// markers when they are written; every other document with a marker is refused.
+pub const KEEP_LIVE_SECRETS: &[&str] = &[
+    "aws.lambda.function",
+    "aws.apigateway.rest_api",
+    "aws.apigatewayv2.api",
+];
+
 /// A step that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -179,8 +188,11 @@ impl Context {
         if let Some(kept) = self.kept_values(step)? {
             kept.put_back(&mut doc);
         }
-        // A marker is never written back as if it were the value.
-        if infrasnap_core::diff::json::has_marker(&doc) {
+        // A marker is never written back as if it were the value. The writers of
+        // [`KEEP_LIVE_SECRETS`] put the live value in place of a marker they were not given.
+        if !KEEP_LIVE_SECRETS.contains(&step.target.kind.as_str())
+            && infrasnap_core::diff::json::has_marker(&doc)
+        {
             return Err(WriteError::new(format!(
                 "{}: needs values: its document holds redacted values the snapshot did not keep",
                 step.what()
