@@ -143,6 +143,25 @@ pub fn aws_services() -> Vec<AwsService> {
                 b.instance.clone(),
             ))
         }),
+        service!("elb", "elb", "Load balancers", |b| {
+            Arc::new(crate::aws::elb::ElbCollector::new(
+                b.scope.clone(),
+                b.limits.clone(),
+                b.instance.clone(),
+            ))
+        }),
+        service!(
+            "elasticbeanstalk",
+            "elasticbeanstalk",
+            "Elastic Beanstalk environments",
+            |b| {
+                Arc::new(crate::aws::elasticbeanstalk::BeanstalkCollector::new(
+                    b.scope.clone(),
+                    b.limits.clone(),
+                    b.instance.clone(),
+                ))
+            }
+        ),
         service!(
             "cloudfront",
             "cloudfront",

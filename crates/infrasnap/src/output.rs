@@ -108,7 +108,7 @@ fn unit_names(collector: &str) -> (&'static str, &'static str) {
         "cloudfront" => ("distributions", "items"),
         "iam" => ("roles, users, groups and policies", "items"),
         "acm" => ("certificates", "items"),
-        "ses" | "apigateway" | "lightsail" => ("regions", "items"),
+        "ses" | "apigateway" | "lightsail" | "elb" | "elasticbeanstalk" => ("regions", "items"),
         "ssm" => ("listings", "items"),
         "gas" => ("projects", "files"),
         "local" => ("sources", "files"),

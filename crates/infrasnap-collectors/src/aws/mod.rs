@@ -15,6 +15,10 @@ pub mod apigateway;
 pub mod cloudfront;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "elasticbeanstalk")]
+pub mod elasticbeanstalk;
+#[cfg(feature = "elb")]
+pub mod elb;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "lambda")]

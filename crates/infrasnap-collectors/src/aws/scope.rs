@@ -47,6 +47,8 @@ pub struct ServiceLimits {
     pub ses: Arc<RateLimiter>,
     pub apigateway: Arc<RateLimiter>,
     pub lightsail: Arc<RateLimiter>,
+    pub elb: Arc<RateLimiter>,
+    pub elasticbeanstalk: Arc<RateLimiter>,
     pub ssm: Arc<RateLimiter>,
     pub secretsmanager: Arc<RateLimiter>,
 }
@@ -67,6 +69,8 @@ impl Default for ServiceLimits {
             ses: l(1.0 * 10.0),
             apigateway: l(10.0),
             lightsail: l(5.0),
+            elb: l(10.0),
+            elasticbeanstalk: l(5.0),
             ssm: l(10.0),
             secretsmanager: l(10.0),
         }

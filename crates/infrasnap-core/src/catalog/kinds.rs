@@ -756,6 +756,37 @@ pub static KINDS: &[KindSpec] = &[
             Scope::Regional,
         )
     },
+    // ---- Load balancers ----
+    KindSpec {
+        // id: the load balancer's name (unique per account and region).
+        doc: Some("elb/{account}/{region}/{id}.json"),
+        volatile: &["/State"],
+        sets: &[
+            "/AvailabilityZones",
+            "/SecurityGroups",
+            "/TargetGroups",
+            "/Tags",
+        ],
+        scan: &["/Tags"],
+        ..KindSpec::new(
+            "aws.elbv2.load_balancer",
+            "elb",
+            "load balancer",
+            Scope::Regional,
+        )
+    },
+    // ---- Elastic Beanstalk ----
+    KindSpec {
+        // id: the environment's name (unique per account and region).
+        view: Some("elasticbeanstalk/{account}/{region}/environments.json"),
+        volatile: &["/DateUpdated", "/Health", "/HealthStatus"],
+        ..KindSpec::new(
+            "aws.elasticbeanstalk.environment",
+            "elasticbeanstalk",
+            "environment",
+            Scope::Regional,
+        )
+    },
     // ---- Google Apps Script ----
     KindSpec {
         // id: the script id; label: the config's name, else the title. Parts: the files in

@@ -223,6 +223,23 @@ impl Estate {
         any
     }
 
+    /// The listings of `kind` in `region` (any account): `None` when none was attempted (the
+    /// region or the service was not captured), `Some(true)` when every one was complete.
+    pub fn listed_in_region(&self, kind: &str, region: &str) -> Option<bool> {
+        let mut any = None;
+        for c in self
+            .coverage
+            .iter()
+            .filter(|c| c.kind == kind && c.region == region)
+        {
+            if c.state != CoverageState::Complete {
+                return Some(false);
+            }
+            any = Some(true);
+        }
+        any
+    }
+
     /// Was the listing that would hold `id` complete?
     pub fn covers(&self, id: &ResourceId) -> bool {
         self.coverage.iter().any(|c| {

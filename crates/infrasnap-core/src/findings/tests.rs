@@ -102,6 +102,20 @@ fn record(zone: &str, name: &str, ty: &str, target: &str, alias: bool) -> Res {
     )
 }
 
+fn lb(name: &str, region: &str, dns: &str) -> Res {
+    Res::new(
+        &format!("aws.elbv2.load_balancer:{ACCT}:{region}:{name}"),
+        json!({"LoadBalancerName": name, "DNSName": dns, "Type": "application", "Region": region}),
+    )
+}
+
+fn beanstalk(name: &str, region: &str, cname: &str) -> Res {
+    Res::new(
+        &format!("aws.elasticbeanstalk.environment:{ACCT}:{region}:{name}"),
+        json!({"EnvironmentName": name, "CNAME": cname, "Status": "Ready", "Region": region}),
+    )
+}
+
 fn soa_ns(zone_id: &str, name: &str) -> Vec<Res> {
     vec![
         record(
@@ -229,7 +243,40 @@ fn case(name: &str) -> (&'static str, String, Vec<Res>, Vec<Res>) {
             "dns.unverified",
             format!("aws.route53.record_set:{ACCT}::Z1/app.acme.com./CNAME"),
             vec![record("Z1", "app.acme.com", "CNAME", "acme-app.eu-west-1.elasticbeanstalk.com", false)],
-            vec![record("Z1", "app.acme.com", "CNAME", "acme-lb-1.eu-west-1.elb.amazonaws.com", false)],
+            vec![beanstalk("acme-app", "eu-west-1", "acme-app.eu-west-1.elasticbeanstalk.com"),
+                 record("Z1", "app.acme.com", "CNAME", "acme-app.eu-west-1.elasticbeanstalk.com", false)],
+        ),
+        "CNAME to a missing Beanstalk environment" => (
+            "dns.dangling",
+            format!("aws.route53.record_set:{ACCT}::Z1/app.acme.com./CNAME"),
+            vec![beanstalk("other", "eu-west-1", "other.eu-west-1.elasticbeanstalk.com"),
+                 record("Z1", "app.acme.com", "CNAME", "acme-app.eu-west-1.elasticbeanstalk.com", false)],
+            vec![beanstalk("acme-app", "eu-west-1", "acme-app.eu-west-1.elasticbeanstalk.com"),
+                 record("Z1", "app.acme.com", "CNAME", "acme-app.eu-west-1.elasticbeanstalk.com.", false)],
+        ),
+        "alias to a missing load balancer" => (
+            "dns.dangling",
+            format!("aws.route53.record_set:{ACCT}::Z1/shop.acme.com./A"),
+            vec![lb("other", "eu-west-1", "other-9.eu-west-1.elb.amazonaws.com"),
+                 record("Z1", "shop.acme.com", "A", "dualstack.web-123.eu-west-1.elb.amazonaws.com", true)],
+            vec![lb("web", "eu-west-1", "web-123.eu-west-1.elb.amazonaws.com"),
+                 record("Z1", "shop.acme.com", "A", "dualstack.web-123.eu-west-1.elb.amazonaws.com", true)],
+        ),
+        "CNAME to a missing network load balancer" => (
+            "dns.dangling",
+            format!("aws.route53.record_set:{ACCT}::Z1/tcp.acme.com./CNAME"),
+            vec![lb("other", "eu-west-1", "other-9.eu-west-1.elb.amazonaws.com"),
+                 record("Z1", "tcp.acme.com", "CNAME", "nlb-abc.elb.eu-west-1.amazonaws.com", false)],
+            vec![lb("nlb", "eu-west-1", "nlb-abc.elb.eu-west-1.amazonaws.com"),
+                 record("Z1", "tcp.acme.com", "CNAME", "NLB-abc.elb.eu-west-1.amazonaws.com", false)],
+        ),
+        "alias to a load balancer in a region not captured" => (
+            "dns.unverified",
+            format!("aws.route53.record_set:{ACCT}::Z1/shop.acme.com./A"),
+            vec![lb("other", "us-east-1", "other-9.us-east-1.elb.amazonaws.com"),
+                 record("Z1", "shop.acme.com", "A", "dualstack.web-123.eu-west-1.elb.amazonaws.com", true)],
+            vec![lb("web", "eu-west-1", "web-123.eu-west-1.elb.amazonaws.com"),
+                 record("Z1", "shop.acme.com", "A", "dualstack.web-123.eu-west-1.elb.amazonaws.com", true)],
         ),
         "distribution on a missing bucket" => (
             "cloudfront.origin-bucket",
@@ -386,6 +433,10 @@ fn case(name: &str) -> (&'static str, String, Vec<Res>, Vec<Res>) {
 #[case("alias to a missing distribution")]
 #[case("CNAME to a missing API domain")]
 #[case("CNAME to Elastic Beanstalk")]
+#[case("CNAME to a missing Beanstalk environment")]
+#[case("alias to a missing load balancer")]
+#[case("CNAME to a missing network load balancer")]
+#[case("alias to a load balancer in a region not captured")]
 #[case("distribution on a missing bucket")]
 #[case("certificate expiring in 4 days")]
 #[case("certificate pending validation")]
@@ -574,6 +625,86 @@ fn nothing_is_called_missing_under_a_listing_that_failed() {
     assert!(rules::evaluate(&e, &[])
         .iter()
         .all(|h| h.rule != "dns.dangling"));
+}
+
+#[rstest]
+#[case::beanstalk_anyone_can_claim(
+    "CNAME to a missing Beanstalk environment",
+    false,
+    Severity::High
+)]
+#[case::load_balancer("alias to a missing load balancer", false, Severity::Low)]
+#[case::load_balancer_that_was_ours("alias to a missing load balancer", true, Severity::Medium)]
+#[case::beanstalk_that_was_ours("CNAME to a missing Beanstalk environment", true, Severity::High)]
+fn dangling_load_balancer_and_beanstalk_severity(
+    #[case] name: &str,
+    #[case] was_ours: bool,
+    #[case] want: Severity,
+) {
+    let (_, resource, plant, clean) = case(name);
+    let before: Vec<Estate> = if was_ours {
+        vec![Estate::new("before", as_of(), clean)]
+    } else {
+        Vec::new()
+    };
+    let h = rules::evaluate(&Estate::new("now", as_of(), plant), &before)
+        .into_iter()
+        .find(|h| h.rule == "dns.dangling" && h.resource.to_string() == resource)
+        .unwrap();
+    assert_eq!(h.severity, want, "{}", h.title);
+    assert_eq!(h.title.contains("was ours"), was_ours, "{}", h.title);
+}
+
+#[test]
+fn no_load_balancer_or_environment_is_missing_under_a_failed_listing_of_its_region() {
+    for (plant, kind) in [
+        (
+            "alias to a missing load balancer",
+            "aws.elbv2.load_balancer",
+        ),
+        (
+            "CNAME to a missing Beanstalk environment",
+            "aws.elasticbeanstalk.environment",
+        ),
+    ] {
+        let (_, _, resources, _) = case(plant);
+        let mut e = Estate::new("s", as_of(), resources);
+        // A second account's listing of the same region failed.
+        e.coverage.push(crate::catalog::Coverage {
+            kind: kind.into(),
+            account: "222222222222".into(),
+            region: "eu-west-1".into(),
+            state: crate::catalog::CoverageState::Failed,
+            error: None,
+        });
+        let hits = rules::evaluate(&e, &[]);
+        assert!(
+            hits.iter()
+                .all(|h| h.rule != "dns.dangling" && h.rule != "dns.unverified"),
+            "{plant}: {hits:#?}"
+        );
+    }
+}
+
+#[rstest]
+#[case("web-1.eu-west-1.elb.amazonaws.com.", Some(("web-1.eu-west-1.elb.amazonaws.com", "eu-west-1")))]
+#[case("DualStack.web-1.eu-west-1.elb.amazonaws.com", Some(("web-1.eu-west-1.elb.amazonaws.com", "eu-west-1")))]
+#[case("internal-api-2.us-east-2.elb.amazonaws.com", Some(("internal-api-2.us-east-2.elb.amazonaws.com", "us-east-2")))]
+#[case("nlb-abc.elb.ap-southeast-1.amazonaws.com", Some(("nlb-abc.elb.ap-southeast-1.amazonaws.com", "ap-southeast-1")))]
+#[case("bucket.s3.eu-west-1.amazonaws.com", None)]
+#[case("elb.amazonaws.com", None)]
+fn load_balancer_hosts_name_their_region(#[case] host: &str, #[case] want: Option<(&str, &str)>) {
+    let got = rules::dns_hosts::elb(host);
+    assert_eq!(got.as_ref().map(|(h, r)| (h.as_str(), r.as_str())), want);
+}
+
+#[rstest]
+#[case("shop.eu-west-1.elasticbeanstalk.com", Some(("shop.eu-west-1.elasticbeanstalk.com", "eu-west-1")))]
+#[case("Shop.elasticbeanstalk.com.", Some(("shop.elasticbeanstalk.com", "us-east-1")))]
+#[case("shop.example.com", None)]
+fn beanstalk_hosts_name_their_region(#[case] host: &str, #[case] want: Option<(&str, &str)>) {
+    let got = rules::dns_hosts::beanstalk(host);
+    assert_eq!(got.as_ref().map(|(h, r)| (h.as_str(), r.as_str())), want);
 }
 
 // ---- Lifecycle ----

@@ -42,6 +42,8 @@ What it captures, per AWS account and region:\n\
   ses         identities, templates, configuration sets\n\
   lightsail   instances, disks, snapshots (and native snapshots with --lightsail-snapshot)\n\
   ssm         SSM parameters and Secrets Manager secrets (keyed fingerprints, never values)\n\
+  elb         load balancers (ELBv2): DNS names, listeners, target group names, tags\n\
+  elasticbeanstalk  Elastic Beanstalk environments: name, CNAME, endpoint, status\n\
 and, from infrasnap.toml, Google Apps Script projects and local files (git repositories, \
 folders, scheduled agents).\n\n\
 Start with `infrasnap demo` (no AWS account needed), then `infrasnap snapshot`.",

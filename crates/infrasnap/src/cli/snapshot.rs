@@ -42,7 +42,7 @@ pub struct SnapshotArgs {
     #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
     pub regions: Vec<String>,
     /// Only these services, comma-separated: s3, lambda, cloudfront, route53, dynamodb, acm, ses,
-    /// apigateway, iam, lightsail, ssm
+    /// apigateway, iam, lightsail, ssm, elb, elasticbeanstalk
     /// (overrides the config)
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,

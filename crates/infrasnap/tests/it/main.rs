@@ -14,6 +14,7 @@ mod cloudfront;
 mod crash_and_lock;
 mod diff_cli;
 mod dynamodb;
+mod elb;
 mod estate;
 mod findings;
 mod formats;

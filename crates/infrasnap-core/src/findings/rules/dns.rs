@@ -12,8 +12,41 @@ use crate::findings::{Evidence, Hit, Severity};
 enum Target {
     /// (footprint key, what it is, can anyone claim the name, kind whose listing decides)
     Known(String, &'static str, bool, &'static str),
-    /// Elastic Beanstalk: not captured, claimable.
-    Beanstalk,
+    /// A target listed per region (load balancers, Elastic Beanstalk): as `Known`, and the
+    /// region whose listing decides.
+    Regional(String, &'static str, bool, &'static str, String),
+}
+
+/// `us-east-1`, `eu-west-2`, `ap-southeast-1`: a region name, not a host label.
+fn is_region(s: &str) -> bool {
+    s.contains('-') && s.ends_with(|c: char| c.is_ascii_digit()) && !s.contains('.')
+}
+
+/// An ELB host name (lowercase, `dualstack.` left off) and its region:
+/// `<name>-<id>.<region>.elb.amazonaws.com` (application and classic load balancers) or
+/// `<name>-<id>.elb.<region>.amazonaws.com` (network load balancers).
+pub(crate) fn elb_of_host(host: &str) -> Option<(String, String)> {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let h = h.strip_prefix("dualstack.").unwrap_or(&h).to_string();
+    if let Some(head) = h.strip_suffix(".elb.amazonaws.com") {
+        let (_, region) = head.rsplit_once('.')?;
+        return is_region(region).then(|| (h.clone(), region.to_string()));
+    }
+    let head = h.strip_suffix(".amazonaws.com")?;
+    let (front, region) = head.rsplit_once('.')?;
+    (front.ends_with(".elb") && is_region(region)).then(|| (h.clone(), region.to_string()))
+}
+
+/// An Elastic Beanstalk CNAME (lowercase) and its region: `<prefix>.<region>.elasticbeanstalk.com`,
+/// or the older `<prefix>.elasticbeanstalk.com` of us-east-1.
+pub(crate) fn beanstalk_of_host(host: &str) -> Option<(String, String)> {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let head = h.strip_suffix(".elasticbeanstalk.com")?;
+    let region = match head.rsplit_once('.') {
+        Some((_, r)) if is_region(r) => r.to_string(),
+        _ => "us-east-1".to_string(),
+    };
+    Some((h.clone(), region))
 }
 
 fn classify(record_name: &str, target: &str, alias: bool) -> Option<Target> {
@@ -26,8 +59,23 @@ fn classify(record_name: &str, target: &str, alias: bool) -> Option<Target> {
             "aws.cloudfront.distribution",
         ));
     }
-    if t.ends_with(".elasticbeanstalk.com") {
-        return Some(Target::Beanstalk);
+    if let Some((h, region)) = beanstalk_of_host(&t) {
+        return Some(Target::Regional(
+            format!("eb:{h}"),
+            "Elastic Beanstalk environment",
+            true,
+            "aws.elasticbeanstalk.environment",
+            region,
+        ));
+    }
+    if let Some((h, region)) = elb_of_host(&t) {
+        return Some(Target::Regional(
+            format!("elb:{h}"),
+            "load balancer",
+            false,
+            "aws.elbv2.load_balancer",
+            region,
+        ));
     }
     if let Some((b, website)) = bucket_of_host(&t) {
         return Some(Target::Known(
@@ -99,7 +147,7 @@ pub fn dangling(e: &Estate, past: &[(String, BTreeSet<String>)]) -> Vec<Hit> {
         } else {
             continue;
         };
-        match classify(name, target, alias) {
+        let (key, what, claimable) = match classify(name, target, alias) {
             Some(Target::Known(key, what, claimable, kind)) => {
                 if here.contains(&key) || !e.listed_whole(kind) {
                     continue;
@@ -113,61 +161,96 @@ pub fn dangling(e: &Estate, past: &[(String, BTreeSet<String>)]) -> Vec<Hit> {
                 {
                     continue;
                 }
-                let was = past
-                    .iter()
-                    .rev()
-                    .find(|(_, fp)| fp.contains(&key))
-                    .map(|(n, _)| n.clone());
-                let severity = if claimable {
-                    Severity::High
-                } else if was.is_some() {
-                    Severity::Medium
-                } else {
-                    Severity::Low
-                };
-                let mut ev = vec![Evidence::at(ptr, target)];
-                if let Some(w) = &was {
-                    ev.push(Evidence::at(
-                        "",
-                        format!("was ours: the {what} was in snapshot `{w}`"),
-                    ));
-                }
-                out.push(hit(
-                    "dns.dangling",
-                    severity,
-                    r,
-                    format!(
-                        "`{}` points at {what} `{}`, which is not in the snapshot{}",
-                        name.trim_end_matches('.'),
-                        target.trim_end_matches('.'),
-                        if was.is_some() { " (it was ours)" } else { "" }
-                    ),
-                    ev,
-                    if claimable {
-                        "Delete the record, or recreate the bucket in your account now: anyone \
-                         can create a bucket of that name and serve content under your domain."
-                    } else {
-                        "Delete the record or point it at a live target; a name nobody serves \
-                         breaks the site, and a freed CloudFront or API alias can be attached by \
-                         another account."
-                    },
-                ));
+                (key, what, claimable)
             }
-            Some(Target::Beanstalk) => out.push(hit(
-                "dns.unverified",
-                Severity::Low,
-                r,
-                format!(
-                    "`{}` points at Elastic Beanstalk `{}`, which infrasnap does not capture",
-                    name.trim_end_matches('.'),
-                    target.trim_end_matches('.')
-                ),
-                vec![Evidence::at(ptr, target)],
-                "Check that the environment exists: a freed Elastic Beanstalk name can be \
-                 claimed by anyone, who then serves content under your domain.",
-            )),
-            None => {}
+            Some(Target::Regional(key, what, claimable, kind, region)) => {
+                if here.contains(&key) {
+                    continue;
+                }
+                match e.listed_in_region(kind, &region) {
+                    // A listing of that region failed: nothing can be called missing.
+                    Some(false) => continue,
+                    Some(true) => (key, what, claimable),
+                    None => {
+                        out.push(hit(
+                            "dns.unverified",
+                            Severity::Low,
+                            r,
+                            format!(
+                                "`{}` points at {what} `{}` in {region}, which this snapshot did \
+                                 not list",
+                                name.trim_end_matches('.'),
+                                target.trim_end_matches('.')
+                            ),
+                            vec![Evidence::at(ptr, target)],
+                            if claimable {
+                                "Capture the region (`--regions`, Elastic Beanstalk included) or \
+                                 check that the environment exists: a freed Elastic Beanstalk \
+                                 name can be claimed by anyone, who then serves content under \
+                                 your domain."
+                            } else {
+                                "Capture the region (`--regions`, load balancers included) or \
+                                 check that the load balancer exists."
+                            },
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None => continue,
+        };
+        let was = past
+            .iter()
+            .rev()
+            .find(|(_, fp)| fp.contains(&key))
+            .map(|(n, _)| n.clone());
+        let severity = if claimable {
+            Severity::High
+        } else if was.is_some() {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let mut ev = vec![Evidence::at(ptr, target)];
+        if let Some(w) = &was {
+            ev.push(Evidence::at(
+                "",
+                format!("was ours: the {what} was in snapshot `{w}`"),
+            ));
         }
+        out.push(hit(
+            "dns.dangling",
+            severity,
+            r,
+            format!(
+                "`{}` points at {what} `{}`, which is not in the snapshot{}",
+                name.trim_end_matches('.'),
+                target.trim_end_matches('.'),
+                if was.is_some() { " (it was ours)" } else { "" }
+            ),
+            ev,
+            match what {
+                "Elastic Beanstalk environment" => {
+                    "Delete the record, or create an environment with that CNAME prefix in your \
+                     account now: anyone can create an Elastic Beanstalk environment of that \
+                     name and serve content under your domain."
+                }
+                "load balancer" => {
+                    "Delete the record or point it at a live load balancer; a name nobody serves \
+                     breaks the site. (Classic load balancers are not captured: if the target is \
+                     one, suppress this finding.)"
+                }
+                _ if claimable => {
+                    "Delete the record, or recreate the bucket in your account now: anyone can \
+                     create a bucket of that name and serve content under your domain."
+                }
+                _ => {
+                    "Delete the record or point it at a live target; a name nobody serves breaks \
+                     the site, and a freed CloudFront or API alias can be attached by another \
+                     account."
+                }
+            },
+        ));
     }
     out
 }

@@ -9,6 +9,13 @@ mod iam;
 mod secrets;
 mod wiring;
 
+/// The host-name parsers of the DNS rules (for the tests).
+#[cfg(test)]
+pub(crate) mod dns_hosts {
+    pub(crate) use super::dns::beanstalk_of_host as beanstalk;
+    pub(crate) use super::dns::elb_of_host as elb;
+}
+
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -25,8 +32,8 @@ pub struct RuleInfo {
 
 pub static RULES: &[RuleInfo] = &[
     RuleInfo { id: "wiring.cross-env", checks: "a staging, dev or test distribution, API or function (by name, aliases or tags) that reads from or writes to a prod resource: CloudFront origins on prod buckets (origin paths such as `/_staging` included), Lambda environment variables whose value is a prod table or bucket, integrations and triggers naming prod resources" },
-    RuleInfo { id: "dns.dangling", checks: "a Route53 CNAME or alias whose target (CloudFront, S3 bucket or website endpoint, API Gateway) is not in the snapshot; high when the name can be claimed by anyone (S3)" },
-    RuleInfo { id: "dns.unverified", checks: "a Route53 record pointing at an Elastic Beanstalk name, which infrasnap does not capture and anyone can claim once freed" },
+    RuleInfo { id: "dns.dangling", checks: "a Route53 CNAME or alias whose target (CloudFront, S3 bucket or website endpoint, API Gateway, ELBv2 load balancer, Elastic Beanstalk environment) is not in the snapshot; high when the name can be claimed by anyone (S3, Elastic Beanstalk), medium when it was ours in an earlier snapshot, low otherwise" },
+    RuleInfo { id: "dns.unverified", checks: "a Route53 record pointing at a load balancer or Elastic Beanstalk name in a region this snapshot did not list (service or region not captured): whether it exists is unknown" },
     RuleInfo { id: "cloudfront.origin-bucket", checks: "a CloudFront origin on a bucket that is not in the snapshot (deleted, or another account's), or on a bucket of another captured account" },
     RuleInfo { id: "acm.expiring", checks: "a certificate expiring within 45 (low), 14 (medium) or 7 days (high), or expired, with what uses it" },
     RuleInfo { id: "acm.validation", checks: "a certificate whose validation failed, timed out or is pending" },
@@ -77,7 +84,7 @@ pub fn evaluate_with(e: &Estate, past: &[(String, BTreeSet<String>)]) -> Vec<Hit
 }
 
 /// What DNS can point at in a snapshot, as keys `cf:<domain>`, `s3:<bucket>`,
-/// `apigw:<target domain or api id>`.
+/// `apigw:<target domain or api id>`, `elb:<load balancer DNS name>`, `eb:<environment CNAME>`.
 pub fn footprint(e: &Estate) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for d in e.of_kind("aws.cloudfront.distribution") {
@@ -96,6 +103,22 @@ pub fn footprint(e: &Estate) -> BTreeSet<String> {
     for k in ["aws.apigateway.rest_api", "aws.apigatewayv2.api"] {
         for a in e.of_kind(k) {
             out.insert(format!("apigw:{}", a.id.id.to_ascii_lowercase()));
+        }
+    }
+    for lb in e.of_kind("aws.elbv2.load_balancer") {
+        if let Some(n) = lb.str("/DNSName") {
+            out.insert(format!(
+                "elb:{}",
+                n.trim_end_matches('.').to_ascii_lowercase()
+            ));
+        }
+    }
+    for env in e.of_kind("aws.elasticbeanstalk.environment") {
+        if let Some(n) = env.str("/CNAME") {
+            out.insert(format!(
+                "eb:{}",
+                n.trim_end_matches('.').to_ascii_lowercase()
+            ));
         }
     }
     out
