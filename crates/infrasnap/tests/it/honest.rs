@@ -99,11 +99,6 @@ async fn keys_of_other_account(url: &str) -> Credentials {
     )
 }
 
-fn json_of(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("json ({e}): {}\nstderr:\n{}", stdout(o), stderr(o)))
-}
-
 /// Nothing was written: no repository folder, or one without snapshots.
 #[track_caller]
 fn nothing_published(repo: &Path) {

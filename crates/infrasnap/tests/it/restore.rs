@@ -20,27 +20,9 @@ use crate::common;
 use common::*;
 
 /// Run infrasnap with `--json` and parse its stdout.
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
 async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let o = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
     Some(o.body.collect().await.unwrap().into_bytes().to_vec())
-}
-
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    s3.list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .map(|o| o.key().unwrap().to_string())
-        .collect()
 }
 
 async fn tag_bucket(s3: &aws_sdk_s3::Client, bucket: &str, env: &str) {

@@ -21,27 +21,6 @@ use common::*;
 
 const ACCOUNT: &str = "123456789012";
 
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
-/// (action, target) of each step.
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn manual(plan: &Value) -> Vec<(String, String)> {
     plan["manual"]
         .as_array()

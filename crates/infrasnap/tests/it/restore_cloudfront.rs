@@ -40,27 +40,6 @@ const ACCOUNT: &str = "123456789012";
 /// A request the proxy saw: method, path, If-Match.
 type Request = (String, String, Option<String>);
 
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
-/// The plan's steps as `(action, target)`.
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn cf_id(kind: &str, id: &str) -> String {
     format!("aws.cloudfront.{kind}:{ACCOUNT}::{id}")
 }

@@ -17,12 +17,6 @@ use common::*;
 const ACCT: &str = "123456789012";
 
 /// Run infrasnap with `--json` and parse its stdout (a local copy of restore.rs's).
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
 /// A proxy in front of moto that counts Route53 ChangeResourceRecordSets requests (POST
 /// `.../hostedzone/<id>/rrset`) and the changes in each.
 async fn rrset_counter(upstream: &str) -> (String, Arc<Mutex<Vec<usize>>>) {

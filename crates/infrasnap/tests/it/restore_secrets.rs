@@ -19,12 +19,6 @@ const ACCT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 
 /// Run infrasnap with `--json` and parse its stdout (a local helper: restore.rs has its own).
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
 /// A config that keeps secrets for a fresh age identity; the identity file beside it.
 struct Keys {
     config: PathBuf,
@@ -50,21 +44,6 @@ fn keys(dir: &Path) -> Keys {
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// `(action, target)` of each step, and the manual entries `(id, reason)`.
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn manual(plan: &Value) -> Vec<(String, String)> {

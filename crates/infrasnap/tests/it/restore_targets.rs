@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use serde_json::Value;
 
 use crate::common;
 use common::*;
@@ -20,12 +19,6 @@ const TARGET: &str = "222222222222";
 const ROLE: &str = "arn:aws:iam::222222222222:role/restore";
 
 /// Run infrasnap with `--json` and parse its stdout (a local copy of `restore.rs`'s).
-#[track_caller]
-fn json_of(o: &std::process::Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
-}
-
 /// SDK settings in the target account: a role of 222222222222 assumed through moto's STS.
 async fn conf_in_target(url: &str, region: &str) -> aws_config::SdkConfig {
     let base = sdk_conf(url, region).await;
@@ -58,18 +51,6 @@ fn s3_of(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    s3.list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .map(|o| o.key().unwrap().to_string())
-        .collect()
-}
-
 async fn buckets(s3: &aws_sdk_s3::Client) -> Vec<String> {
     s3.list_buckets()
         .send()
@@ -78,20 +59,6 @@ async fn buckets(s3: &aws_sdk_s3::Client) -> Vec<String> {
         .buckets()
         .iter()
         .map(|b| b.name().unwrap().to_string())
-        .collect()
-}
-
-fn steps(plan: &Value) -> Vec<(String, String)> {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["action"]["action"].as_str().unwrap().to_string(),
-                s["target"].as_str().unwrap().to_string(),
-            )
-        })
         .collect()
 }
 

@@ -606,3 +606,38 @@ async fn relay_rewritten(
     client.write_all(&bytes).await?;
     client.shutdown().await
 }
+
+/// A command's `--json` output.
+#[track_caller]
+pub fn json_of(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", stdout(o), stderr(o)))
+}
+
+/// A restore plan's steps as (action, target id).
+pub fn steps(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["action"]["action"].as_str().unwrap().to_string(),
+                s["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The keys of a bucket (one listing page).
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    s3.list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_string())
+        .collect()
+}
