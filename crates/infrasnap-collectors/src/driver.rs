@@ -63,6 +63,8 @@ pub struct RunRequest<'a> {
     pub finish: Finish,
     /// Counters the caller shows while the run goes on.
     pub progress: Progress,
+    /// S3 objects whose bytes are known already (restore's read-back of its uploads).
+    pub known: Option<Arc<infrasnap_core::engine::KnownContent>>,
 }
 
 /// What becomes of a finished run.
@@ -426,7 +428,8 @@ pub async fn run(req: RunRequest<'_>) -> Result<Outcome, RunError> {
         req.jobs,
     )?
     .with_older(older)
-    .with_reverify(reverify);
+    .with_reverify(reverify)
+    .with_known(req.known.clone());
     // --keep-secrets: the AWS collectors keep the originals of what they redact, encrypted to
     // the same recipient as the local sources' (infrasnap_core::kept).
     let mut keep_error = None;

@@ -62,6 +62,65 @@ pub struct RunContext {
     keeper: Option<Arc<dyn crate::kept::Encrypter>>,
     /// Older snapshots' index files not reused because they differ from their seal.
     older_notes: Mutex<Vec<String>>,
+    /// Objects whose bytes this run already knows ([`with_known`](Self::with_known)).
+    known: Option<Arc<KnownContent>>,
+}
+
+/// S3 objects whose bytes are already in the store, with the MD5 the server confirmed when they
+/// were written: what a restore has just uploaded. The capture that reads them back (restore's
+/// verification) then proves each one's content by its ETag and reads only its headers and
+/// tags, instead of downloading every byte it has just sent.
+#[derive(Debug, Default)]
+pub struct KnownContent {
+    objects: Mutex<std::collections::HashMap<(String, String), Known>>,
+}
+
+/// One object in [`KnownContent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub size: u64,
+    /// The content's MD5, lower-case hex: the ETag of a single-part upload without KMS.
+    pub md5: String,
+    pub blob: BlobId,
+}
+
+impl KnownContent {
+    /// Record that `bucket`/`key` now holds the bytes of `blob`.
+    pub fn insert(&self, bucket: &str, key: &str, known: Known) {
+        self.objects
+            .lock()
+            .expect("known content")
+            .insert((bucket.to_string(), key.to_string()), known);
+    }
+
+    /// What is known of `bucket`/`key`.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Known> {
+        self.objects
+            .lock()
+            .expect("known content")
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.lock().expect("known content").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether an ETag (quoted or not) is the MD5 `md5` (lower-case hex).
+pub fn etag_is_md5(etag: &str, md5: &str) -> bool {
+    etag.trim_matches('"').eq_ignore_ascii_case(md5)
+}
+
+/// The MD5 an ETag states, when it is one: 32 hex digits, not a multipart ETag (`...-N`).
+/// Only for an object stored without KMS or a customer key, whose ETag is its MD5.
+pub fn md5_of_etag(etag: &str) -> Option<String> {
+    let e = etag.trim_matches('"');
+    (e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit())).then(|| e.to_ascii_lowercase())
 }
 
 /// Plain bytes overwritten when dropped.
@@ -128,6 +187,7 @@ impl RunContext {
             key_note,
             keeper: None,
             older_notes: Mutex::new(Vec::new()),
+            known: None,
         })
     }
 
@@ -215,6 +275,17 @@ impl RunContext {
     pub fn with_older(mut self, older: Vec<PathBuf>) -> Self {
         self.older = older;
         self
+    }
+
+    /// Objects whose bytes are known already (restore's read-back of what it uploaded).
+    pub fn with_known(mut self, known: Option<Arc<KnownContent>>) -> Self {
+        self.known = known;
+        self
+    }
+
+    /// What is known of object `key` in `bucket` ([`KnownContent`]).
+    pub fn known(&self, bucket: &str, key: &str) -> Option<Known> {
+        self.known.as_ref()?.get(bucket, key)
     }
 
     /// Set how reused blobs are checked.
@@ -927,5 +998,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back["Name"], "/a");
+    }
+
+    #[test]
+    fn an_etag_states_an_md5_only_when_it_is_one() {
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        assert_eq!(md5_of_etag(&format!("\"{md5}\"")).as_deref(), Some(md5));
+        assert_eq!(
+            md5_of_etag("\"9E107D9D372BB6826BD81D3542A419D6\"").as_deref(),
+            Some(md5)
+        );
+        // A multipart ETag, a short one, one that is not hex: no MD5.
+        assert_eq!(md5_of_etag(&format!("\"{md5}-3\"")), None);
+        assert_eq!(md5_of_etag("\"abc\""), None);
+        assert_eq!(md5_of_etag("\"zz107d9d372bb6826bd81d3542a419d6\""), None);
+        assert!(etag_is_md5(&format!("\"{}\"", md5.to_uppercase()), md5));
+        assert!(!etag_is_md5(&format!("\"{md5}-1\""), md5));
+    }
+
+    #[test]
+    fn known_content_is_found_by_bucket_and_key() {
+        let k = KnownContent::default();
+        assert!(k.is_empty());
+        let known = Known {
+            size: 3,
+            md5: "900150983cd24fb0d6963f7d28e17f72".into(),
+            blob: BlobId::of(b"abc"),
+        };
+        k.insert("b", "a/key", known.clone());
+        assert_eq!(k.get("b", "a/key"), Some(known));
+        assert_eq!(k.get("b", "a/other"), None);
+        assert_eq!(k.get("c", "a/key"), None);
+        assert_eq!(k.len(), 1);
     }
 }

@@ -121,6 +121,9 @@ pub struct Context {
     pub home: Option<PathBuf>,
     /// The snapshot restored (named in an Apps Script version's description).
     pub snapshot: String,
+    /// S3 objects uploaded whose content the server confirmed by its ETag: the read-back that
+    /// follows checks them by their headers instead of downloading them.
+    pub known: std::sync::Arc<infrasnap_core::engine::KnownContent>,
 }
 
 impl Context {
@@ -142,6 +145,7 @@ impl Context {
             home: None,
             snapshot: String::new(),
             upload: Default::default(),
+            known: Default::default(),
         }
     }
 

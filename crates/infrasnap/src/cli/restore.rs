@@ -292,7 +292,7 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
             &format!("the selection matches nothing in snapshot `{name}` that restore can reach"),
         ));
     }
-    let live = capture(g, repo.root(), &a.conn, &scope, &target).await?;
+    let live = capture(g, repo.root(), &a.conn, &scope, &target, None).await?;
     let live_side = Side::open(&live.dir, &blobs)?;
     // The latest published snapshot: a live state it holds is recorded (--if-exists).
     let latest = repo
@@ -475,7 +475,7 @@ async fn apply_plan(
         // Refuse a stale plan: every step not yet done must find its target as planned against
         // (or already as wanted, when an earlier run wrote it but was killed before its journal
         // line).
-        let live = capture(g, repo_root, conn, &plan.scope, &plan.target).await?;
+        let live = capture(g, repo_root, conn, &plan.scope, &plan.target, None).await?;
         let side = Side::open(&live.dir, &blobs)?;
         let stale = stale_steps(plan, &side, &done_before)?;
         drop(side);
@@ -541,7 +541,10 @@ async fn apply_plan(
     // Prove it: capture again and check every touched resource against the snapshot (a plan
     // that writes nothing touches nothing).
     let (final_diff, notes) = if plan.writing_steps().next().is_some() {
-        let live = capture(g, repo_root, conn, &plan.scope, &plan.target).await?;
+        // Objects the server confirmed by their MD5 are read back by their headers and tags;
+        // every other touched resource is read in full.
+        let known = Some(cx.known.clone());
+        let live = capture(g, repo_root, conn, &plan.scope, &plan.target, known).await?;
         let side = Side::open(&live.dir, &blobs)?;
         let d = verify(plan, &side)?;
         let notes = infrasnap_core::restore::plan::apply_notes(plan, &side)?;
@@ -683,6 +686,7 @@ async fn capture(
     c: &Connection,
     scope: &LiveScope,
     target: &Target,
+    known: Option<std::sync::Arc<infrasnap_core::engine::KnownContent>>,
 ) -> anyhow::Result<snapshot::Outcome> {
     let mut cfg = snapshot::load_config(c.config.as_deref())?;
     // Only what the plan compares: local sources are read from --to-dir, not captured; Apps
@@ -705,6 +709,7 @@ async fn capture(
         only: scope.services.clone(),
         buckets: scope.buckets.clone(),
         aws: aws_args(c),
+        known,
         ..Default::default()
     };
     let quiet = Global {

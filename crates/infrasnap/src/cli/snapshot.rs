@@ -20,6 +20,10 @@ use crate::output::ProgressView;
 #[derive(clap::Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Snapshot options")]
 pub struct SnapshotArgs {
+    /// S3 objects whose bytes are known already: set by restore for its read-back, never by a
+    /// flag.
+    #[arg(skip)]
+    pub known: Option<std::sync::Arc<infrasnap_core::engine::KnownContent>>,
     /// Name of the new snapshot, e.g. v1.0 or before-migration [default: the UTC start time]
     #[arg(long, value_name = "NAME")]
     pub label: Option<String>,
@@ -356,6 +360,7 @@ pub async fn capture(
         home: home(),
         finish,
         progress: Progress::default(),
+        known: None,
     };
     // Usage errors before credentials are looked for.
     driver::check_services(&probe)?;
@@ -405,6 +410,7 @@ pub async fn capture(
         },
         wait_lock: a.wait_lock.map(Duration::from_secs),
         progress,
+        known: a.known.clone(),
         ..probe
     };
     let out = driver::run(req).await;

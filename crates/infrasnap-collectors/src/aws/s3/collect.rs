@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumMode, EncodingType};
 use aws_sdk_s3::Client;
 use aws_smithy_types::date_time::Format;
@@ -609,7 +610,7 @@ impl S3Collector {
                     return Either::Left(Either::Right(futures::future::ready(linked)));
                 }
                 let resource = format!("{bucket}/{}", job.listed.key);
-                let fut = async move { job.download(&cx, &client, &large, &progress).await };
+                let fut = async move { job.fetch(&cx, &client, &large, &progress).await };
                 let handle = tokio::spawn(fut);
                 Either::Right(async move {
                     handle.await.unwrap_or_else(|e| {
@@ -1126,7 +1127,7 @@ impl ObjectJob {
                 Ok(Some((rec, None, e)))
             }
             Some(linked) => linked,
-            None => self.download(cx, client, large, progress).await,
+            None => self.fetch(cx, client, large, progress).await,
         }
     }
 
@@ -1315,17 +1316,7 @@ impl ObjectJob {
                     }
                     progress.add(&progress.items, 1);
                     progress.add(&progress.bytes, stored.size);
-                    let tag_error = attrs.tag_error.clone().map(|f| {
-                        rec_err(
-                            if l.version_id.is_some() {
-                                "s3:GetObjectVersionTagging"
-                            } else {
-                                "s3:GetObjectTagging"
-                            },
-                            &resource,
-                            &f,
-                        )
-                    });
+                    let tag_error = self.tag_error(&attrs);
                     let mut rec = attrs.into_record(l, stored.id, &self.rel);
                     rec.sse_customer = key.as_ref().map(|k| SseCustomer {
                         algorithm: "AES256".into(),
@@ -1523,32 +1514,135 @@ impl ObjectJob {
             .finish()
             .map_err(|e| FetchError::Fatal(local_failure(e)))?;
         let mut attrs = attrs;
-        if attrs.tag_count > 0 {
-            match client
-                .get_object_tagging()
-                .bucket(&self.bucket)
-                .key(&l.key)
-                .set_version_id(version)
-                .send()
-                .await
-            {
-                Ok(t) => {
-                    for tag in t.tag_set() {
-                        attrs
-                            .tags
-                            .insert(tag.key().to_string(), tag.value().to_string());
-                    }
-                }
-                Err(e) => {
-                    let f = describe(&e);
-                    attrs.tag_error = Some(ApiFailure {
-                        message: format!("object captured without its tags: {}", f.message),
-                        ..f
-                    });
+        self.read_tags(client, version, &mut attrs).await;
+        Ok((attrs, stored))
+    }
+
+    /// The object's tags, when its headers say it has some.
+    async fn read_tags(&self, client: &Client, version: Option<String>, attrs: &mut Attrs) {
+        if attrs.tag_count == 0 {
+            return;
+        }
+        match client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(&self.listed.key)
+            .set_version_id(version)
+            .send()
+            .await
+        {
+            Ok(t) => {
+                for tag in t.tag_set() {
+                    attrs
+                        .tags
+                        .insert(tag.key().to_string(), tag.value().to_string());
                 }
             }
+            Err(e) => {
+                let f = describe(&e);
+                attrs.tag_error = Some(ApiFailure {
+                    message: format!("object captured without its tags: {}", f.message),
+                    ..f
+                });
+            }
         }
-        Ok((attrs, stored))
+    }
+
+    /// The recorded error of tags that could not be read.
+    fn tag_error(&self, attrs: &Attrs) -> Option<RecordedError> {
+        let resource = format!("{}/{}", self.bucket, self.listed.key);
+        attrs.tag_error.clone().map(|f| {
+            rec_err(
+                if self.listed.version_id.is_some() {
+                    "s3:GetObjectVersionTagging"
+                } else {
+                    "s3:GetObjectTagging"
+                },
+                &resource,
+                &f,
+            )
+        })
+    }
+
+    /// An object not linked from an earlier snapshot: read back by its headers when its bytes
+    /// are known to the run ([`KnownContent`](infrasnap_core::engine::KnownContent)), else
+    /// downloaded.
+    async fn fetch(
+        self,
+        cx: &RunContext,
+        client: &Client,
+        large: &Semaphore,
+        progress: &CollectorProgress,
+    ) -> Result<Option<Fetched>, RecordedError> {
+        if let Some(done) = self.read_back_known(cx, client, progress).await {
+            return done;
+        }
+        self.download(cx, client, large, progress).await
+    }
+
+    /// An object whose bytes the run knows (a restore just uploaded them): HeadObject, and when
+    /// the server's ETag is the MD5 of those bytes (a single-part object without KMS or a
+    /// customer key) and the size matches, the stored blob is linked and the record made from
+    /// the headers (and tags): the content is proven without a download. `None`: download it.
+    async fn read_back_known(
+        &self,
+        cx: &RunContext,
+        client: &Client,
+        progress: &CollectorProgress,
+    ) -> Option<Result<Option<Fetched>, RecordedError>> {
+        let l = &self.listed;
+        if self.dir_marker || self.keys.for_object(&self.bucket, &l.key).is_some() {
+            return None;
+        }
+        let k = cx.known(&self.bucket, &l.key)?;
+        if k.size != l.size
+            || l.etag
+                .as_deref()
+                .is_some_and(|e| !infrasnap_core::engine::etag_is_md5(e, &k.md5))
+        {
+            return None;
+        }
+        let version = l.version_id.clone().filter(|v| v != "null");
+        let _permit = cx.transfers.acquire().await.expect("semaphore open");
+        let head = client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&l.key)
+            .set_version_id(version.clone())
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .ok()?;
+        let mut attrs = Attrs::from_head(&head);
+        let kms = attrs
+            .sse
+            .as_deref()
+            .is_some_and(|s| s.starts_with("aws:kms"));
+        let proven = !kms
+            && attrs.content_length.unwrap_or(l.size) == k.size
+            && attrs
+                .etag
+                .as_deref()
+                .is_some_and(|e| infrasnap_core::engine::etag_is_md5(e, &k.md5));
+        if !proven || !matches!(cx.reusable(&k.blob, k.size), Ok(ReuseCheck::Intact)) {
+            return None;
+        }
+        if let Err(e) = cx.link_blob(&k.blob, &self.rel) {
+            return Some(Err(RecordedError {
+                service: "s3".into(),
+                action: "write".into(),
+                resource: format!("{}/{}", self.bucket, l.key),
+                code: None,
+                message: e.to_string(),
+            }));
+        }
+        self.read_tags(client, version, &mut attrs).await;
+        let tag_error = self.tag_error(&attrs);
+        progress.add(&progress.items, 1);
+        progress.add(&progress.bytes, k.size);
+        let mut rec = attrs.into_record(l, k.blob, &self.rel);
+        rec.escaped = self.escaped;
+        Some(Ok(Some((rec, None, tag_error))))
     }
 }
 
@@ -1679,8 +1773,11 @@ struct Attrs {
     tag_error: Option<ApiFailure>,
 }
 
-impl Attrs {
-    fn from_output(o: &GetObjectOutput) -> Attrs {
+/// [`Attrs`] from the headers of a GetObject or HeadObject answer (the SDK gives both the same
+/// getters).
+macro_rules! attrs_of {
+    ($o:expr) => {{
+        let o = $o;
         let ranged = o.content_range().is_some();
         let checksum = [
             ("CRC32", o.checksum_crc32()),
@@ -1736,6 +1833,16 @@ impl Attrs {
             tags: BTreeMap::new(),
             tag_error: None,
         }
+    }};
+}
+
+impl Attrs {
+    fn from_output(o: &GetObjectOutput) -> Attrs {
+        attrs_of!(o)
+    }
+
+    fn from_head(o: &HeadObjectOutput) -> Attrs {
+        attrs_of!(o)
     }
 
     fn into_record(self, l: &Listed, blob: BlobId, rel: &str) -> S3ObjectRecord {
