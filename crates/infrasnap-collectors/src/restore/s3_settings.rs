@@ -933,10 +933,10 @@ mod tests {
         "is not an RFC 3339 date"
     )]
     #[case::lifecycle_without_status("lifecycle", json!({"Rules": [{"ID": "x"}]}), "status")]
-    #[case::replication_without_destination(
+    #[case::replication_destination_without_bucket(
         "replication",
-        json!({"ReplicationConfiguration": {"Role": "r", "Rules": [{"Status": "Enabled"}]}}),
-        "destination"
+        json!({"ReplicationConfiguration": {"Role": "r", "Rules": [{"Status": "Enabled", "Destination": {}}]}}),
+        "bucket"
     )]
     #[case::logging_without_target("logging", json!({"LoggingEnabled": {}}), "target_bucket")]
     #[case::acl_grantee_without_type(
