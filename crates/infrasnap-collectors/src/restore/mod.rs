@@ -23,6 +23,8 @@ pub mod local;
 pub mod route53;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "s3")]
+pub mod s3_settings;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "ssm")]

@@ -35,6 +35,12 @@ pub const SETTINGS: &[&str] = &[
     "encryption",
     "public_access_block",
     "ownership_controls",
+    // Written by `s3_settings.rs`.
+    "lifecycle",
+    "notifications",
+    "replication",
+    "logging",
+    "acl",
 ];
 
 /// Objects up to this size are read into memory; larger ones stream from the file.
@@ -542,10 +548,8 @@ pub async fn setting(cx: &Context, step: &Step) -> Result<(), WriteError> {
                 .map_err(|e| WriteError::sdk(&call("DeleteBucketCors"), &e))?;
         }
         ("website", true) => {
-            if v.get("RoutingRules").is_some() {
-                return Err(bad(name, "routing rules are not restored yet"));
-            }
-            let mut w = WebsiteConfiguration::builder();
+            let mut w = WebsiteConfiguration::builder()
+                .set_routing_rules(super::s3_settings::routing_rules(&v));
             if let Some(x) = v.pointer("/IndexDocument/Suffix").and_then(Value::as_str) {
                 w = w.index_document(
                     IndexDocument::builder()
@@ -680,11 +684,7 @@ pub async fn setting(cx: &Context, step: &Step) -> Result<(), WriteError> {
                 .await
                 .map_err(|e| WriteError::sdk(&call("DeleteBucketOwnershipControls"), &e))?;
         }
-        (other, _) => {
-            return Err(WriteError::new(format!(
-                "no writer for the bucket setting `{other}`"
-            )))
-        }
+        (other, _) => return super::s3_settings::write(&c, bucket, other, present, &v).await,
     }
     Ok(())
 }

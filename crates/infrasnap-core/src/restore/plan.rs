@@ -1221,7 +1221,17 @@ fn no_such_bucket(live: &Side, bucket: &str) -> bool {
 /// bucket settings → objects; zone → records; table → items.
 pub fn stage(kind: &str, subject: &Subject) -> u8 {
     match (kind, subject) {
-        (_, Subject::BucketSetting { .. }) => 2,
+        // The ACL after the ownership controls (which decide whether ACLs count); logging after
+        // its target bucket and the ACL or policy that lets log delivery write there;
+        // replication after versioning (here and on the destination) and after the objects (a
+        // restored object is not replicated again); notifications after the Lambda functions
+        // they invoke.
+        (_, Subject::BucketSetting { name, .. }) => match name.as_str() {
+            "acl" => 3,
+            "logging" | "replication" => 4,
+            "notifications" => 5,
+            _ => 2,
+        },
         (_, Subject::Object { .. } | Subject::Items { .. }) => 3,
         ("aws.acm.certificate", _) => 0,
         ("aws.iam.policy", _) => 1,

@@ -184,15 +184,16 @@ fn a_plan_reads_the_diff_in_reverse_and_prints_for_people() {
                 "create"
             ),
             (
-                format!("aws.s3.bucket:{ACCT}::site setting replication"),
-                "skip"
-            ),
-            (
                 format!("aws.s3.bucket:{ACCT}::site setting tagging"),
                 "update"
             ),
             ("s3://site/a.txt".into(), "update"),
             ("s3://site/b.txt".into(), "create"),
+            // Replication waits for versioning and the objects (stage 4).
+            (
+                format!("aws.s3.bucket:{ACCT}::site setting replication"),
+                "skip"
+            ),
         ]
     );
     assert_eq!(plan.summary.extra_kept, 1, "new.txt is kept");

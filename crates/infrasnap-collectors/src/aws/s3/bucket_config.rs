@@ -308,7 +308,7 @@ fn cors_rule_json(rule: &CorsRule) -> Value {
 }
 
 /// `{"IndexDocument":{..},"ErrorDocument":{..},"RedirectAllRequestsTo":{..},"RoutingRules":[..]}`.
-fn website_json(out: &GetBucketWebsiteOutput) -> Option<Value> {
+pub(crate) fn website_json(out: &GetBucketWebsiteOutput) -> Option<Value> {
     let obj = Obj::new()
         .opt(
             "IndexDocument",
@@ -363,7 +363,7 @@ fn routing_rule_json(rule: &RoutingRule) -> Value {
 }
 
 /// `{"Rules":[...],"TransitionDefaultMinimumObjectSize":".."}`.
-fn lifecycle_json(out: &GetBucketLifecycleConfigurationOutput) -> Option<Value> {
+pub(crate) fn lifecycle_json(out: &GetBucketLifecycleConfigurationOutput) -> Option<Value> {
     let rules = out.rules();
     if rules.is_empty() {
         return None;
@@ -505,7 +505,7 @@ fn tagging_json(out: &GetBucketTaggingOutput) -> Option<Value> {
 }
 
 /// Topic, queue and Lambda configurations plus EventBridge; absent when there are none.
-fn notifications_json(out: &GetBucketNotificationConfigurationOutput) -> Option<Value> {
+pub(crate) fn notifications_json(out: &GetBucketNotificationConfigurationOutput) -> Option<Value> {
     let obj = Obj::new()
         .list(
             "TopicConfigurations",
@@ -580,7 +580,7 @@ fn notification_json(
 }
 
 /// `{"ReplicationConfiguration":{"Role":..,"Rules":[...]}}`.
-fn replication_json(out: &GetBucketReplicationOutput) -> Option<Value> {
+pub(crate) fn replication_json(out: &GetBucketReplicationOutput) -> Option<Value> {
     let conf = out.replication_configuration()?;
     Some(json_obj(
         "ReplicationConfiguration",
@@ -727,7 +727,7 @@ fn public_access_block_json(out: &GetPublicAccessBlockOutput) -> Option<Value> {
 
 /// `{"Owner":{..},"Grants":[...]}`. Always present: every bucket has an ACL (`Grants` is kept even
 /// when empty, since an ACL granting nothing is a state of its own).
-fn acl_json(out: &GetBucketAclOutput) -> Option<Value> {
+pub(crate) fn acl_json(out: &GetBucketAclOutput) -> Option<Value> {
     Some(
         Obj::new()
             .opt(
@@ -762,7 +762,7 @@ fn grantee_json(grantee: &Grantee) -> Value {
 }
 
 /// `{"LoggingEnabled":{"TargetBucket":..,"TargetPrefix":..,...}}`; absent when logging is off.
-fn logging_json(out: &GetBucketLoggingOutput) -> Option<Value> {
+pub(crate) fn logging_json(out: &GetBucketLoggingOutput) -> Option<Value> {
     let logging = out.logging_enabled()?;
     Some(json_obj(
         "LoggingEnabled",
