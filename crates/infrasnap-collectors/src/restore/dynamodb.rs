@@ -1,5 +1,8 @@
 //! DynamoDB writer: a table (CreateTable from the captured definition: keys, attributes,
-//! billing, indexes; then TTL, point-in-time recovery and tags), and its items (BatchWriteItem,
+//! billing, indexes, stream; then TTL, point-in-time recovery, tags and Application Auto Scaling
+//! targets and policies), the settings of a live table (each field of the plan's update put back
+//! with its own call: UpdateTable, UpdateTimeToLive, UpdateContinuousBackups, Tag/UntagResource,
+//! Register/DeregisterScalableTarget, Put/DeleteScalingPolicy), and its items (BatchWriteItem,
 //! 25 at a time, unprocessed items sent again with backoff; with `--delete-extra`, a key-only
 //! scan and BatchWriteItem deletes of the live items the snapshot lacks).
 
@@ -16,10 +19,12 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
-use infrasnap_core::restore::{Step, Subject};
+use infrasnap_core::restore::{Action, Step, Subject};
 use serde_json::Value;
 
 use super::{Context, WriteError};
+
+mod settings;
 
 /// The kinds this writer restores.
 pub const KINDS: &[&str] = &["aws.dynamodb.table"];
@@ -37,14 +42,20 @@ fn client(cx: &Context, region: &str) -> Client {
 /// Write one table or items step.
 pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let c = client(cx, &step.target.region);
-    match &step.subject {
-        Subject::Resource => create_table(cx, &c, step).await,
-        Subject::Items {
-            parts,
-            key,
-            delete_extra,
-            ..
-        } => items(cx, &c, &step.target.id, parts, key, *delete_extra).await,
+    match (&step.subject, &step.action) {
+        (Subject::Resource, Action::Update { fields, .. }) => {
+            settings::update(cx, &c, step, fields).await
+        }
+        (Subject::Resource, _) => create_table(cx, &c, step).await,
+        (
+            Subject::Items {
+                parts,
+                key,
+                delete_extra,
+                ..
+            },
+            _,
+        ) => items(cx, &c, &step.target.id, parts, key, *delete_extra).await,
         _ => Err(WriteError::new("not a table step")),
     }
 }
@@ -171,32 +182,23 @@ async fn create_table(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
                 .map_err(|e| WriteError::new(e.to_string()))?,
         );
     }
-    let arn = match req.send().await {
-        Ok(out) => out
-            .table_description()
-            .and_then(|t| t.table_arn())
-            .map(str::to_string),
+    if let Some(spec) = doc
+        .get("StreamSpecification")
+        .filter(|v| v.get("StreamEnabled") == Some(&Value::Bool(true)))
+    {
+        req = req.stream_specification(settings::stream_spec(spec)?);
+    }
+    match req.send().await {
+        Ok(_) => {}
         Err(e)
             if crate::aws::sdk_error::describe(&e).code.as_deref()
-                == Some("ResourceInUseException") =>
-        {
-            None // created by an earlier, killed run
-        }
+                == Some("ResourceInUseException") => {} // created by an earlier, killed run
         Err(e) => return Err(WriteError::sdk(&format!("dynamodb:CreateTable {name}"), &e)),
-    };
-    // Wait until it is ACTIVE (at most five minutes).
-    for _ in 0..300 {
-        let d = c
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| WriteError::sdk(&format!("dynamodb:DescribeTable {name}"), &e))?;
-        if d.table().and_then(|t| t.table_status()).map(|s| s.as_str()) == Some("ACTIVE") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let arn = settings::wait_active(c, name)
+        .await?
+        .table_arn()
+        .map(str::to_string);
     if doc
         .pointer("/TimeToLive/TimeToLiveStatus")
         .and_then(Value::as_str)
@@ -219,8 +221,9 @@ async fn create_table(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
             .await
             .map_err(|e| WriteError::sdk(&format!("dynamodb:UpdateTimeToLive {name}"), &e))?;
     }
-    if doc
-        .pointer("/ContinuousBackups/PointInTimeRecoveryDescription/PointInTimeRecoveryStatus")
+    let pitr = doc.pointer("/ContinuousBackups/PointInTimeRecoveryDescription");
+    if pitr
+        .and_then(|p| p.get("PointInTimeRecoveryStatus"))
         .and_then(Value::as_str)
         == Some("ENABLED")
     {
@@ -229,6 +232,11 @@ async fn create_table(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
             .point_in_time_recovery_specification(
                 PointInTimeRecoverySpecification::builder()
                     .point_in_time_recovery_enabled(true)
+                    .set_recovery_period_in_days(
+                        pitr.and_then(|p| p.get("RecoveryPeriodInDays"))
+                            .and_then(Value::as_i64)
+                            .map(|d| d as i32),
+                    )
                     .build()
                     .map_err(|e| WriteError::new(e.to_string()))?,
             )
@@ -259,7 +267,7 @@ async fn create_table(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
             .await
             .map_err(|e| WriteError::sdk(&format!("dynamodb:TagResource {name}"), &e))?;
     }
-    Ok(())
+    settings::scaling_of_new_table(cx, step, &doc).await
 }
 
 /// An attribute value from DynamoDB JSON (`{"S": "x"}`, `{"M": {...}}`, ...).

@@ -14,6 +14,7 @@
 //! wanted hash (verification).
 
 pub mod local;
+pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -1038,39 +1039,14 @@ impl Planner<'_, '_> {
                         blob: Some(rec.blob),
                     },
                     None,
-                    Some(EXISTS.into()),
+                    Some(table::hash(&snap_doc)),
                 );
                 self.rewrite_last(&rewrites, "");
+                self.table_notes(rec, &tid, &snap_doc, None);
             }
             Some(l) => {
-                let live_doc = inp.live.doc(l)?;
-                if table_definition(&live_doc) != table_definition(&snap_doc) {
-                    let fields = diff_docs(
-                        kinds::spec(TABLE),
-                        &table_definition(&live_doc),
-                        &table_definition(&snap_doc),
-                    )
-                    .into_iter()
-                    .map(|c| FieldValues {
-                        field: c.at,
-                        live: c.before,
-                        snapshot: c.after,
-                    })
-                    .collect::<Vec<_>>();
-                    let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-                    self.push(
-                        &rec.id,
-                        &tid,
-                        Subject::Resource,
-                        Action::Skip {
-                            reason: format!(
-                                "the live table's definition differs ({}); restore does not                                  change a live table's keys, indexes or settings: restore into                                  a new table with --to-table, or change it by hand",
-                                names.join(", ")
-                            ),
-                        },
-                        Some(l.digest.clone()),
-                        None,
-                    );
+                if self.table_in_place(rec, &tid, l, &snap_doc, &rewrites)? {
+                    return Ok(());
                 }
             }
         }
@@ -1149,6 +1125,164 @@ impl Planner<'_, '_> {
         }
         self.push(&rec.id, &tid, subject, action, live, Some(want));
         Ok(())
+    }
+
+    /// A live table: its settings put back in place (one update step whose fields the writer
+    /// executes), or, when what DynamoDB cannot change in place differs, a skip and what to do.
+    /// True when its items cannot be written either (other keys): the items step is planned
+    /// here as a skip.
+    fn table_in_place(
+        &mut self,
+        rec: &CatalogRecord,
+        tid: &ResourceId,
+        l: &CatalogRecord,
+        snap_doc: &Value,
+        rewrites: &[Rewrite],
+    ) -> Result<bool, RestoreError> {
+        let inp = self.input;
+        let live_doc = inp.live.doc(l)?;
+        self.table_notes(rec, tid, snap_doc, Some(&live_doc));
+        let unread = table::unreadable(&live_doc);
+        if !unread.is_empty() {
+            self.push(
+                &rec.id,
+                tid,
+                Subject::Resource,
+                Action::Skip {
+                    reason: format!(
+                        "the live table's {} cannot be read (see the scratch snapshot's errors): \
+                         its settings are left as they are; check permissions",
+                        unread.join(", ")
+                    ),
+                },
+                Some(table::hash(&live_doc)),
+                None,
+            );
+            return Ok(false);
+        }
+        let cmp = table::compare(&live_doc, snap_doc, inp.delete_extra);
+        if !cmp.structural.is_empty() {
+            let fix = format!(
+                "restore it under a new name (`infrasnap restore plan {} {} --to-table {}-restored`) \
+                 and move its users there, or delete the live table (`aws dynamodb delete-table \
+                 --region {} --table-name {}`, its items go with it) and restore again",
+                inp.snapshot.name, rec.id, tid.id, tid.region, tid.id
+            );
+            let reason = format!(
+                "the live table differs in what DynamoDB cannot change in place ({}); restore \
+                 does not change it",
+                cmp.structural.join(", ")
+            );
+            self.push(
+                &rec.id,
+                tid,
+                Subject::Resource,
+                Action::Skip {
+                    reason: reason.clone(),
+                },
+                Some(cmp.live.clone()),
+                Some(cmp.want.clone()),
+            );
+            self.manual.push(Manual {
+                id: rec.id.clone(),
+                reason: format!("{reason}: {fix}"),
+            });
+            if cmp.keys_differ {
+                self.push(
+                    &rec.id,
+                    tid,
+                    Subject::Items {
+                        parts: Vec::new(),
+                        key: Vec::new(),
+                        items: 0,
+                        delete_extra: inp.delete_extra,
+                    },
+                    Action::Skip {
+                        reason: "the live table has other keys than the snapshot's: its items \
+                                 cannot be written into it"
+                            .into(),
+                    },
+                    None,
+                    None,
+                );
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        self.summary.extra_kept += cmp.kept.len() as u64;
+        if cmp.fields.is_empty() {
+            self.summary.unchanged += 1;
+            return Ok(false);
+        }
+        let recorded = match inp.latest.and_then(|s| s.catalog.get(tid).map(|r| (s, r))) {
+            Some((s, r)) => table::hash(&s.doc(r)?) == cmp.live,
+            None => false,
+        };
+        let action = match self.conflict(recorded) {
+            Decision::Write => Action::Update {
+                blob: Some(rec.blob),
+                fields: cmp.fields,
+            },
+            Decision::Skip(reason) => Action::Skip { reason },
+        };
+        self.push(
+            &rec.id,
+            tid,
+            Subject::Resource,
+            action,
+            Some(cmp.live),
+            Some(cmp.want),
+        );
+        self.rewrite_last(rewrites, "");
+        if !cmp.kept.is_empty() {
+            if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
+                last.note = Some(format!(
+                    "kept live (the snapshot lacks them; --delete-extra removes them): {}",
+                    cmp.kept.join(", ")
+                ));
+            }
+        }
+        Ok(false)
+    }
+
+    /// What people must do about a table: its global table replicas, members restore does not
+    /// put back, scaling policies it cannot write.
+    fn table_notes(
+        &mut self,
+        rec: &CatalogRecord,
+        tid: &ResourceId,
+        snap_doc: &Value,
+        live_doc: Option<&Value>,
+    ) {
+        let mut notes = Vec::new();
+        if let Some(n) = table::replica_note(&tid.id, &tid.region, snap_doc, live_doc) {
+            notes.push(n);
+        }
+        if let Some(l) = live_doc {
+            let o = table::others(l, snap_doc);
+            if !o.is_empty() {
+                notes.push(format!(
+                    "differs live in what restore does not put back in place ({}): change it by \
+                     hand (aws dynamodb update-table) to the snapshot's value",
+                    o.join(", ")
+                ));
+            }
+        }
+        let p = table::unwritable_policies(snap_doc);
+        if !p.is_empty() {
+            notes.push(format!(
+                "scaling policies restore cannot write (only target tracking on a predefined \
+                 metric is captured in full): {}; create them again by hand (aws \
+                 application-autoscaling put-scaling-policy)",
+                p.join(", ")
+            ));
+        }
+        for reason in notes {
+            self.manual.push(Manual {
+                id: rec.id.clone(),
+                reason,
+            });
+        }
     }
 
     /// Live resources of the selected kinds (with writers) that the snapshot does not have:
@@ -1987,39 +2121,6 @@ fn aliases_pointing_at(snapshot: &Side, domain: &str) -> Result<Vec<String>, Res
     Ok(out)
 }
 
-/// A table document without what names or stamps one table (so a table restored under its
-/// name, or another, compares by its definition).
-fn table_definition(doc: &Value) -> Value {
-    const IDENTITY: &[&str] = &[
-        "TableName",
-        "TableArn",
-        "TableId",
-        "CreationDateTime",
-        "IndexArn",
-        "LatestStreamArn",
-        "LatestStreamLabel",
-        "RestoreSummary",
-        "LastUpdateToPayPerRequestDateTime",
-        "Unreadable",
-        "AutoScaling",
-    ];
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                for k in IDENTITY {
-                    m.remove(*k);
-                }
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut c = normalize::canonical(kinds::spec(TABLE), doc);
-    strip(&mut c);
-    c
-}
-
 /// The items of a table's record, by key text (the key attributes' JSON, in `key` order; the
 /// whole item without a key schema) → the item's JSON.
 fn read_items(
@@ -2107,6 +2208,12 @@ impl<'a> Observer<'a> {
         };
         match &step.subject {
             Subject::Dir { .. } => unreachable!("read above"),
+            // A table: as restore compares it (its settings and autoscaling, not its name).
+            Subject::Resource
+                if step.target.kind == TABLE && step.want.as_deref() != Some(EXISTS) =>
+            {
+                rec.map(|r| Ok(table::hash(&self.side.doc(r)?))).transpose()
+            }
             Subject::Resource if step.want.as_deref() == Some(EXISTS) => {
                 Ok(rec.map(|_| EXISTS.to_string()))
             }

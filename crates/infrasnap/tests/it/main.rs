@@ -31,6 +31,7 @@ mod restore;
 mod restore_apigateway;
 mod restore_cloudfront;
 mod restore_dns_iam;
+mod restore_dynamodb;
 mod restore_lambda;
 mod restore_local;
 mod restore_readback;
