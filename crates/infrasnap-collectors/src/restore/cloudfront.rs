@@ -20,8 +20,9 @@
 //!   then, once CloudFront reports it Deployed (polled, up to [`DEPLOY_WAIT`]), deleted with the
 //!   ETag of the disabled config.
 //! - Function: CreateFunction or UpdateFunction (If-Match from DescribeFunction) with the
-//!   snapshot's code part and config; when the snapshot had a LIVE stage, PublishFunction (and
-//!   then the DEVELOPMENT code, when it differed from LIVE).
+//!   snapshot's code part and config; when the snapshot had a LIVE stage, PublishFunction
+//!   (If-Match from DescribeFunction again), then the DEVELOPMENT code when it differed from
+//!   LIVE.
 //! - Policies and origin access controls: Create (an existing one of the same name, left by a
 //!   killed apply, is updated instead), or Get for the ETag then Update with If-Match; Delete
 //!   with If-Match.
@@ -536,7 +537,7 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
         (None, Some(d)) => (d, code("code.js")?),
         (None, None) => return Err(WriteError::new("the snapshot has no stage of it")),
     };
-    let mut etag = if matches!(step.action, Action::Create { .. }) {
+    if matches!(step.action, Action::Create { .. }) {
         let out = c
             .create_function()
             .name(name)
@@ -545,17 +546,20 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
             .send()
             .await;
         match out {
-            Ok(o) => o.e_tag().unwrap_or_default().to_string(),
+            Ok(_) => {}
             // Made by an earlier run of this step: write it over.
             Err(e) if code_is(&e, "FunctionAlreadyExists") => {
-                update_function(c, name, first, &first_code).await?
+                update_function(c, name, first, &first_code).await?;
             }
             Err(e) => return Err(WriteError::sdk(&call("CreateFunction"), &e)),
         }
     } else {
-        update_function(c, name, first, &first_code).await?
-    };
+        update_function(c, name, first, &first_code).await?;
+    }
     if live.is_some() {
+        // PublishFunction wants the DEVELOPMENT stage's ETag from DescribeFunction (what
+        // UpdateFunction answers carries it in a header named `ETtag`).
+        let etag = etag_of(FunctionStage::Development).await?;
         c.publish_function()
             .name(name)
             .if_match(&etag)
@@ -565,11 +569,10 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
         if let Some(d) = dev {
             let dev_code = code("code.js")?;
             if dev_code != first_code || d.get("FunctionConfig") != first.get("FunctionConfig") {
-                etag = update_function(c, name, d, &dev_code).await?;
+                update_function(c, name, d, &dev_code).await?;
             }
         }
     }
-    let _ = etag;
     Ok(())
 }
 
@@ -580,13 +583,13 @@ where
     code(e).as_deref() == Some(want)
 }
 
-/// UpdateFunction (DEVELOPMENT) with If-Match from DescribeFunction; the new ETag.
+/// UpdateFunction (DEVELOPMENT) with If-Match from DescribeFunction.
 async fn update_function(
     c: &Client,
     name: &str,
     stage: &Value,
     code: &[u8],
-) -> Result<String, WriteError> {
+) -> Result<(), WriteError> {
     let etag = c
         .describe_function()
         .name(name)
@@ -597,8 +600,7 @@ async fn update_function(
         .e_tag()
         .unwrap_or_default()
         .to_string();
-    let out = c
-        .update_function()
+    c.update_function()
         .name(name)
         .if_match(etag)
         .function_config(function_config(stage)?)
@@ -606,7 +608,7 @@ async fn update_function(
         .send()
         .await
         .map_err(|e| WriteError::sdk(&format!("cloudfront:UpdateFunction {name}"), &e))?;
-    Ok(out.e_tag().unwrap_or_default().to_string())
+    Ok(())
 }
 
 // ---- Policies and origin access controls.

@@ -9,6 +9,10 @@
 //!   step says which bucket policy still grants the old one. A second plan has nothing to do.
 //! - An identity and a key group changed live are updated with If-Match (the ETag a Get gave
 //!   just before), extra ones are deleted with `--delete-extra`; `diff` is then empty.
+//! - A CloudFront Function changed and published live gets both stages back (UpdateFunction,
+//!   PublishFunction, UpdateFunction; If-Match and bodies asserted), and an origin request
+//!   policy changed live is updated with If-Match: moto has no UpdateFunction (500),
+//!   PublishFunction (404) or origin request policies (404), so the proxy holds them.
 //!
 //! What moto 5.2.5 lacks, and the proxy in front of it stands in for (the product's calls go to
 //! it unchanged, as to CloudFront):
@@ -971,4 +975,359 @@ async fn identities_and_key_groups_changed_live_are_updated_with_if_match() {
         let (code, d) = diff_json(&repo, &url, kind);
         assert_eq!(code, 0, "{kind}: {d:#}");
     }
+}
+
+/// One stage of a CloudFront Function the stand-in holds: comment, code, ETag.
+#[derive(Clone, Default)]
+struct Stage {
+    comment: String,
+    code: Vec<u8>,
+    etag: String,
+}
+
+#[derive(Default)]
+struct Functions {
+    n: u32,
+    dev: Stage,
+    live: Option<Stage>,
+    log: Vec<Req>,
+}
+
+fn function_summary(stage: &str, s: &Stage) -> String {
+    format!(
+        "<Name>rewrite</Name><Status>UNASSOCIATED</Status><FunctionConfig><Comment>{}</Comment><Runtime>cloudfront-js-2.0</Runtime></FunctionConfig><FunctionMetadata><FunctionARN>arn:aws:cloudfront::{ACCOUNT}:function/rewrite</FunctionARN><Stage>{stage}</Stage><CreatedTime>2024-01-01T00:00:00Z</CreatedTime><LastModifiedTime>2024-01-01T00:00:00Z</LastModifiedTime></FunctionMetadata>",
+        s.comment
+    )
+}
+
+/// The stand-in for the CloudFront Function `rewrite` (moto answers UpdateFunction with 500 and
+/// PublishFunction with 404): ListFunctions, DescribeFunction, GetFunction, UpdateFunction and
+/// PublishFunction, If-Match checked.
+fn function_stand_in(f: &mut Functions, r: &Seen) -> Option<Canned> {
+    let (path, query) = r.path.split_once('?').unwrap_or((r.path.as_str(), ""));
+    let rest = path.strip_prefix("/2020-05-31/function")?;
+    let if_match = r.header("if-match").map(str::to_string);
+    let live_stage = query.contains("Stage=LIVE");
+    let stage = |f: &Functions| {
+        if live_stage {
+            f.live.clone()
+        } else {
+            Some(f.dev.clone())
+        }
+    };
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    Some(match (r.method.as_str(), parts.as_slice()) {
+        ("GET", []) => {
+            let mut items = format!(
+                "<FunctionSummary>{}</FunctionSummary>",
+                function_summary("DEVELOPMENT", &f.dev)
+            );
+            if let Some(l) = &f.live {
+                items.push_str(&format!(
+                    "<FunctionSummary>{}</FunctionSummary>",
+                    function_summary("LIVE", l)
+                ));
+            }
+            xml_ok(
+                200,
+                None,
+                format!(
+                    "<FunctionList xmlns=\"{NS}\"><MaxItems>100</MaxItems><Quantity>{}</Quantity><Items>{items}</Items></FunctionList>",
+                    1 + usize::from(f.live.is_some())
+                ),
+            )
+        }
+        ("GET", ["rewrite"]) => match stage(f) {
+            Some(s) => Canned {
+                status: 200,
+                content_type: "application/octet-stream",
+                extra_headers: format!("ETag: {}\r\n", s.etag),
+                body: String::from_utf8(s.code).unwrap(),
+            },
+            None => error(404, "NoSuchFunctionExists"),
+        },
+        ("GET", ["rewrite", "describe"]) => match stage(f) {
+            Some(s) => xml_ok(
+                200,
+                Some(&s.etag),
+                format!(
+                    "<FunctionSummary xmlns=\"{NS}\">{}</FunctionSummary>",
+                    function_summary(if live_stage { "LIVE" } else { "DEVELOPMENT" }, &s)
+                ),
+            ),
+            None => error(404, "NoSuchFunctionExists"),
+        },
+        ("PUT", ["rewrite"]) => {
+            if if_match.as_deref() != Some(f.dev.etag.as_str()) {
+                return Some(error(412, "PreconditionFailed"));
+            }
+            use base64::Engine;
+            let body = String::from_utf8_lossy(&r.body).to_string();
+            f.n += 1;
+            f.dev = Stage {
+                comment: el(&body, "Comment").unwrap_or_default(),
+                code: base64::engine::general_purpose::STANDARD
+                    .decode(el(&body, "FunctionCode").unwrap_or_default())
+                    .unwrap(),
+                etag: format!("ETVD{}", f.n),
+            };
+            // CloudFront names this answer's ETag header `ETtag` (so does its model).
+            Canned {
+                extra_headers: format!("ETtag: {}\r\n", f.dev.etag),
+                ..xml_ok(
+                    200,
+                    None,
+                    format!(
+                        "<FunctionSummary xmlns=\"{NS}\">{}</FunctionSummary>",
+                        function_summary("DEVELOPMENT", &f.dev)
+                    ),
+                )
+            }
+        }
+        ("POST", ["rewrite", "publish"]) => {
+            if if_match.as_deref() != Some(f.dev.etag.as_str()) {
+                return Some(error(412, "PreconditionFailed"));
+            }
+            f.n += 1;
+            let live = Stage {
+                etag: format!("ETVL{}", f.n),
+                ..f.dev.clone()
+            };
+            let x = format!(
+                "<FunctionSummary xmlns=\"{NS}\">{}</FunctionSummary>",
+                function_summary("LIVE", &live)
+            );
+            f.live = Some(live);
+            xml_ok(200, None, x)
+        }
+        _ => error(400, "InvalidArgument"),
+    })
+}
+
+/// A CloudFront Function whose DEVELOPMENT and LIVE stages were changed live gets both back:
+/// UpdateFunction with the snapshot's LIVE code (If-Match from DescribeFunction), PublishFunction
+/// (If-Match the ETag that update gave), then UpdateFunction with the snapshot's unpublished
+/// DEVELOPMENT code. moto has no UpdateFunction (500) or PublishFunction (404): the proxy holds
+/// the function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_changed_and_published_live_gets_both_stages_back() {
+    let emu = Emulator::start().await.unwrap();
+    let live_v1 = Stage {
+        comment: "adds index.html".into(),
+        code: b"function handler(event) { return event.request; }".to_vec(),
+        etag: "ETVL0".into(),
+    };
+    let dev_v2 = Stage {
+        comment: "adds index.html (draft)".into(),
+        code: b"function handler(event) { /* draft */ return event.request; }".to_vec(),
+        etag: "ETVD0".into(),
+    };
+    let state = Arc::new(Mutex::new(Functions {
+        dev: dev_v2.clone(),
+        live: Some(live_v1.clone()),
+        ..Functions::default()
+    }));
+    let st = state.clone();
+    let url = stub_proxy(&emu.url(), move |r| {
+        let mut f = st.lock().unwrap();
+        f.log.push(Req {
+            method: r.method.clone(),
+            path: r.path.clone(),
+            if_match: r.header("if-match").map(str::to_string),
+            body: String::from_utf8_lossy(&r.body).to_string(),
+        });
+        function_stand_in(&mut f, r)
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snap(&repo, &url, "one");
+    // Someone deployed other code to both stages.
+    {
+        let mut f = state.lock().unwrap();
+        let other = Stage {
+            comment: "hot fix".into(),
+            code: b"function handler(event) { return { statusCode: 503 }; }".to_vec(),
+            etag: "ETVD9".into(),
+        };
+        f.live = Some(Stage {
+            etag: "ETVL9".into(),
+            ..other.clone()
+        });
+        f.dev = other;
+    }
+    snap(&repo, &url, "two");
+    let file = repo.parent().unwrap().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.cloudfront.function",
+            "--force",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let p = read_json(&file);
+    assert_eq!(
+        steps(&p),
+        vec![("update".to_string(), cf_id("function", "rewrite"))]
+    );
+    let s = &p["steps"][0];
+    assert!(
+        s["parts"]["code.js"].is_string() && s["parts"]["live.js"].is_string(),
+        "{s}"
+    );
+    let before = state.lock().unwrap().log.len();
+    apply(&repo, &url);
+    let log: Vec<Req> = state.lock().unwrap().log[before..]
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/2020-05-31/function"))
+        .cloned()
+        .collect();
+    let calls: Vec<(&str, &str, Option<&str>)> = log
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.if_match.as_deref()))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("PUT", "/2020-05-31/function/rewrite", Some("ETVD9")),
+            (
+                "POST",
+                "/2020-05-31/function/rewrite/publish",
+                Some("ETVD1")
+            ),
+            ("PUT", "/2020-05-31/function/rewrite", Some("ETVD1")),
+        ],
+        "{log:#?}"
+    );
+    use base64::Engine;
+    let b64 = |c: &[u8]| base64::engine::general_purpose::STANDARD.encode(c);
+    let body = |comment: &str, code: &[u8]| {
+        format!(
+            "<UpdateFunctionRequest xmlns=\"{NS}\"><FunctionCode>{}</FunctionCode><FunctionConfig><Comment>{comment}</Comment><Runtime>cloudfront-js-2.0</Runtime></FunctionConfig></UpdateFunctionRequest>",
+            b64(code)
+        )
+    };
+    assert_eq!(log[0].body, body(&live_v1.comment, &live_v1.code));
+    assert_eq!(log[2].body, body(&dev_v2.comment, &dev_v2.code));
+    {
+        let f = state.lock().unwrap();
+        assert_eq!(f.live.as_ref().unwrap().code, live_v1.code);
+        assert_eq!(f.dev.code, dev_v2.code);
+    }
+    snap(&repo, &url, "three");
+    let (code, d) = diff_json(&repo, &url, "aws.cloudfront.function");
+    assert_eq!(code, 0, "{d:#}");
+}
+
+const ORP: &str = "<OriginRequestPolicyConfig><Comment>host and auth</Comment><Name>fwd-host</Name><HeadersConfig><HeaderBehavior>whitelist</HeaderBehavior><Headers><Quantity>2</Quantity><Items><Name>Host</Name><Name>Authorization</Name></Items></Headers></HeadersConfig><CookiesConfig><CookieBehavior>none</CookieBehavior></CookiesConfig><QueryStringsConfig><QueryStringBehavior>all</QueryStringBehavior></QueryStringsConfig></OriginRequestPolicyConfig>";
+
+/// An origin request policy changed live is updated with If-Match, its configuration sent back
+/// as CloudFront's XML in model order. moto answers 404 to origin request policy calls: the
+/// proxy stands in for ListOriginRequestPolicies, GetOriginRequestPolicy and
+/// UpdateOriginRequestPolicy with one policy whose state the test holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_request_policy_changed_live_is_updated_with_if_match() {
+    let emu = Emulator::start().await.unwrap();
+    // (config XML, ETag number, PUTs seen: If-Match and body)
+    type Policy = (String, u32, Vec<(Option<String>, String)>);
+    let state: Arc<Mutex<Policy>> = Arc::new(Mutex::new((ORP.to_string(), 1, Vec::new())));
+    let st = state.clone();
+    let url = stub_proxy(&emu.url(), move |r| {
+        let mut s = st.lock().unwrap();
+        let policy = |config: &str| {
+            format!("<OriginRequestPolicy><Id>orp-1</Id><LastModifiedTime>2024-01-01T00:00:00Z</LastModifiedTime>{config}</OriginRequestPolicy>")
+        };
+        if r.method == "GET" && r.path.starts_with("/2020-05-31/origin-request-policy?") {
+            return Some(xml_ok(
+                200,
+                Some(&format!("E{}", s.1)),
+                format!(
+                    "<OriginRequestPolicyList><MaxItems>100</MaxItems><Quantity>1</Quantity><Items><OriginRequestPolicySummary><Type>custom</Type>{}</OriginRequestPolicySummary></Items></OriginRequestPolicyList>",
+                    policy(&s.0)
+                ),
+            ));
+        }
+        if r.path == "/2020-05-31/origin-request-policy/orp-1" {
+            if r.method == "PUT" {
+                let body = String::from_utf8_lossy(&r.body).to_string();
+                if r.header("if-match") != Some(format!("E{}", s.1).as_str()) {
+                    return Some(error(412, "PreconditionFailed"));
+                }
+                s.2.push((r.header("if-match").map(str::to_string), body.clone()));
+                s.0 = format!(
+                    "<OriginRequestPolicyConfig>{}</OriginRequestPolicyConfig>",
+                    el(&body, "OriginRequestPolicyConfig").unwrap()
+                );
+                s.1 += 1;
+            }
+            return Some(xml_ok(200, Some(&format!("E{}", s.1)), policy(&s.0)));
+        }
+        None
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snap(&repo, &url, "one");
+    {
+        let mut s = state.lock().unwrap();
+        s.0 = s.0.replace(
+            "<Quantity>2</Quantity><Items><Name>Host</Name><Name>Authorization</Name></Items>",
+            "<Quantity>1</Quantity><Items><Name>Host</Name></Items>",
+        );
+        s.1 += 1;
+    }
+    snap(&repo, &url, "two");
+    let file = repo.parent().unwrap().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "restore",
+            "plan",
+            "one",
+            "--kind",
+            "aws.cloudfront.origin_request_policy",
+            "--force",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let p = read_json(&file);
+    assert_eq!(
+        steps(&p),
+        vec![(
+            "update".to_string(),
+            cf_id("origin_request_policy", "orp-1")
+        )]
+    );
+    assert_eq!(p["steps"][0]["stage"], 4);
+    let fields = p["steps"][0]["action"]["fields"].to_string();
+    assert!(fields.contains("Authorization"), "{fields}");
+    apply(&repo, &url);
+    let puts = state.lock().unwrap().2.clone();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].0.as_deref(), Some("E2"));
+    assert_eq!(
+        puts[0].1,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+            ORP.replacen(
+                "<OriginRequestPolicyConfig>",
+                &format!("<OriginRequestPolicyConfig xmlns=\"{NS}\">"),
+                1
+            )
+        )
+    );
+    snap(&repo, &url, "three");
+    let (code, d) = diff_json(&repo, &url, "aws.cloudfront.origin_request_policy");
+    assert_eq!(code, 0, "{d:#}");
 }
