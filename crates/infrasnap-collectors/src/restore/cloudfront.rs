@@ -1,5 +1,6 @@
 //! CloudFront writer: distributions, CloudFront Functions, cache / origin request / response
-//! headers policies and origin access controls (global: signed for us-east-1).
+//! headers policies, origin access controls and identities, public keys and key groups (global:
+//! signed for us-east-1).
 //!
 //! The snapshot keeps each configuration as the service's own XML turned into API-shaped JSON
 //! (`aws/cloudfront/xml.rs`), every field included. The writer sends that shape back: the JSON is
@@ -19,11 +20,15 @@
 //!   then, once CloudFront reports it Deployed (polled, up to [`DEPLOY_WAIT`]), deleted with the
 //!   ETag of the disabled config.
 //! - Function: CreateFunction or UpdateFunction (If-Match from DescribeFunction) with the
-//!   snapshot's code part and config; when the snapshot had a LIVE stage, PublishFunction (and
-//!   then the DEVELOPMENT code, when it differed from LIVE).
+//!   snapshot's code part and config; when the snapshot had a LIVE stage, PublishFunction
+//!   (If-Match from DescribeFunction again), then the DEVELOPMENT code when it differed from
+//!   LIVE.
 //! - Policies and origin access controls: Create (an existing one of the same name, left by a
 //!   killed apply, is updated instead), or Get for the ETag then Update with If-Match; Delete
 //!   with If-Match.
+//! - Origin access identities, public keys, key groups ([`identities`]): the same, with a fresh
+//!   CallerReference for a create (a public key's EncodedKey from the snapshot); a key group's
+//!   public keys made again are named by their new ids.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,17 +46,20 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
-use infrasnap_core::restore::plan::{distribution_ref_sites, DISTRIBUTION};
+use infrasnap_core::restore::plan::{ref_sites, DISTRIBUTION, KEY_GROUP, OAI, PUBLIC_KEY};
 use infrasnap_core::restore::{Action, Step};
 use serde_json::Value;
 
 use super::{Context, WriteError};
+
+mod identities;
 
 pub const FUNCTION: &str = "aws.cloudfront.function";
 pub const CACHE_POLICY: &str = "aws.cloudfront.cache_policy";
 pub const ORIGIN_REQUEST_POLICY: &str = "aws.cloudfront.origin_request_policy";
 pub const RESPONSE_HEADERS_POLICY: &str = "aws.cloudfront.response_headers_policy";
 pub const ORIGIN_ACCESS_CONTROL: &str = "aws.cloudfront.origin_access_control";
+pub const ORIGIN_ACCESS_IDENTITY: &str = OAI;
 
 /// The kinds this writer restores.
 pub const KINDS: &[&str] = &[
@@ -61,6 +69,9 @@ pub const KINDS: &[&str] = &[
     ORIGIN_REQUEST_POLICY,
     RESPONSE_HEADERS_POLICY,
     ORIGIN_ACCESS_CONTROL,
+    ORIGIN_ACCESS_IDENTITY,
+    PUBLIC_KEY,
+    KEY_GROUP,
 ];
 
 /// How long a distribution deleted with `--delete-extra` may take to deploy its disabling.
@@ -209,6 +220,9 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     match step.target.kind.as_str() {
         DISTRIBUTION => distribution(cx, &c, step).await,
         FUNCTION => function(cx, &c, step).await,
+        OAI => identities::origin_access_identity(cx, &c, step).await,
+        PUBLIC_KEY => identities::public_key(cx, &c, step).await,
+        KEY_GROUP => identities::key_group(cx, &c, step).await,
         _ => config_resource(cx, &c, step).await,
     }
 }
@@ -228,23 +242,25 @@ fn caller_reference(step: &Step) -> String {
     format!("infrasnap-restore-{}", &h[..24])
 }
 
-/// Put in the config the live ids of the resources the step references by name.
-async fn resolve_refs(c: &Client, step: &Step, config: &mut Value) -> Result<(), WriteError> {
+/// Put in the document (a distribution's, a key group's) the live ids of the resources the step
+/// references by name.
+async fn resolve_refs(c: &Client, step: &Step, doc: &mut Value) -> Result<(), WriteError> {
     for r in &step.refs {
         let new = live_id_by_name(c, &r.id.kind, &r.name)
             .await?
             .ok_or_else(|| {
                 WriteError::new(format!(
-                "the distribution uses the {} `{}` (id {}), which is not there live{}: restore \
-                 it first",
-                r.id.kind, r.name, r.id.id,
-                match r.step {
-                    Some(n) => format!(" (step {n} of this plan makes it again)"),
-                    None => " and this plan does not make it again".into(),
-                }
-            ))
+                    "it uses the {} `{}` (id {}), which is not there live{}: restore it first",
+                    r.id.kind,
+                    r.name,
+                    r.id.id,
+                    match r.step {
+                        Some(n) => format!(" (step {n} of this plan makes it again)"),
+                        None => " and this plan does not make it again".into(),
+                    }
+                ))
             })?;
-        distribution_ref_sites(config, |_, kind, _, v| {
+        ref_sites(&step.target.kind, doc, |_, kind, _, v| {
             if kind == r.id.kind && v.as_str() == Some(r.id.id.as_str()) {
                 *v = Value::String(new.clone());
             }
@@ -275,12 +291,12 @@ async fn distribution(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
     if matches!(step.action, Action::Delete) {
         return delete_distribution(c, id).await;
     }
-    let doc = cx.document(step)?;
+    let mut doc = cx.document(step)?;
+    resolve_refs(c, step, &mut doc).await?;
     let mut config = doc
         .get("DistributionConfig")
         .cloned()
         .ok_or_else(|| WriteError::new("the snapshot has no DistributionConfig for it"))?;
-    resolve_refs(c, step, &mut config).await?;
     let tags = tags_of(&doc);
     if matches!(step.action, Action::Create { .. }) {
         config["CallerReference"] = Value::String(caller_reference(step));
@@ -521,7 +537,7 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
         (None, Some(d)) => (d, code("code.js")?),
         (None, None) => return Err(WriteError::new("the snapshot has no stage of it")),
     };
-    let mut etag = if matches!(step.action, Action::Create { .. }) {
+    if matches!(step.action, Action::Create { .. }) {
         let out = c
             .create_function()
             .name(name)
@@ -530,17 +546,20 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
             .send()
             .await;
         match out {
-            Ok(o) => o.e_tag().unwrap_or_default().to_string(),
+            Ok(_) => {}
             // Made by an earlier run of this step: write it over.
             Err(e) if code_is(&e, "FunctionAlreadyExists") => {
-                update_function(c, name, first, &first_code).await?
+                update_function(c, name, first, &first_code).await?;
             }
             Err(e) => return Err(WriteError::sdk(&call("CreateFunction"), &e)),
         }
     } else {
-        update_function(c, name, first, &first_code).await?
-    };
+        update_function(c, name, first, &first_code).await?;
+    }
     if live.is_some() {
+        // PublishFunction wants the DEVELOPMENT stage's ETag from DescribeFunction (what
+        // UpdateFunction answers carries it in a header named `ETtag`).
+        let etag = etag_of(FunctionStage::Development).await?;
         c.publish_function()
             .name(name)
             .if_match(&etag)
@@ -550,11 +569,10 @@ async fn function(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteErro
         if let Some(d) = dev {
             let dev_code = code("code.js")?;
             if dev_code != first_code || d.get("FunctionConfig") != first.get("FunctionConfig") {
-                etag = update_function(c, name, d, &dev_code).await?;
+                update_function(c, name, d, &dev_code).await?;
             }
         }
     }
-    let _ = etag;
     Ok(())
 }
 
@@ -565,13 +583,13 @@ where
     code(e).as_deref() == Some(want)
 }
 
-/// UpdateFunction (DEVELOPMENT) with If-Match from DescribeFunction; the new ETag.
+/// UpdateFunction (DEVELOPMENT) with If-Match from DescribeFunction.
 async fn update_function(
     c: &Client,
     name: &str,
     stage: &Value,
     code: &[u8],
-) -> Result<String, WriteError> {
+) -> Result<(), WriteError> {
     let etag = c
         .describe_function()
         .name(name)
@@ -582,8 +600,7 @@ async fn update_function(
         .e_tag()
         .unwrap_or_default()
         .to_string();
-    let out = c
-        .update_function()
+    c.update_function()
         .name(name)
         .if_match(etag)
         .function_config(function_config(stage)?)
@@ -591,7 +608,7 @@ async fn update_function(
         .send()
         .await
         .map_err(|e| WriteError::sdk(&format!("cloudfront:UpdateFunction {name}"), &e))?;
-    Ok(out.e_tag().unwrap_or_default().to_string())
+    Ok(())
 }
 
 // ---- Policies and origin access controls.
@@ -765,9 +782,13 @@ async fn delete(c: &Client, kind: &str, id: &str, etag: String) -> Result<(), Wr
     }
 }
 
-/// The id of the live custom policy or origin access control named `name` (names are unique in
-/// an account).
+/// The id of the live custom policy, origin access control, key group or public key named
+/// `name` (names are unique in an account), or of the origin access identity with the comment
+/// `name` (see [`identities::oai_by_comment`]).
 async fn live_id_by_name(c: &Client, kind: &str, name: &str) -> Result<Option<String>, WriteError> {
+    if kind == OAI {
+        return identities::oai_by_comment(c, name).await;
+    }
     let mut marker: Option<String> = None;
     loop {
         let (found, next): (Option<String>, Option<String>) = match kind {
@@ -844,6 +865,41 @@ async fn live_id_by_name(c: &Client, kind: &str, name: &str) -> Result<Option<St
                         .iter()
                         .find(|p| p.name() == name)
                         .map(|p| p.id().to_string()),
+                    l.and_then(|l| l.next_marker()).map(str::to_string),
+                )
+            }
+            KEY_GROUP => {
+                let o = c
+                    .list_key_groups()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| WriteError::sdk("cloudfront:ListKeyGroups", &e))?;
+                let l = o.key_group_list();
+                (
+                    l.map(|l| l.items())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|i| i.key_group())
+                        .find(|g| g.key_group_config().map(|c| c.name()) == Some(name))
+                        .map(|g| g.id().to_string()),
+                    l.and_then(|l| l.next_marker()).map(str::to_string),
+                )
+            }
+            PUBLIC_KEY => {
+                let o = c
+                    .list_public_keys()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| WriteError::sdk("cloudfront:ListPublicKeys", &e))?;
+                let l = o.public_key_list();
+                (
+                    l.map(|l| l.items())
+                        .unwrap_or_default()
+                        .iter()
+                        .find(|k| k.name() == name)
+                        .map(|k| k.id().to_string()),
                     l.and_then(|l| l.next_marker()).map(str::to_string),
                 )
             }

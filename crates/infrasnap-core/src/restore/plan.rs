@@ -13,8 +13,11 @@
 //! hash is neither ([`Observer`], staleness); after applying, every touched target must have its
 //! wanted hash (verification).
 
+mod cloudfront;
 pub mod local;
 pub mod table;
+
+pub use cloudfront::{has_refs, ref_sites, KEY_GROUP, OAI, OAI_PREFIX, PUBLIC_KEY};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -26,8 +29,8 @@ use super::retarget::{self, Rewrite};
 use super::select::{target_key, Compiled, RestoreSelection, Target, BUCKET};
 use super::zone;
 use super::{
-    value_hash, Action, FieldValues, IdRef, LiveScope, Manual, RestoreError, RestorePlan, Step,
-    Subject, Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
+    value_hash, Action, FieldValues, LiveScope, Manual, RestoreError, RestorePlan, Step, Subject,
+    Summary, EXISTS, PLAN_TAG, PLAN_VERSION,
 };
 use crate::catalog::{kinds, normalize, CatalogRecord};
 use crate::diff::json::{diff_docs, has_marker};
@@ -934,11 +937,13 @@ impl Planner<'_, '_> {
         if rec.id.kind == DISTRIBUTION {
             self.distribution(rec, &snap_doc)?;
         }
+        // A key group's public keys; an origin access identity made again.
+        self.cloudfront(rec, &snap_doc)?;
         Ok(())
     }
 
-    /// A distribution's step: the ids it uses of policies and origin access controls that are
-    /// gone live (an id mapping the writer resolves at apply, by name); for a distribution made
+    /// A distribution's step: the ids it uses of policies, origin access controls and
+    /// identities and key groups that are gone live (an id mapping the writer resolves at apply, by name); for a distribution made
     /// again, its new identity as a note and the DNS records to point at it as a follow-up.
     fn distribution(&mut self, rec: &CatalogRecord, doc: &Value) -> Result<(), RestoreError> {
         let inp = self.input;
@@ -949,24 +954,7 @@ impl Planner<'_, '_> {
         else {
             return Ok(());
         };
-        let mut config = doc.get("DistributionConfig").cloned().unwrap_or_default();
-        let mut sites = Vec::new();
-        distribution_ref_sites(&mut config, |_, kind, ptr, v| {
-            sites.push((kind, ptr, v.as_str().unwrap_or_default().to_string()));
-        });
-        for (kind, ptr, id) in sites {
-            let rid = ResourceId::new(kind, rec.id.account.clone(), "", id.clone());
-            if inp.live.catalog.get(&rid).is_some() || step.refs.iter().any(|r| r.id == rid) {
-                continue;
-            }
-            if let Some(name) = name_of(inp.snapshot, kind, &rec.id.account, &id, ptr)? {
-                step.refs.push(IdRef {
-                    id: rid,
-                    name,
-                    step: None,
-                });
-            }
-        }
+        cloudfront::id_refs(inp, rec, doc, step)?;
         if matches!(step.action, Action::Create { .. }) {
             let domain = doc
                 .get("DomainName")
@@ -1380,6 +1368,8 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         // Integrations call functions; CloudFront may front the API.
         ("aws.apigateway.rest_api" | "aws.apigatewayv2.api", _) => 5,
         ("aws.cloudfront.distribution", _) => 5,
+        // Public keys → key groups (4) → distributions; identities and policies are 4.
+        ("aws.cloudfront.public_key", _) => 3,
         (k, _) if k.starts_with("aws.cloudfront.") => 4,
         _ => 2,
     }
@@ -1643,6 +1633,8 @@ fn identity(kind: &str) -> &'static [&'static str] {
         ],
         "aws.cloudfront.origin_access_control" => &["/Id"],
         "aws.cloudfront.origin_access_identity" => &["/Id", "/S3CanonicalUserId"],
+        "aws.cloudfront.public_key" => &["/Id", "/CreatedTime"],
+        "aws.cloudfront.key_group" => &["/KeyGroup/Id", "/KeyGroup/LastModifiedTime"],
         // A REST API created again has a new id, root resource, resource ids and deployments;
         // a stage points at a new deployment.
         "aws.apigateway.rest_api" => &[
@@ -1886,8 +1878,8 @@ fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreErro
         return Ok(rec.digest.clone());
     }
     let mut c = stripped(&rec.id.kind, &side.doc(rec)?);
-    if rec.id.kind == DISTRIBUTION {
-        refs_by_name(side, &rec.id.account, &mut c)?;
+    if cloudfront::has_refs(&rec.id.kind) {
+        refs_by_name(side, &rec.id.kind, &rec.id.account, &mut c)?;
     }
     Ok(value_hash(&c))
 }
@@ -1925,6 +1917,8 @@ pub fn assigned_id(kind: &str) -> bool {
             | "aws.cloudfront.response_headers_policy"
             | "aws.cloudfront.origin_access_control"
             | "aws.cloudfront.origin_access_identity"
+            | "aws.cloudfront.key_group"
+            | "aws.cloudfront.public_key"
     )
 }
 
@@ -1955,7 +1949,9 @@ pub const DISTRIBUTION_REFS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every place in a distribution's `DistributionConfig` that names a resource by id
-/// ([`DISTRIBUTION_REFS`]): `f(member, kind, name pointer, the id value)`.
+/// ([`DISTRIBUTION_REFS`]; a behavior's trusted key groups; an S3 origin's origin access
+/// identity, whose value `origin-access-identity/cloudfront/<id>` is handed to `f` as the bare
+/// id and written back with its prefix): `f(member, kind, name pointer, the id value)`.
 pub fn distribution_ref_sites(
     config: &mut Value,
     mut f: impl FnMut(&'static str, &'static str, &'static str, &mut Value),
@@ -1969,6 +1965,8 @@ pub fn distribution_ref_sites(
                 f(member, kind, name, v);
             }
         }
+        cloudfront::key_group_sites(o, &mut f);
+        cloudfront::oai_site(o, &mut f);
     };
     if let Some(b) = config.get_mut("DefaultCacheBehavior") {
         visit(b);
@@ -1998,15 +1996,18 @@ fn name_of(
         .map(str::to_string))
 }
 
-/// A distribution compares by the names of the policies and origin access controls it uses, not
-/// their ids (a policy made again by restore has a new id and the same name): each id that
-/// `side` can name becomes `name:<its name>`.
-fn refs_by_name(side: &Side, account: &str, doc: &mut Value) -> Result<(), RestoreError> {
-    let Some(config) = doc.get_mut("DistributionConfig") else {
-        return Ok(());
-    };
+/// A distribution compares by the names of the policies, origin access controls and identities
+/// and key groups it uses, not their ids (a policy made again by restore has a new id and the
+/// same name), and a key group by the names of its public keys: each id that `side` can name
+/// becomes `name:<its name>`.
+fn refs_by_name(
+    side: &Side,
+    kind: &str,
+    account: &str,
+    doc: &mut Value,
+) -> Result<(), RestoreError> {
     let mut err = None;
-    distribution_ref_sites(config, |_, kind, ptr, v| {
+    cloudfront::ref_sites(kind, doc, |_, kind, ptr, v| {
         let id = v.as_str().unwrap_or_default().to_string();
         match name_of(side, kind, account, &id, ptr) {
             Ok(Some(n)) => *v = Value::String(format!("name:{n}")),

@@ -30,6 +30,7 @@ mod permissions;
 mod restore;
 mod restore_apigateway;
 mod restore_cloudfront;
+mod restore_cloudfront2;
 mod restore_dns_iam;
 mod restore_dynamodb;
 mod restore_lambda;

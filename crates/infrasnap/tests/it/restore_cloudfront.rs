@@ -9,16 +9,13 @@
 //!   is made again (new Id, domain name, CallerReference; restore's verification finds it by
 //!   content), the plan names the DNS follow-up, and a second plan has nothing to do.
 //! - A deleted CloudFront Function is made again from the snapshot's code (moto: UpdateFunction
-//!   answers 500 and PublishFunction 404, so a function altered live, and a LIVE stage, cannot be
-//!   restored against it; the writer's code for them is not exercised here).
+//!   answers 500 and PublishFunction 404, so a function altered live, and a LIVE stage, are
+//!   exercised against a stand-in in `restore_cloudfront2.rs`).
 //! - An origin access control altered live is updated, a deleted one is made again.
 //! - A cache policy changed live is updated with If-Match, its XML body asserted byte for byte
-//!   (moto answers 404 to every policy call: the proxy stands in for the cache policy calls; the
-//!   origin request and response headers policies, the same code with other calls, are not
-//!   exercised).
-//!
-//! Local helpers (`json_of`, `steps`) are small copies of the ones in `restore.rs`, kept here so
-//! the two modules do not edit the same lines.
+//!   (moto answers 404 to every policy call: the proxy stands in for the cache policy calls; an
+//!   origin request policy is exercised the same way in `restore_cloudfront2.rs`, the response
+//!   headers policy, the same code with other calls, is not).
 
 use std::sync::{Arc, Mutex};
 
