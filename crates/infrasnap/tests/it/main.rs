@@ -34,6 +34,7 @@ mod restore_dns_iam;
 mod restore_lambda;
 mod restore_local;
 mod restore_secrets;
+mod restore_secrets2;
 mod restore_targets;
 mod retention;
 mod route53;
