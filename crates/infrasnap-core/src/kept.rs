@@ -129,6 +129,43 @@ impl KeptValues {
     }
 }
 
+/// Folder part of a local source holding kept originals (`kept_secrets/<path>.age`); a step
+/// that applies a kept patch names it as its part `kept_secrets/<patch>.age`.
+pub const KEPT_DIR: &str = "kept_secrets";
+
+/// The blobs a step writes from what the snapshot kept encrypted (its `kept.age` part, kept
+/// originals of a local source's files and patches): applying it needs the age identity.
+pub fn encrypted_blobs(step: &crate::restore::Step) -> Vec<crate::ids::BlobId> {
+    let mut out: Vec<crate::ids::BlobId> = step
+        .parts
+        .iter()
+        .filter(|(n, _)| *n == KEPT_PART || n.starts_with(&format!("{KEPT_DIR}/")))
+        .map(|(_, b)| *b)
+        .collect();
+    if let crate::restore::Subject::Dir { files, .. } = &step.subject {
+        out.extend(files.iter().filter(|f| f.encrypted).map(|f| f.blob));
+    }
+    out
+}
+
+/// The size of the plaintext of an age file (binary format, as `age::encrypt` writes it),
+/// read from its length and header without decrypting: the header ends with the `--- <mac>`
+/// line; then a 16-byte nonce and the payload in chunks of up to 64 KiB, each with a 16-byte tag
+/// (at least one chunk, the last). None when `ct` is not shaped so.
+pub fn age_plain_size(ct: &[u8]) -> Option<u64> {
+    const CHUNK: u64 = 64 * 1024;
+    const TAG: u64 = 16;
+    if !ct.starts_with(b"age-encryption.org/v1\n") {
+        return None;
+    }
+    let mac = ct.windows(5).position(|w| w == b"\n--- ")? + 1;
+    let end = mac + ct[mac..].iter().position(|b| *b == b'\n')? + 1;
+    let payload = (ct.len() - end) as u64;
+    let sealed = payload.checked_sub(16)?;
+    let chunks = sealed.div_ceil(CHUNK + TAG).max(1);
+    sealed.checked_sub(chunks * TAG)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +206,22 @@ mod tests {
         assert_eq!(doc["Value"], "hunter22");
         assert_eq!(doc["Url"], "https://u/?t=tok");
         assert!(doc.get("Missing").is_none());
+    }
+
+    #[test]
+    fn age_plain_sizes_from_the_shape_of_the_file() {
+        let header = b"age-encryption.org/v1\n-> X25519 abc\nbody\n-> x-grease 1\n\n--- mac\n";
+        let file = |payload: usize| {
+            let mut v = header.to_vec();
+            v.extend(std::iter::repeat_n(0u8, payload));
+            v
+        };
+        // nonce + one tag: the empty file.
+        assert_eq!(age_plain_size(&file(16 + 16)), Some(0));
+        assert_eq!(age_plain_size(&file(16 + 5 + 16)), Some(5));
+        assert_eq!(age_plain_size(&file(16 + 65536 + 16)), Some(65536));
+        assert_eq!(age_plain_size(&file(16 + 65536 + 16 + 1 + 16)), Some(65537));
+        assert_eq!(age_plain_size(&file(10)), None);
+        assert_eq!(age_plain_size(b"not age"), None);
     }
 }

@@ -149,6 +149,7 @@ fn plist_or_file(
             rel,
             &bytes,
             "a binary property list, which cannot be scanned for secrets here (plutil is missing)",
+            Some(&LocalRecord::of_source("file", rel, meta)),
         ),
     }
 }

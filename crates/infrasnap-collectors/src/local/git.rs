@@ -707,10 +707,14 @@ fn working_state(
                     // The working copy (if any) is fingerprinted and kept like any secret file.
                     let abs = root.join(OsStr::from_bytes(path));
                     if let Ok(bytes) = std::fs::read(&abs) {
+                        let src = std::fs::metadata(&abs)
+                            .ok()
+                            .map(|m| LocalRecord::of_source("file", &lossy(path), &m));
                         if let Err(m) = out.withhold(
                             &lossy(path),
                             &bytes,
                             "the file's name says it holds secrets (changed, not committed)",
+                            src.as_ref(),
                         ) {
                             errors.record(error("write", resource, m));
                         }
@@ -792,7 +796,7 @@ fn working_state(
                     ..LocalRecord::new("patch")
                 };
                 out.put(name, r, rec)
-                    .and_then(|()| out.keep(name, &diff, "original"))
+                    .and_then(|()| out.keep(name, &diff, "original", None))
             }
             None => out.put(name, &diff, LocalRecord::new("patch")),
         };
@@ -834,6 +838,7 @@ fn working_state(
                             &rel,
                             &b,
                             "the file's name says it holds secrets (untracked)",
+                            Some(&LocalRecord::of_source("file", &rel, &meta)),
                         )
                     });
                 if let Err(m) = res {

@@ -556,11 +556,16 @@ impl<'a> SourceOut<'a> {
         tree_rel: &str,
         meta: &Metadata,
     ) -> Result<(), String> {
+        let rec = LocalRecord::of_source("file", rel, meta);
         if shield::is_secret_name(abs, rel) {
             let bytes = std::fs::read(abs).map_err(|e| format!("read: {e}"))?;
-            return self.withhold(rel, &bytes, "the file's name says it holds secrets");
+            return self.withhold(
+                rel,
+                &bytes,
+                "the file's name says it holds secrets",
+                Some(&rec),
+            );
         }
-        let rec = LocalRecord::of_source("file", rel, meta);
         if meta.len() > SCAN_LIMIT {
             let mut f = std::fs::File::open(abs).map_err(|e| format!("open: {e}"))?;
             self.shield.unscanned.push(rel.to_string());
@@ -580,29 +585,44 @@ impl<'a> SourceOut<'a> {
         mut rec: LocalRecord,
     ) -> Result<(), String> {
         if let Some(reason) = self.shield.binary_secrets(rel, bytes) {
-            return self.withhold(rel, bytes, &reason);
+            return self.withhold(rel, bytes, &reason, Some(&rec));
         }
         match self.shield.scan(rel, bytes) {
             None => self.put(tree_rel, bytes, rec),
             Some(redacted) => {
                 rec.redacted = true;
+                let src = rec.clone();
                 self.put(tree_rel, &redacted, rec)?;
-                self.keep(rel, bytes, "original")
+                self.keep(rel, bytes, "original", Some(&src))
             }
         }
     }
 
-    /// Withhold a secret file: fingerprint it, keep it encrypted if asked.
-    pub fn withhold(&mut self, rel: &str, bytes: &[u8], reason: &str) -> Result<(), String> {
+    /// Withhold a secret file: fingerprint it, keep it encrypted if asked. `src`: the file's
+    /// record (its mode and mtime), when it is a file of the source.
+    pub fn withhold(
+        &mut self,
+        rel: &str,
+        bytes: &[u8],
+        reason: &str,
+        src: Option<&LocalRecord>,
+    ) -> Result<(), String> {
         self.tally.secrets_withheld += 1;
         self.shield.withheld(rel, bytes, reason);
-        self.keep(rel, bytes, "secret")
+        self.keep(rel, bytes, "secret", src)
     }
 
     /// With `--keep-secrets`: store `bytes` encrypted at `kept_secrets/<rel>.age` (reusing the
     /// previous snapshot's ciphertext when the content and recipient are unchanged, so an
-    /// unchanged secret adds no blob).
-    pub fn keep(&mut self, rel: &str, bytes: &[u8], what: &str) -> Result<(), String> {
+    /// unchanged secret adds no blob). The record carries the mode and mtime of `src` (the
+    /// file's), so restore writes the original back as it was.
+    pub fn keep(
+        &mut self,
+        rel: &str,
+        bytes: &[u8],
+        what: &str,
+        src: Option<&LocalRecord>,
+    ) -> Result<(), String> {
         let Some(keeper) = self.shield.keeper else {
             return Ok(());
         };
@@ -610,6 +630,8 @@ impl<'a> SourceOut<'a> {
         let fingerprint = self.shield.fingerprint(bytes);
         let rec = LocalRecord {
             rel: Some(rel.to_string()),
+            mode: src.and_then(|s| s.mode.clone()),
+            mtime: src.and_then(|s| s.mtime.clone()),
             fingerprint: Some(fingerprint.clone()),
             recipient: Some(keeper.recipient().to_string()),
             ..LocalRecord::new("kept_secret")

@@ -281,4 +281,21 @@ mod tests {
         assert!(!enc.windows(7).any(|w| w == b"hunter2"));
         assert_eq!(age::decrypt(&id, &enc).unwrap(), b"hunter2");
     }
+
+    #[test]
+    fn the_plain_size_of_a_kept_secret_is_read_from_its_ciphertext() {
+        let id = age::x25519::Identity::generate();
+        let k = Keeper::new(&id.to_public().to_string()).unwrap();
+        for n in [0usize, 1, 100, 65535, 65536, 65537, 3 * 65536 + 7] {
+            // Twice: the header's grease stanza differs from one file to the next.
+            for _ in 0..2 {
+                let enc = k.encrypt(&vec![b'x'; n]).unwrap();
+                assert_eq!(
+                    infrasnap_core::kept::age_plain_size(&enc),
+                    Some(n as u64),
+                    "{n}"
+                );
+            }
+        }
+    }
 }

@@ -4,19 +4,57 @@
 //! (their URLs were stored without credentials); a folder's files are written with their modes
 //! and mtimes. An existing file is overwritten only when the step says so (`--force` at
 //! planning); otherwise the step fails before writing it.
+//!
+//! Kept secrets (`--keep-secrets`, restored with `--identity`): a file the plan marks
+//! `encrypted` is the original of a redacted or withheld file, and a part
+//! `kept_secrets/<patch>.age` the original of a redacted patch. They are decrypted in memory
+//! and written only at their place in the destination (a file created for its owner only, then
+//! given its mode; a patch handed to `git apply` on its standard input), never anywhere else.
 
-use std::os::unix::fs::PermissionsExt;
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
+use infrasnap_core::ids::BlobId;
+use infrasnap_core::kept::KEPT_DIR;
 use infrasnap_core::keypath::is_contained;
 use infrasnap_core::restore::plan::local::{FileEntry, FOLDER, GIT};
 use infrasnap_core::restore::{Step, Subject};
+use infrasnap_core::secrets::Sensitive;
 use serde_json::Value;
 
 use super::{Context, WriteError};
 
 pub const KINDS: &[&str] = &[GIT, FOLDER];
+
+/// Plain bytes of kept originals, by the file's path (or the patch's name).
+type Originals = HashMap<String, Sensitive<Vec<u8>>>;
+
+/// Decrypt one kept original with the identity (`--identity`).
+fn decrypt(
+    cx: &Context,
+    step: &Step,
+    blob: &BlobId,
+    what: &str,
+) -> Result<Sensitive<Vec<u8>>, WriteError> {
+    let Some(ids) = &cx.identity else {
+        return Err(WriteError::new(format!(
+            "{}: the original of {what} was kept encrypted; pass the age identity that \
+             decrypts it (--identity FILE)",
+            step.what()
+        )));
+    };
+    let ct = std::fs::read(cx.blob_path(blob)).map_err(|e| {
+        WriteError::new(format!(
+            "{}: cannot read the kept original of {what}: {e}",
+            step.what()
+        ))
+    })?;
+    ids.decrypt_bytes(&ct)
+        .map_err(|e| WriteError::new(format!("{}: {what}: {e}", step.what())))
+}
 
 /// Write one local source into its directory.
 pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
@@ -32,14 +70,27 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         )));
     };
     let dest = PathBuf::from(path);
+    let kept_prefix = format!("{KEPT_DIR}/");
+    let mut originals = Originals::new();
+    for f in files.iter().filter(|f| f.encrypted) {
+        originals.insert(f.rel.clone(), decrypt(cx, step, &f.blob, &f.rel)?);
+    }
     let git = if step.target.kind == GIT {
         let doc = cx.document(step)?;
-        let parts: Vec<(String, PathBuf)> = step
-            .parts
-            .iter()
-            .map(|(n, b)| (n.clone(), cx.blob_path(b)))
-            .collect();
-        Some((doc, parts))
+        let mut parts: Vec<(String, PathBuf)> = Vec::new();
+        let mut patches = Originals::new();
+        for (n, b) in &step.parts {
+            match n
+                .strip_prefix(&kept_prefix)
+                .and_then(|p| p.strip_suffix(".age"))
+            {
+                Some(patch) => {
+                    patches.insert(patch.to_string(), decrypt(cx, step, b, patch)?);
+                }
+                None => parts.push((n.clone(), cx.blob_path(b))),
+            }
+        }
+        Some((doc, parts, patches))
     } else {
         None
     };
@@ -47,10 +98,15 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     let overwrite = *overwrite;
     let blobs = cx.blobs.clone();
     tokio::task::spawn_blocking(move || {
-        if let Some((doc, parts)) = git {
-            rebuild_git(&dest, &doc, &parts)?;
+        match git {
+            Some((doc, parts, patches)) => {
+                rebuild_git(&dest, &doc, &parts, &patches)?;
+                // The directory was empty: what is there now is the restore's own (a tracked
+                // secret file checked out from HEAD, whose working copy was kept).
+                put_files(&blobs, &dest, &files, true, &originals)
+            }
+            None => put_files(&blobs, &dest, &files, overwrite, &originals),
         }
-        put_files(&blobs, &dest, &files, overwrite)
     })
     .await
     .map_err(|e| WriteError::new(format!("restore of {path} stopped: {e}")))?
@@ -60,12 +116,14 @@ fn io(what: &str, p: &Path, e: std::io::Error) -> WriteError {
     WriteError::new(format!("{what} {}: {e}", p.display()))
 }
 
-/// Write `files` under `dest`, each with its mode and mtime (links as links).
+/// Write `files` under `dest`, each with its mode and mtime (links as links; an `encrypted`
+/// one from its decrypted original in `originals`).
 fn put_files(
     blobs: &Path,
     dest: &Path,
     files: &[FileEntry],
     overwrite: bool,
+    originals: &Originals,
 ) -> Result<(), WriteError> {
     std::fs::create_dir_all(dest).map_err(|e| io("create", dest, e))?;
     for f in files {
@@ -100,9 +158,26 @@ fn put_files(
             std::os::unix::fs::symlink(t, &p).map_err(|e| io("link", &p, e))?;
             continue;
         }
-        let hex = f.blob.to_hex();
-        let src = blobs.join(&hex[..2]).join(&hex);
-        std::fs::copy(&src, &p).map_err(|e| io("write", &p, e))?;
+        if f.encrypted {
+            let plain = originals.get(&f.rel).ok_or_else(|| {
+                WriteError::new(format!(
+                    "{}: its kept original was not decrypted",
+                    p.display()
+                ))
+            })?;
+            // Created for its owner only; its own mode follows once it is whole.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&p)
+                .and_then(|mut file| file.write_all(plain.expose()))
+                .map_err(|e| io("write", &p, e))?;
+        } else {
+            let hex = f.blob.to_hex();
+            let src = blobs.join(&hex[..2]).join(&hex);
+            std::fs::copy(&src, &p).map_err(|e| io("write", &p, e))?;
+        }
         if let Some(t) = f.mtime.as_deref().and_then(parse_time) {
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -148,8 +223,45 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, WriteError> {
     Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
-/// Rebuild a repository in `dest` (new or empty) from its state document and parts.
-fn rebuild_git(dest: &Path, st: &Value, parts: &[(String, PathBuf)]) -> Result<(), WriteError> {
+/// Run git in `dir` with `input` on its standard input (a decrypted patch: never in a file).
+fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Result<(), WriteError> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| WriteError::new(format!("cannot run git (is it installed?): {e}")))?;
+    let wrote = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(input))
+        .unwrap_or(Ok(()));
+    let o = child
+        .wait_with_output()
+        .map_err(|e| WriteError::new(format!("git {}: {e}", args.join(" "))))?;
+    if !o.status.success() || wrote.is_err() {
+        return Err(WriteError::new(format!(
+            "git {} in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Rebuild a repository in `dest` (new or empty) from its state document and parts; a patch
+/// whose original was kept (`patches`, decrypted) is applied instead of its redacted copy.
+fn rebuild_git(
+    dest: &Path,
+    st: &Value,
+    parts: &[(String, PathBuf)],
+    patches: &Originals,
+) -> Result<(), WriteError> {
     if std::fs::read_dir(dest).is_ok_and(|mut d| d.next().is_some()) {
         return Err(WriteError::new(format!(
             "{} is not empty: a git repository is restored into a new or empty directory only",
@@ -189,6 +301,14 @@ fn rebuild_git(dest: &Path, st: &Value, parts: &[(String, PathBuf)]) -> Result<(
         git(dest, &["reset", "-q", "--hard"])?;
     }
     for (name, index) in [("staged.patch", true), ("unstaged.patch", false)] {
+        if let Some(plain) = patches.get(name) {
+            let mut args = vec!["apply", "--whitespace=nowarn"];
+            if index {
+                args.push("--index");
+            }
+            git_stdin(dest, &args, plain.expose())?;
+            continue;
+        }
         if let Some(p) = part(name) {
             if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) == 0 {
                 continue;

@@ -260,19 +260,27 @@ impl Identities {
 
     /// Decrypt kept values (any of the identities may match).
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<KeptValues, String> {
-        let not_ours = || {
+        let plain = self.decrypt_bytes(ciphertext)?;
+        KeptValues::from_bytes(plain.expose())
+    }
+
+    /// Decrypt a kept original (a local source's `kept_secrets/<path>.age`), held in memory
+    /// only: the caller writes it where it belongs and nowhere else.
+    pub fn decrypt_bytes(
+        &self,
+        ciphertext: &[u8],
+    ) -> Result<infrasnap_core::secrets::Sensitive<Vec<u8>>, String> {
+        for id in &self.0 {
+            if let Ok(plain) = age::decrypt(id, ciphertext) {
+                return Ok(infrasnap_core::secrets::Sensitive::new(plain));
+            }
+        }
+        Err(
             "the age identity given does not decrypt the secret values this snapshot kept \
              (they are encrypted to another recipient); pass the identity of the `recipient` \
              configured in [secrets] when the snapshot was taken"
-                .to_string()
-        };
-        for id in &self.0 {
-            if let Ok(plain) = age::decrypt(id, ciphertext) {
-                let plain = infrasnap_core::secrets::Sensitive::new(plain);
-                return KeptValues::from_bytes(plain.expose());
-            }
-        }
-        Err(not_ours())
+                .to_string(),
+        )
     }
 }
 

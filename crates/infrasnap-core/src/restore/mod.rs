@@ -18,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod apigateway;
 pub mod batch;
 pub mod journal;
 pub mod lambda;

@@ -795,6 +795,11 @@ impl Planner<'_, '_> {
         let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
         if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available)
             .filter(|_| !live_keeps_markers(&rec.id.kind, &snap_doc, live_doc.as_ref()))
+            .map(|r| {
+                let kept = rec.parts.contains_key(crate::kept::KEPT_PART);
+                super::apigateway::needs_values(&rec.id.kind, &snap_doc, live_doc.as_ref(), kept)
+                    .unwrap_or(r)
+            })
         {
             self.manual.push(Manual {
                 id: rec.id.clone(),
@@ -921,7 +926,9 @@ impl Planner<'_, '_> {
                 .filter(|(n, _)| {
                     n.ends_with(".zip")
                         || n.ends_with(".js")
-                        || *n == crate::kept::KEPT_PART
+                        // Kept values only with the identity at hand: without it the
+                        // writers keep live values, and apply needs no identity.
+                        || (*n == crate::kept::KEPT_PART && inp.secrets_available)
                         || is_export_part(n)
                 })
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
@@ -2331,7 +2338,7 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
 /// each public zone the plan re-created (the registrar's delegation must name them).
 pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
     let map = zone::aliases(live);
-    let mut out = Vec::new();
+    let mut out = local::apply_notes(plan);
     for (new, old) in &map {
         let created = plan.writing_steps().any(|s| {
             s.target.kind == zone::ZONE

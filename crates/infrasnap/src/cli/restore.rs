@@ -26,7 +26,7 @@ use infrasnap_core::restore::{
 };
 
 use infrasnap_core::config::AwsAccount;
-use infrasnap_core::kept::KEPT_PART;
+use infrasnap_core::kept::{encrypted_blobs, KEPT_PART};
 
 use super::{open_repo, snapshot, snapshot_dir, Global};
 use crate::exit;
@@ -309,7 +309,8 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
                 .catalog
                 .records
                 .iter()
-                .find_map(|r| r.parts.get(KEPT_PART).and_then(|p| p.blob));
+                .find_map(|r| r.parts.get(KEPT_PART).and_then(|p| p.blob))
+                .or_else(|| infrasnap_core::restore::plan::local::first_kept(&snap));
             match kept {
                 Some(blob) => {
                     if let Err(e) = decrypt_blob(&ids, &blobs, &blob) {
@@ -439,7 +440,7 @@ async fn apply_plan(
     };
     let with_kept: Vec<&infrasnap_core::restore::Step> = plan
         .writing_steps()
-        .filter(|s| s.parts.contains_key(KEPT_PART))
+        .filter(|s| !encrypted_blobs(s).is_empty())
         .collect();
     if let Some(first) = with_kept.first() {
         let Some(ids) = &ids else {
@@ -455,11 +456,13 @@ async fn apply_plan(
             ));
         };
         for st in &with_kept {
-            if let Err(e) = decrypt_blob(ids, &blobs, &st.parts[KEPT_PART]) {
-                return Ok(usage(
-                    g,
-                    &format!("step {} ({}): {e}; nothing was applied", st.n, st.what()),
-                ));
+            for blob in encrypted_blobs(st) {
+                if let Err(e) = decrypt_blob(ids, &blobs, &blob) {
+                    return Ok(usage(
+                        g,
+                        &format!("step {} ({}): {e}; nothing was applied", st.n, st.what()),
+                    ));
+                }
             }
         }
     }
@@ -629,7 +632,7 @@ fn decrypt_blob(
     let hex = blob.to_hex();
     let enc = std::fs::read(blobs.join(&hex[..2]).join(&hex))
         .map_err(|e| format!("cannot read the kept secret values ({hex}): {e}"))?;
-    ids.decrypt(&enc).map(drop)
+    ids.decrypt_bytes(&enc).map(drop)
 }
 
 fn say(g: &Global, msg: &str) {

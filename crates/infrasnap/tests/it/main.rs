@@ -38,6 +38,7 @@ mod restore_local;
 mod restore_readback;
 mod restore_s3_settings;
 mod restore_secrets;
+mod restore_secrets2;
 mod restore_targets;
 mod retention;
 mod route53;

@@ -381,7 +381,7 @@ fn swagger_to_oas30(body: &[u8], resources: &Value) -> Option<Vec<u8>> {
     serde_json::to_vec(&out).ok()
 }
 
-async fn oas30_proxy(upstream: &str) -> String {
+pub(crate) async fn oas30_proxy(upstream: &str) -> String {
     let seen: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>> =
         Default::default();
     rewrite_proxy(
@@ -406,7 +406,7 @@ async fn oas30_proxy(upstream: &str) -> String {
 
 /// A REST API as an import makes it: `/pets` (GET, POST) and `/pets/{id}` (GET), a stage `prod`
 /// with a variable.
-async fn shop(c: &aws_sdk_apigateway::Client, name: &str) -> String {
+pub(crate) async fn shop(c: &aws_sdk_apigateway::Client, name: &str) -> String {
     let op = || {
         json!({
             "responses": {"200": {"description": "200 response"}},

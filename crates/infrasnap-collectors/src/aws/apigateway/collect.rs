@@ -4,7 +4,8 @@
 //! Every resource is handed to the catalog (`RunContext::put_resource`), which places it
 //! (docs/FORMAT.md section 20; kinds in `infrasnap-core/src/catalog/kinds.rs`):
 //! - `aws.apigateway.rest_api` (id: the REST API id): `api.json`, the API, its stages
-//!   (variables as fingerprint markers), deployments, resources with their methods and
+//!   (variables as fingerprint markers; with `--keep-secrets` their values encrypted, part
+//!   `kept.age`), deployments, resources with their methods and
 //!   integrations, authorizers, request validators, models, gateway responses, and which export
 //!   format each stage gave back; parts `export_<stage>.json`: GetExport (`oas30` with the API
 //!   Gateway extensions), as the service returned it (a server may answer Swagger 2.0:
@@ -32,6 +33,7 @@ use std::sync::Arc;
 
 use infrasnap_core::engine::{CollectorReport, ErrorSink, RunContext};
 use infrasnap_core::ids::ResourceId;
+use infrasnap_core::kept::KeptValues;
 use infrasnap_core::metadata::RecordedError;
 use infrasnap_core::secrets::{redact_json, redact_text, Fingerprinter};
 use serde_json::{Map, Value};
@@ -109,6 +111,31 @@ impl RegionCx {
                 false
             }
         }
+    }
+
+    /// With `--keep-secrets`: keep the originals of `id`'s stage variables, encrypted (part
+    /// `kept.age`; nothing without a keeper or without values).
+    pub fn keep(&self, id: &ResourceId, kept: &KeptValues) {
+        if let Err(e) = self.cx.keep_values(id, None, kept) {
+            self.errors.record(local_err(
+                &format!("{id} {}", infrasnap_core::kept::KEPT_PART),
+                e,
+            ));
+        }
+    }
+
+    /// The originals of these stages' variables and canary overrides, when secrets are kept.
+    pub fn kept_vars<'s>(
+        &self,
+        vars: impl IntoIterator<Item = Option<&'s std::collections::HashMap<String, String>>>,
+    ) -> KeptValues {
+        let mut kept = KeptValues::default();
+        if self.cx.keeps_secrets() {
+            for m in vars {
+                super::json::keep_vars(m, self.fp(), &mut kept);
+            }
+        }
+        kept
     }
 
     /// Redact, then store `value` as pretty JSON as part `part` of `id`, counting it.

@@ -76,8 +76,10 @@ impl ApiGatewayCollector {
         doc.insert("Api", v2::api(&api));
 
         let p = format!("{path}/stages");
+        let mut kept = Default::default();
         match pages_v2!(lim, r.v2.get_stages().api_id(&id)).await {
             Ok(mut stages) => {
+                kept = r.kept_vars(stages.iter().map(|s| s.stage_variables()));
                 stages.sort_by(|a: &Stage, b: &Stage| a.stage_name().cmp(&b.stage_name()));
                 row.stages = stages
                     .iter()
@@ -200,6 +202,7 @@ impl ApiGatewayCollector {
         }
         let mut st = Stats::default();
         r.put(&rid, doc.finish(), &mut st);
+        r.keep(&rid, &kept);
         row.stats.merge(st);
         Some(row)
     }

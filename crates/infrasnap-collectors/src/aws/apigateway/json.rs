@@ -9,7 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use infrasnap_core::secrets::{redact_env_map, Fingerprinter};
+use infrasnap_core::kept::KeptValues;
+use infrasnap_core::secrets::{is_marker, redact_env_map, Fingerprinter};
 use serde_json::Value;
 
 pub(super) use crate::aws::kit::doc::{str_map, Doc as Obj};
@@ -40,6 +41,23 @@ pub(super) fn redacted_vars(m: Option<&HashMap<String, String>>, fp: &Fingerprin
     let mut b: BTreeMap<String, String> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     redact_env_map(&mut b, fp);
     Value::Object(b.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+}
+
+/// With `--keep-secrets`: the originals of the markers [`redacted_vars`] makes, into `kept`
+/// (encrypted by the catalog as the resource's `kept.age` part; never written in plain text).
+pub(super) fn keep_vars(
+    m: Option<&HashMap<String, String>>,
+    fp: &Fingerprinter,
+    kept: &mut KeptValues,
+) {
+    for v in m.into_iter().flat_map(HashMap::values) {
+        if !is_marker(v) {
+            kept.markers(
+                &Value::from(v.as_str()),
+                &Value::from(fp.marker(v.as_bytes())),
+            );
+        }
+    }
 }
 
 /// A policy document: parsed when it is JSON (API Gateway returns it with its quotes
@@ -903,6 +921,26 @@ mod tests {
             fp.marker(b"canary").as_str()
         );
         assert!(!v.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn kept_stage_variables_put_back_exactly_what_was_redacted() {
+        let fp = fp();
+        let s = aws_sdk_apigateway::types::Stage::builder()
+            .stage_name("prod")
+            .variables("db_password", "hunter2-is-not-a-password")
+            .variables("mode", "debug")
+            .build();
+        let mut kept = KeptValues::default();
+        keep_vars(s.variables(), &fp, &mut kept);
+        assert_eq!(kept.len(), 2);
+        assert!(!format!("{kept:?}").contains("hunter2"));
+        let mut doc = v1::stage(&s, &fp);
+        assert_eq!(kept.put_back(&mut doc), 2);
+        assert_eq!(
+            doc["variables"],
+            json!({"db_password": "hunter2-is-not-a-password", "mode": "debug"})
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! API Gateway (per region): REST APIs (v1) exported as OpenAPI 3 with their stages, deployments,
-//! resources, authorizers, domains, usage plans; HTTP and WebSocket APIs (v2). Stage variables are redacted.
+//! resources, authorizers, domains, usage plans; HTTP and WebSocket APIs (v2). Stage variables are
+//! redacted; with `--keep-secrets` their values are kept encrypted (`kept.age`).
 
 /// Every item of a v1 list call (`limit` and `position`) through the kit's paging, each call
 /// through `$limiter`: a future of `Result<Vec<_>, ApiFailure>`.

@@ -102,6 +102,13 @@ impl ApiGatewayCollector {
             .iter()
             .filter_map(|s| s.stage_name().map(str::to_string))
             .collect();
+        let kept = r.kept_vars(stages.iter().flat_map(|s| {
+            [
+                s.variables(),
+                s.canary_settings()
+                    .and_then(|c| c.stage_variable_overrides()),
+            ]
+        }));
 
         let res = pages_v1!(lim, r.v1.get_deployments().rest_api_id(&id))
             .await
@@ -202,6 +209,7 @@ impl ApiGatewayCollector {
         }
         let mut st = Stats::default();
         r.put(&rid, doc.finish(), &mut st);
+        r.keep(&rid, &kept);
         row.stats.merge(st);
         Some(row)
     }

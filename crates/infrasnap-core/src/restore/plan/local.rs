@@ -56,6 +56,11 @@ pub struct FileEntry {
     /// A symbolic link (its target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_target: Option<String>,
+    /// `blob` is the file's original kept encrypted to the age recipient
+    /// (`kept_secrets/<rel>.age`, `--keep-secrets`): the writer decrypts it with `--identity`
+    /// and writes the plain bytes at `rel` only. `size` is the plain size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 /// An index record of a local source (`index/local/<name>.jsonl`), the members restore reads.
@@ -141,18 +146,43 @@ fn gas_redacted(side: &Side, rec: &CatalogRecord) -> Vec<String> {
     out
 }
 
-/// The files a local source restores (a folder's `files/`, a repository's `untracked/`) and the
-/// ones whose copy holds redaction markers.
+/// A file's original kept encrypted (`kept_secrets/<rel>.age`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptFile {
+    pub blob: BlobId,
+    /// The plain size (read from the age file's shape), when known.
+    pub size: Option<u64>,
+    pub mode: Option<String>,
+    pub mtime: Option<String>,
+}
+
+/// What the snapshot holds of a local source's files.
+#[derive(Debug, Default)]
+struct SourceFiles {
+    /// The files restored (a folder's `files/`, a repository's `untracked/`).
+    files: Vec<FileEntry>,
+    /// Files whose copy holds redaction markers.
+    redacted: Vec<String>,
+    /// Patches (`staged.patch`, `unstaged.patch`) whose copy holds redaction markers.
+    patches: Vec<String>,
+    /// Originals kept encrypted, by path relative to the source (or the patch's name).
+    kept: BTreeMap<String, KeptFile>,
+}
+
+/// The files a local source restores and what of them was redacted or kept. The plain size of a
+/// kept original is read only when `sizes` (it is needed only when it will be written).
 fn source_files(
     side: &Side,
     rec: &CatalogRecord,
-) -> Result<(Vec<FileEntry>, Vec<String>), RestoreError> {
+    sizes: bool,
+) -> Result<SourceFiles, RestoreError> {
+    let mut out = SourceFiles::default();
     let Some(index) = rec.index.as_deref() else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(out);
     };
     let p = side.dir.join(index);
     if !p.exists() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(out);
     }
     let base = rec
         .path
@@ -166,27 +196,203 @@ fn source_files(
         "files"
     };
     let prefix = format!("{base}/{folder}/");
-    let mut files = Vec::new();
-    let mut redacted = Vec::new();
     for e in crate::index::read_all::<IndexEntry>(&p)? {
+        if e.kind == "kept_secret" {
+            if let Some(rel) = e.rel {
+                let size = sizes
+                    .then(|| side.read_blob(&e.blob).ok())
+                    .flatten()
+                    .and_then(|ct| crate::kept::age_plain_size(&ct));
+                out.kept.insert(
+                    rel,
+                    KeptFile {
+                        blob: e.blob,
+                        size,
+                        mode: e.mode,
+                        mtime: e.mtime,
+                    },
+                );
+            }
+            continue;
+        }
+        if e.kind == "patch" {
+            if e.redacted {
+                let name = e.path.rsplit('/').next().unwrap_or(&e.path);
+                out.patches.push(name.to_string());
+            }
+            continue;
+        }
         if !e.path.starts_with(&prefix) || !(e.kind == "file" || e.kind == "symlink") {
             continue;
         }
         let Some(rel) = e.rel else { continue };
         if e.redacted {
-            redacted.push(rel.clone());
+            out.redacted.push(rel.clone());
         }
-        files.push(FileEntry {
+        out.files.push(FileEntry {
             rel,
             blob: e.blob,
             size: e.size,
             mode: e.mode,
             mtime: e.mtime,
             link_target: (e.kind == "symlink").then(|| e.link_target.unwrap_or_default()),
+            encrypted: false,
         });
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, redacted))
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// What a local step writes once the kept originals are laid over the snapshot's copies.
+#[derive(Debug, Default, PartialEq)]
+pub struct Laid {
+    pub files: Vec<FileEntry>,
+    /// Kept originals of patches, applied instead of their redacted copies: (part name, blob).
+    pub patches: Vec<(String, BlobId)>,
+    /// Files (and patches) restored without their secret values: (path, kept encrypted).
+    pub needs: Vec<(String, bool)>,
+}
+
+/// Lay the kept originals over the files of a local source (`use_kept`: the identity is at
+/// hand): a redacted copy is replaced by its original, a withheld file is added, a redacted
+/// patch is swapped for its original; conflicted files (`skip`) are not restored. What is left
+/// without its values is listed, with whether the snapshot kept it.
+pub fn lay_kept(
+    files: Vec<FileEntry>,
+    redacted: &[String],
+    withheld: &[String],
+    patches: &[String],
+    kept: &BTreeMap<String, KeptFile>,
+    skip: &[String],
+    use_kept: bool,
+) -> Laid {
+    let mut out = Laid {
+        files,
+        ..Laid::default()
+    };
+    let mut restored: Vec<&str> = Vec::new();
+    for (rel, k) in kept.iter().filter(|_| use_kept) {
+        let is_file = out.files.iter().any(|f| f.rel == *rel);
+        if patches.contains(rel) && !is_file {
+            out.patches
+                .push((format!("{}/{rel}.age", crate::kept::KEPT_DIR), k.blob));
+            restored.push(rel);
+            continue;
+        }
+        let Some(size) = k.size else { continue };
+        if skip.contains(rel) {
+            continue;
+        }
+        match out
+            .files
+            .iter_mut()
+            .find(|f| f.rel == *rel && f.link_target.is_none())
+        {
+            Some(f) => {
+                f.blob = k.blob;
+                f.size = size;
+                f.encrypted = true;
+                if f.mode.is_none() {
+                    f.mode.clone_from(&k.mode);
+                }
+                if f.mtime.is_none() {
+                    f.mtime.clone_from(&k.mtime);
+                }
+            }
+            None if is_file => continue,
+            None => out.files.push(FileEntry {
+                rel: rel.clone(),
+                blob: k.blob,
+                size,
+                // A secret file whose mode the snapshot did not record: for its owner only.
+                mode: Some(k.mode.clone().unwrap_or_else(|| "0600".into())),
+                mtime: k.mtime.clone(),
+                link_target: None,
+                encrypted: true,
+            }),
+        }
+        restored.push(rel);
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut needs: Vec<String> = withheld
+        .iter()
+        .chain(redacted)
+        .chain(patches)
+        .filter(|n| !restored.contains(&n.as_str()) && !skip.contains(n))
+        .cloned()
+        .collect();
+    needs.sort();
+    needs.dedup();
+    out.needs = needs
+        .into_iter()
+        .map(|n| {
+            let k = kept.contains_key(&n);
+            (n, k)
+        })
+        .collect();
+    out
+}
+
+/// The "needs values" reason of a local source restored into `path` without some secrets.
+fn needs_values_reason(needs: &[(String, bool)], path: &str) -> String {
+    let names: Vec<&str> = needs.iter().map(|(n, _)| n.as_str()).collect();
+    let kept: Vec<&str> = needs
+        .iter()
+        .filter(|(_, k)| *k)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let how = if kept.len() == needs.len() {
+        "the snapshot kept their originals encrypted: pass the age identity that decrypts them          (--identity FILE, or `identity =` in [secrets]) and restore writes them"
+            .to_string()
+    } else if kept.is_empty() {
+        "the snapshot holds no originals: snapshot with --keep-secrets (and keep the age          identity) to restore them, or put the values back by hand"
+            .to_string()
+    } else {
+        format!(
+            "the snapshot kept the originals of {} encrypted: pass the age identity that              decrypts them (--identity FILE, or `identity =` in [secrets]); the others were not              kept",
+            kept.join(", ")
+        )
+    };
+    format!(
+        "needs values: {} restored into {path} without {} secret values ({}): a redacted copy          holds markers where the values were, a withheld file is left out; {how}",
+        plural(needs.len(), "file is", "files are"),
+        if needs.len() == 1 { "its" } else { "their" },
+        names.join(", ")
+    )
+}
+
+/// The notes of an apply's receipt for its local steps: the plan's "needs values" of each.
+pub fn apply_notes(plan: &super::super::RestorePlan) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in plan
+        .writing_steps()
+        .filter(|s| matches!(s.subject, Subject::Dir { .. }))
+    {
+        for m in plan
+            .manual
+            .iter()
+            .filter(|m| m.id == s.target && m.reason.starts_with("needs values"))
+        {
+            out.push(format!("{}: {}", s.target, m.reason));
+        }
+    }
+    out
+}
+
+/// The first kept original of a local source in `side` (a blob to check an identity with).
+pub fn first_kept(side: &Side) -> Option<BlobId> {
+    side.catalog
+        .records
+        .iter()
+        .filter(|r| is_local(&r.id.kind))
+        .find_map(|r| {
+            source_files(side, r, false)
+                .ok()?
+                .kept
+                .values()
+                .next()
+                .map(|k| k.blob)
+        })
 }
 
 /// Files withheld as secrets (`secrets_manifest.json`: their paths).
@@ -302,29 +508,38 @@ impl Planner<'_, '_> {
         }
         let dest = Path::new(&to_dir).join(&rec.id.id);
         let path = dest.display().to_string();
-        let (files, redacted) = source_files(inp.snapshot, rec)?;
+        let sf = source_files(inp.snapshot, rec, inp.secrets_available)?;
         let secrets = withheld(inp.snapshot, rec);
-        if !redacted.is_empty() || !secrets.is_empty() {
-            let mut names: Vec<String> = secrets.clone();
-            names.extend(redacted.iter().cloned());
+        // A repository's conflicted files are not restored (nor their kept originals).
+        let conflicted: Vec<String> = if rec.id.kind == GIT {
+            inp.snapshot
+                .doc(rec)?
+                .pointer("/changes/conflicted")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let laid = lay_kept(
+            sf.files,
+            &sf.redacted,
+            &secrets,
+            &sf.patches,
+            &sf.kept,
+            &conflicted,
+            inp.secrets_available,
+        );
+        if !laid.needs.is_empty() {
             self.manual.push(Manual {
                 id: rec.id.clone(),
-                reason: format!(
-                    "needs values: {} withheld and {} redacted as secrets ({}); the restored \
-                     copies {}. With --keep-secrets the originals are in the snapshot's \
-                     kept_secrets/<path>.age: `age -d -i KEY kept_secrets/<path>.age > \
-                     {path}/<path>`",
-                    plural(secrets.len(), "file was", "files were"),
-                    plural(redacted.len(), "file", "files"),
-                    names.join(", "),
-                    if redacted.is_empty() {
-                        "leave the withheld files out".to_string()
-                    } else {
-                        "hold redaction markers where the values were".to_string()
-                    }
-                ),
+                reason: needs_values_reason(&laid.needs, &path),
             });
         }
+        let files = laid.files;
         let live = dir_listing(&dest)?;
         let live_hash = listing_hash(&live);
         let mut subject = Subject::Dir {
@@ -359,6 +574,7 @@ impl Planner<'_, '_> {
                     step.parts.insert((*name).to_string(), b);
                 }
             }
+            step.parts.extend(laid.patches);
             return Ok(());
         }
         let mut after = live.clone();
@@ -490,4 +706,111 @@ impl Planner<'_, '_> {
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(rel: &str, content: &[u8]) -> FileEntry {
+        FileEntry {
+            rel: rel.into(),
+            blob: BlobId::of(content),
+            size: content.len() as u64,
+            mode: Some("0644".into()),
+            mtime: Some("2026-01-01T00:00:00.000000001Z".into()),
+            link_target: None,
+            encrypted: false,
+        }
+    }
+
+    fn kept(tag: &[u8], size: u64, mode: Option<&str>) -> KeptFile {
+        KeptFile {
+            blob: BlobId::of(tag),
+            size: Some(size),
+            mode: mode.map(str::to_string),
+            mtime: Some("2026-02-02T00:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn kept_originals_replace_redacted_copies_and_bring_back_withheld_files() {
+        let files = vec![file("app.ini", b"x = <redacted>"), file("run.sh", b"echo")];
+        let mut k = BTreeMap::new();
+        k.insert("app.ini".to_string(), kept(b"ct1", 9, None));
+        k.insert(".env".to_string(), kept(b"ct2", 20, Some("0640")));
+        k.insert("staged.patch".to_string(), kept(b"ct3", 100, None));
+        k.insert("conflict.txt".to_string(), kept(b"ct4", 5, None));
+        let redacted = ["app.ini".to_string(), "conflict.txt".to_string()];
+        let withheld = [".env".to_string(), "id_rsa".to_string()];
+        let patches = ["staged.patch".to_string()];
+        let skip = ["conflict.txt".to_string()];
+
+        let laid = lay_kept(
+            files.clone(),
+            &redacted,
+            &withheld,
+            &patches,
+            &k,
+            &skip,
+            true,
+        );
+        let rels: Vec<&str> = laid.files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels, [".env", "app.ini", "run.sh"]);
+        let env = &laid.files[0];
+        assert!(env.encrypted);
+        assert_eq!(
+            (env.blob, env.size, env.mode.as_deref()),
+            (BlobId::of(b"ct2"), 20, Some("0640"))
+        );
+        let ini = &laid.files[1];
+        assert!(ini.encrypted);
+        // The copy's mode and mtime stay; the bytes and size are the original's.
+        assert_eq!((ini.blob, ini.size), (BlobId::of(b"ct1"), 9));
+        assert_eq!(ini.mode.as_deref(), Some("0644"));
+        assert!(!laid.files[2].encrypted);
+        assert_eq!(
+            laid.patches,
+            [(
+                "kept_secrets/staged.patch.age".to_string(),
+                BlobId::of(b"ct3")
+            )]
+        );
+        // id_rsa was not kept; the conflicted file is not restored at all.
+        assert_eq!(laid.needs, [("id_rsa".to_string(), false)]);
+
+        // Without the identity: the copies as they are, every secret listed.
+        let laid = lay_kept(files, &redacted, &withheld, &patches, &k, &skip, false);
+        assert!(laid.files.iter().all(|f| !f.encrypted));
+        assert_eq!(laid.files.len(), 2);
+        assert!(laid.patches.is_empty());
+        let names: Vec<&str> = laid.needs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, [".env", "app.ini", "id_rsa", "staged.patch"]);
+    }
+
+    #[test]
+    fn the_reason_says_which_files_and_how() {
+        let all_kept = needs_values_reason(&[(".env".into(), true)], "/to/app");
+        assert!(
+            all_kept.starts_with("needs values: 1 file is restored into /to/app without its"),
+            "{all_kept}"
+        );
+        assert!(all_kept.contains("(.env)") && all_kept.contains("--identity FILE"));
+        let none = needs_values_reason(&[(".env".into(), false), ("a".into(), false)], "/d");
+        assert!(
+            none.contains("--keep-secrets") && !none.contains("--identity"),
+            "{none}"
+        );
+        let mixed = needs_values_reason(&[(".env".into(), true), ("a".into(), false)], "/d");
+        assert!(mixed.contains("originals of .env encrypted"), "{mixed}");
+    }
+
+    #[test]
+    fn an_encrypted_entry_is_marked_in_the_plan_file_only_when_so() {
+        let mut f = file("a", b"x");
+        assert!(!serde_json::to_string(&f).unwrap().contains("encrypted"));
+        f.encrypted = true;
+        let back: FileEntry = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert!(back.encrypted);
+    }
 }
