@@ -227,6 +227,15 @@ pub fn follow_up(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
     ))
 }
 
+/// The note of a step that imports a certificate anew.
+pub fn created_note(doc: &Value) -> String {
+    format!(
+        "imported anew: ACM gives it a new ARN (the snapshot's was {}); what named the old ARN \
+         must be pointed at the new one (see the follow-up)",
+        text(doc, "CertificateArn")
+    )
+}
+
 /// The certificate (the first PEM block) and its chain (the other blocks) of a
 /// `certificate.pem` part.
 pub fn split_pem(text: &str) -> Option<(String, Option<String>)> {

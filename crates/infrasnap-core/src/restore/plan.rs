@@ -948,6 +948,9 @@ impl Planner<'_, '_> {
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
                 .collect();
             let created = matches!(last.action, Action::Create { .. });
+            if created && rec.id.kind == super::acm::CERTIFICATE {
+                last.note = Some(super::acm::created_note(&snap_doc));
+            }
             if let Some(reason) = follow_up(inp.snapshot, rec, &snap_doc, created)? {
                 self.manual.push(Manual {
                     id: rec.id.clone(),

@@ -74,6 +74,77 @@ fn diff_counts(repo: &std::path::Path, url: &str, a: &str, b: &str, kind: &str) 
     c
 }
 
+/// A CloudFront distribution serving `alias` with the ACM certificate `arn`.
+// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
+#[allow(deprecated)]
+async fn distribution_with(url: &str, alias: &str, arn: &str) -> String {
+    use aws_sdk_cloudfront::types::{
+        Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+        ForwardedValues, ItemSelection, Origin, OriginProtocolPolicy, Origins, SslSupportMethod,
+        ViewerCertificate, ViewerProtocolPolicy,
+    };
+    let c = aws_sdk_cloudfront::Client::new(&sdk_conf(url, "us-east-1").await);
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id("site")
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .forwarded_values(
+            ForwardedValues::builder()
+                .query_string(false)
+                .cookies(
+                    CookiePreference::builder()
+                        .forward(ItemSelection::None)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .min_ttl(0)
+        .build()
+        .unwrap();
+    let origin = Origin::builder()
+        .id("site")
+        .domain_name("origin.example.com")
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let cfg = DistributionConfig::builder()
+        .caller_reference("site")
+        .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(behavior)
+        .viewer_certificate(
+            ViewerCertificate::builder()
+                .acm_certificate_arn(arn)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .build(),
+        )
+        .comment("the site")
+        .enabled(true)
+        .build()
+        .unwrap();
+    let d = c
+        .create_distribution()
+        .distribution_config(cfg)
+        .send()
+        .await
+        .unwrap();
+    d.distribution().unwrap().id().to_string()
+}
+
 async fn imported_cert_arns(acm: &aws_sdk_acm::Client, domain: &str) -> Vec<String> {
     let l = acm.list_certificates().send().await.unwrap();
     l.certificate_summary_list()
@@ -121,8 +192,9 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
         .certificate_arn()
         .unwrap()
         .to_string();
+    let dist = distribution_with(&url, "legacy.example.com", &old_arn).await;
     let repo = tmp.path().join("repo");
-    snapshot(&repo, &url, &["--only", "acm", "--label", "one"]);
+    snapshot(&repo, &url, &["--only", "acm,cloudfront", "--label", "one"]);
     // Deleted live.
     acm.delete_certificate()
         .certificate_arn(&old_arn)
@@ -246,6 +318,7 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
     assert_eq!(steps(&p), vec![("create".to_string(), cert_id)], "{p:#}");
     let step = &p["steps"][0];
     assert_eq!(step["stage"], 0);
+    assert!(step["note"].as_str().unwrap().contains(&old_arn), "{step}");
     assert_eq!(step["key_file"]["path"], key.to_str().unwrap());
     assert!(step["key_file"]["fingerprint"]
         .as_str()
@@ -256,13 +329,16 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
     let key_text = std::fs::read_to_string(&key).unwrap();
     let key_line = key_text.lines().nth(1).unwrap();
     assert!(!text.contains("PRIVATE KEY") && !text.contains(key_line));
+    // The follow-up names the distribution that uses the old ARN.
     let manual = p["manual"].as_array().unwrap();
+    let follow = manual
+        .iter()
+        .filter_map(|m| m["reason"].as_str())
+        .find(|r| r.starts_with("follow-up after apply"))
+        .unwrap_or_else(|| panic!("{manual:?}"));
     assert!(
-        manual.iter().any(|m| m["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("follow-up after apply")),
-        "{manual:?}"
+        follow.contains(&format!("aws.cloudfront.distribution:{ACCT}::{dist}")),
+        "{follow}"
     );
     let o = apply(&repo, &url);
     assert_code(&o, 0);
