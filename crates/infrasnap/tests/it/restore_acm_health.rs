@@ -320,6 +320,11 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
     assert_eq!(step["stage"], 0);
     assert!(step["note"].as_str().unwrap().contains(&old_arn), "{step}");
     assert_eq!(step["key_file"]["path"], key.to_str().unwrap());
+    assert!(
+        stdout(&o).contains(&format!("private key: {} (fp:", key.display())),
+        "{}",
+        stdout(&o)
+    );
     assert!(step["key_file"]["fingerprint"]
         .as_str()
         .unwrap()
