@@ -236,6 +236,36 @@ pub fn created_note(doc: &Value) -> String {
     )
 }
 
+/// After apply: each certificate the plan imported anew, with its new ARN (read from the live
+/// state apply captured), for the follow-up.
+pub fn apply_notes(plan: &super::RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
+    let mut out = Vec::new();
+    for s in plan.writing_steps().filter(|s| {
+        s.target.kind == CERTIFICATE && matches!(s.action, super::Action::Create { .. })
+    }) {
+        let Some(want) = &s.want else { continue };
+        for r in live.catalog.records.iter().filter(|r| {
+            r.id.kind == CERTIFICATE
+                && r.id.account == s.target.account
+                && r.id.region == s.target.region
+                && r.id.id != s.target.id
+        }) {
+            if super::plan::resource_hash(live, r)? == *want {
+                let doc = live.doc(r)?;
+                out.push(format!(
+                    "certificate {} imported again as {} (was certificate/{}): point what used \
+                     the old ARN at the new one",
+                    text(&doc, "DomainName"),
+                    text(&doc, "CertificateArn"),
+                    s.target.id
+                ));
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The certificate (the first PEM block) and its chain (the other blocks) of a
 /// `certificate.pem` part.
 pub fn split_pem(text: &str) -> Option<(String, Option<String>)> {

@@ -2234,7 +2234,7 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
 /// each public zone the plan re-created (the registrar's delegation must name them).
 pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
     let map = zone::aliases(live);
-    let mut out = Vec::new();
+    let mut out = super::acm::apply_notes(plan, live)?;
     for (new, old) in &map {
         let created = plan.writing_steps().any(|s| {
             s.target.kind == zone::ZONE

@@ -350,6 +350,15 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
     let arns = imported_cert_arns(&acm, "legacy.example.com").await;
     assert_eq!(arns.len(), 1, "{arns:?}");
     assert_ne!(arns[0], old_arn);
+    // apply names the new ARN, for the follow-up.
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: certificate legacy.example.com imported again as {}",
+            arns[0]
+        )),
+        "{}",
+        stderr(&o)
+    );
     let got = acm
         .get_certificate()
         .certificate_arn(&arns[0])
