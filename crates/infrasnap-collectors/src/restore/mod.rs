@@ -1,5 +1,5 @@
 //! The writers of restore: they execute the steps of a [`RestorePlan`] made by infrasnap-core
-//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`, `ssm.rs`, `apigateway.rs`, `ses.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
+//! (`restore::plan`), one file per service (`s3.rs`, `route53.rs`, `route53_health.rs`, `acm.rs`, `dynamodb.rs`, `lambda.rs`, `iam.rs`, `cloudfront.rs`, `ssm.rs`, `apigateway.rs`, `ses.rs`; Apps Script in `gas.rs`, local sources in `local.rs`). Every decision was made in
 //! the plan; a writer only puts back what a step says, reading bytes and documents from the
 //! repository's blob store.
 //!
@@ -7,6 +7,8 @@
 //! bucket exists before its objects), with bounded concurrency inside a stage, and records each
 //! step done in the [`Journal`] so a killed apply resumes where it stopped.
 
+#[cfg(feature = "acm")]
+pub mod acm;
 #[cfg(feature = "apigateway")]
 pub mod apigateway;
 #[cfg(feature = "cloudfront")]
@@ -21,6 +23,8 @@ pub mod lambda;
 pub mod local;
 #[cfg(feature = "route53")]
 pub mod route53;
+#[cfg(feature = "route53")]
+pub mod route53_health;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "s3")]
@@ -51,6 +55,10 @@ pub fn writers() -> Writers {
     }
     #[cfg(feature = "route53")]
     w.kinds.extend(route53::KINDS);
+    #[cfg(feature = "route53")]
+    w.kinds.extend(route53_health::KINDS);
+    #[cfg(feature = "acm")]
+    w.kinds.extend(acm::KINDS);
     #[cfg(feature = "dynamodb")]
     w.kinds.extend(dynamodb::KINDS);
     #[cfg(feature = "lambda")]
@@ -303,6 +311,12 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
         (Subject::Resource, k) if lambda::KINDS.contains(&k) => lambda::write(cx, step).await,
         #[cfg(feature = "route53")]
         (Subject::Resource, k) if route53::KINDS.contains(&k) => route53::write(cx, step).await,
+        #[cfg(feature = "route53")]
+        (Subject::Resource, k) if route53_health::KINDS.contains(&k) => {
+            route53_health::write(cx, step).await
+        }
+        #[cfg(feature = "acm")]
+        (Subject::Resource, k) if acm::KINDS.contains(&k) => acm::write(cx, step).await,
         #[cfg(feature = "ssm")]
         (Subject::Resource, k) if ssm::KINDS.contains(&k) => ssm::write(cx, step).await,
         #[cfg(feature = "cloudfront")]

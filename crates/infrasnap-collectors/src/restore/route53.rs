@@ -192,8 +192,16 @@ async fn change_of(
         ),
         _ => {
             let doc = cx.document(step)?;
-            let r: RecordSet = serde_json::from_value(doc)
+            let mut r: RecordSet = serde_json::from_value(doc)
                 .map_err(|e| WriteError::new(format!("the captured record set: {e}")))?;
+            // A health check restore made again has a new id: name that one.
+            if let Some(old) = r.health_check_id.clone() {
+                r.health_check_id = Some(
+                    super::route53_health::live_id(c, &old)
+                        .await?
+                        .unwrap_or(old),
+                );
+            }
             (ChangeKind::Upsert, ChangeAction::Upsert, Some(to_sdk(&r)?))
         }
     };

@@ -532,6 +532,8 @@ pub static KINDS: &[KindSpec] = &[
             "acm_certificates/{account}/{region}/{id}.pem",
         )],
         volatile: &["/RenewalSummary/UpdatedAt"],
+        // A certificate imported again (into its ARN, by restore or a rotation) is stamped anew.
+        identity: &["/CreatedAt", "/ImportedAt"],
         sets: &[
             "/SubjectAlternativeNames",
             "/InUseBy",

@@ -18,8 +18,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod acm;
 pub mod apigateway;
 pub mod batch;
+pub mod health;
 pub mod journal;
 pub mod lambda;
 pub mod plan;
@@ -60,6 +62,10 @@ pub enum RestoreError {
 
     #[error("bad restore selection: {0}")]
     Selection(String),
+
+    /// A `--certificate-key` that is not the key of the certificate it names.
+    #[error("{0}")]
+    Key(String),
 
     #[error("the plan file is not a complete restore plan ({0}); it may be truncated or not a plan at all: make a new one with `infrasnap restore plan`")]
     Unreadable(String),
@@ -190,6 +196,10 @@ pub struct Step {
     /// cannot come back, so the created one is found by this name when it is read back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found_by_name: Option<String>,
+    /// The private key file of an imported ACM certificate (`--certificate-key`): its path and
+    /// keyed fingerprint, never the key; apply reads the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<acm::KeyFile>,
 }
 
 /// A reference from a step's document to a resource whose id the service assigns: an id mapping

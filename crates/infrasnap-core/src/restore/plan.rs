@@ -97,6 +97,8 @@ pub struct PlanInput<'a> {
     pub secrets_available: bool,
     /// RFC 3339.
     pub now: String,
+    /// Private keys of imported ACM certificates (`--certificate-key`), read and fingerprinted.
+    pub certificate_keys: &'a [super::acm::CertificateKey],
 }
 
 /// What has to be captured to see the live state of a restore of `snapshot`: the services of
@@ -186,6 +188,14 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
                 r.id
             )));
         }
+    }
+    if let Some(k) = super::acm::unused(input.certificate_keys, input.snapshot, &selected)?.first()
+    {
+        return Err(RestoreError::Key(format!(
+            "--certificate-key {}={}: no certificate of the selection has this ARN, id or domain \
+             name (select it, e.g. --kind aws.acm.certificate)",
+            k.selector, k.file.path
+        )));
     }
     let mut notes: Vec<String> = Vec::new();
     for r in &selected {
@@ -310,6 +320,9 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
         guard,
         ..
     } = p;
+    // Record sets naming a health check made again are written with its new id.
+    let linked = super::health::link_records(&mut steps, input.snapshot, input.live, &selected)?;
+    summary.unchanged = summary.unchanged.saturating_sub(linked);
     steps.sort_by_key(|s| s.stage);
     for (i, s) in steps.iter_mut().enumerate() {
         s.n = i as u64 + 1;
@@ -417,6 +430,7 @@ impl Planner<'_, '_> {
             note: None,
             rewrites: Vec::new(),
             found_by_name: None,
+            key_file: None,
         });
     }
 
@@ -793,7 +807,14 @@ impl Planner<'_, '_> {
             None => (inp.snapshot.doc(rec)?, Vec::new()),
         };
         let live_doc = live_rec.map(|l| inp.live.doc(l)).transpose()?;
+        // An imported certificate with the user's key: checked here, imported at apply.
+        let key_file = if rec.id.kind == super::acm::CERTIFICATE {
+            super::acm::plan_key(inp.snapshot, rec, &snap_doc, inp.certificate_keys)?
+        } else {
+            None
+        };
         if let Some(reason) = manual_reason(inp.snapshot, rec, &snap_doc, inp.secrets_available)
+            .filter(|_| key_file.is_none())
             .filter(|_| !live_keeps_markers(&rec.id.kind, &snap_doc, live_doc.as_ref()))
             .map(|r| {
                 let kept = rec.parts.contains_key(crate::kept::KEPT_PART);
@@ -918,6 +939,9 @@ impl Planner<'_, '_> {
             }
         }
         self.rewrite_last(&rewrites, "");
+        if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
+            last.key_file = key_file;
+        }
         // The parts a writer reads (code zips, kept secret values, API exports).
         if let Some(last) = self.steps.last_mut().filter(|s| s.writes()) {
             last.parts = rec
@@ -929,11 +953,15 @@ impl Planner<'_, '_> {
                         // Kept values only with the identity at hand: without it the
                         // writers keep live values, and apply needs no identity.
                         || (*n == crate::kept::KEPT_PART && inp.secrets_available)
+                        || *n == super::acm::PEM_PART
                         || is_export_part(n)
                 })
                 .filter_map(|(n, p)| Some((n.clone(), p.blob?)))
                 .collect();
             let created = matches!(last.action, Action::Create { .. });
+            if created && rec.id.kind == super::acm::CERTIFICATE {
+                last.note = Some(super::acm::created_note(&snap_doc));
+            }
             if let Some(reason) = follow_up(inp.snapshot, rec, &snap_doc, created)? {
                 self.manual.push(Manual {
                     id: rec.id.clone(),
@@ -1369,6 +1397,7 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         (k, _) if k.starts_with("aws.iam.") => 2,
         ("aws.s3.bucket" | "aws.route53.zone" | "aws.dynamodb.table", _) => 1,
         ("aws.route53.record_set", _) => 2,
+        (super::health::HEALTH_CHECK, _) => 1,
         ("aws.lambda.layer_version", _) => 3,
         ("aws.lambda.function", _) => 4,
         ("aws.ses.configuration_set" | "aws.ses.template", _) => 1,
@@ -1418,23 +1447,7 @@ fn manual_reason(
     secrets_available: bool,
 ) -> Option<String> {
     match rec.id.kind.as_str() {
-        "aws.acm.certificate" => {
-            let imported = doc
-                .pointer("/Certificate/Type")
-                .or_else(|| doc.get("Type"))
-                .and_then(Value::as_str)
-                == Some("IMPORTED");
-            Some(if imported {
-                "an imported certificate: its private key is never captured; import it again \
-                 from your copy of the key (aws acm import-certificate), then restore what uses it"
-                    .into()
-            } else {
-                "ACM keeps the private key of a certificate it issued: request the certificate \
-                 again for the same names and validate it (its DNS validation records come back \
-                 with the Route53 zone), then restore the CloudFront distributions that use it"
-                    .into()
-            })
-        }
+        super::acm::CERTIFICATE => Some(super::acm::manual_reason(doc)),
         "aws.lightsail.instance" => {
             let native: Vec<&str> = snapshot
                 .catalog
@@ -1681,6 +1694,8 @@ fn identity(kind: &str) -> &'static [&'static str] {
             "/MailFromAttributes/MailFromDomainStatus",
         ],
         "aws.lambda.function" => super::lambda::IDENTITY,
+        super::acm::CERTIFICATE => super::acm::IDENTITY,
+        super::health::HEALTH_CHECK => super::health::IDENTITY,
         _ => &[],
     }
 }
@@ -1763,6 +1778,7 @@ fn follow_up(
 ) -> Result<Option<String>, RestoreError> {
     match rec.id.kind.as_str() {
         "aws.ses.identity" if created => Ok(Some(ses_dns(snapshot, doc)?)),
+        super::acm::CERTIFICATE if created => Ok(Some(super::acm::follow_up(snapshot, doc)?)),
         "aws.apigateway.rest_api" | "aws.apigatewayv2.api" if created => {
             let host = format!("{}.execute-api.{}.amazonaws.com", rec.id.id, rec.id.region);
             let mut users = Vec::new();
@@ -1875,9 +1891,12 @@ fn ses_dns(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
 
 /// The hash restore compares a resource by: its catalog digest, or for a kind with identity
 /// members, the digest of its canonical form without them.
-fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+pub(super) fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
     if rec.id.kind == local::GAS {
         return Ok(local::gas_hash(rec));
+    }
+    if let Some(h) = super::health::record_hash(side, rec)? {
+        return Ok(h);
     }
     let spec = kinds::spec(&rec.id.kind);
     let declared = spec.map(|s| s.identity).unwrap_or(&[]);
@@ -1926,6 +1945,8 @@ pub fn assigned_id(kind: &str) -> bool {
             | "aws.cloudfront.origin_access_identity"
             | "aws.cloudfront.key_group"
             | "aws.cloudfront.public_key"
+            | super::acm::CERTIFICATE
+            | super::health::HEALTH_CHECK
     )
 }
 
@@ -2339,6 +2360,7 @@ pub fn verify(plan: &RestorePlan, live: &Side) -> Result<Vec<Mismatch>, RestoreE
 pub fn apply_notes(plan: &RestorePlan, live: &Side) -> Result<Vec<String>, RestoreError> {
     let map = zone::aliases(live);
     let mut out = local::apply_notes(plan);
+    out.extend(super::acm::apply_notes(plan, live)?);
     for (new, old) in &map {
         let created = plan.writing_steps().any(|s| {
             s.target.kind == zone::ZONE

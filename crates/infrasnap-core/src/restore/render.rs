@@ -182,6 +182,9 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
         if let Some(n) = &st.note {
             let _ = writeln!(o, "            note: {n}");
         }
+        if let Some(k) = &st.key_file {
+            let _ = writeln!(o, "            private key: {} ({})", k.path, k.fingerprint);
+        }
         for r in &st.refs {
             let by = match r.step {
                 Some(n) => format!("made again by step {n}"),

@@ -116,6 +116,7 @@ fn input<'a>(
         writers: w,
         secrets_available: false,
         now: "2026-12-02T10:00:00Z".into(),
+        certificate_keys: &[],
     }
 }
 
@@ -409,7 +410,7 @@ fn what_needs_people_is_listed_with_the_reason() {
         .iter()
         .map(|m| (m.id.kind.clone(), m.reason.clone()))
         .collect();
-    assert!(reasons["aws.acm.certificate"].contains("request the certificate again"));
+    assert!(reasons["aws.acm.certificate"].starts_with("re-request"));
     assert!(reasons["aws.lightsail.instance"].contains("infrasnap-v1-web-1"));
     assert!(reasons["aws.lambda.function"].contains("cannot restore"));
     assert!(plan.steps.is_empty());

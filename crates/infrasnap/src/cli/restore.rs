@@ -129,6 +129,11 @@ pub struct PlanArgs {
     /// Allow updating or deleting more than 30% of a kind's live resources
     #[arg(long)]
     pub force: bool,
+    /// The private key of an imported ACM certificate, from your own copy (repeatable): the
+    /// certificate's ARN, id or domain name, `=`, the PEM key file. Checked against the
+    /// certificate; the plan keeps the file's path and a fingerprint, never the key
+    #[arg(long = "certificate-key", value_name = "ARN_OR_DOMAIN=FILE")]
+    pub certificate_keys: Vec<String>,
     #[command(flatten)]
     pub conn: Connection,
 }
@@ -323,6 +328,10 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         }
         Err(e) => return Ok(usage(g, &e)),
     };
+    let keys = match certificate_keys(repo.root(), &a.certificate_keys) {
+        Ok(k) => k,
+        Err(e) => return Ok(usage(g, &e)),
+    };
     let w = writers::writers();
     let result = plan_restore(PlanInput {
         repository: repo_id,
@@ -337,12 +346,13 @@ async fn plan_cmd(g: &Global, a: &PlanArgs, out: Option<&Path>, mode: Mode) -> a
         writers: &w,
         secrets_available,
         now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        certificate_keys: &keys,
     });
     drop(live_side);
     drop(live);
     let mut plan = match result {
         Ok(p) => p,
-        Err(e @ (RestoreError::Selection(_) | RestoreError::Diff(_))) => {
+        Err(e @ (RestoreError::Selection(_) | RestoreError::Diff(_) | RestoreError::Key(_))) => {
             return Ok(usage(g, &e.to_string()))
         }
         Err(e @ RestoreError::BlastRadius(_)) => {
@@ -465,6 +475,10 @@ async fn apply_plan(
                 }
             }
         }
+    }
+    // Private keys of imported certificates: each file as it was when the plan was made.
+    if let Err(e) = check_key_files(repo_root, plan) {
+        return Ok(usage(g, &e));
     }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let journal = Journal::open(&folder)?;
@@ -621,6 +635,79 @@ fn identities(c: &Connection) -> Result<Option<writers::Identities>, String> {
         }
     };
     writers::Identities::read(&path).map(Some)
+}
+
+/// The repository's fingerprint key (private keys are named in a plan by a keyed fingerprint).
+fn fingerprinter(repo_root: &Path) -> Result<infrasnap_core::secrets::Fingerprinter, String> {
+    let home = infrasnap_core::secrets::config_home();
+    infrasnap_core::secrets::Fingerprinter::open(&repo_root.join(".infrasnap"), home.as_deref())
+        .map(|(f, _)| f)
+        .map_err(|e| format!("cannot open the repository's fingerprint key: {e}"))
+}
+
+/// `--certificate-key ARN_OR_DOMAIN=FILE`s, each file read and fingerprinted.
+fn certificate_keys(
+    repo_root: &Path,
+    args: &[String],
+) -> Result<Vec<infrasnap_core::restore::acm::CertificateKey>, String> {
+    use infrasnap_core::restore::acm::{parse_key_arg, CertificateKey, KeyFile};
+    if args.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fp = fingerprinter(repo_root)?;
+    let mut out = Vec::new();
+    for a in args {
+        let (selector, path) = parse_key_arg(a).map_err(|e| format!("--certificate-key {e}"))?;
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!(
+                "--certificate-key {a}: cannot read the key file `{}`: {e}",
+                path.display()
+            )
+        })?;
+        out.push(CertificateKey {
+            selector,
+            file: KeyFile {
+                path: path.display().to_string(),
+                fingerprint: fp.fingerprint(&bytes),
+            },
+            pem: infrasnap_core::secrets::Sensitive::new(bytes),
+        });
+    }
+    Ok(out)
+}
+
+/// Every private key file the plan names must be readable and as it was when the plan was made.
+fn check_key_files(repo_root: &Path, plan: &RestorePlan) -> Result<(), String> {
+    let steps: Vec<_> = plan
+        .writing_steps()
+        .filter_map(|s| s.key_file.as_ref().map(|k| (s, k)))
+        .collect();
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let fp = fingerprinter(repo_root)?;
+    for (s, k) in steps {
+        let bytes = std::fs::read(&k.path).map_err(|e| {
+            format!(
+                "step {} ({}): cannot read the private key file `{}`: {e}; nothing was applied",
+                s.n,
+                s.what(),
+                k.path
+            )
+        })?;
+        if fp.fingerprint(&bytes) != k.fingerprint {
+            return Err(format!(
+                "step {} ({}): the private key file `{}` changed since the plan was made; \
+                 nothing was applied: make a new plan with `infrasnap restore plan \
+                 --certificate-key ...`",
+                s.n,
+                s.what(),
+                k.path
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Decrypt one kept-values blob (only to check that the identity opens it).

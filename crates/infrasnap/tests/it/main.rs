@@ -28,6 +28,7 @@ mod lightsail;
 mod local;
 mod permissions;
 mod restore;
+mod restore_acm_health;
 mod restore_apigateway;
 mod restore_cloudfront;
 mod restore_cloudfront2;

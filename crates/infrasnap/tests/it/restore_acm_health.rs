@@ -1,0 +1,727 @@
+//! Restore of imported ACM certificates (with the user's own key, `--certificate-key`) and of
+//! Route53 health checks, through the real binary against moto: snapshot → delete or alter live →
+//! `restore plan -o plan.json` (asserted) → `restore apply` → snapshot again → `diff`.
+//!
+//! - An imported certificate deleted live: without a key the plan lists it for people, naming
+//!   the option; a key of another certificate, or a file that is no key, is refused naming the
+//!   certificate and the file; with its key it is imported again (a new ARN: `diff` shows the old
+//!   one removed and the new one added), the plan keeping only the key file's path and
+//!   fingerprint; a certificate ACM issued is listed as "re-request".
+//! - An imported certificate whose body was replaced live is re-imported into its ARN.
+//! - A health check deleted live is created again (a new id, found through its caller
+//!   reference), and the record set that named it is written with the new id; a health check
+//!   altered live is updated with its HealthCheckVersion.
+//!
+//! moto gaps: it keeps no InUseBy for certificates and does not check the certificate a
+//! distribution names, so CloudFront pointing at a re-imported certificate is not exercised here
+//! (the plan names the follow-up); it appends its own root CA to every certificate chain it is
+//! given, so a re-imported certificate's chain part differs in `diff`.
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord,
+    ResourceRecordSet, RrType, Tag as R53Tag, TagResourceType,
+};
+use aws_smithy_types::Blob;
+use serde_json::Value;
+
+use crate::common;
+use common::*;
+
+const ACCT: &str = "123456789012";
+
+/// A self-signed certificate and its key (files in `dir`), by the `openssl` CLI.
+fn self_signed(dir: &std::path::Path, name: &str, cn: &str) -> (Vec<u8>, std::path::PathBuf) {
+    let (c, k) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let o = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+        .arg(&k)
+        .arg("-out")
+        .arg(&c)
+        .args(["-days", "90", "-subj", &format!("/CN={cn}")])
+        .args(["-addext", &format!("subjectAltName=DNS:{cn}")])
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (std::fs::read(c).unwrap(), k)
+}
+
+/// `restore plan ARGS -o <tmp>/plan.json`: the output, and the plan's JSON when it was written.
+fn plan(repo: &std::path::Path, url: &str, args: &[&str]) -> (std::process::Output, Option<Value>) {
+    let file = repo.parent().unwrap().join("plan.json");
+    let _ = std::fs::remove_file(&file);
+    let mut a = vec!["restore", "plan"];
+    a.extend(args);
+    a.extend(["-o", file.to_str().unwrap()]);
+    let o = infrasnap(repo, url, &a);
+    let p = file.exists().then(|| read_json(&file));
+    (o, p)
+}
+
+fn apply(repo: &std::path::Path, url: &str) -> std::process::Output {
+    let file = repo.parent().unwrap().join("plan.json");
+    infrasnap(repo, url, &["restore", "apply", file.to_str().unwrap()])
+}
+
+/// `diff A B --kind KIND --json`: its counts, with the whole diff for messages.
+fn diff_counts(repo: &std::path::Path, url: &str, a: &str, b: &str, kind: &str) -> Value {
+    let o = infrasnap(repo, url, &["diff", a, b, "--kind", kind, "--json"]);
+    let d = json_of(&o);
+    let mut c = d["counts"].clone();
+    c["diff"] = d;
+    c
+}
+
+/// A CloudFront distribution serving `alias` with the ACM certificate `arn`.
+// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
+#[allow(deprecated)]
+async fn distribution_with(url: &str, alias: &str, arn: &str) -> String {
+    use aws_sdk_cloudfront::types::{
+        Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+        ForwardedValues, ItemSelection, Origin, OriginProtocolPolicy, Origins, SslSupportMethod,
+        ViewerCertificate, ViewerProtocolPolicy,
+    };
+    let c = aws_sdk_cloudfront::Client::new(&sdk_conf(url, "us-east-1").await);
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id("site")
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .forwarded_values(
+            ForwardedValues::builder()
+                .query_string(false)
+                .cookies(
+                    CookiePreference::builder()
+                        .forward(ItemSelection::None)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .min_ttl(0)
+        .build()
+        .unwrap();
+    let origin = Origin::builder()
+        .id("site")
+        .domain_name("origin.example.com")
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let cfg = DistributionConfig::builder()
+        .caller_reference("site")
+        .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(behavior)
+        .viewer_certificate(
+            ViewerCertificate::builder()
+                .acm_certificate_arn(arn)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .build(),
+        )
+        .comment("the site")
+        .enabled(true)
+        .build()
+        .unwrap();
+    let d = c
+        .create_distribution()
+        .distribution_config(cfg)
+        .send()
+        .await
+        .unwrap();
+    d.distribution().unwrap().id().to_string()
+}
+
+async fn imported_cert_arns(acm: &aws_sdk_acm::Client, domain: &str) -> Vec<String> {
+    let l = acm.list_certificates().send().await.unwrap();
+    l.certificate_summary_list()
+        .iter()
+        .filter(|s| s.domain_name() == Some(domain))
+        .filter_map(|s| s.certificate_arn().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_certificate_comes_back_only_with_its_own_key() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let acm = aws_sdk_acm::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(tmp.path(), "legacy", "legacy.example.com");
+    let (_, other_key) = self_signed(tmp.path(), "other", "other.example.com");
+    let old_arn = acm
+        .import_certificate()
+        .certificate(Blob::new(cert.clone()))
+        .private_key(Blob::new(std::fs::read(&key).unwrap()))
+        .tags(
+            aws_sdk_acm::types::Tag::builder()
+                .key("env")
+                .value("prod")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let old_id = old_arn.rsplit('/').next().unwrap().to_string();
+    let requested = acm
+        .request_certificate()
+        .domain_name("www.example.com")
+        .subject_alternative_names("www.example.com")
+        .subject_alternative_names("api.example.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let dist = distribution_with(&url, "legacy.example.com", &old_arn).await;
+    let repo = tmp.path().join("repo");
+    snapshot(&repo, &url, &["--only", "acm,cloudfront", "--label", "one"]);
+    // Deleted live.
+    acm.delete_certificate()
+        .certificate_arn(&old_arn)
+        .send()
+        .await
+        .unwrap();
+    acm.delete_certificate()
+        .certificate_arn(&requested)
+        .send()
+        .await
+        .unwrap();
+
+    // Without a key: both for people, the imported one naming the option.
+    let (o, p) = plan(&repo, &url, &["one", "--kind", "aws.acm.certificate"]);
+    assert_code(&o, 0);
+    let p = p.unwrap();
+    assert_eq!(steps(&p), Vec::<(String, String)>::new(), "{p:#}");
+    let manual = p["manual"].as_array().unwrap();
+    assert_eq!(manual.len(), 2, "{manual:?}");
+    let reason = |arn: &str| {
+        manual
+            .iter()
+            .find(|m| {
+                m["id"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(arn.rsplit('/').next().unwrap())
+            })
+            .unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason(&old_arn).contains(&format!("--certificate-key {old_arn}=key.pem")),
+        "{}",
+        reason(&old_arn)
+    );
+    let r = reason(&requested);
+    assert!(r.starts_with("re-request"), "{r}");
+    assert!(
+        r.contains("www.example.com") && r.contains("api.example.com"),
+        "{r}"
+    );
+    assert!(r.contains("--validation-method DNS"), "{r}");
+
+    // The key of another certificate, and a file that is no key: refused, naming both.
+    let other = format!("{old_arn}={}", other_key.display());
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &other,
+        ],
+    );
+    assert_code(&o, 2);
+    assert!(p.is_none());
+    let e = stderr(&o);
+    assert!(e.contains(&old_arn), "{e}");
+    assert!(e.contains(other_key.to_str().unwrap()), "{e}");
+    assert!(e.contains("does not belong to this certificate"), "{e}");
+    let cert_file = tmp.path().join("legacy.pem");
+    let not_key = format!("legacy.example.com={}", cert_file.display());
+    let (o, _) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &not_key,
+        ],
+    );
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("not a PEM private key"),
+        "{}",
+        stderr(&o)
+    );
+    // A key for nothing selected.
+    let stray = format!("nothing.example.com={}", key.display());
+    let (o, _) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &stray,
+        ],
+    );
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("no certificate of the selection"),
+        "{}",
+        stderr(&o)
+    );
+
+    // With its key (by domain name): imported again.
+    let right = format!("legacy.example.com={}", key.display());
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &right,
+        ],
+    );
+    assert_code(&o, 0);
+    let p = p.unwrap();
+    let cert_id = format!("aws.acm.certificate:{ACCT}:us-east-1:{old_id}");
+    assert_eq!(steps(&p), vec![("create".to_string(), cert_id)], "{p:#}");
+    let step = &p["steps"][0];
+    assert_eq!(step["stage"], 0);
+    assert!(step["note"].as_str().unwrap().contains(&old_arn), "{step}");
+    assert_eq!(step["key_file"]["path"], key.to_str().unwrap());
+    assert!(
+        stdout(&o).contains(&format!("private key: {} (fp:", key.display())),
+        "{}",
+        stdout(&o)
+    );
+    assert!(step["key_file"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("fp:"));
+    // The plan holds the key's path, never the key.
+    let text = std::fs::read_to_string(tmp.path().join("plan.json")).unwrap();
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    let key_line = key_text.lines().nth(1).unwrap();
+    assert!(!text.contains("PRIVATE KEY") && !text.contains(key_line));
+    // The follow-up names the distribution that uses the old ARN.
+    let manual = p["manual"].as_array().unwrap();
+    let follow = manual
+        .iter()
+        .filter_map(|m| m["reason"].as_str())
+        .find(|r| r.starts_with("follow-up after apply"))
+        .unwrap_or_else(|| panic!("{manual:?}"));
+    assert!(
+        follow.contains(&format!("aws.cloudfront.distribution:{ACCT}::{dist}")),
+        "{follow}"
+    );
+    let o = apply(&repo, &url);
+    assert_code(&o, 0);
+    let arns = imported_cert_arns(&acm, "legacy.example.com").await;
+    assert_eq!(arns.len(), 1, "{arns:?}");
+    assert_ne!(arns[0], old_arn);
+    // apply names the new ARN, for the follow-up.
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: certificate legacy.example.com imported again as {}",
+            arns[0]
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let got = acm
+        .get_certificate()
+        .certificate_arn(&arns[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.certificate().unwrap().trim(),
+        String::from_utf8_lossy(&cert).trim()
+    );
+    let tags = acm
+        .list_tags_for_certificate()
+        .certificate_arn(&arns[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().len(), 1);
+    assert_eq!(tags.tags()[0].value(), Some("prod"));
+    // A second plan has nothing to do for it: the live one is the snapshot's under a new ARN.
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &right,
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(steps(&p.unwrap()), Vec::<(String, String)>::new());
+    // `diff` compares by id: the old certificate gone, the new one added (and the requested
+    // one, which restore does not request again, gone).
+    snapshot(&repo, &url, &["--only", "acm", "--label", "two"]);
+    let c = diff_counts(&repo, &url, "one", "two", "aws.acm.certificate");
+    assert_eq!(c["added"], 1, "{c}");
+    assert_eq!(c["removed"], 2, "{c}");
+    assert_eq!(c["modified"], 0, "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_replaced_live_is_re_imported_into_its_arn() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let acm = aws_sdk_acm::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(tmp.path(), "site", "site.example.com");
+    let (cert2, key2) = self_signed(tmp.path(), "site2", "site.example.com");
+    let arn = acm
+        .import_certificate()
+        .certificate(Blob::new(cert.clone()))
+        .private_key(Blob::new(std::fs::read(&key).unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_string();
+    let repo = tmp.path().join("repo");
+    snapshot(&repo, &url, &["--only", "acm", "--label", "one"]);
+    // Someone imports another certificate over it.
+    acm.import_certificate()
+        .certificate_arn(&arn)
+        .certificate(Blob::new(cert2))
+        .private_key(Blob::new(std::fs::read(&key2).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let right = format!("{arn}={}", key.display());
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.acm.certificate",
+            "--certificate-key",
+            &right,
+            "--if-exists",
+            "overwrite",
+            "--force",
+        ],
+    );
+    assert_code(&o, 0);
+    let p = p.unwrap();
+    let id = arn.rsplit('/').next().unwrap();
+    assert_eq!(
+        steps(&p),
+        vec![(
+            "update".to_string(),
+            format!("aws.acm.certificate:{ACCT}:us-east-1:{id}")
+        )],
+        "{p:#}"
+    );
+    // The key file changed after planning: refused, nothing applied.
+    let saved = std::fs::read(&key).unwrap();
+    std::fs::write(&key, std::fs::read(&key2).unwrap()).unwrap();
+    let o = apply(&repo, &url);
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("changed since the plan was made"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&key, saved).unwrap();
+    let o = apply(&repo, &url);
+    assert_code(&o, 0);
+    let got = acm
+        .get_certificate()
+        .certificate_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.certificate().unwrap().trim(),
+        String::from_utf8_lossy(&cert).trim()
+    );
+    assert_eq!(
+        imported_cert_arns(&acm, "site.example.com").await,
+        vec![arn.clone()]
+    );
+    // `diff`: the certificate is the snapshot's again (re-imported: a new ImportedAt, shown as
+    // "re-created"); what differs is moto's doing: it appends its own root CA to every chain it
+    // is given, so the chain part grows by one certificate on each import.
+    snapshot(&repo, &url, &["--only", "acm", "--label", "two"]);
+    let c = diff_counts(&repo, &url, "one", "two", "aws.acm.certificate");
+    assert_eq!(c["added"], 0, "{c}");
+    assert_eq!(c["removed"], 0, "{c}");
+    let r = &c["diff"]["kinds"][0]["resources"][0];
+    let mut members: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    members.sort();
+    assert_eq!(members, ["id", "parts", "recreated", "status"], "{c}");
+    assert_eq!(r["recreated"], serde_json::json!(["ImportedAt"]), "{c}");
+    assert_eq!(r["parts"][0]["name"], "certificate.pem", "{c}");
+}
+
+fn check_config(path: &str, threshold: i32) -> HealthCheckConfig {
+    HealthCheckConfig::builder()
+        .ip_address("192.0.2.10")
+        .port(443)
+        .r#type(HealthCheckType::Https)
+        .resource_path(path)
+        .fully_qualified_domain_name("app.example.com")
+        .request_interval(30)
+        .failure_threshold(threshold)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_come_back_and_the_records_name_the_new_one() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let c = aws_sdk_route53::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let create = |cr: &str, path: &str| {
+        c.create_health_check()
+            .caller_reference(cr)
+            .health_check_config(check_config(path, 3))
+            .send()
+    };
+    let primary = create("primary", "/health").await.unwrap();
+    let primary = primary.health_check().unwrap().id().to_string();
+    let secondary = create("secondary", "/status").await.unwrap();
+    let secondary = secondary.health_check().unwrap().id().to_string();
+    c.change_tags_for_resource()
+        .resource_type(TagResourceType::Healthcheck)
+        .resource_id(&primary)
+        .add_tags(R53Tag::builder().key("team").value("web").build())
+        .send()
+        .await
+        .unwrap();
+    let zone = c
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("zone")
+        .send()
+        .await
+        .unwrap();
+    let zone = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let record = ResourceRecordSet::builder()
+        .name("app.example.com.")
+        .r#type(RrType::A)
+        .set_identifier("primary")
+        .failover(aws_sdk_route53::types::ResourceRecordSetFailover::Primary)
+        .ttl(60)
+        .health_check_id(&primary)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.10")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    c.change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(record)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snapshot(&repo, &url, &["--only", "route53", "--label", "one"]);
+    // The primary check deleted, the secondary one changed.
+    c.delete_health_check()
+        .health_check_id(&primary)
+        .send()
+        .await
+        .unwrap();
+    let live = c
+        .get_health_check()
+        .health_check_id(&secondary)
+        .send()
+        .await
+        .unwrap();
+    c.update_health_check()
+        .health_check_id(&secondary)
+        .health_check_version(live.health_check().unwrap().health_check_version())
+        .resource_path("/other")
+        .failure_threshold(5)
+        .send()
+        .await
+        .unwrap();
+
+    let hc = |id: &str| format!("aws.route53.health_check:{ACCT}::{id}");
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.route53.health_check",
+            "--kind",
+            "aws.route53.record_set",
+            "--if-exists",
+            "overwrite",
+            "--force",
+        ],
+    );
+    assert_code(&o, 0);
+    let p = p.unwrap();
+    let record_id = format!("aws.route53.record_set:{ACCT}::{zone}/app.example.com./A/primary");
+    let mut got = steps(&p);
+    got.sort();
+    let mut want = vec![
+        ("create".to_string(), hc(&primary)),
+        ("update".to_string(), hc(&secondary)),
+        ("update".to_string(), record_id.clone()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{p:#}");
+    let rec_step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == record_id.as_str())
+        .unwrap();
+    // Health checks before the record sets; the record names the check this plan makes again.
+    assert_eq!(rec_step["stage"], 2);
+    let create_step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["target"] == hc(&primary).as_str())
+        .unwrap();
+    assert_eq!(create_step["stage"], 1);
+    assert_eq!(rec_step["refs"][0]["id"], hc(&primary).as_str());
+    assert_eq!(rec_step["refs"][0]["step"], create_step["n"]);
+    assert!(rec_step["note"].as_str().unwrap().contains(&primary));
+
+    let o = apply(&repo, &url);
+    assert_code(&o, 0);
+    // The primary check made again under a new id, with its tags; the record names it.
+    let list = c.list_health_checks().send().await.unwrap();
+    let new = list
+        .health_checks()
+        .iter()
+        .find(|h| h.id() != secondary)
+        .unwrap();
+    assert_ne!(new.id(), primary);
+    assert!(new
+        .caller_reference()
+        .starts_with(&format!("infrasnap-restore/{primary}/")));
+    assert_eq!(
+        new.health_check_config().unwrap().resource_path(),
+        Some("/health")
+    );
+    let new_id = new.id().to_string();
+    let sets = c
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let app = sets
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == "app.example.com.")
+        .unwrap();
+    assert_eq!(app.health_check_id(), Some(new_id.as_str()));
+    let sec = c
+        .get_health_check()
+        .health_check_id(&secondary)
+        .send()
+        .await
+        .unwrap();
+    let cfg = sec.health_check().unwrap().health_check_config().unwrap();
+    assert_eq!(cfg.resource_path(), Some("/status"));
+    assert_eq!(cfg.failure_threshold(), Some(3));
+    // A second plan has nothing to do.
+    let (o, p) = plan(
+        &repo,
+        &url,
+        &[
+            "one",
+            "--kind",
+            "aws.route53.health_check",
+            "--kind",
+            "aws.route53.record_set",
+            "--delete-extra",
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(steps(&p.unwrap()), Vec::<(String, String)>::new());
+    // `diff`: the altered check is back (no change); the re-created one is a new id (the old
+    // removed, the new added), and the record names the new id.
+    snapshot(&repo, &url, &["--only", "route53", "--label", "two"]);
+    let d = diff_counts(&repo, &url, "one", "two", "aws.route53.health_check");
+    assert_eq!(d["modified"], 0, "{d}");
+    assert_eq!(d["added"], 1, "{d}");
+    assert_eq!(d["removed"], 1, "{d}");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &[
+            "diff",
+            "one",
+            "two",
+            "--kind",
+            "aws.route53.record_set",
+            "--json",
+        ],
+    );
+    let d = json_of(&o);
+    assert_eq!(d["counts"]["modified"], 1, "{d:#}");
+    assert!(d.to_string().contains("HealthCheckId"), "{d:#}");
+}
