@@ -401,7 +401,11 @@ impl Planner<'_, '_> {
         live: Option<String>,
         want: Option<String>,
     ) {
-        let stage = stage(&target.kind, &subject);
+        let stage = if matches!(action, Action::Delete) {
+            delete_stage(&target.kind, &subject)
+        } else {
+            stage(&target.kind, &subject)
+        };
         if matches!(action, Action::Update { .. } | Action::Delete) {
             let kind = match subject {
                 Subject::Object { .. } => OBJECT_KIND.to_string(),
@@ -1410,6 +1414,26 @@ pub fn stage(kind: &str, subject: &Subject) -> u8 {
         _ => 2,
     }
 }
+
+/// The stage of a delete (`--delete-extra`): after every create and update (so nothing the
+/// snapshot's resources still use is removed while they use it: a distribution moves off an
+/// extra origin access identity before that identity goes), in the reverse dependency order (a
+/// distribution before the key group it trusts, a key group before its public keys, objects
+/// before their bucket, records before their zone). Record sets stay in their own stage: their
+/// deletes go in the same change batches as the upserts, deletes first (a CNAME replaced by an A
+/// record).
+pub fn delete_stage(kind: &str, subject: &Subject) -> u8 {
+    let s = stage(kind, subject);
+    if kind == "aws.route53.record_set" {
+        return s;
+    }
+    DELETES_FROM + (MAX_STAGE - s.min(MAX_STAGE))
+}
+
+/// The highest stage of a create or update.
+const MAX_STAGE: u8 = 5;
+/// Deletes run in stages `DELETES_FROM..=DELETES_FROM + MAX_STAGE`.
+const DELETES_FROM: u8 = 10;
 
 /// The credentials of a user in the snapshot that the live user lacks: restore never makes
 /// them (they were never captured), so people issue them again.

@@ -616,3 +616,38 @@ fn a_users_missing_credentials_are_named(#[case] live_keys: Option<Value>, #[cas
         assert!(notes.is_empty(), "{plan}");
     }
 }
+
+#[test]
+fn deletes_come_after_every_write_in_reverse_dependency_order() {
+    use crate::restore::plan::{delete_stage, stage};
+    use crate::restore::Subject;
+    let r = Subject::Resource;
+    let last_write = [
+        "aws.cloudfront.distribution",
+        "aws.apigateway.rest_api",
+        "aws.lambda.function",
+        "aws.s3.bucket",
+    ]
+    .iter()
+    .map(|k| stage(k, &r))
+    .max()
+    .unwrap();
+    for k in ["aws.cloudfront.public_key", "aws.s3.bucket", "aws.iam.role"] {
+        assert!(delete_stage(k, &r) > last_write, "{k}");
+    }
+    // A distribution goes before the key group it trusts, which goes before its public keys;
+    // a bucket's objects before the bucket.
+    let d = |k: &str| delete_stage(k, &Subject::Resource);
+    assert!(d("aws.cloudfront.distribution") < d("aws.cloudfront.key_group"));
+    assert!(d("aws.cloudfront.key_group") < d("aws.cloudfront.public_key"));
+    let object = Subject::Object {
+        key: "k".into(),
+        record: None,
+    };
+    assert!(delete_stage("aws.s3.bucket", &object) < d("aws.s3.bucket"));
+    // Record sets stay with their upserts (one change batch, deletes first).
+    assert_eq!(
+        d("aws.route53.record_set"),
+        stage("aws.route53.record_set", &r)
+    );
+}
