@@ -486,42 +486,86 @@ fn pkcs8(der: &[u8]) -> Result<PublicKey, String> {
 mod tests {
     use super::*;
 
-    const EC_CERT: &str = include_str!("testdata/acm/ec.pem");
-    const EC_KEY: &str = include_str!("testdata/acm/ec.key");
-    const EC_KEY_SEC1: &str = include_str!("testdata/acm/ec_sec1.key");
-    const OTHER_EC_KEY: &str = include_str!("testdata/acm/ec2.key");
-    const RSA_CERT: &str = include_str!("testdata/acm/rsa.pem");
-    const RSA_KEY: &str = include_str!("testdata/acm/rsa.key");
-    const RSA_KEY_PKCS1: &str = include_str!("testdata/acm/rsa1.key");
-
-    #[rstest::rstest]
-    #[case::ec_pkcs8(EC_CERT, EC_KEY)]
-    #[case::ec_sec1(EC_CERT, EC_KEY_SEC1)]
-    #[case::rsa_pkcs8(RSA_CERT, RSA_KEY)]
-    #[case::rsa_pkcs1(RSA_CERT, RSA_KEY_PKCS1)]
-    fn a_key_of_the_certificate_matches(#[case] cert: &str, #[case] key: &str) {
-        check_key(cert.as_bytes(), key.as_bytes()).unwrap();
+    /// Certificates and keys made at run time by the `openssl` CLI (never a key in the
+    /// repository): `ec.pem` with `ec.key` (PKCS#8) and `ec_sec1.key` (SEC1), another EC key
+    /// `ec2.key`, `rsa.pem` with `rsa.key` (PKCS#8) and `rsa1.key` (PKCS#1).
+    fn made(name: &str) -> String {
+        static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        let dir = DIR.get_or_init(|| {
+            let d = tempfile::tempdir().unwrap();
+            let run = |args: &[&str]| {
+                let o = std::process::Command::new("openssl")
+                    .current_dir(d.path())
+                    .args(args)
+                    .output()
+                    .expect("the openssl CLI");
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            };
+            let subj = ["-days", "1", "-nodes", "-subj", "/CN=example.com"];
+            run(&[
+                &["req", "-x509", "-newkey", "ec", "-pkeyopt"][..],
+                &[
+                    "ec_paramgen_curve:prime256v1",
+                    "-keyout",
+                    "ec.key",
+                    "-out",
+                    "ec.pem",
+                ],
+                &subj,
+            ]
+            .concat());
+            run(&["ec", "-in", "ec.key", "-out", "ec_sec1.key"]);
+            run(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-out",
+                "ec2.key",
+            ]);
+            run(&[
+                &["req", "-x509", "-newkey", "rsa:2048"][..],
+                &["-keyout", "rsa.key", "-out", "rsa.pem"],
+                &subj,
+            ]
+            .concat());
+            run(&["rsa", "-in", "rsa.key", "-traditional", "-out", "rsa1.key"]);
+            d
+        });
+        std::fs::read_to_string(dir.path().join(name)).unwrap()
     }
 
     #[rstest::rstest]
-    #[case::other_ec_key(EC_CERT, OTHER_EC_KEY, "does not belong")]
-    #[case::rsa_key_for_ec(EC_CERT, RSA_KEY, "does not belong")]
-    #[case::ec_key_for_rsa(RSA_CERT, EC_KEY_SEC1, "does not belong")]
-    #[case::a_certificate(EC_CERT, EC_CERT, "not a PEM private key")]
-    #[case::not_pem(EC_CERT, "hello", "not a PEM private key")]
-    fn a_wrong_key_is_refused(#[case] cert: &str, #[case] key: &str, #[case] why: &str) {
-        let e = check_key(cert.as_bytes(), key.as_bytes()).unwrap_err();
+    #[case::ec_pkcs8("ec.pem", "ec.key")]
+    #[case::ec_sec1("ec.pem", "ec_sec1.key")]
+    #[case::rsa_pkcs8("rsa.pem", "rsa.key")]
+    #[case::rsa_pkcs1("rsa.pem", "rsa1.key")]
+    fn a_key_of_the_certificate_matches(#[case] cert: &str, #[case] key: &str) {
+        check_key(made(cert).as_bytes(), made(key).as_bytes()).unwrap();
+    }
+
+    #[rstest::rstest]
+    #[case::other_ec_key("ec.pem", Some("ec2.key"), "does not belong")]
+    #[case::rsa_key_for_ec("ec.pem", Some("rsa.key"), "does not belong")]
+    #[case::ec_key_for_rsa("rsa.pem", Some("ec_sec1.key"), "does not belong")]
+    #[case::a_certificate("ec.pem", Some("ec.pem"), "not a PEM private key")]
+    #[case::not_pem("ec.pem", None, "not a PEM private key")]
+    fn a_wrong_key_is_refused(#[case] cert: &str, #[case] key: Option<&str>, #[case] why: &str) {
+        let key = key.map(made).unwrap_or_else(|| "hello".into());
+        let e = check_key(made(cert).as_bytes(), key.as_bytes()).unwrap_err();
         assert!(e.contains(why), "{e}");
         assert!(!e.contains("BEGIN"), "{e}");
     }
 
     #[test]
     fn the_chain_is_what_follows_the_first_certificate() {
-        let two = format!("{EC_CERT}{RSA_CERT}");
+        let (ec, rsa) = (made("ec.pem"), made("rsa.pem"));
+        let two = format!("{ec}{rsa}");
         let (cert, chain) = split_pem(&two).unwrap();
-        assert_eq!(cert, EC_CERT);
-        assert_eq!(chain.as_deref(), Some(RSA_CERT));
-        assert_eq!(split_pem(EC_CERT).unwrap().1, None);
+        assert_eq!(cert, ec);
+        assert_eq!(chain.as_deref(), Some(rsa.as_str()));
+        assert_eq!(split_pem(&ec).unwrap().1, None);
     }
 
     #[test]
