@@ -241,63 +241,46 @@ async fn an_imported_certificate_comes_back_only_with_its_own_key() {
     );
     assert!(r.contains("--validation-method DNS"), "{r}");
 
-    // The key of another certificate, and a file that is no key: refused, naming both.
-    let other = format!("{old_arn}={}", other_key.display());
-    let (o, p) = plan(
-        &repo,
-        &url,
-        &[
-            "one",
-            "--kind",
-            "aws.acm.certificate",
-            "--certificate-key",
-            &other,
-        ],
-    );
-    assert_code(&o, 2);
-    assert!(p.is_none());
-    let e = stderr(&o);
-    assert!(e.contains(&old_arn), "{e}");
-    assert!(e.contains(other_key.to_str().unwrap()), "{e}");
-    assert!(e.contains("does not belong to this certificate"), "{e}");
+    // The key of another certificate, a file that is no key, a key for nothing selected: each
+    // refused (exit 2, no plan written), the message naming what is wrong.
     let cert_file = tmp.path().join("legacy.pem");
-    let not_key = format!("legacy.example.com={}", cert_file.display());
-    let (o, _) = plan(
-        &repo,
-        &url,
-        &[
-            "one",
-            "--kind",
-            "aws.acm.certificate",
-            "--certificate-key",
-            &not_key,
-        ],
-    );
-    assert_code(&o, 2);
-    assert!(
-        stderr(&o).contains("not a PEM private key"),
-        "{}",
-        stderr(&o)
-    );
-    // A key for nothing selected.
-    let stray = format!("nothing.example.com={}", key.display());
-    let (o, _) = plan(
-        &repo,
-        &url,
-        &[
-            "one",
-            "--kind",
-            "aws.acm.certificate",
-            "--certificate-key",
-            &stray,
-        ],
-    );
-    assert_code(&o, 2);
-    assert!(
-        stderr(&o).contains("no certificate of the selection"),
-        "{}",
-        stderr(&o)
-    );
+    let refused = [
+        (
+            format!("{old_arn}={}", other_key.display()),
+            vec![
+                old_arn.clone(),
+                other_key.display().to_string(),
+                "does not belong to this certificate".to_string(),
+            ],
+        ),
+        (
+            format!("legacy.example.com={}", cert_file.display()),
+            vec!["not a PEM private key".to_string()],
+        ),
+        (
+            format!("nothing.example.com={}", key.display()),
+            vec!["no certificate of the selection".to_string()],
+        ),
+    ];
+    for (arg, wants) in &refused {
+        let (o, p) = plan(
+            &repo,
+            &url,
+            &[
+                "one",
+                "--kind",
+                "aws.acm.certificate",
+                "--certificate-key",
+                arg,
+            ],
+        );
+        assert_code(&o, 2);
+        assert!(p.is_none(), "{arg}");
+        let e = stderr(&o);
+        for w in wants {
+            assert!(e.contains(w.as_str()), "{arg}: {e}");
+        }
+    }
 
     // With its key (by domain name): imported again.
     let right = format!("legacy.example.com={}", key.display());

@@ -108,27 +108,6 @@ async fn create(c: &Client, cfg: DistributionConfig) -> (String, String) {
     (d.id().to_string(), d.domain_name().to_string())
 }
 
-/// Disable and delete a distribution.
-async fn delete(c: &Client, id: &str) {
-    let got = c.get_distribution_config().id(id).send().await.unwrap();
-    let mut cfg = got.distribution_config().unwrap().clone();
-    cfg.enabled = false;
-    let out = c
-        .update_distribution()
-        .id(id)
-        .if_match(got.e_tag().unwrap())
-        .distribution_config(cfg)
-        .send()
-        .await
-        .unwrap();
-    c.delete_distribution()
-        .id(id)
-        .if_match(out.e_tag().unwrap())
-        .send()
-        .await
-        .unwrap();
-}
-
 fn snap(repo: &std::path::Path, url: &str, label: &str) {
     snapshot(repo, url, &["--only", "cloudfront", "--label", label]);
 }
@@ -314,7 +293,7 @@ async fn a_deleted_distribution_is_made_again_once_its_alias_is_free() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     snap(&repo, &url, "one");
-    delete(&c, &prod).await;
+    delete_distribution(&c, &prod).await;
     // Someone gave the alias to a new distribution (moto, unlike CloudFront, lets two hold it).
     let (holder, holder_domain) = create(
         &c,
@@ -392,7 +371,7 @@ async fn a_deleted_distribution_is_made_again_once_its_alias_is_free() {
     assert_eq!(after.distribution_list().unwrap().items().len(), n_before);
 
     // The alias is free again: the distribution is made again.
-    delete(&c, &holder).await;
+    delete_distribution(&c, &holder).await;
     let p = plan(
         &repo,
         &url,

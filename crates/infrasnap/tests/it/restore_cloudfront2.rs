@@ -524,27 +524,6 @@ async fn delete_public_key(c: &Client, id: &str) {
         .unwrap();
 }
 
-/// Disable and delete a distribution.
-async fn delete_distribution(c: &Client, id: &str) {
-    let got = c.get_distribution_config().id(id).send().await.unwrap();
-    let mut cfg = got.distribution_config().unwrap().clone();
-    cfg.enabled = false;
-    let out = c
-        .update_distribution()
-        .id(id)
-        .if_match(got.e_tag().unwrap())
-        .distribution_config(cfg)
-        .send()
-        .await
-        .unwrap();
-    c.delete_distribution()
-        .id(id)
-        .if_match(out.e_tag().unwrap())
-        .send()
-        .await
-        .unwrap();
-}
-
 fn snap(repo: &std::path::Path, url: &str, label: &str) {
     snapshot(repo, url, &["--only", "cloudfront,s3", "--label", label]);
 }

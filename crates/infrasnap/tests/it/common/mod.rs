@@ -641,3 +641,24 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
         .map(|o| o.key().unwrap().to_string())
         .collect()
 }
+
+/// Disable and delete a distribution.
+pub async fn delete_distribution(c: &aws_sdk_cloudfront::Client, id: &str) {
+    let got = c.get_distribution_config().id(id).send().await.unwrap();
+    let mut cfg = got.distribution_config().unwrap().clone();
+    cfg.enabled = false;
+    let out = c
+        .update_distribution()
+        .id(id)
+        .if_match(got.e_tag().unwrap())
+        .distribution_config(cfg)
+        .send()
+        .await
+        .unwrap();
+    c.delete_distribution()
+        .id(id)
+        .if_match(out.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
