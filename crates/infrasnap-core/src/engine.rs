@@ -79,7 +79,9 @@ pub struct KnownContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {
     pub size: u64,
-    /// The content's MD5, lower-case hex: the ETag of a single-part upload without KMS.
+    /// The ETag the server gave exactly these bytes, lower-case hex, without quotes: the
+    /// content's MD5 for a single-part upload without KMS; for a multipart one, the MD5 of its
+    /// parts' MD5s and `-<parts>` (each part sent with its `Content-MD5`, so the server checked it).
     pub md5: String,
     pub blob: BlobId,
 }

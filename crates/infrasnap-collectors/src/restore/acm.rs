@@ -11,9 +11,9 @@
 //! - Delete (`--delete-extra`): DeleteCertificate.
 
 use aws_sdk_acm::primitives::Blob;
-use aws_sdk_acm::types::{Filters, KeyAlgorithm, Tag};
+use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm, Tag};
 use aws_sdk_acm::Client;
-use infrasnap_core::restore::acm::{split_pem, PEM_PART};
+use infrasnap_core::restore::acm::{id_of_arn, parse_ref_name, split_pem, PEM_PART};
 use infrasnap_core::restore::{Action, Step};
 use infrasnap_core::secrets::Sensitive;
 use serde_json::Value;
@@ -131,52 +131,95 @@ pub async fn write(cx: &Context, step: &Step) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// The id (the UUID its ARN ends with) of the live certificate in `region` that a distribution's
+/// reference names ([`infrasnap_core::restore::acm::ref_name`]): of that domain name and serial
+/// number (an imported one, imported again), or without a serial the issued one of that domain
+/// name that expires last (one requested again).
+pub async fn live_certificate(
+    cx: &Context,
+    region: &str,
+    name: &str,
+) -> Result<Option<String>, WriteError> {
+    let (domain, serial) = parse_ref_name(name);
+    let c = client(cx, region);
+    let mut best: Option<(String, i64)> = None;
+    for arn in arns_of_domain(&c, domain).await? {
+        let d = c
+            .describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk(&format!("acm:DescribeCertificate {arn}"), &e))?;
+        let Some(cert) = d.certificate() else {
+            continue;
+        };
+        let fits = match serial {
+            Some(s) => cert.serial() == Some(s),
+            None => cert.status() == Some(&CertificateStatus::Issued),
+        };
+        let until = cert.not_after().map(|t| t.secs()).unwrap_or(i64::MIN);
+        if fits && best.as_ref().is_none_or(|(_, u)| until > *u) {
+            best = Some((arn.clone(), until));
+        }
+    }
+    Ok(best.and_then(|(arn, _)| id_of_arn(&arn).map(str::to_string)))
+}
+
+/// The ARNs of the certificates of `domain` (every key type).
+async fn arns_of_domain(c: &Client, domain: &str) -> Result<Vec<String>, WriteError> {
+    let mut out = Vec::new();
+    let mut next = None;
+    loop {
+        let r = c
+            .list_certificates()
+            .includes(all_key_types())
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| WriteError::sdk("acm:ListCertificates", &e))?;
+        out.extend(
+            r.certificate_summary_list()
+                .iter()
+                .filter(|s| s.domain_name() == Some(domain))
+                .filter_map(|s| s.certificate_arn().map(str::to_string)),
+        );
+        match r.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// ListCertificates shows RSA 2048 certificates only unless asked for every key type.
+fn all_key_types() -> Filters {
+    Filters::builder()
+        .set_key_types(Some(
+            KeyAlgorithm::values()
+                .iter()
+                .map(|k| KeyAlgorithm::from(*k))
+                .collect(),
+        ))
+        .build()
+}
+
 /// A certificate of `domain` whose body is `cert` (one an earlier, killed run imported).
 async fn imported_before(
     c: &Client,
     domain: &str,
     cert: &str,
 ) -> Result<Option<String>, WriteError> {
-    let mut next = None;
-    loop {
-        let r = c
-            .list_certificates()
-            .includes(
-                Filters::builder()
-                    .set_key_types(Some(
-                        KeyAlgorithm::values()
-                            .iter()
-                            .map(|k| KeyAlgorithm::from(*k))
-                            .collect(),
-                    ))
-                    .build(),
-            )
-            .set_next_token(next)
+    for arn in arns_of_domain(c, domain).await? {
+        let got = c
+            .get_certificate()
+            .certificate_arn(&arn)
             .send()
             .await
-            .map_err(|e| WriteError::sdk("acm:ListCertificates", &e))?;
-        for s in r.certificate_summary_list() {
-            let (Some(arn), Some(d)) = (s.certificate_arn(), s.domain_name()) else {
-                continue;
-            };
-            if d != domain {
-                continue;
-            }
-            let got = c
-                .get_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await
-                .map_err(|e| WriteError::sdk(&format!("acm:GetCertificate {arn}"), &e))?;
-            if got.certificate().map(str::trim) == Some(cert.trim()) {
-                return Ok(Some(arn.to_string()));
-            }
-        }
-        match r.next_token {
-            Some(t) if !t.is_empty() => next = Some(t),
-            _ => return Ok(None),
+            .map_err(|e| WriteError::sdk(&format!("acm:GetCertificate {arn}"), &e))?;
+        if got.certificate().map(str::trim) == Some(cert.trim()) {
+            return Ok(Some(arn));
         }
     }
+    Ok(None)
 }
 
 /// Make the certificate's tags exactly `want`.

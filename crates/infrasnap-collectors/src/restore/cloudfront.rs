@@ -15,7 +15,9 @@
 //!   with a fresh CallerReference made from the step (the same on a rerun, so an apply that died
 //!   after CloudFront made it does not make a second one: DistributionAlreadyExists is done). Ids
 //!   of policies and origin access controls that were made again ([`Step::refs`]) are replaced by
-//!   the id the live one of that name has.
+//!   the id the live one of that name has, and the ARN of an ACM certificate imported again (or
+//!   requested again) by the live one's ([`super::acm::live_certificate`]); an update does the
+//!   same, so a distribution whose certificate was re-imported is pointed at it.
 //! - Distribution, delete (`--delete-extra`): disabled first (UpdateDistribution Enabled=false),
 //!   then, once CloudFront reports it Deployed (polled, up to [`DEPLOY_WAIT`]), deleted with the
 //!   ETag of the disabled config.
@@ -244,22 +246,30 @@ fn caller_reference(step: &Step) -> String {
 
 /// Put in the document (a distribution's, a key group's) the live ids of the resources the step
 /// references by name.
-async fn resolve_refs(c: &Client, step: &Step, doc: &mut Value) -> Result<(), WriteError> {
+async fn resolve_refs(
+    cx: &Context,
+    c: &Client,
+    step: &Step,
+    doc: &mut Value,
+) -> Result<(), WriteError> {
     for r in &step.refs {
-        let new = live_id_by_name(c, &r.id.kind, &r.name)
-            .await?
-            .ok_or_else(|| {
-                WriteError::new(format!(
-                    "it uses the {} `{}` (id {}), which is not there live{}: restore it first",
-                    r.id.kind,
-                    r.name,
-                    r.id.id,
-                    match r.step {
-                        Some(n) => format!(" (step {n} of this plan makes it again)"),
-                        None => " and this plan does not make it again".into(),
-                    }
-                ))
-            })?;
+        let found = if r.id.kind == infrasnap_core::restore::acm::CERTIFICATE {
+            super::acm::live_certificate(cx, &r.id.region, &r.name).await?
+        } else {
+            live_id_by_name(c, &r.id.kind, &r.name).await?
+        };
+        let new = found.ok_or_else(|| {
+            WriteError::new(format!(
+                "it uses the {} `{}` (id {}), which is not there live{}: restore it first",
+                r.id.kind,
+                r.name,
+                r.id.id,
+                match r.step {
+                    Some(n) => format!(" (step {n} of this plan makes it again)"),
+                    None => " and this plan does not make it again".into(),
+                }
+            ))
+        })?;
         ref_sites(&step.target.kind, doc, |_, kind, _, v| {
             if kind == r.id.kind && v.as_str() == Some(r.id.id.as_str()) {
                 *v = Value::String(new.clone());
@@ -292,7 +302,7 @@ async fn distribution(cx: &Context, c: &Client, step: &Step) -> Result<(), Write
         return delete_distribution(c, id).await;
     }
     let mut doc = cx.document(step)?;
-    resolve_refs(c, step, &mut doc).await?;
+    resolve_refs(cx, c, step, &mut doc).await?;
     let mut config = doc
         .get("DistributionConfig")
         .cloned()

@@ -225,7 +225,7 @@ pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
         Upload::Multipart(p) => Some(p),
     };
     if let Some(parts) = parts {
-        return multipart(&c, bucket, key, r, &path, &parts).await;
+        return multipart(cx, &c, bucket, key, r, &path, &parts).await;
     }
     // The content's MD5: the snapshot's ETag states it where it is one (the capture checked it
     // against the bytes); else it is computed for a body held in memory.
@@ -304,9 +304,55 @@ fn md5_base64(hex_md5: &str) -> String {
 /// Parts of one object sent at once (objects themselves are sent `--jobs` at once).
 const PART_JOBS: usize = 4;
 
+/// The MD5 of `len` bytes of the file at `path` from `offset` (one part of a multipart upload).
+async fn part_md5(path: &std::path::Path, offset: u64, len: u64) -> Result<[u8; 16], WriteError> {
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let path = owned;
+        use md5::Digest;
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(&path)?;
+        f.seek(SeekFrom::Start(offset))?;
+        let mut h = md5::Md5::new();
+        const CHUNK: u64 = 1 << 20;
+        let mut buf = vec![0u8; CHUNK as usize];
+        let mut left = len;
+        while left > 0 {
+            let n = f.read(&mut buf[..left.min(CHUNK) as usize])?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the blob is shorter than its record says",
+                ));
+            }
+            h.update(&buf[..n]);
+            left -= n as u64;
+        }
+        Ok(h.finalize().into())
+    })
+    .await
+    .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?
+    .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))
+}
+
+/// The ETag S3 gives a multipart object without KMS: the MD5 of its parts' MD5s, then `-` and
+/// the number of parts.
+pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
+    use md5::Digest;
+    let mut h = md5::Md5::new();
+    for m in part_md5s {
+        h.update(m);
+    }
+    format!("{}-{}", hex::encode(h.finalize()), part_md5s.len())
+}
+
 /// A multipart upload of the blob at `path` in the planned parts; aborted if a part fails, so no
-/// parts are left behind.
+/// parts are left behind. Each part goes with its `Content-MD5` (the server refuses damaged
+/// bytes; the payload is not signed too), so the object's ETag is known before it is read back:
+/// when the server's is that one, the read-back proves the object by its headers
+/// ([`infrasnap_core::engine::KnownContent`]), as for a single PutObject.
 async fn multipart(
+    cx: &Context,
     c: &Client,
     bucket: &str,
     key: &str,
@@ -328,10 +374,11 @@ async fn multipart(
             ))
         })?
         .to_string();
-    let sent: Result<Vec<CompletedPart>, WriteError> = futures::stream::iter(parts)
+    let sent: Result<Vec<(CompletedPart, [u8; 16])>, WriteError> = futures::stream::iter(parts)
         .map(|p| {
             let id = id.clone();
             async move {
+                let md5 = part_md5(path, p.offset, p.len).await?;
                 let body = ByteStream::read_from()
                     .path(path)
                     .offset(p.offset)
@@ -346,7 +393,13 @@ async fn multipart(
                     .upload_id(id)
                     .part_number(p.number)
                     .content_length(p.len as i64)
+                    .content_md5({
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.encode(md5)
+                    })
                     .body(body)
+                    .customize()
+                    .disable_payload_signing()
                     .send()
                     .await
                     .map_err(|e| {
@@ -355,10 +408,13 @@ async fn multipart(
                             &e,
                         )
                     })?;
-                Ok(CompletedPart::builder()
-                    .part_number(p.number)
-                    .set_e_tag(out.e_tag().map(str::to_string))
-                    .build())
+                Ok((
+                    CompletedPart::builder()
+                        .part_number(p.number)
+                        .set_e_tag(out.e_tag().map(str::to_string))
+                        .build(),
+                    md5,
+                ))
             }
         })
         .buffered(PART_JOBS)
@@ -377,7 +433,9 @@ async fn multipart(
             return Err(e);
         }
     };
-    c.complete_multipart_upload()
+    let (done, md5s): (Vec<CompletedPart>, Vec<[u8; 16]>) = done.into_iter().unzip();
+    let out = c
+        .complete_multipart_upload()
         .bucket(bucket)
         .key(key)
         .upload_id(&id)
@@ -389,6 +447,25 @@ async fn multipart(
         .send()
         .await
         .map_err(|e| WriteError::sdk(&format!("s3:CompleteMultipartUpload {bucket}/{key}"), &e))?;
+    let kms = out
+        .server_side_encryption()
+        .is_some_and(|s| s.as_str().starts_with("aws:kms"));
+    let want = multipart_etag(&md5s);
+    if !kms
+        && out
+            .e_tag()
+            .is_some_and(|e| infrasnap_core::engine::etag_is_md5(e, &want))
+    {
+        cx.known.insert(
+            bucket,
+            key,
+            infrasnap_core::engine::Known {
+                size: r.size,
+                md5: want,
+                blob: r.blob,
+            },
+        );
+    }
     Ok(())
 }
 
@@ -692,6 +769,28 @@ pub async fn setting(cx: &Context, step: &Step) -> Result<(), WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multipart_etag_is_the_md5_of_the_part_md5s_and_their_count() {
+        use md5::Digest;
+        let parts = [md5::Md5::digest(b"a").into(), md5::Md5::digest(b"b").into()];
+        // As S3 (and `python -c 'hashlib.md5(md5(a)+md5(b))'`) computes it.
+        assert_eq!(multipart_etag(&parts), "96e024ba2074fe77e8e965ba43a704be-2");
+    }
+
+    #[tokio::test]
+    async fn a_part_md5_covers_its_range_and_a_short_file_is_an_error() {
+        use md5::Digest;
+        let f = std::env::temp_dir().join(format!("infrasnap-part-md5-{}", std::process::id()));
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&f, &body).unwrap();
+        let got = part_md5(&f, 1_000_000, 1_500_000).await.unwrap();
+        let want: [u8; 16] = md5::Md5::digest(&body[1_000_000..2_500_000]).into();
+        assert_eq!(got, want);
+        let e = part_md5(&f, 2_000_000, 2_000_000).await.unwrap_err();
+        assert!(e.to_string().contains("shorter"), "{e}");
+        std::fs::remove_file(&f).unwrap();
+    }
 
     #[test]
     fn tags_are_percent_encoded() {

@@ -325,6 +325,9 @@ pub fn diff_sides(
             }
         }
     }
+    for kd in by_kind.values_mut() {
+        pair_recreated(sa, sb, kd);
+    }
     let mut counts = Counts::default();
     for k in by_kind.values() {
         counts.add(&k.counts);
@@ -345,6 +348,59 @@ pub fn diff_sides(
         kinds: by_kind.into_values().collect(),
         notes: notes(sa, sb, m),
     })
+}
+
+/// Resources whose id the service assigns (a distribution, a policy, a certificate, a health
+/// check: [`crate::restore::plan::assigned_id`]) come back from a restore under a new id. A
+/// resource removed from `sa` and one added in `sb` of the same kind and account whose content
+/// is the same (restore's comparison: without identity members, names for the ids they use) are
+/// one resource re-created: one `recreated` entry under the new id, naming the old one.
+fn pair_recreated(sa: &Side, sb: &Side, kd: &mut KindDiff) {
+    if !crate::restore::plan::assigned_id(&kd.kind) {
+        return;
+    }
+    let hash = |side: &Side, id: &ResourceId| {
+        side.catalog
+            .get(id)
+            .and_then(|r| crate::restore::plan::resource_hash(side, r).ok())
+    };
+    let mut removed: Vec<(usize, String)> = kd
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == Status::Removed)
+        .filter_map(|(i, r)| Some((i, hash(sa, &r.id)?)))
+        .collect();
+    let mut gone = Vec::new();
+    for i in 0..kd.resources.len() {
+        if kd.resources[i].status != Status::Added {
+            continue;
+        }
+        let Some(h) = hash(sb, &kd.resources[i].id) else {
+            continue;
+        };
+        let account = kd.resources[i].id.account.clone();
+        let Some(at) = removed
+            .iter()
+            .position(|(j, rh)| *rh == h && kd.resources[*j].id.account == account)
+        else {
+            continue;
+        };
+        let (j, _) = removed.remove(at);
+        let old = kd.resources[j].id.clone();
+        let r = &mut kd.resources[i];
+        r.status = Status::Recreated;
+        r.recreated = vec!["id".to_string()];
+        r.notes.push(format!("re-created: it was {old}"));
+        gone.push(j);
+        kd.counts.added -= 1;
+        kd.counts.removed -= 1;
+        kd.counts.recreated += 1;
+    }
+    gone.sort_unstable();
+    for j in gone.into_iter().rev() {
+        kd.resources.remove(j);
+    }
 }
 
 /// Format-1 snapshots, and listings that failed in the selection.

@@ -1402,3 +1402,55 @@ fn a_recreated_table_and_policy_name_their_new_ids() {
         "{text}"
     );
 }
+
+/// A resource whose id the service assigns, made again by a restore: removed under its old id
+/// and added under a new one with the same content is one `recreated` entry naming the old id;
+/// a removed and an added one whose contents differ stay what they are.
+#[test]
+fn a_recreated_policy_under_a_new_id_is_paired_with_the_old_one() {
+    let t = TestRepo::new();
+    let policy = |id: &str, ttl: u64, name: &str| {
+        json!({"CachePolicy": {"Id": id, "LastModifiedTime": format!("t-{id}"),
+            "CachePolicyConfig": {"Name": name, "DefaultTTL": ttl}}})
+    };
+    let put = |cx: &RunContext, id: &str, doc: Value| {
+        let r = rid(&format!("aws.cloudfront.cache_policy:{ACCT}::{id}"));
+        cx.put_resource(&r, None, &doc).unwrap();
+    };
+    let a = t.snapshot("before", |cx| {
+        put(cx, "E1", policy("E1", 60, "static"));
+        put(cx, "E3", policy("E3", 5, "api"));
+        cx.cover("aws.cloudfront.cache_policy", ACCT, "", None);
+    });
+    let b = t.snapshot("after", |cx| {
+        put(cx, "E2", policy("E2", 60, "static"));
+        put(cx, "E4", policy("E4", 9, "api"));
+        cx.cover("aws.cloudfront.cache_policy", ACCT, "", None);
+    });
+    let r = t.diff(&a, &b, Selection::default(), false);
+    let k = &r.kinds[0];
+    assert_eq!(
+        (k.counts.recreated, k.counts.removed, k.counts.added),
+        (1, 1, 1),
+        "{r}"
+    );
+    let re = k
+        .resources
+        .iter()
+        .find(|x| x.status == Status::Recreated)
+        .unwrap();
+    assert_eq!(re.id.id, "E2");
+    assert_eq!(
+        re.notes,
+        vec![format!(
+            "re-created: it was aws.cloudfront.cache_policy:{ACCT}::E1"
+        )]
+    );
+    let ids: Vec<(&str, Status)> = k
+        .resources
+        .iter()
+        .map(|x| (x.id.id.as_str(), x.status))
+        .collect();
+    assert!(ids.contains(&("E3", Status::Removed)), "{ids:?}");
+    assert!(ids.contains(&("E4", Status::Added)), "{ids:?}");
+}

@@ -197,9 +197,50 @@ pub fn manual_reason(doc: &Value) -> String {
     )
 }
 
+/// The region whose certificates CloudFront uses.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// How a distribution's reference to a certificate is named, so that restore finds it again
+/// live under a new ARN: an imported certificate by its domain name and serial number (importing
+/// it again keeps both), one ACM or a private CA issued by its domain name alone (requested again,
+/// it has a new serial). See [`parse_ref_name`].
+pub fn ref_name(doc: &Value) -> Option<String> {
+    let domain = text(doc, "DomainName");
+    if domain.is_empty() {
+        return None;
+    }
+    let serial = text(doc, "Serial");
+    Some(if is_imported(doc) && !serial.is_empty() {
+        format!("{domain} serial={serial}")
+    } else {
+        domain.to_string()
+    })
+}
+
+/// A [`ref_name`]: the domain name, and the serial number when the certificate must be that one.
+pub fn parse_ref_name(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(" serial=") {
+        Some((d, s)) => (d, Some(s)),
+        None => (name, None),
+    }
+}
+
+/// The id of a certificate (the UUID at the end of its ARN).
+pub fn id_of_arn(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":certificate/")
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
 /// A certificate imported again gets a new ARN: the distributions and API Gateway domain names
-/// of the snapshot that name the old one, which must be pointed at the new one.
-pub fn follow_up(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
+/// of the snapshot that name the old one, which must be pointed at the new one, except the
+/// distributions in `repointed` (steps of this plan that name it by its new ARN). `None` when
+/// nothing is left for people.
+pub fn follow_up(
+    snapshot: &Side,
+    doc: &Value,
+    repointed: &[crate::ids::ResourceId],
+) -> Result<Option<String>, RestoreError> {
     let arn = text(doc, "CertificateArn");
     let mut users = Vec::new();
     for r in snapshot.catalog.records.iter().filter(|r| {
@@ -209,29 +250,45 @@ pub fn follow_up(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
                 | "aws.apigateway.domain_name"
                 | "aws.apigatewayv2.domain_name"
                 | "aws.elbv2.listener"
-        )
+        ) && !repointed.contains(&r.id)
     }) {
         if !arn.is_empty() && snapshot.doc(r)?.to_string().contains(arn) {
             users.push(r.id.to_string());
         }
+    }
+    if users.is_empty() && !repointed.is_empty() {
+        return Ok(None);
     }
     let who = if users.is_empty() {
         "nothing else in this snapshot names it".to_string()
     } else {
         format!("these name it: {}", users.join(", "))
     };
-    Ok(format!(
+    Ok(Some(format!(
         "follow-up after apply: the certificate is imported anew under a new ARN (it was {arn}); \
-         whatever used the old ARN must be pointed at the new one (aws acm list-certificates): \
-         {who}"
-    ))
+         {}whatever else used the old ARN must be pointed at the new one (aws acm \
+         list-certificates): {who}",
+        if repointed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "the distributions this plan writes are pointed at it ({}); ",
+                repointed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    )))
 }
 
 /// The note of a step that imports a certificate anew.
 pub fn created_note(doc: &Value) -> String {
     format!(
-        "imported anew: ACM gives it a new ARN (the snapshot's was {}); what named the old ARN \
-         must be pointed at the new one (see the follow-up)",
+        "imported anew: ACM gives it a new ARN (the snapshot's was {}); distributions this plan \
+         writes are pointed at the new one, anything else that named the old ARN is listed in \
+         the follow-up",
         text(doc, "CertificateArn")
     )
 }
@@ -253,8 +310,9 @@ pub fn apply_notes(plan: &super::RestorePlan, live: &Side) -> Result<Vec<String>
             if super::plan::resource_hash(live, r)? == *want {
                 let doc = live.doc(r)?;
                 out.push(format!(
-                    "certificate {} imported again as {} (was certificate/{}): point what used \
-                     the old ARN at the new one",
+                    "certificate {} imported again as {} (was certificate/{}): the \
+                     distributions this plan wrote use it; point anything else that used the \
+                     old ARN at the new one",
                     text(&doc, "DomainName"),
                     text(&doc, "CertificateArn"),
                     s.target.id
@@ -485,6 +543,29 @@ fn pkcs8(der: &[u8]) -> Result<PublicKey, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_imported_certificate_is_found_again_by_domain_and_serial_an_issued_one_by_domain() {
+        let imported = serde_json::json!({"DomainName": "shop.example.com", "Type": "IMPORTED", "Serial": "0a:1b"});
+        let name = ref_name(&imported).unwrap();
+        assert_eq!(name, "shop.example.com serial=0a:1b");
+        assert_eq!(parse_ref_name(&name), ("shop.example.com", Some("0a:1b")));
+        let issued = serde_json::json!({"DomainName": "shop.example.com", "Type": "AMAZON_ISSUED", "Serial": "77"});
+        assert_eq!(ref_name(&issued).unwrap(), "shop.example.com");
+        assert_eq!(
+            parse_ref_name("shop.example.com"),
+            ("shop.example.com", None)
+        );
+        assert_eq!(ref_name(&serde_json::json!({"Type": "IMPORTED"})), None);
+        assert_eq!(
+            id_of_arn("arn:aws:acm:us-east-1:123456789012:certificate/ab-12"),
+            Some("ab-12")
+        );
+        assert_eq!(
+            id_of_arn("arn:aws:iam::123456789012:server-certificate/x"),
+            None
+        );
+    }
 
     /// Certificates and keys made at run time by the `openssl` CLI (never a key in the
     /// repository): `ec.pem` with `ec.key` (PKCS#8) and `ec_sec1.key` (SEC1), another EC key

@@ -315,7 +315,7 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
     p.extras()?;
     let Planner {
         mut steps,
-        manual,
+        mut manual,
         mut summary,
         guard,
         ..
@@ -342,6 +342,26 @@ pub fn plan_restore(input: PlanInput<'_>) -> Result<RestorePlan, RestoreError> {
     for s in &mut steps {
         for r in &mut s.refs {
             r.step = creates.get(&r.id).copied();
+        }
+    }
+    // A certificate imported anew: what else must be pointed at its new ARN.
+    for s in steps.iter().filter(|s| {
+        s.target.kind == super::acm::CERTIFICATE && matches!(s.action, Action::Create { .. })
+    }) {
+        let Some(rec) = input.snapshot.catalog.get(&s.source) else {
+            continue;
+        };
+        let repointed: Vec<ResourceId> = steps
+            .iter()
+            .filter(|d| d.writes() && d.refs.iter().any(|r| r.step == Some(s.n)))
+            .map(|d| d.source.clone())
+            .collect();
+        let doc = input.snapshot.doc(rec)?;
+        if let Some(reason) = super::acm::follow_up(input.snapshot, &doc, &repointed)? {
+            manual.push(Manual {
+                id: s.source.clone(),
+                reason,
+            });
         }
     }
     summary.manual = manual.len() as u64;
@@ -886,8 +906,10 @@ impl Planner<'_, '_> {
                 }
             }
             Some(l) => {
+                // Held by the latest snapshot: the same content, or the same document (a
+                // distribution whose certificate is gone live names it by id, not by name).
                 let recorded = match inp.latest.and_then(|s| s.catalog.get(&tid).map(|r| (s, r))) {
-                    Some((s, r)) => Some(resource_hash(s, r)?) == live_hash,
+                    Some((s, r)) => r.digest == l.digest || Some(resource_hash(s, r)?) == live_hash,
                     None => false,
                 };
                 let action = match self.conflict(recorded) {
@@ -1802,7 +1824,6 @@ fn follow_up(
 ) -> Result<Option<String>, RestoreError> {
     match rec.id.kind.as_str() {
         "aws.ses.identity" if created => Ok(Some(ses_dns(snapshot, doc)?)),
-        super::acm::CERTIFICATE if created => Ok(Some(super::acm::follow_up(snapshot, doc)?)),
         "aws.apigateway.rest_api" | "aws.apigatewayv2.api" if created => {
             let host = format!("{}.execute-api.{}.amazonaws.com", rec.id.id, rec.id.region);
             let mut users = Vec::new();
@@ -1915,7 +1936,7 @@ fn ses_dns(snapshot: &Side, doc: &Value) -> Result<String, RestoreError> {
 
 /// The hash restore compares a resource by: its catalog digest, or for a kind with identity
 /// members, the digest of its canonical form without them.
-pub(super) fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
+pub(crate) fn resource_hash(side: &Side, rec: &CatalogRecord) -> Result<String, RestoreError> {
     if rec.id.kind == local::GAS {
         return Ok(local::gas_hash(rec));
     }
@@ -2028,9 +2049,11 @@ pub fn distribution_ref_sites(
             a.iter_mut().for_each(&mut visit);
         }
     }
+    cloudfront::certificate_sites(config, &mut f);
 }
 
-/// The name of the account-wide CloudFront resource `kind`/`id` in `side`, if it is there.
+/// The name of the account-wide CloudFront resource `kind`/`id` in `side`, if it is there (of a
+/// certificate, in CloudFront's region: [`super::acm::ref_name`]).
 fn name_of(
     side: &Side,
     kind: &str,
@@ -2038,6 +2061,13 @@ fn name_of(
     id: &str,
     pointer: &str,
 ) -> Result<Option<String>, RestoreError> {
+    if kind == super::acm::CERTIFICATE {
+        let rid = ResourceId::new(kind, account, super::acm::CLOUDFRONT_REGION, id);
+        return match side.catalog.get(&rid) {
+            Some(r) => Ok(super::acm::ref_name(&side.doc(r)?)),
+            None => Ok(None),
+        };
+    }
     let Some(r) = side.catalog.get(&ResourceId::new(kind, account, "", id)) else {
         return Ok(None);
     };

@@ -188,6 +188,11 @@ pub fn plan(p: &RestorePlan, max: usize) -> String {
         for r in &st.refs {
             let by = match r.step {
                 Some(n) => format!("made again by step {n}"),
+                None if r.id.kind == super::acm::CERTIFICATE => {
+                    "not made again by this plan: import it (--certificate-key) or request it \
+                     again first"
+                        .to_string()
+                }
                 None => "not made again by this plan: restore it too".to_string(),
             };
             let _ = writeln!(

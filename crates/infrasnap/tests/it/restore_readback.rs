@@ -8,6 +8,8 @@
 //! - Where the ETag does not prove the content (here: a proxy changes the ETag of HeadObject
 //!   answers, as a server whose ETags are not MD5s would), the read-back downloads the object
 //!   and checks it in full, as before.
+//! - An object above the multipart threshold goes up in parts, each with its `Content-MD5`, and
+//!   is proven by its multipart ETag (the MD5 of the part MD5s) the same way.
 
 use std::sync::{Arc, Mutex};
 
@@ -192,4 +194,86 @@ async fn an_etag_that_proves_nothing_gets_a_full_read_back() {
         restored(),
         "each object whose ETag is not its MD5 is downloaded and checked in full"
     );
+}
+
+/// An object above the multipart threshold goes up in parts, each with its `Content-MD5`; the
+/// object's ETag (the MD5 of the part MD5s, `-<parts>`) is then known before the read-back, which
+/// proves the object by its headers: no GetObject of its bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_is_proven_by_its_part_md5s() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let s3 = s3_client(&url, "us-east-1").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    create_bucket(&s3, "site").await;
+    let body = bytes(9, (12 << 20) + 17);
+    put(&s3, "site", "video.bin", &body).await;
+    snapshot(&repo, &url, &["--only", "s3", "--label", "one"]);
+    s3.delete_object()
+        .bucket("site")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    let plan = tmp.path().join("plan.json");
+    let o = infrasnap(
+        &repo,
+        &url,
+        &["restore", "plan", "one", "-o", plan.to_str().unwrap()],
+    );
+    assert_code(&o, 0);
+    let cfg = tmp.path().join("infrasnap.toml");
+    std::fs::write(
+        &cfg,
+        "[restore]\nmultipart_threshold = \"5MiB\"\npart_size = 5242880\n",
+    )
+    .unwrap();
+    let (proxy, log) = logging_proxy(&url, false).await;
+    let o = infrasnap(
+        &repo,
+        &proxy,
+        &[
+            "--json",
+            "restore",
+            "apply",
+            plan.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let receipt = json_of(&o);
+    assert_eq!(receipt["ok"], true, "{receipt:#}");
+    assert_eq!(receipt["final_diff"], serde_json::json!([]), "{receipt:#}");
+    let parts: Vec<String> = on_objects(&log, "PUT")
+        .into_iter()
+        .filter(|p| p.contains("partNumber="))
+        .collect();
+    assert_eq!(parts.len(), 3, "three parts: {parts:?}");
+    assert_eq!(
+        on_objects(&log, "HEAD"),
+        vec!["/site/video.bin".to_string()]
+    );
+    let gets: Vec<String> = on_objects(&log, "GET")
+        .into_iter()
+        .filter(|p| !p.contains('?'))
+        .collect();
+    assert!(gets.is_empty(), "no byte downloaded again: {gets:?}");
+    let head = s3
+        .head_object()
+        .bucket("site")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    assert!(head.e_tag().unwrap().trim_matches('"').ends_with("-3"));
+    let got = s3
+        .get_object()
+        .bucket("site")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    assert!(got.body.collect().await.unwrap().into_bytes().to_vec() == body);
 }

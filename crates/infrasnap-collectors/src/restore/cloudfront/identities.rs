@@ -180,7 +180,7 @@ pub(super) async fn key_group(cx: &Context, c: &Client, step: &Step) -> Result<(
         return Ok(());
     }
     let mut doc = cx.document(step)?;
-    resolve_refs(c, step, &mut doc).await?;
+    resolve_refs(cx, c, step, &mut doc).await?;
     let cfg = doc
         .pointer("/KeyGroup/KeyGroupConfig")
         .ok_or_else(|| WriteError::new("the snapshot has no KeyGroupConfig for it"))?;

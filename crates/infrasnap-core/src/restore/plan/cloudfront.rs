@@ -111,6 +111,50 @@ where
     }
 }
 
+/// A distribution's ACM certificate (`ViewerCertificate.ACMCertificateArn`, and the older
+/// `Certificate` beside it when it names the same): handed to `f` as the certificate's id (the
+/// UUID its ARN ends with), written back into the ARN, or in place of it when `f` makes it a
+/// `name:` (ARNs compare by the certificate's name, in any account).
+pub(super) fn certificate_sites<F>(config: &mut Value, f: &mut F)
+where
+    F: FnMut(&'static str, &'static str, &'static str, &mut Value),
+{
+    for member in ["ACMCertificateArn", "Certificate"] {
+        let Some(v) = config.pointer_mut(&format!("/ViewerCertificate/{member}")) else {
+            continue;
+        };
+        let Some(arn) = v
+            .as_str()
+            .filter(|a| a.contains(":acm:"))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(id) = crate::restore::acm::id_of_arn(&arn) else {
+            continue;
+        };
+        let mut bare = Value::String(id.to_string());
+        f(
+            if member == "Certificate" {
+                "Certificate"
+            } else {
+                "ACMCertificateArn"
+            },
+            crate::restore::acm::CERTIFICATE,
+            "",
+            &mut bare,
+        );
+        match bare.as_str() {
+            Some(b) if b.starts_with("name:") => *v = Value::String(b.to_string()),
+            Some(b) => {
+                let prefix = &arn[..arn.len() - id.len()];
+                *v = Value::String(format!("{prefix}{b}"));
+            }
+            None => {}
+        }
+    }
+}
+
 /// The id mappings of `step` (writing the snapshot's `rec`, whose document is `doc`): each
 /// resource it names by id that is not live under that id and that the snapshot can name.
 pub(super) fn id_refs(
@@ -125,7 +169,12 @@ pub(super) fn id_refs(
         sites.push((kind, ptr, v.as_str().unwrap_or_default().to_string()));
     });
     for (kind, ptr, id) in sites {
-        let rid = ResourceId::new(kind, rec.id.account.clone(), "", id.clone());
+        let region = if kind == crate::restore::acm::CERTIFICATE {
+            crate::restore::acm::CLOUDFRONT_REGION
+        } else {
+            ""
+        };
+        let rid = ResourceId::new(kind, rec.id.account.clone(), region, id.clone());
         if inp.live.catalog.get(&rid).is_some() || step.refs.iter().any(|r| r.id == rid) {
             continue;
         }
@@ -272,6 +321,43 @@ mod tests {
             c["DefaultCacheBehavior"]["TrustedKeyGroups"]["Items"],
             json!(["new-kg1", "new-kg2"])
         );
+    }
+
+    #[test]
+    fn a_distribution_names_its_acm_certificate_by_id_in_either_member() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e-22";
+        let mut d = json!({"DistributionConfig": {"ViewerCertificate": {
+            "ACMCertificateArn": arn, "Certificate": arn, "CertificateSource": "acm",
+            "SSLSupportMethod": "sni-only"
+        }}});
+        let cert = crate::restore::acm::CERTIFICATE;
+        assert_eq!(
+            visit(DISTRIBUTION, &mut d),
+            vec![
+                ("ACMCertificateArn", cert, "0f1e-22".to_string()),
+                ("Certificate", cert, "0f1e-22".to_string()),
+            ]
+        );
+        let v = &d["DistributionConfig"]["ViewerCertificate"];
+        let want = "arn:aws:acm:us-east-1:123456789012:certificate/new-0f1e-22";
+        assert_eq!(v["ACMCertificateArn"], want, "the ARN keeps its prefix");
+        assert_eq!(v["Certificate"], want);
+        // A name stands for the whole ARN; IAM certificates and the default one are no sites.
+        ref_sites(DISTRIBUTION, &mut d, |_, _, _, v| {
+            *v = Value::String("name:example.com".into());
+        });
+        assert_eq!(
+            d["DistributionConfig"]["ViewerCertificate"]["ACMCertificateArn"],
+            "name:example.com"
+        );
+        let mut iam = json!({"DistributionConfig": {"ViewerCertificate": {
+            "IAMCertificateId": "ASCA1", "Certificate": "ASCA1", "CertificateSource": "iam"
+        }}});
+        assert!(visit(DISTRIBUTION, &mut iam).is_empty());
+        let mut default = json!({"DistributionConfig": {"ViewerCertificate": {
+            "CloudFrontDefaultCertificate": true, "ACMCertificateArn": ""
+        }}});
+        assert!(visit(DISTRIBUTION, &mut default).is_empty());
     }
 
     #[test]
