@@ -821,7 +821,7 @@ impl Planner<'_, '_> {
         // Made again by an earlier restore, under the new id the service gave it.
         if live_rec.is_none()
             && assigned_id(&rec.id.kind)
-            && same_content(inp.live, &rec.id.kind, &rec.id.account, &want)?.is_some()
+            && same_content(inp.live, &rec.id.kind, &tid.account, &want)?.is_some()
         {
             self.summary.unchanged += 1;
             return Ok(());

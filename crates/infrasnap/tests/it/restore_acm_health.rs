@@ -50,94 +50,33 @@ fn self_signed(dir: &std::path::Path, name: &str, cn: &str) -> (Vec<u8>, std::pa
     (std::fs::read(c).unwrap(), k)
 }
 
-/// `restore plan ARGS -o <tmp>/plan.json`: the output, and the plan's JSON when it was written.
 fn plan(repo: &std::path::Path, url: &str, args: &[&str]) -> (std::process::Output, Option<Value>) {
-    let file = repo.parent().unwrap().join("plan.json");
-    let _ = std::fs::remove_file(&file);
-    let mut a = vec!["restore", "plan"];
-    a.extend(args);
-    a.extend(["-o", file.to_str().unwrap()]);
-    let o = infrasnap(repo, url, &a);
-    let p = file.exists().then(|| read_json(&file));
-    (o, p)
+    restore_plan(repo, url, args)
 }
 
 fn apply(repo: &std::path::Path, url: &str) -> std::process::Output {
-    let file = repo.parent().unwrap().join("plan.json");
-    infrasnap(repo, url, &["restore", "apply", file.to_str().unwrap()])
+    restore_apply(repo, url, &[])
 }
 
 /// `diff A B --kind KIND --json`: its counts, with the whole diff for messages.
 fn diff_counts(repo: &std::path::Path, url: &str, a: &str, b: &str, kind: &str) -> Value {
-    let o = infrasnap(repo, url, &["diff", a, b, "--kind", kind, "--json"]);
-    let d = json_of(&o);
+    let (_, d) = diff_kind(repo, url, a, b, kind);
     let mut c = d["counts"].clone();
     c["diff"] = d;
     c
 }
 
 /// A CloudFront distribution serving `alias` with the ACM certificate `arn`.
-// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
-#[allow(deprecated)]
 async fn distribution_with(url: &str, alias: &str, arn: &str) -> String {
-    use aws_sdk_cloudfront::types::{
-        Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-        ForwardedValues, ItemSelection, Origin, OriginProtocolPolicy, Origins, SslSupportMethod,
-        ViewerCertificate, ViewerProtocolPolicy,
-    };
+    use aws_sdk_cloudfront::types::{SslSupportMethod, ViewerCertificate};
     let c = aws_sdk_cloudfront::Client::new(&sdk_conf(url, "us-east-1").await);
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id("site")
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(false)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .min_ttl(0)
-        .build()
-        .unwrap();
-    let origin = Origin::builder()
-        .id("site")
-        .domain_name("origin.example.com")
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let cfg = DistributionConfig::builder()
-        .caller_reference(alias)
-        .aliases(Aliases::builder().quantity(1).items(alias).build().unwrap())
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(origin)
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(behavior)
-        .viewer_certificate(
-            ViewerCertificate::builder()
-                .acm_certificate_arn(arn)
-                .ssl_support_method(SslSupportMethod::SniOnly)
-                .build(),
-        )
-        .comment("the site")
-        .enabled(true)
-        .build()
-        .unwrap();
+    let mut cfg = distribution_config(alias, &[alias], "origin.example.com", "");
+    cfg.viewer_certificate = Some(
+        ViewerCertificate::builder()
+            .acm_certificate_arn(arn)
+            .ssl_support_method(SslSupportMethod::SniOnly)
+            .build(),
+    );
     let d = c
         .create_distribution()
         .distribution_config(cfg)

@@ -21,10 +21,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
-    Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-    ForwardedValues, FunctionConfig, FunctionRuntime, ItemSelection, OriginAccessControlConfig,
+    DistributionConfig, FunctionConfig, FunctionRuntime, OriginAccessControlConfig,
     OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
+    OriginAccessControlSigningProtocols,
 };
 use aws_sdk_cloudfront::Client;
 use serde_json::Value;
@@ -41,60 +40,8 @@ fn cf_id(kind: &str, id: &str) -> String {
     format!("aws.cloudfront.{kind}:{ACCOUNT}::{id}")
 }
 
-// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
-#[allow(deprecated)]
 fn config(reference: &str, aliases: &[&str], origin: &str, root: &str) -> DistributionConfig {
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id("site")
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(false)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .min_ttl(0)
-        .build()
-        .unwrap();
-    let origin = aws_sdk_cloudfront::types::Origin::builder()
-        .id("site")
-        .domain_name(origin)
-        .custom_origin_config(
-            CustomOriginConfig::builder()
-                .http_port(80)
-                .https_port(443)
-                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let mut a = Aliases::builder().quantity(aliases.len() as i32);
-    for x in aliases {
-        a = a.items(*x);
-    }
-    DistributionConfig::builder()
-        .caller_reference(reference)
-        .aliases(a.build().unwrap())
-        .default_root_object(root)
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(origin)
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(behavior)
-        .comment("the site")
-        .enabled(true)
-        .build()
-        .unwrap()
+    distribution_config(reference, aliases, origin, root)
 }
 
 async fn create(c: &Client, cfg: DistributionConfig) -> (String, String) {
@@ -112,24 +59,12 @@ fn snap(repo: &std::path::Path, url: &str, label: &str) {
     snapshot(repo, url, &["--only", "cloudfront", "--label", label]);
 }
 
-/// `restore plan ARGS -o <repo>/../plan.json`: the plan file's JSON (and the file).
 fn plan(repo: &std::path::Path, url: &str, args: &[&str]) -> Value {
-    let file = repo.parent().unwrap().join("plan.json");
-    let mut a = vec!["restore", "plan"];
-    a.extend(args);
-    a.extend(["-o", file.to_str().unwrap()]);
-    let o = infrasnap(repo, url, &a);
-    assert_code(&o, 0);
-    read_json(&file)
+    restore_plan_ok(repo, url, args)
 }
 
 fn diff_json(repo: &std::path::Path, url: &str, kind: &str) -> (i32, Value) {
-    let o = infrasnap(
-        repo,
-        url,
-        &["diff", "one", "three", "--kind", kind, "--json"],
-    );
-    (o.status.code().unwrap(), json_of(&o))
+    diff_kind(repo, url, "one", "three", kind)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

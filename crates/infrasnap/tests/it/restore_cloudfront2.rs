@@ -535,33 +535,22 @@ const KINDS: [&str; 4] = [
     "aws.cloudfront.distribution",
 ];
 
-/// `restore plan one --kind ...KINDS ARGS -o <repo>/../plan.json`: the plan file's JSON.
+/// `restore plan one --kind ...KINDS ARGS`: the plan's JSON.
 fn plan(repo: &std::path::Path, url: &str, args: &[&str]) -> Value {
-    let file = repo.parent().unwrap().join("plan.json");
-    let mut a = vec!["restore", "plan", "one"];
+    let mut a = vec!["one"];
     for k in KINDS {
         a.extend(["--kind", k]);
     }
     a.extend(args);
-    a.extend(["-o", file.to_str().unwrap()]);
-    let o = infrasnap(repo, url, &a);
-    assert_code(&o, 0);
-    read_json(&file)
+    restore_plan_ok(repo, url, &a)
 }
 
 fn apply(repo: &std::path::Path, url: &str) {
-    let file = repo.parent().unwrap().join("plan.json");
-    let o = infrasnap(repo, url, &["restore", "apply", file.to_str().unwrap()]);
-    assert_code(&o, 0);
+    assert_code(&restore_apply(repo, url, &[]), 0);
 }
 
 fn diff_json(repo: &std::path::Path, url: &str, kind: &str) -> (i32, Value) {
-    let o = infrasnap(
-        repo,
-        url,
-        &["diff", "one", "three", "--kind", kind, "--json"],
-    );
-    (o.status.code().unwrap(), json_of(&o))
+    diff_kind(repo, url, "one", "three", kind)
 }
 
 fn step<'a>(p: &'a Value, target: &str) -> &'a Value {

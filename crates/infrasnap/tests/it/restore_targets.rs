@@ -3,7 +3,8 @@
 //! region (`--to-region`), through the real binary against moto: the plan records the target,
 //! its ids carry the target account and region, members naming the source account are rewritten
 //! and listed, a global kind says the region does not apply, and the resources land in the
-//! target, not in the source.
+//! target, not in the source. A distribution is created in the target account and found there
+//! by its content afterwards (a second plan has nothing to do).
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::{
@@ -202,6 +203,85 @@ async fn a_prefix_goes_into_a_bucket_of_another_account_and_its_policy_names_tha
     assert!(!live.contains(SOURCE), "{live}");
     assert_eq!(keys(&target, "media-b").await.len(), 8);
     assert!(!buckets(&s3).await.contains(&"media-b".to_string()));
+}
+
+/// A distribution made in another account: CreateDistribution there from the snapshot's
+/// configuration (a fresh CallerReference), found by its content afterwards (a second plan has
+/// nothing to do), the source's left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distribution_is_created_in_another_account() {
+    let emu = Emulator::start().await.unwrap();
+    let url = emu.url();
+    let source = aws_sdk_cloudfront::Client::new(&sdk_conf(&url, "us-east-1").await);
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let made = source
+        .create_distribution()
+        .distribution_config(distribution_config(
+            "site",
+            &["www.example.com"],
+            "origin.example.com",
+            "index.html",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let id = made.distribution().unwrap().id().to_string();
+    snapshot(&repo, &url, &["--only", "cloudfront", "--label", "one"]);
+
+    let args = [
+        "one",
+        "--kind",
+        "aws.cloudfront.distribution",
+        "--to-role-arn",
+        ROLE,
+    ];
+    let plan = restore_plan_ok(&repo, &url, &args);
+    assert_eq!(plan["target"]["to_account"], TARGET);
+    assert_eq!(
+        steps(&plan),
+        vec![(
+            "create".to_string(),
+            format!("aws.cloudfront.distribution:{TARGET}::{id}")
+        )],
+        "{plan:#}"
+    );
+    let o = restore_apply(&repo, &url, &[]);
+    assert_code(&o, 0);
+
+    let target = aws_sdk_cloudfront::Client::new(&conf_in_target(&url, "us-east-1").await);
+    let list = target.list_distributions().send().await.unwrap();
+    let items = list.distribution_list().unwrap().items();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let new_id = items[0].id().to_string();
+    assert_ne!(new_id, id);
+    let cfg = target
+        .get_distribution_config()
+        .id(&new_id)
+        .send()
+        .await
+        .unwrap();
+    let cfg = cfg.distribution_config().unwrap();
+    assert_eq!(cfg.aliases().unwrap().items(), ["www.example.com"]);
+    assert_eq!(cfg.default_root_object(), Some("index.html"));
+    assert_eq!(cfg.comment(), "the site");
+    assert_eq!(
+        cfg.origins().unwrap().items()[0].domain_name(),
+        "origin.example.com"
+    );
+    assert_ne!(cfg.caller_reference(), "site", "a fresh CallerReference");
+    let src = source.list_distributions().send().await.unwrap();
+    let src: Vec<&str> = src
+        .distribution_list()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|d| d.id())
+        .collect();
+    assert_eq!(src, [id.as_str()], "the source account is untouched");
+    // The target's distribution is the snapshot's, under its new id.
+    let again = restore_plan_ok(&repo, &url, &args);
+    assert_eq!(steps(&again), Vec::<(String, String)>::new(), "{again:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

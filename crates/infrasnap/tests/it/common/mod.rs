@@ -662,3 +662,112 @@ pub async fn delete_distribution(c: &aws_sdk_cloudfront::Client, id: &str) {
         .await
         .unwrap();
 }
+
+/// The plan file the restore helpers write and read: `plan.json` beside the repository.
+pub fn plan_file(repo: &Path) -> std::path::PathBuf {
+    repo.parent()
+        .expect("a repository in a folder")
+        .join("plan.json")
+}
+
+/// `restore plan ARGS -o <plan_file>`: the output, and the plan's JSON when one was written.
+pub fn restore_plan(repo: &Path, url: &str, args: &[&str]) -> (Output, Option<serde_json::Value>) {
+    let file = plan_file(repo);
+    let _ = std::fs::remove_file(&file);
+    let mut a = vec!["restore", "plan"];
+    a.extend(args);
+    a.extend(["-o", file.to_str().unwrap()]);
+    let o = infrasnap(repo, url, &a);
+    let p = file.exists().then(|| read_json(&file));
+    (o, p)
+}
+
+/// [`restore_plan`] that must succeed: the plan's JSON.
+#[track_caller]
+pub fn restore_plan_ok(repo: &Path, url: &str, args: &[&str]) -> serde_json::Value {
+    let (o, p) = restore_plan(repo, url, args);
+    assert_code(&o, 0);
+    p.expect("a plan file")
+}
+
+/// `restore apply <plan_file> ARGS`.
+pub fn restore_apply(repo: &Path, url: &str, args: &[&str]) -> Output {
+    let file = plan_file(repo);
+    let mut a = vec!["restore", "apply", file.to_str().unwrap()];
+    a.extend(args);
+    infrasnap(repo, url, &a)
+}
+
+/// `diff A B --kind KIND --json`: its exit code and JSON.
+pub fn diff_kind(repo: &Path, url: &str, a: &str, b: &str, kind: &str) -> (i32, serde_json::Value) {
+    let o = infrasnap(repo, url, &["diff", a, b, "--kind", kind, "--json"]);
+    (o.status.code().unwrap_or(-1), json_of(&o))
+}
+
+/// A distribution's configuration for the tests: one custom origin `origin` (id `site`), the
+/// `aliases`, a default root object, comment "the site", enabled.
+// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
+#[allow(deprecated)]
+pub fn distribution_config(
+    reference: &str,
+    aliases: &[&str],
+    origin: &str,
+    root: &str,
+) -> aws_sdk_cloudfront::types::DistributionConfig {
+    use aws_sdk_cloudfront::types::{
+        Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+        ForwardedValues, ItemSelection, Origin, OriginProtocolPolicy, Origins,
+        ViewerProtocolPolicy,
+    };
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id("site")
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .forwarded_values(
+            ForwardedValues::builder()
+                .query_string(false)
+                .cookies(
+                    CookiePreference::builder()
+                        .forward(ItemSelection::None)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .min_ttl(0)
+        .build()
+        .unwrap();
+    let origin = Origin::builder()
+        .id("site")
+        .domain_name(origin)
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut a = Aliases::builder().quantity(aliases.len() as i32);
+    for x in aliases {
+        a = a.items(*x);
+    }
+    DistributionConfig::builder()
+        .caller_reference(reference)
+        .aliases(a.build().unwrap())
+        .default_root_object(root)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(behavior)
+        .comment("the site")
+        .enabled(true)
+        .build()
+        .unwrap()
+}
