@@ -639,14 +639,15 @@ async fn rest_apis_altered_and_deleted_round_trip() {
     assert_eq!(steps(&again), Vec::<(String, String)>::new(), "{again:#}");
 }
 
-/// moto lacks the v2 GetAuthorizers, GetDeployments and GetModels: answered as AWS would for an
-/// API that has none.
-async fn v2_proxy(upstream: &str) -> String {
+/// moto lacks the v2 GetAuthorizers, GetDeployments, GetModels and GetRouteResponses (a
+/// WebSocket route's list): answered as AWS would for an API or route that has none.
+pub(crate) async fn v2_proxy(upstream: &str) -> String {
     stub_proxy(upstream, |seen| {
         let path = seen.path.split('?').next().unwrap_or_default();
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (seen.method.as_str(), parts.as_slice()) {
-            ("GET", ["v2", "apis", _, "authorizers" | "deployments" | "models"]) => Some(Canned {
+            ("GET", ["v2", "apis", _, "authorizers" | "deployments" | "models"])
+            | ("GET", ["v2", "apis", _, "routes", _, "routeresponses"]) => Some(Canned {
                 status: 200,
                 content_type: "application/json",
                 extra_headers: String::new(),

@@ -2,7 +2,8 @@
 //! - API Gateway stage variables: a REST API snapshot with `--keep-secrets`, one variable
 //!   changed live and another API deleted; without the identity the plan says which stage
 //!   variables need values, with it apply writes the originals (diff: no change for the API
-//!   updated in place);
+//!   updated in place); a WebSocket API and an HTTP API deleted live made again with their
+//!   routes, integrations and stage variables;
 //! - local sources: a git repository (an untracked `.env`, a staged change with a password) and a
 //!   folder (`.env`, a file with a password) restored with `--to-dir`: with `--identity` the
 //!   exact originals with their modes, without it the redacted copies and a plan and receipt
@@ -21,7 +22,7 @@ use infrasnap_collectors::local::age;
 use serde_json::Value;
 
 use crate::common::*;
-use crate::restore_apigateway::{oas30_proxy, shop};
+use crate::restore_apigateway::{oas30_proxy, shop, v2_proxy};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -293,6 +294,205 @@ async fn api_stage_variables_come_back_from_kept_values() {
     let o = run(plan_args(&["--identity", path(&key)]));
     assert_code(&o, 0);
     assert!(steps(&json_of(&o)).is_empty(), "{}", stdout(&o));
+}
+
+/// The route keys and the stage variables of the v2 API named `name` (`None`: no such API).
+async fn v2_state(
+    c: &aws_sdk_apigatewayv2::Client,
+    name: &str,
+) -> Option<(String, Vec<String>, Value)> {
+    let apis = c.get_apis().send().await.unwrap();
+    let api = apis.items().iter().find(|a| a.name() == Some(name))?;
+    let id = api.api_id().unwrap().to_string();
+    let mut routes: Vec<String> = c
+        .get_routes()
+        .api_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|r| r.route_key().unwrap_or_default().to_string())
+        .collect();
+    routes.sort();
+    let stages = c.get_stages().api_id(&id).send().await.unwrap();
+    let vars: serde_json::Map<String, Value> = stages
+        .items()
+        .iter()
+        .map(|st| {
+            let v: serde_json::Map<String, Value> = st
+                .stage_variables()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                st.stage_name().unwrap_or_default().to_string(),
+                Value::Object(v),
+            )
+        })
+        .collect();
+    Some((id, routes, Value::Object(vars)))
+}
+
+/// A WebSocket API and an HTTP API deleted live come back whole: their integrations, routes (by
+/// route key, targets naming the new integrations) and stages, the stage variables from the kept
+/// values with `--identity`; found again by name afterwards (a second plan has nothing to do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_and_http_apis_come_back_with_their_stage_variables() {
+    use aws_sdk_apigatewayv2::types as gw2;
+    let emu = infrasnap_emulator::Emulator::start().await.unwrap();
+    let url = v2_proxy(&emu.url()).await;
+    let c = aws_sdk_apigatewayv2::Client::new(&sdk_conf(&url, REGION).await);
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, recipient) = identity(tmp.path());
+    let cfg = tmp.path().join("infrasnap.toml");
+    std::fs::write(&cfg, format!("[secrets]\nrecipient = \"{recipient}\"\n")).unwrap();
+    let cfg = path(&cfg);
+    let chat_key = format!("ck_{}", alnum(24));
+    let orders_db = format!("Pw-{}-x9", alnum(20));
+
+    let make = |name: &'static str,
+                protocol: gw2::ProtocolType,
+                routes: &'static [&'static str],
+                stage: &'static str,
+                var: (&'static str, String)| {
+        let c = c.clone();
+        async move {
+            let mut api = c.create_api().name(name).protocol_type(protocol.clone());
+            if protocol == gw2::ProtocolType::Websocket {
+                api = api.route_selection_expression("$request.body.action");
+            }
+            let id = api.send().await.unwrap().api_id().unwrap().to_string();
+            let int = c
+                .create_integration()
+                .api_id(&id)
+                .integration_type(gw2::IntegrationType::HttpProxy)
+                .integration_method("POST")
+                .integration_uri(format!("https://{name}.example.com/in"))
+                .send()
+                .await
+                .unwrap()
+                .integration_id()
+                .unwrap()
+                .to_string();
+            for r in routes {
+                c.create_route()
+                    .api_id(&id)
+                    .route_key(*r)
+                    .target(format!("integrations/{int}"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            c.create_stage()
+                .api_id(&id)
+                .stage_name(stage)
+                .auto_deploy(true)
+                .stage_variables(var.0, var.1)
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let chat = make(
+        "chat",
+        gw2::ProtocolType::Websocket,
+        &["$connect", "$default", "sendmessage"],
+        "prod",
+        ("api_key", chat_key.clone()),
+    )
+    .await;
+    let orders = make(
+        "orders",
+        gw2::ProtocolType::Http,
+        &["GET /orders", "POST /orders"],
+        "live",
+        ("db_password", orders_db.clone()),
+    )
+    .await;
+    let want_chat = v2_state(&c, "chat").await.unwrap();
+    let want_orders = v2_state(&c, "orders").await.unwrap();
+    assert_eq!(want_chat.2["prod"]["api_key"], chat_key.as_str());
+
+    let snap = |label: &str, extra: &[&str]| {
+        let mut a = vec![
+            "--only",
+            "apigateway",
+            "--regions",
+            REGION,
+            "--config",
+            cfg,
+            "--label",
+            label,
+        ];
+        a.extend_from_slice(extra);
+        snapshot(&repo, &url, &a)
+    };
+    snap("kept", &["--keep-secrets"]);
+    assert_nowhere(&repo, &[], &[&chat_key, &orders_db]);
+    for id in [&chat, &orders] {
+        c.delete_api().api_id(id).send().await.unwrap();
+    }
+
+    let args = [
+        "kept",
+        "--kind",
+        "aws.apigatewayv2.api",
+        "--config",
+        cfg,
+        "--identity",
+        path(&key),
+    ];
+    let plan = restore_plan_ok(&repo, &url, &args);
+    let rid = |id: &str| format!("aws.apigatewayv2.api:{ACCOUNT}:{REGION}:{id}");
+    let mut st = steps(&plan);
+    st.sort();
+    let mut want = vec![
+        ("create".to_string(), rid(&chat)),
+        ("create".to_string(), rid(&orders)),
+    ];
+    want.sort();
+    assert_eq!(st, want, "{plan:#}");
+    assert!(
+        manual(&plan)
+            .iter()
+            .all(|(_, r)| !r.starts_with("needs values")),
+        "{plan:#}"
+    );
+    let o = restore_apply(&repo, &url, &["--config", cfg, "--identity", path(&key)]);
+    assert_code(&o, 0);
+    assert_nowhere(&repo, &[&o], &[&chat_key, &orders_db]);
+
+    for (name, old, want) in [
+        ("chat", &chat, &want_chat),
+        ("orders", &orders, &want_orders),
+    ] {
+        let got = v2_state(&c, name)
+            .await
+            .unwrap_or_else(|| panic!("{name} is back"));
+        assert_ne!(&got.0, old, "{name}: a new id");
+        assert_eq!((&got.1, &got.2), (&want.1, &want.2), "{name}");
+    }
+    // The routes name the new integration.
+    let new_chat = v2_state(&c, "chat").await.unwrap().0;
+    let ints = c.get_integrations().api_id(&new_chat).send().await.unwrap();
+    let int = ints.items()[0].integration_id().unwrap().to_string();
+    let routes = c.get_routes().api_id(&new_chat).send().await.unwrap();
+    for r in routes.items() {
+        assert_eq!(
+            r.target(),
+            Some(format!("integrations/{int}").as_str()),
+            "{r:?}"
+        );
+    }
+
+    let again = restore_plan_ok(&repo, &url, &args);
+    assert_eq!(steps(&again), Vec::<(String, String)>::new(), "{again:#}");
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
