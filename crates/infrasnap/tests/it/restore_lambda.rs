@@ -2,8 +2,9 @@
 //! aliases with routing weights, resource-policy statements, function URL configs with CORS,
 //! reserved concurrency, event source mappings, layer versions, container-image functions and
 //! environments with secrets ("needs values"). Each: snapshot -> alter or delete live -> plan
-//! (asserted) -> apply -> snapshot -> diff. moto has no provisioned concurrency API (404), so that
-//! part is not exercised here.
+//! (asserted) -> apply -> snapshot -> diff. moto has no provisioned concurrency API (404): a
+//! stand-in in front of it keeps provisioned concurrency per qualifier and speaks Lambda's REST
+//! API for it (List, Put, Delete), so that part is exercised through the same binary.
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -704,4 +705,160 @@ async fn secret_environments_need_values_and_image_functions_are_manual() {
         Some("tok-rotated-5678")
     );
     assert!(stdout(&o).contains("billing"), "{}", stdout(&o));
+}
+
+/// Provisioned concurrency per qualifier of function `api`, as the stand-in keeps it.
+type Provisioned = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, i64>>>;
+
+/// A proxy that answers Lambda's provisioned-concurrency calls for function `api` from `state`
+/// (moto has none), and logs the writes: (method, qualifier, executions).
+async fn provisioned_proxy(
+    upstream: &str,
+    state: Provisioned,
+    writes: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<i64>)>>>,
+) -> String {
+    stub_proxy(upstream, move |seen| {
+        let (path, query) = seen.path.split_once('?').unwrap_or((&seen.path, ""));
+        if path != "/2019-09-30/functions/api/provisioned-concurrency" {
+            return None;
+        }
+        let qualifier = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Qualifier="))
+            .map(str::to_string);
+        let arn = |q: &str| format!("arn:aws:lambda:us-east-1:{ACCT}:function:api:{q}");
+        let json = |status: u16, body: Value| Canned {
+            status,
+            content_type: "application/json",
+            extra_headers: String::new(),
+            body: body.to_string(),
+        };
+        let mut st = state.lock().unwrap();
+        match (seen.method.as_str(), qualifier) {
+            ("GET", None) => {
+                let items: Vec<Value> = st
+                    .iter()
+                    .map(|(q, n)| {
+                        serde_json::json!({
+                            "FunctionArn": arn(q),
+                            "RequestedProvisionedConcurrentExecutions": n,
+                            "AvailableProvisionedConcurrentExecutions": n,
+                            "AllocatedProvisionedConcurrentExecutions": n,
+                            "Status": "READY",
+                            "LastModified": "2026-12-01T10:00:00+0000"
+                        })
+                    })
+                    .collect();
+                Some(json(
+                    200,
+                    serde_json::json!({"ProvisionedConcurrencyConfigs": items}),
+                ))
+            }
+            ("PUT", Some(q)) => {
+                let body: Value = serde_json::from_slice(&seen.body).unwrap();
+                let n = body["ProvisionedConcurrentExecutions"].as_i64().unwrap();
+                st.insert(q.clone(), n);
+                writes.lock().unwrap().push(("PUT".into(), q, Some(n)));
+                Some(json(
+                    202,
+                    serde_json::json!({
+                        "RequestedProvisionedConcurrentExecutions": n,
+                        "AllocatedProvisionedConcurrentExecutions": 0,
+                        "Status": "IN_PROGRESS",
+                        "LastModified": "2026-12-01T10:00:00+0000"
+                    }),
+                ))
+            }
+            ("DELETE", Some(q)) => {
+                st.remove(&q);
+                writes.lock().unwrap().push(("DELETE".into(), q, None));
+                Some(Canned {
+                    status: 204,
+                    content_type: "application/json",
+                    extra_headers: String::new(),
+                    body: String::new(),
+                })
+            }
+            _ => None,
+        }
+    })
+    .await
+}
+
+/// Provisioned concurrency changed live (an alias's lowered, a version's added) is put back:
+/// the alias's with PutProvisionedConcurrencyConfig, the extra one deleted; a second plan has
+/// nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_concurrency_changed_live_is_put_back() {
+    let emu = Emulator::start().await.unwrap();
+    let state: Provisioned = std::sync::Arc::default();
+    let writes = std::sync::Arc::default();
+    let url = provisioned_proxy(&emu.url(), state.clone(), std::sync::Arc::clone(&writes)).await;
+    let conf = sdk_conf(&url, "us-east-1").await;
+    let role = role(&conf).await;
+    let lam = Client::new(&conf);
+    lam.create_function()
+        .function_name("api")
+        .runtime(Runtime::Python312)
+        .role(&role)
+        .handler("index.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip("api")))
+                .build(),
+        )
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    lam.create_alias()
+        .function_name("api")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    state.lock().unwrap().insert("live".into(), 5);
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    snap(&repo, &url, "one");
+
+    // Live: the alias's lowered, version 1 given some too.
+    {
+        let mut st = state.lock().unwrap();
+        st.insert("live".into(), 2);
+        st.insert("1".into(), 3);
+    }
+    let file = tmp.path().join("plan.json");
+    let args = ["--kind", "aws.lambda.function", "--if-exists", "overwrite"];
+    // The live change is newer than any snapshot: kept unless asked.
+    let p = plan(&repo, &url, &file, &args[..2]);
+    assert_eq!(p["steps"][0]["action"]["action"], "skip", "{p:#}");
+    let p = plan(&repo, &url, &file, &args);
+    let id = format!("aws.lambda.function:{ACCT}:us-east-1:api");
+    assert_eq!(steps(&p), vec![("update".to_string(), id)], "{p:#}");
+    let f = fields(&p["steps"][0]);
+    assert!(
+        f.iter()
+            .any(|f| f.contains("ProvisionedConcurrencyConfigs")),
+        "{f:?}"
+    );
+    apply(&repo, &url, &file, 0);
+    let mut w = writes.lock().unwrap().clone();
+    w.sort();
+    assert_eq!(
+        w,
+        vec![
+            ("DELETE".to_string(), "1".to_string(), None),
+            ("PUT".to_string(), "live".to_string(), Some(5)),
+        ]
+    );
+    assert_eq!(
+        state.lock().unwrap().clone(),
+        [("live".to_string(), 5)].into_iter().collect()
+    );
+    let again = plan(&repo, &url, &file, &args);
+    assert_eq!(steps(&again), Vec::<(String, String)>::new(), "{again:#}");
+    snap(&repo, &url, "two");
+    assert_eq!(diff_changes(&repo, &url, "one", "two"), vec![]);
 }
