@@ -709,14 +709,12 @@ async fn secret_environments_need_values_and_image_functions_are_manual() {
 
 /// Provisioned concurrency per qualifier of function `api`, as the stand-in keeps it.
 type Provisioned = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, i64>>>;
+/// The stand-in's writes: (method, qualifier, executions).
+type Writes = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<i64>)>>>;
 
 /// A proxy that answers Lambda's provisioned-concurrency calls for function `api` from `state`
 /// (moto has none), and logs the writes: (method, qualifier, executions).
-async fn provisioned_proxy(
-    upstream: &str,
-    state: Provisioned,
-    writes: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Option<i64>)>>>,
-) -> String {
+async fn provisioned_proxy(upstream: &str, state: Provisioned, writes: Writes) -> String {
     stub_proxy(upstream, move |seen| {
         let (path, query) = seen.path.split_once('?').unwrap_or((&seen.path, ""));
         if path != "/2019-09-30/functions/api/provisioned-concurrency" {
@@ -792,8 +790,8 @@ async fn provisioned_proxy(
 async fn provisioned_concurrency_changed_live_is_put_back() {
     let emu = Emulator::start().await.unwrap();
     let state: Provisioned = std::sync::Arc::default();
-    let writes = std::sync::Arc::default();
-    let url = provisioned_proxy(&emu.url(), state.clone(), std::sync::Arc::clone(&writes)).await;
+    let writes: Writes = std::sync::Arc::default();
+    let url = provisioned_proxy(&emu.url(), state.clone(), writes.clone()).await;
     let conf = sdk_conf(&url, "us-east-1").await;
     let role = role(&conf).await;
     let lam = Client::new(&conf);
