@@ -139,29 +139,7 @@ async fn role(cx: &Context, c: Client, step: &Step) -> Result<(), WriteError> {
             .send()
             .await
             .map_err(|e| WriteError::sdk(&call("UpdateRole"), &e))?;
-        let live_tags = c
-            .list_role_tags()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| WriteError::sdk(&call("ListRoleTags"), &e))?;
-        let extra = extra_tag_keys(live_tags.tags(), &tags);
-        if !extra.is_empty() {
-            c.untag_role()
-                .role_name(name)
-                .set_tag_keys(Some(extra))
-                .send()
-                .await
-                .map_err(|e| WriteError::sdk(&call("UntagRole"), &e))?;
-        }
-        if !tags.is_empty() {
-            c.tag_role()
-                .role_name(name)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| WriteError::sdk(&call("TagRole"), &e))?;
-        }
+        sync_tags(&c, Tagged::Role(name), tags).await?;
     }
     sync_inline(&c, p, doc.get("InlinePolicies").unwrap_or(&Value::Null)).await?;
     sync_attached(
@@ -451,28 +429,62 @@ async fn policy(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError>
             .await
             .map_err(|e| WriteError::sdk(&call("CreatePolicyVersion"), &e))?;
     }
-    let live_tags = c
-        .list_policy_tags()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| WriteError::sdk(&call("ListPolicyTags"), &e))?;
-    let extra = extra_tag_keys(live_tags.tags(), &tags);
+    sync_tags(c, Tagged::Policy(&arn), tags).await?;
+    Ok(())
+}
+
+/// An IAM entity that has tags: a role or user by name, a managed policy by ARN.
+#[derive(Clone, Copy)]
+enum Tagged<'a> {
+    Role(&'a str),
+    User(&'a str),
+    Policy(&'a str),
+}
+
+/// One IAM tagging call per kind of entity, its error described with the call's name
+/// (`iam:<Op> <entity>`, the entity's word in place of `*`).
+macro_rules! by_tagged {
+    ($t:expr, $op:expr, role => $r:expr, user => $u:expr, policy => $p:expr $(,)?) => {{
+        let (w, n) = match $t {
+            Tagged::Role(n) => ("Role", n),
+            Tagged::User(n) => ("User", n),
+            Tagged::Policy(n) => ("Policy", n),
+        };
+        let call = format!("iam:{} {n}", $op.replace('*', w));
+        match $t {
+            Tagged::Role(_) => $r.await.map_err(|e| WriteError::sdk(&call, &e)),
+            Tagged::User(_) => $u.await.map_err(|e| WriteError::sdk(&call, &e)),
+            Tagged::Policy(_) => $p.await.map_err(|e| WriteError::sdk(&call, &e)),
+        }
+    }};
+}
+
+/// Make the entity's tags exactly `want`: extra keys removed, the wanted ones put.
+async fn sync_tags(c: &Client, t: Tagged<'_>, want: Vec<Tag>) -> Result<(), WriteError> {
+    let n = match t {
+        Tagged::Role(n) | Tagged::User(n) | Tagged::Policy(n) => n,
+    };
+    let live: Vec<Tag> = by_tagged!(t, "List*Tags",
+        role => async { c.list_role_tags().role_name(n).send().await.map(|r| r.tags) },
+        user => async { c.list_user_tags().user_name(n).send().await.map(|r| r.tags) },
+        policy => async { c.list_policy_tags().policy_arn(n).send().await.map(|r| r.tags) },
+    )?;
+    let extra = extra_tag_keys(&live, &want);
     if !extra.is_empty() {
-        c.untag_policy()
-            .policy_arn(&arn)
-            .set_tag_keys(Some(extra))
-            .send()
-            .await
-            .map_err(|e| WriteError::sdk(&call("UntagPolicy"), &e))?;
+        let keys = Some(extra);
+        by_tagged!(t, "Untag*",
+            role => async { c.untag_role().role_name(n).set_tag_keys(keys.clone()).send().await.map(|_| ()) },
+            user => async { c.untag_user().user_name(n).set_tag_keys(keys.clone()).send().await.map(|_| ()) },
+            policy => async { c.untag_policy().policy_arn(n).set_tag_keys(keys.clone()).send().await.map(|_| ()) },
+        )?;
     }
-    if !tags.is_empty() {
-        c.tag_policy()
-            .policy_arn(&arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| WriteError::sdk(&call("TagPolicy"), &e))?;
+    if !want.is_empty() {
+        let tags = Some(want);
+        by_tagged!(t, "Tag*",
+            role => async { c.tag_role().role_name(n).set_tags(tags.clone()).send().await.map(|_| ()) },
+            user => async { c.tag_user().user_name(n).set_tags(tags.clone()).send().await.map(|_| ()) },
+            policy => async { c.tag_policy().policy_arn(n).set_tags(tags.clone()).send().await.map(|_| ()) },
+        )?;
     }
     Ok(())
 }
@@ -563,29 +575,7 @@ async fn user(cx: &Context, c: &Client, step: &Step) -> Result<(), WriteError> {
                 }
             }
         }
-        let live_tags = c
-            .list_user_tags()
-            .user_name(name)
-            .send()
-            .await
-            .map_err(|e| WriteError::sdk(&call("ListUserTags"), &e))?;
-        let extra = extra_tag_keys(live_tags.tags(), &tags);
-        if !extra.is_empty() {
-            c.untag_user()
-                .user_name(name)
-                .set_tag_keys(Some(extra))
-                .send()
-                .await
-                .map_err(|e| WriteError::sdk(&call("UntagUser"), &e))?;
-        }
-        if !tags.is_empty() {
-            c.tag_user()
-                .user_name(name)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| WriteError::sdk(&call("TagUser"), &e))?;
-        }
+        sync_tags(c, Tagged::User(name), tags).await?;
     }
     sync_inline(c, p, doc.get("InlinePolicies").unwrap_or(&Value::Null)).await?;
     sync_attached(

@@ -2,7 +2,8 @@
 //! (`index/s3_buckets/<bucket>.jsonl`, one `S3ObjectRecord` per line in key order), so memory
 //! stays flat however many objects a bucket holds. Lines that are byte-identical are unchanged
 //! without being parsed; others are compared member by member, leaving out what says nothing
-//! about the object itself (`last_modified`, `version_id`, `path`, `escaped`, `checksum`).
+//! about the object itself (`last_modified`, `version_id`, `path`, `escaped`, `checksum`, and the
+//! ETag of the same bytes: a multipart upload's differs from a single PUT's).
 //!
 //! An index whose keys are not in order (S3 lists in key order, so only a hand-made or damaged
 //! index) is read whole and sorted instead, with a note.
@@ -263,13 +264,16 @@ pub fn object_fields(a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<Stri
     if content {
         out.push("content".to_string());
     }
+    // The same bytes (one blob on both sides): an ETag that differs says how they were uploaded
+    // (in parts or in one PUT, as a restore above the multipart threshold does), not what they are.
+    let same_bytes = !content && a.get("blob").is_some_and(|v| !v.is_null());
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for k in keys {
         if OBJECT_VOLATILE.contains(&k.as_str()) || k == "blob" {
             continue;
         }
         // Size and ETag follow the content.
-        if content && (k == "size" || k == "etag") {
+        if (content && (k == "size" || k == "etag")) || (same_bytes && k == "etag") {
             continue;
         }
         let (x, y) = (a.get(k), b.get(k));
@@ -507,4 +511,43 @@ pub fn find_object_by_path(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_of_the_same_bytes_is_no_change() {
+        let rec = |blob: Option<&str>, etag: &str, class: &str| {
+            let mut m = Map::new();
+            m.insert("key".into(), "a".into());
+            if let Some(b) = blob {
+                m.insert("blob".into(), b.into());
+            }
+            m.insert("etag".into(), etag.into());
+            m.insert("storage_class".into(), class.into());
+            m
+        };
+        let single = rec(Some("b1"), "\"9e1\"", "STANDARD");
+        // Uploaded again in parts: same blob, another ETag.
+        assert!(object_fields(&single, &rec(Some("b1"), "\"77a-3\"", "STANDARD")).is_empty());
+        // Other bytes: content (its ETag follows it).
+        assert_eq!(
+            object_fields(&single, &rec(Some("b2"), "\"5c0\"", "STANDARD")),
+            ["content"]
+        );
+        // Without blobs the ETag is all there is to compare.
+        assert_eq!(
+            object_fields(
+                &rec(None, "\"1\"", "STANDARD"),
+                &rec(None, "\"2\"", "STANDARD")
+            ),
+            ["/etag"]
+        );
+        assert_eq!(
+            object_fields(&single, &rec(Some("b1"), "\"77a-3\"", "GLACIER")),
+            ["/storage_class"]
+        );
+    }
 }

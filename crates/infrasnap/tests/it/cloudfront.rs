@@ -25,11 +25,10 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
-    Aliases, CookiePreference, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
-    DistributionConfig, ForwardedValues, FunctionConfig, FunctionRuntime, ItemSelection,
-    OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, OriginCustomHeader, OriginProtocolPolicy, Origins,
-    PriceClass, S3OriginConfig, Tag, Tags, ViewerProtocolPolicy,
+    Aliases, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+    FunctionConfig, FunctionRuntime, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols, OriginCustomHeader,
+    OriginProtocolPolicy, Origins, PriceClass, S3OriginConfig, Tag, Tags,
 };
 use aws_sdk_cloudfront::Client;
 use common::*;
@@ -82,26 +81,11 @@ async fn cf(endpoint: &str) -> Client {
     Client::new(&shared)
 }
 
-// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
+// The legacy TTLs are what moto reads back.
 #[allow(deprecated)]
 fn cache_behavior(target: &str) -> DefaultCacheBehavior {
-    DefaultCacheBehavior::builder()
-        .target_origin_id(target)
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+    behavior_to(target)
         .compress(true)
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(false)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .min_ttl(0)
         .default_ttl(86400)
         .max_ttl(31536000)
         .build()

@@ -270,25 +270,7 @@ async fn seed_account(
     // CloudFront: the site's distribution in front of its bucket.
     {
         use aws_sdk_cloudfront::types::*;
-        #[allow(deprecated)]
-        let behavior = DefaultCacheBehavior::builder()
-            .target_origin_id("s3")
-            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-            .forwarded_values(
-                ForwardedValues::builder()
-                    .query_string(false)
-                    .cookies(
-                        CookiePreference::builder()
-                            .forward(ItemSelection::None)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .min_ttl(0)
-            .build()
-            .unwrap();
+        let behavior = behavior_to("s3").build().unwrap();
         let cfg = DistributionConfig::builder()
             .caller_reference(format!("{site}-cdn"))
             .origins(

@@ -102,25 +102,7 @@ async fn distribution(
     origins: &[(&str, &str)],
 ) -> (String, String) {
     use aws_sdk_cloudfront::types::*;
-    #[allow(deprecated)]
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id("o0")
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(false)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .min_ttl(0)
-        .build()
-        .unwrap();
+    let behavior = behavior_to("o0").build().unwrap();
     let mut items = Origins::builder().quantity(origins.len() as i32);
     for (i, (domain, path)) in origins.iter().enumerate() {
         items = items.items(

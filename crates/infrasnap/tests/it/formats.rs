@@ -814,25 +814,7 @@ async fn seed_distributions(conf: &aws_config::SdkConfig) {
     use aws_sdk_cloudfront::types::*;
     let c = aws_sdk_cloudfront::Client::new(conf);
     for (name, origins) in [("site", 1), ("media", 2)] {
-        #[allow(deprecated)]
-        let behavior = DefaultCacheBehavior::builder()
-            .target_origin_id("o0")
-            .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-            .forwarded_values(
-                ForwardedValues::builder()
-                    .query_string(false)
-                    .cookies(
-                        CookiePreference::builder()
-                            .forward(ItemSelection::None)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .min_ttl(0)
-            .build()
-            .unwrap();
+        let behavior = behavior_to("o0").build().unwrap();
         let mut items = Origins::builder().quantity(origins);
         for i in 0..origins {
             items = items.items(

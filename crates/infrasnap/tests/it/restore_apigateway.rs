@@ -37,30 +37,11 @@ fn manual(plan: &Value) -> Vec<(String, String)> {
 
 /// Make a plan of `snapshot` for `args`, apply it, and return the plan.
 #[track_caller]
-fn plan_and_apply(
-    repo: &std::path::Path,
-    url: &str,
-    tmp: &std::path::Path,
-    snapshot: &str,
-    args: &[&str],
-) -> Value {
-    let plan_file = tmp.join(format!("plan-{}.json", alnum(6)));
-    let mut a = vec![
-        "restore",
-        "plan",
-        snapshot,
-        "-o",
-        plan_file.to_str().unwrap(),
-    ];
+fn plan_and_apply(repo: &std::path::Path, url: &str, snapshot: &str, args: &[&str]) -> Value {
+    let mut a = vec![snapshot];
     a.extend_from_slice(args);
-    let o = infrasnap(repo, url, &a);
-    assert_code(&o, 0);
-    let plan = read_json(&plan_file);
-    let o = infrasnap(
-        repo,
-        url,
-        &["restore", "apply", plan_file.to_str().unwrap()],
-    );
+    let plan = restore_plan_ok(repo, url, &a);
+    let o = restore_apply(repo, url, &[]);
     assert!(
         o.status.success(),
         "apply: {}\n{}\nplan {plan:#}",
@@ -196,7 +177,6 @@ async fn ses_templates_configuration_sets_and_identities_round_trip() {
     let plan = plan_and_apply(
         &repo,
         &url,
-        tmp.path(),
         "one",
         &[
             "--kind",
@@ -529,7 +509,6 @@ async fn rest_apis_altered_and_deleted_round_trip() {
     let plan = plan_and_apply(
         &repo,
         &url,
-        tmp.path(),
         "one",
         &[
             "--kind",
@@ -732,7 +711,6 @@ async fn an_http_api_route_round_trip() {
     let plan = plan_and_apply(
         &repo,
         &url,
-        tmp.path(),
         "one",
         &[
             "--kind",

@@ -31,9 +31,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudfront::types::{
-    CloudFrontOriginAccessIdentityConfig, CookiePreference, DefaultCacheBehavior,
-    DistributionConfig, ForwardedValues, ItemSelection, KeyGroupConfig, Origin, Origins,
-    PublicKeyConfig, S3OriginConfig, TrustedKeyGroups, ViewerProtocolPolicy,
+    CloudFrontOriginAccessIdentityConfig, DistributionConfig, KeyGroupConfig, Origin, Origins,
+    PublicKeyConfig, S3OriginConfig, TrustedKeyGroups,
 };
 use aws_sdk_cloudfront::Client;
 use serde_json::{json, Value};
@@ -381,12 +380,8 @@ async fn proxy(moto: &str) -> (String, Arc<Mutex<State>>) {
     (url, state)
 }
 
-// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
-#[allow(deprecated)]
 fn distribution(oai: &str, key_group: &str) -> DistributionConfig {
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id("site")
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+    let behavior = behavior_to("site")
         .trusted_key_groups(
             TrustedKeyGroups::builder()
                 .enabled(true)
@@ -395,19 +390,6 @@ fn distribution(oai: &str, key_group: &str) -> DistributionConfig {
                 .build()
                 .unwrap(),
         )
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(false)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .min_ttl(0)
         .build()
         .unwrap();
     let origin = Origin::builder()

@@ -377,16 +377,12 @@ impl Rig {
         infrasnap(&self.repo(), &self.url, args)
     }
 
-    /// `restore plan one ARGS -o plan.json`: the plan file.
+    /// `restore plan one --kind aws.dynamodb.table ARGS`: the plan, and its file.
     fn plan(&self, args: &[&str]) -> (Value, String) {
-        let file = self.tmp.path().join("plan.json");
-        let f = file.to_str().unwrap().to_string();
-        let mut a = vec!["restore", "plan", "one", "--kind", "aws.dynamodb.table"];
+        let mut a = vec!["one", "--kind", "aws.dynamodb.table"];
         a.extend_from_slice(args);
-        a.extend(["-o", &f]);
-        let o = self.run(&a);
-        assert_code(&o, 0);
-        (read_json(&file), f)
+        let p = restore_plan_ok(&self.repo(), &self.url, &a);
+        (p, plan_file(&self.repo()).to_str().unwrap().to_string())
     }
 
     fn diff_is_empty(&self, to: &str) {

@@ -130,26 +130,31 @@ async fn restore_through(bad_head_etag: bool) -> Log {
             .await
             .unwrap();
     }
-    let plan = tmp.path().join("plan.json");
-    let o = infrasnap(
-        &repo,
-        &url,
-        &["restore", "plan", "one", "-o", plan.to_str().unwrap()],
-    );
-    assert_code(&o, 0);
-    let (proxy, log) = logging_proxy(&url, bad_head_etag).await;
-    let o = infrasnap(
-        &repo,
-        &proxy,
-        &["--json", "restore", "apply", plan.to_str().unwrap()],
-    );
+    apply_logged(&repo, &url, bad_head_etag, &[]).await
+}
+
+/// Plan snapshot `one`, apply it through a logging proxy (with `apply_args`): the receipt says
+/// everything matches, and a snapshot taken afterwards has nothing to say against `one`. The
+/// log of the apply only.
+async fn apply_logged(
+    repo: &std::path::Path,
+    url: &str,
+    bad_head_etag: bool,
+    apply_args: &[&str],
+) -> Log {
+    restore_plan_ok(repo, url, &["one"]);
+    let (proxy, log) = logging_proxy(url, bad_head_etag).await;
+    let mut a = vec!["--json", "restore", "apply"];
+    let file = plan_file(repo);
+    a.push(file.to_str().unwrap());
+    a.extend_from_slice(apply_args);
+    let o = infrasnap(repo, &proxy, &a);
     assert_code(&o, 0);
     let receipt = json_of(&o);
     assert_eq!(receipt["ok"], true, "{receipt:#}");
     assert_eq!(receipt["final_diff"], serde_json::json!([]), "{receipt:#}");
-    // And a snapshot taken afterwards has nothing to say against the one restored.
-    snapshot(&repo, &url, &["--only", "s3", "--label", "two"]);
-    let o = infrasnap(&repo, &url, &["diff", "one", "two"]);
+    snapshot(repo, url, &["--only", "s3", "--label", "two"]);
+    let o = infrasnap(repo, url, &["diff", "one", "two"]);
     assert_code(&o, 0);
     log
 }
@@ -216,36 +221,13 @@ async fn a_multipart_upload_is_proven_by_its_part_md5s() {
         .send()
         .await
         .unwrap();
-    let plan = tmp.path().join("plan.json");
-    let o = infrasnap(
-        &repo,
-        &url,
-        &["restore", "plan", "one", "-o", plan.to_str().unwrap()],
-    );
-    assert_code(&o, 0);
     let cfg = tmp.path().join("infrasnap.toml");
     std::fs::write(
         &cfg,
         "[restore]\nmultipart_threshold = \"5MiB\"\npart_size = 5242880\n",
     )
     .unwrap();
-    let (proxy, log) = logging_proxy(&url, false).await;
-    let o = infrasnap(
-        &repo,
-        &proxy,
-        &[
-            "--json",
-            "restore",
-            "apply",
-            plan.to_str().unwrap(),
-            "--config",
-            cfg.to_str().unwrap(),
-        ],
-    );
-    assert_code(&o, 0);
-    let receipt = json_of(&o);
-    assert_eq!(receipt["ok"], true, "{receipt:#}");
-    assert_eq!(receipt["final_diff"], serde_json::json!([]), "{receipt:#}");
+    let log = apply_logged(&repo, &url, false, &["--config", cfg.to_str().unwrap()]).await;
     let parts: Vec<String> = on_objects(&log, "PUT")
         .into_iter()
         .filter(|p| p.contains("partNumber="))

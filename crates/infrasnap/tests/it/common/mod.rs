@@ -704,23 +704,18 @@ pub fn diff_kind(repo: &Path, url: &str, a: &str, b: &str, kind: &str) -> (i32, 
     (o.status.code().unwrap_or(-1), json_of(&o))
 }
 
-/// A distribution's configuration for the tests: one custom origin `origin` (id `site`), the
-/// `aliases`, a default root object, comment "the site", enabled.
-// The legacy cache settings (ForwardedValues and TTLs) are what moto reads back.
+/// A default cache behavior for the tests, to be built: to the origin `target`, HTTPS redirect,
+/// and the legacy cache settings (nothing forwarded, MinTTL 0), which are what moto reads back.
 #[allow(deprecated)]
-pub fn distribution_config(
-    reference: &str,
-    aliases: &[&str],
-    origin: &str,
-    root: &str,
-) -> aws_sdk_cloudfront::types::DistributionConfig {
+pub fn behavior_to(
+    target: &str,
+) -> aws_sdk_cloudfront::types::builders::DefaultCacheBehaviorBuilder {
     use aws_sdk_cloudfront::types::{
-        Aliases, CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-        ForwardedValues, ItemSelection, Origin, OriginProtocolPolicy, Origins,
+        CookiePreference, DefaultCacheBehavior, ForwardedValues, ItemSelection,
         ViewerProtocolPolicy,
     };
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id("site")
+    DefaultCacheBehavior::builder()
+        .target_origin_id(target)
         .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
         .forwarded_values(
             ForwardedValues::builder()
@@ -735,8 +730,20 @@ pub fn distribution_config(
                 .unwrap(),
         )
         .min_ttl(0)
-        .build()
-        .unwrap();
+}
+
+/// A distribution's configuration for the tests: one custom origin `origin` (id `site`), the
+/// `aliases`, a default root object, comment "the site", enabled.
+pub fn distribution_config(
+    reference: &str,
+    aliases: &[&str],
+    origin: &str,
+    root: &str,
+) -> aws_sdk_cloudfront::types::DistributionConfig {
+    use aws_sdk_cloudfront::types::{
+        Aliases, CustomOriginConfig, DistributionConfig, Origin, OriginProtocolPolicy, Origins,
+    };
+    let behavior = behavior_to("site").build().unwrap();
     let origin = Origin::builder()
         .id("site")
         .domain_name(origin)
