@@ -45,6 +45,28 @@ def subset(seed, dest, web, media_bytes):
     return dest
 
 
+def large(dest, count, size):
+    """`count` objects of `size` bytes in one bucket (`media-large`): the multipart path (above the
+    64 MiB threshold). Incompressible bytes from a seeded generator, so every run has the same."""
+    if os.path.exists(dest):
+        return dest
+    import random
+    tmp = dest + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(os.path.join(tmp, "media-large", "video"))
+    rng = random.Random(20261203)
+    chunk = 8 << 20
+    for i in range(count):
+        with open(os.path.join(tmp, "media-large", "video", f"take-{i:02}.mp4"), "wb") as f:
+            left = size
+            while left > 0:
+                n = min(chunk, left)
+                f.write(rng.randbytes(n))
+                left -= n
+    os.rename(tmp, dest)
+    return dest
+
+
 def census(root):
     n = size = 0
     buckets = sorted(b for b in os.listdir(root) if os.path.isdir(os.path.join(root, b)))
@@ -71,8 +93,9 @@ def main():
     ap.add_argument("--s3s-fs", required=True)
     ap.add_argument("--data", default="/work/bench-data")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "out"))
-    ap.add_argument("--scale", choices=["seed", "small"], default="seed",
-                    help="seed: the whole seed set; small: 4 web buckets + ~190 MB of media-0")
+    ap.add_argument("--scale", choices=["seed", "small", "large"], default="seed",
+                    help="seed: the whole seed set; small: 4 web buckets + ~190 MB of media-0; "
+                         "large: 8 objects of 200 MiB in one bucket (multipart uploads)")
     ap.add_argument("--jobs", type=int, default=64, help="infrasnap restore --jobs")
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
@@ -80,9 +103,14 @@ def main():
     os.makedirs(H.RESULTS, exist_ok=True)
     H.log(f"results in {H.RESULTS}")
     seed = os.path.join(args.data, "seed")
-    if not os.path.isdir(seed):
+    if not os.path.isdir(seed) and args.scale != "large":
         subprocess.check_call([sys.executable, os.path.join(os.path.dirname(HERE), "gen.py"), "seed", seed])
-    src = seed if args.scale == "seed" else subset(seed, os.path.join(args.data, "restore-small"), 4, 190_000_000)
+    if args.scale == "seed":
+        src = seed
+    elif args.scale == "small":
+        src = subset(seed, os.path.join(args.data, "restore-small"), 4, 190_000_000)
+    else:
+        src = large(os.path.join(args.data, "restore-large"), 8, 200 << 20)
     buckets, n, size = census(src)
     H.log(f"data set: {len(buckets)} buckets, {n} objects, {size} bytes ({args.scale})")
     work = os.path.join(args.data, "work", "restore")
