@@ -43,8 +43,9 @@ pub const SETTINGS: &[&str] = &[
     "acl",
 ];
 
-/// Objects up to this size are read into memory; larger ones stream from the file.
-const IN_MEMORY: u64 = 8 << 20;
+/// Objects up to this size are read into memory; larger ones stream from the file (with
+/// `--jobs 64`, at most 64 MiB of bodies in memory).
+const IN_MEMORY: u64 = 1 << 20;
 
 /// S3 clients per region, and each bucket's region.
 pub(crate) struct Clients {
@@ -228,7 +229,9 @@ pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
         return multipart(cx, &c, bucket, key, r, &path, &parts).await;
     }
     // The content's MD5: the snapshot's ETag states it where it is one (the capture checked it
-    // against the bytes); else it is computed for a body held in memory.
+    // against the bytes); else it is computed, from the bytes held in memory for a small object,
+    // by a streamed read of the blob for a larger one (which is then streamed again to the
+    // server: memory stays at most IN_MEMORY per object in flight).
     let mut md5 = content_md5(r);
     let body = if r.size <= IN_MEMORY {
         let bytes = tokio::fs::read(&path)
@@ -240,6 +243,9 @@ pub async fn object(cx: &Context, step: &Step) -> Result<(), WriteError> {
         }
         ByteStream::from(bytes)
     } else {
+        if md5.is_none() {
+            md5 = Some(hex::encode(part_md5(&path, 0, r.size).await?));
+        }
         ByteStream::from_path(&path)
             .await
             .map_err(|e| WriteError::new(format!("read {}: {e}", path.display())))?
